@@ -1,0 +1,156 @@
+//! The composed platform: settings, database, stores, authorization, cache and bus, templates.
+//! Built once per process (or per test) and shared by HTTP handlers, the CLI and workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use socle_tenants::TenantStore;
+
+use crate::audit::{self, AuditStore};
+use crate::authz::{self, Authorizer, PolicyStore};
+use crate::bus::{Bus, MemoryBus, RedisBus};
+use crate::cache::{Cache, MemoryCache, RedisCache};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::db::{Db, DbOptions};
+use crate::http::pages::Templates;
+use crate::identity::operators::{OperatorStore, PgOperatorStore, SqliteOperatorStore};
+use crate::identity::sessions::{PgSessionStore, SessionStore, SqliteSessionStore};
+use crate::identity::{self, UserStore};
+use crate::tenancy::{self, TenantResolver};
+
+/// Everything a node shares between requests.
+pub struct App {
+    /// Configuration.
+    pub settings: Settings,
+    /// The database.
+    pub db: Db,
+    /// Time (moved by tests).
+    pub clock: SharedClock,
+    /// Tenants.
+    pub tenants: Arc<dyn TenantStore>,
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Roles and rules.
+    pub policies: Arc<dyn PolicyStore>,
+    /// The audit journal.
+    pub audit: Arc<dyn AuditStore>,
+    /// Platform operators.
+    pub operators: Arc<dyn OperatorStore>,
+    /// Per-tenant enforcers.
+    pub authz: Arc<Authorizer>,
+    /// Host → tenant.
+    pub resolver: Arc<TenantResolver>,
+    /// Cross-node messages.
+    pub bus: Arc<dyn Bus>,
+    /// Cross-node counters.
+    pub cache: Arc<dyn Cache>,
+    /// Page templates.
+    pub templates: Templates,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Options only tests and tools change.
+#[derive(Clone)]
+pub struct BuildOptions {
+    /// Clock to use.
+    pub clock: SharedClock,
+    /// Prefix of Redis keys and channels (tests isolate themselves with a unique one).
+    pub redis_prefix: String,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self { clock: Arc::new(SystemClock), redis_prefix: "socle:".into() }
+    }
+}
+
+impl App {
+    /// Connects to the database (migrating it) and to Redis if configured, and wires the stores.
+    pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Arc<Self>> {
+        let db = Db::connect(&DbOptions {
+            url: settings.database.url.clone(),
+            max_connections: settings.database.max_connections,
+            acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_secs),
+            app_role: settings.database.app_role.clone(),
+        })
+        .await?;
+        db.migrate().await?;
+        let clock = options.clock.clone();
+
+        type Stores = (
+            Arc<dyn TenantStore>,
+            Arc<dyn UserStore>,
+            Arc<dyn SessionStore>,
+            Arc<dyn PolicyStore>,
+            Arc<dyn AuditStore>,
+            Arc<dyn OperatorStore>,
+        );
+        let (tenants, users, sessions, policies, audit, operators): Stores = match &db {
+            Db::Sqlite(pool) => (
+                Arc::new(tenancy::sqlite::SqliteTenantStore::new(pool.clone(), clock.clone())),
+                Arc::new(identity::sqlite::SqliteUserStore::new(pool.clone(), clock.clone())),
+                Arc::new(SqliteSessionStore::new(pool.clone(), clock.clone())),
+                Arc::new(authz::sqlite::SqlitePolicyStore::new(pool.clone(), clock.clone())),
+                Arc::new(audit::sqlite::SqliteAuditStore::new(pool.clone(), clock.clone())),
+                Arc::new(SqliteOperatorStore::new(pool.clone(), clock.clone())),
+            ),
+            Db::Postgres { app, .. } => (
+                Arc::new(tenancy::postgres::PgTenantStore::new(app.clone(), clock.clone())),
+                Arc::new(identity::postgres::PgUserStore::new(app.clone(), clock.clone())),
+                Arc::new(PgSessionStore::new(app.clone(), clock.clone())),
+                Arc::new(authz::postgres::PgPolicyStore::new(app.clone(), clock.clone())),
+                Arc::new(audit::postgres::PgAuditStore::new(app.clone(), clock.clone())),
+                Arc::new(PgOperatorStore::new(app.clone(), clock.clone())),
+            ),
+        };
+
+        let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
+            Some(url) => (
+                Arc::new(RedisBus::connect(url.expose_secret(), &options.redis_prefix).await?),
+                Arc::new(RedisCache::connect(url.expose_secret(), &options.redis_prefix).await?),
+            ),
+            None => (Arc::new(MemoryBus::new()), Arc::new(MemoryCache::new(100_000))),
+        };
+
+        let authz = Arc::new(Authorizer::new(policies.clone()));
+        let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
+        let listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref())];
+        let templates = Templates::new().context("failed to load the page templates")?;
+
+        Ok(Arc::new(Self {
+            settings,
+            db,
+            clock,
+            tenants,
+            users,
+            sessions,
+            policies,
+            audit,
+            operators,
+            authz,
+            resolver,
+            bus,
+            cache,
+            templates,
+            listeners,
+        }))
+    }
+
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for listener in &self.listeners {
+            listener.abort();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The bus carries invalidations between nodes (a policy changed, a tenant's branding changed):
+//! in-process by default, Redis pub/sub when `REDIS_URL` is set. Messages are hints to drop a
+//! cache, so at-most-once delivery is enough; a node that misses one still expires its caches.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use redis::AsyncCommands as _;
+use tokio::sync::broadcast;
+
+/// One message on the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusMessage {
+    /// What happened, e.g. [`topics::AUTHZ_CHANGED`].
+    pub topic: String,
+    /// Which thing it happened to (usually a tenant id).
+    pub payload: String,
+}
+
+/// Topics the core publishes.
+pub mod topics {
+    /// A tenant's policies changed: drop its enforcer. Payload: tenant id.
+    pub const AUTHZ_CHANGED: &str = "authz.changed";
+    /// A tenant's settings, domains or branding changed: drop cached lookups. Payload: tenant id.
+    pub const TENANT_CHANGED: &str = "tenant.changed";
+}
+
+/// Publish to every node; subscribe to what every node publishes (including this one).
+#[async_trait]
+pub trait Bus: Send + Sync {
+    /// Sends a message to every node.
+    async fn publish(&self, topic: &str, payload: &str) -> anyhow::Result<()>;
+    /// Receives every message published from now on.
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage>;
+    /// Whether the bus can reach its backend (for `/readyz`).
+    async fn ready(&self) -> anyhow::Result<()>;
+}
+
+const LOCAL_CAPACITY: usize = 1024;
+
+/// One node: messages go straight to local subscribers.
+#[derive(Debug)]
+pub struct MemoryBus {
+    sender: broadcast::Sender<BusMessage>,
+}
+
+impl MemoryBus {
+    /// A bus with no subscriber yet.
+    pub fn new() -> Self {
+        Self { sender: broadcast::channel(LOCAL_CAPACITY).0 }
+    }
+}
+
+impl Default for MemoryBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish(&self, topic: &str, payload: &str) -> anyhow::Result<()> {
+        // No subscriber is not an error: nothing was cached.
+        let _ = self.sender.send(BusMessage { topic: topic.into(), payload: payload.into() });
+        Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
+        self.sender.subscribe()
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Many nodes: Redis pub/sub on channels `<prefix><topic>`. A background task keeps one
+/// subscription open, reconnecting after failures, and fans messages out locally.
+pub struct RedisBus {
+    publisher: redis::aio::ConnectionManager,
+    prefix: String,
+    sender: broadcast::Sender<BusMessage>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl RedisBus {
+    /// Connects to Redis and starts listening on `<prefix>*`.
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
+        let publisher = redis::aio::ConnectionManager::new(client.clone())
+            .await
+            .context("failed to connect to Redis")?;
+        let sender = broadcast::channel(LOCAL_CAPACITY).0;
+        let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(listen(client, prefix.to_owned(), sender.clone(), subscribed_tx));
+        // Wait for the first subscription so a publish right after connect is not missed.
+        tokio::time::timeout(Duration::from_secs(5), subscribed_rx)
+            .await
+            .context("timed out subscribing to Redis")?
+            .context("the Redis listener stopped before subscribing")?;
+        Ok(Self { publisher, prefix: prefix.to_owned(), sender, listener })
+    }
+}
+
+impl Drop for RedisBus {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+async fn listen(
+    client: redis::Client,
+    prefix: String,
+    sender: broadcast::Sender<BusMessage>,
+    subscribed: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut subscribed = Some(subscribed);
+    let pattern = format!("{prefix}*");
+    loop {
+        let result: anyhow::Result<()> = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.psubscribe(&pattern).await?;
+            if let Some(tx) = subscribed.take() {
+                let _ = tx.send(());
+            }
+            let mut messages = pubsub.on_message();
+            while let Some(msg) = messages.next().await {
+                let channel = msg.get_channel_name();
+                let Some(topic) = channel.strip_prefix(&prefix) else { continue };
+                let payload: String = msg.get_payload().unwrap_or_default();
+                let _ = sender.send(BusMessage { topic: topic.to_owned(), payload });
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "Redis bus subscription lost; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    async fn publish(&self, topic: &str, payload: &str) -> anyhow::Result<()> {
+        let mut conn = self.publisher.clone();
+        let _: i64 = conn
+            .publish(format!("{}{topic}", self.prefix), payload)
+            .await
+            .with_context(|| format!("failed to publish `{topic}` on Redis"))?;
+        Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
+        self.sender.subscribe()
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        let mut conn = self.publisher.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await.context("Redis does not answer PING")?;
+        Ok(())
+    }
+}

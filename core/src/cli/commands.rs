@@ -1,0 +1,210 @@
+use std::io::BufRead as _;
+
+use anyhow::{Context as _, bail};
+use socle_tenants::roles::UserType;
+use socle_tenants::{Actor, DomainName, NewTenant, Slug, Tenant, TenantStatus};
+
+use super::{Cli, Command, OperatorCommand, TenantCommand, UserCommand};
+use crate::app::{App, BuildOptions};
+use crate::config::Settings;
+use crate::identity::accounts::{self, CreateUser};
+use crate::identity::secrets;
+use crate::{demo, telemetry};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Commands print their own results; only warnings go to the log.
+        settings.log.format = "pretty".into();
+        if std::env::var_os("RUST_LOG").is_none() {
+            settings.log.level = "warn".into();
+        }
+    }
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve(args) => serve(settings, args).await,
+        Command::Migrate => {
+            let app = App::build(settings, BuildOptions::default()).await?;
+            println!("database migrated ({})", app.db.backend().as_str());
+            Ok(())
+        }
+        Command::Tenant(command) => tenant(App::build(settings, BuildOptions::default()).await?, command).await,
+        Command::User(command) => user(App::build(settings, BuildOptions::default()).await?, command).await,
+        Command::Operator(command) => operator(App::build(settings, BuildOptions::default()).await?, command).await,
+        Command::Demo => {
+            let app = App::build(settings, BuildOptions::default()).await?;
+            let report = demo::seed(&app).await?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(mut settings: Settings, args: super::ServeArgs) -> anyhow::Result<()> {
+    if let Some(addr) = args.addr {
+        settings.server.addr = addr;
+    }
+    if args.no_worker {
+        settings.jobs.run_in_serve = false;
+    }
+    let addr = settings.server.addr;
+    let app = App::build(settings, BuildOptions::default()).await?;
+    let server = crate::http::Server::bind(app.clone(), addr).await?;
+    tracing::info!(addr = %server.local_addr(), backend = app.db.backend().as_str(), "socle is listening");
+    server.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn find_tenant(app: &App, slug: &str) -> anyhow::Result<Tenant> {
+    let slug = Slug::parse(slug)?;
+    app.tenants.by_slug(&slug).await?.with_context(|| format!("tenant `{slug}` does not exist (see `socle tenant list`)"))
+}
+
+async fn tenant(app: std::sync::Arc<App>, command: TenantCommand) -> anyhow::Result<()> {
+    let actor = Actor::cli("socle tenant");
+    match command {
+        TenantCommand::Create { slug, name, plan, locale } => {
+            let mut new = NewTenant::new(Slug::parse(&slug)?, name);
+            new.plan = plan.parse()?;
+            new.locale = locale.parse()?;
+            let tenant = app.tenants.create(new, &actor).await?;
+            println!("created tenant {} ({}) — {}", tenant.slug, tenant.id, app.settings.tenant_url(tenant.slug.as_str()));
+        }
+        TenantCommand::List { json } => {
+            let tenants = app.tenants.list().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tenants)?);
+            } else {
+                println!("{:<24} {:<32} {:<11} {:<10} URL", "SLUG", "NAME", "PLAN", "STATUS");
+                for t in tenants {
+                    let status = if t.is_active() { "active" } else { "suspended" };
+                    println!("{:<24} {:<32} {:<11} {:<10} {}", t.slug, t.name, t.plan, status, app.settings.tenant_url(t.slug.as_str()));
+                }
+            }
+        }
+        TenantCommand::Suspend { slug, reason } => {
+            let tenant = find_tenant(&app, &slug).await?;
+            app.tenants.set_status(tenant.id, TenantStatus::Suspended { reason }, &actor).await?;
+            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
+            println!("suspended tenant {slug}");
+        }
+        TenantCommand::Reactivate { slug } => {
+            let tenant = find_tenant(&app, &slug).await?;
+            app.tenants.set_status(tenant.id, TenantStatus::Active, &actor).await?;
+            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
+            println!("reactivated tenant {slug}");
+        }
+        TenantCommand::Delete { slug, yes } => {
+            let tenant = find_tenant(&app, &slug).await?;
+            if !yes {
+                eprint!("Delete tenant {slug} and all its data? Type the slug to confirm: ");
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                if line.trim() != slug {
+                    bail!("not confirmed; nothing was deleted");
+                }
+            }
+            app.tenants.delete(tenant.id, &actor).await?;
+            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
+            println!("deleted tenant {slug}");
+        }
+        TenantCommand::AddDomain { slug, domain } => {
+            let tenant = find_tenant(&app, &slug).await?;
+            let domain = DomainName::parse(&domain)?;
+            app.tenants.add_domain(tenant.id, &domain, &actor).await?;
+            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
+            println!("tenant {slug} now answers on {domain}");
+        }
+        TenantCommand::RemoveDomain { slug, domain } => {
+            let tenant = find_tenant(&app, &slug).await?;
+            let domain = DomainName::parse(&domain)?;
+            app.tenants.remove_domain(tenant.id, &domain, &actor).await?;
+            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
+            println!("removed {domain} from tenant {slug}");
+        }
+    }
+    Ok(())
+}
+
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("failed to read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    secrets::validate_new_password(&password)?;
+    Ok(password)
+}
+
+async fn user(app: std::sync::Arc<App>, command: UserCommand) -> anyhow::Result<()> {
+    let actor = Actor::cli("socle user");
+    match command {
+        UserCommand::Create { tenant, email, roles, user_type, name, password_stdin } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            let user_type: UserType = user_type.parse()?;
+            let password = if password_stdin { Some(password_from_stdin()?) } else { None };
+            let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+            let request = CreateUser { email, display_name, user_type, roles, password, locale: None };
+            let (user, generated) = accounts::create_user(&app, tenant.id, request, &actor).await?;
+            println!("created user {} ({}) in tenant {}", user.email, user.id, tenant.slug);
+            if let Some(password) = generated {
+                println!("generated password (shown once): {password}");
+            }
+        }
+        UserCommand::List { tenant } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            println!("{:<36} {:<12} {:<9} ROLES", "EMAIL", "TYPE", "STATUS");
+            for user in app.users.list(tenant.id).await? {
+                let roles = app.authz.user_roles(tenant.id, user.id).await?;
+                println!("{:<36} {:<12} {:<9} {}", user.email, user.user_type, user.status.as_str(), roles.join(", "));
+            }
+        }
+        UserCommand::ResetPassword { tenant, email } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            let (user, _) = app
+                .users
+                .by_email(tenant.id, &email)
+                .await?
+                .with_context(|| format!("no user {email} in tenant {}", tenant.slug))?;
+            let link = accounts::start_password_reset(&app, &tenant, &user, &actor).await?;
+            println!("{link}");
+        }
+    }
+    Ok(())
+}
+
+async fn operator(app: std::sync::Arc<App>, command: OperatorCommand) -> anyhow::Result<()> {
+    let OperatorCommand::Create { email, name, password_stdin } = command;
+    let (password, generated) = if password_stdin {
+        (password_from_stdin()?, false)
+    } else {
+        (secrets::random_password(), true)
+    };
+    let hash = secrets::hash_password(&password).await?;
+    let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+    let operator = app.operators.create(&email, &display_name, &hash, &Actor::cli("socle operator create")).await?;
+    println!("created operator {} ({})", operator.email, operator.id);
+    if generated {
+        println!("generated password (shown once): {password}");
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! The `socle` command line: run the server, migrate, manage tenants, users and operators, and
+//! seed the demo. Every command has `--help`.
+
+mod commands;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Socle: a multi-tenant, white-label business platform.
+#[derive(Debug, Parser)]
+#[command(name = "socle", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Defaults to ./socle.toml when it exists. Environment variables
+    /// `SOCLE__SECTION__KEY`, `DATABASE_URL` and `REDIS_URL` override it.
+    #[arg(long, global = true, env = "SOCLE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (and the job worker unless --no-worker).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users of a tenant.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage platform operators.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Create (or refresh) the demo tenants with their branding and users, and print how to log in.
+    Demo,
+}
+
+/// `socle serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides server.addr).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// Do not run background jobs in this process (run `socle worker` separately).
+    #[arg(long)]
+    pub no_worker: bool,
+}
+
+/// `socle tenant …`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant with the default role templates.
+    Create {
+        /// Short name used in URLs: lowercase letters, digits, hyphens.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Plan: starter, business or enterprise.
+        #[arg(long, default_value = "starter")]
+        plan: String,
+        /// Default language: fr or en.
+        #[arg(long, default_value = "fr")]
+        locale: String,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspend a tenant: every request gets 403 until reactivated.
+    Suspend {
+        /// Tenant slug.
+        slug: String,
+        /// Why (kept in the audit journal).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reactivate a suspended tenant.
+    Reactivate {
+        /// Tenant slug.
+        slug: String,
+    },
+    /// Delete a tenant and all its data (the audit journal keeps its history).
+    Delete {
+        /// Tenant slug.
+        slug: String,
+        /// Confirm without prompting.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Attach a custom domain to a tenant.
+    AddDomain {
+        /// Tenant slug.
+        slug: String,
+        /// Host name, e.g. portail.exemple.fr.
+        domain: String,
+    },
+    /// Detach a custom domain.
+    RemoveDomain {
+        /// Tenant slug.
+        slug: String,
+        /// Host name.
+        domain: String,
+    },
+}
+
+/// `socle user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from stdin with --password-stdin, otherwise generated
+    /// and printed once.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Business role (repeatable), e.g. direction, support_n1.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// User type: interne, client, partenaire, revendeur or technicien.
+        #[arg(long = "type", default_value = "interne")]
+        user_type: String,
+        /// Display name (defaults to the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a tenant's users.
+    List {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Print a single-use password reset link (valid one hour).
+    ResetPassword {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// `socle operator …`.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create a platform operator (password from stdin with --password-stdin, otherwise generated).
+    Create {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Parses arguments and runs the command; errors are printed with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: failed to start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Typed configuration: defaults, then an optional TOML file, then `SOCLE__…` environment variables
+//! (`SOCLE__SERVER__ADDR=0.0.0.0:8080`), then the conventional `DATABASE_URL` and `REDIS_URL`.
+//! URLs that may embed passwords are [`SecretString`]s: they never reach a log line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Everything a node needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP server.
+    pub server: ServerSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Redis (cache, bus, rate limits across nodes). Absent: in-process.
+    pub redis: RedisSettings,
+    /// Background jobs.
+    pub jobs: JobSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// The platform's base domain: tenants answer on `<slug>.<base_domain>`.
+    pub base_domain: String,
+    /// Scheme and port used in links the platform writes (mails, reset links); the host part is
+    /// built per tenant. `http://localhost:8080` gives `http://acme.localhost:8080/…`.
+    pub public_url: String,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Requests taking longer are cut with 503.
+    pub request_timeout_secs: u64,
+    /// Mark cookies `Secure` (defaults to true when `public_url` is https).
+    pub secure_cookies: Option<bool>,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://./data/socle.db?mode=rwc` or `postgres://user@host/db`.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Seconds a request waits for a connection before answering 503.
+    pub acquire_timeout_secs: u64,
+    /// PostgreSQL role without BYPASSRLS the server switches to (empty: stay the login role).
+    pub app_role: String,
+}
+
+/// Redis settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:6379`; unset keeps cache and bus in-process (one node).
+    pub url: Option<SecretString>,
+}
+
+/// Background job settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Whether `socle serve` also runs the job worker.
+    pub run_in_serve: bool,
+}
+
+/// Log settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `json` (one object per line) or `pretty`.
+    pub format: String,
+    /// `tracing` filter, e.g. `info,socle_core=debug`.
+    pub level: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_domain: "localhost".into(),
+            public_url: "http://localhost:8080".into(),
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+            secure_cookies: None,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("sqlite://./data/socle.db"),
+            max_connections: 16,
+            acquire_timeout_secs: 3,
+            app_role: "socle_app".into(),
+        }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { run_in_serve: true }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: "json".into(), level: "info".into() }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            jobs: JobSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `file` if given (or `./socle.toml` if it exists), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        let default_file = PathBuf::from("socle.toml");
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+                builder = builder.add_source(config::File::from(path));
+            }
+            None if default_file.exists() => builder = builder.add_source(config::File::from(default_file)),
+            None => {}
+        }
+        builder = builder.add_source(config::Environment::with_prefix("SOCLE").prefix_separator("__").separator("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            builder = builder.set_override("redis.url", url)?;
+        }
+        let settings: Settings = builder
+            .build()
+            .context("failed to read the configuration")?
+            .try_deserialize()
+            .context("the configuration is invalid")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that would otherwise fail late and obscurely.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let url = url::Url::parse(&self.server.public_url)
+            .with_context(|| format!("server.public_url `{}` is not a URL", self.server.public_url))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https"),
+            "server.public_url must start with http:// or https://"
+        );
+        anyhow::ensure!(!self.server.base_domain.is_empty(), "server.base_domain must not be empty");
+        anyhow::ensure!(self.server.max_body_bytes >= 1024, "server.max_body_bytes must be at least 1024");
+        let db = self.database.url.expose_secret();
+        anyhow::ensure!(
+            db.starts_with("sqlite:") || db.starts_with("postgres:") || db.starts_with("postgresql:"),
+            "database.url (DATABASE_URL) must start with sqlite:// or postgres://"
+        );
+        if let Some(redis) = &self.redis.url {
+            anyhow::ensure!(
+                redis.expose_secret().starts_with("redis://") || redis.expose_secret().starts_with("rediss://"),
+                "redis.url (REDIS_URL) must start with redis:// or rediss://"
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether cookies get the `Secure` attribute.
+    pub fn secure_cookies(&self) -> bool {
+        self.server.secure_cookies.unwrap_or_else(|| self.server.public_url.starts_with("https://"))
+    }
+
+    /// The portal URL of a tenant: `http://<slug>.<base_domain>:<port>`.
+    pub fn tenant_url(&self, slug: &str) -> String {
+        match url::Url::parse(&self.server.public_url) {
+            Ok(url) => {
+                let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+                format!("{}://{slug}.{}{port}", url.scheme(), self.server.base_domain)
+            }
+            Err(_) => format!("http://{slug}.{}", self.server.base_domain),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut settings = Settings::default();
+        settings.database.url = SecretString::from("postgres://socle:hunter2@db/socle");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn tenant_urls_keep_scheme_and_port() {
+        let settings = Settings::default();
+        assert_eq!(settings.tenant_url("acme"), "http://acme.localhost:8080");
+    }
+}

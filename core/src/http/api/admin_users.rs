@@ -1,0 +1,178 @@
+//! `/api/v1/admin/users`: tenant administrators manage their users and roles. Every lookup takes
+//! the administrator's own tenant, so another tenant's user ids are simply not found.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socle_tenants::roles::UserType;
+use socle_tenants::{Locale, Permission};
+
+use super::parse_id;
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::extract::{ApiUser, Authenticated};
+use crate::http::json::Json;
+use crate::identity::accounts::{self, CreateUser};
+use crate::identity::{User, UserStatus};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/{id}", get(show).patch(update).delete(remove))
+        .route("/users/{id}/roles", put(set_roles))
+        .route("/users/{id}/password-reset", post(password_reset))
+}
+
+async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
+    auth.require(state, Permission::Administrer).await
+}
+
+async fn find(state: &AppState, auth: &Authenticated, id: &str) -> ApiResult<User> {
+    let id = parse_id(id, "user")?;
+    state
+        .users
+        .get(auth.tenant.tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user_not_found", format!("user `{id}` does not exist in this tenant")))
+}
+
+async fn with_roles(state: &AppState, user: &User) -> ApiResult<Value> {
+    let roles = state.authz.user_roles(user.tenant_id, user.id).await?;
+    Ok(json!({ "user": user, "roles": roles }))
+}
+
+async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let users = state.users.list(auth.tenant.tenant.id).await?;
+    let mut items = Vec::with_capacity(users.len());
+    for user in &users {
+        items.push(with_roles(&state, user).await?);
+    }
+    Ok(Json(json!({ "users": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRequest {
+    email: String,
+    display_name: String,
+    user_type: UserType,
+    #[serde(default)]
+    roles: Vec<String>,
+    password: Option<String>,
+    locale: Option<Locale>,
+}
+
+async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<CreateRequest>) -> ApiResult<Response> {
+    admin(&state, &auth).await?;
+    let request = CreateUser {
+        email: body.email,
+        display_name: body.display_name,
+        user_type: body.user_type,
+        roles: body.roles,
+        password: body.password,
+        locale: body.locale,
+    };
+    let (user, generated) = accounts::create_user(&state, auth.tenant.tenant.id, request, &auth.actor()).await?;
+    let mut body = with_roles(&state, &user).await?;
+    if let Some(password) = generated {
+        body["generated_password"] = json!(password);
+    }
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let user = find(&state, &auth, &id).await?;
+    Ok(Json(with_roles(&state, &user).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRequest {
+    display_name: Option<String>,
+    user_type: Option<UserType>,
+    locale: Option<Option<Locale>>,
+    status: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateRequest>,
+) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let user = find(&state, &auth, &id).await?;
+    let status = match body.status.as_deref() {
+        None => user.status,
+        Some("active") => UserStatus::Active,
+        Some("disabled") => UserStatus::Disabled,
+        Some(other) => {
+            return Err(socle_tenants::ValidationError::new("status", format!("`{other}` is not a status; use active or disabled")).into());
+        }
+    };
+    if status == UserStatus::Disabled && user.id == auth.user.id {
+        return Err(ApiError::conflict("cannot_disable_self", "you cannot disable your own account"));
+    }
+    let user_type = body.user_type.unwrap_or(user.user_type);
+    let tenant = auth.tenant.tenant.id;
+    if user_type != user.user_type {
+        let roles = state.authz.user_roles(tenant, user.id).await?;
+        accounts::check_roles(&state, tenant, user_type, &roles).await?;
+    }
+    let updated = state
+        .users
+        .update(
+            tenant,
+            user.id,
+            body.display_name.as_deref().unwrap_or(&user.display_name),
+            user_type,
+            body.locale.unwrap_or(user.locale),
+            status,
+            &auth.actor(),
+        )
+        .await?;
+    Ok(Json(with_roles(&state, &updated).await?))
+}
+
+async fn remove(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    admin(&state, &auth).await?;
+    let user = find(&state, &auth, &id).await?;
+    if user.id == auth.user.id {
+        return Err(ApiError::conflict("cannot_delete_self", "you cannot delete your own account"));
+    }
+    let tenant = auth.tenant.tenant.id;
+    state.users.delete(tenant, user.id, &auth.actor()).await?;
+    state.authz.changed(tenant, state.bus.as_ref()).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesRequest {
+    roles: Vec<String>,
+}
+
+async fn set_roles(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path(id): Path<String>,
+    Json(body): Json<RolesRequest>,
+) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let user = find(&state, &auth, &id).await?;
+    accounts::set_user_roles(&state, auth.tenant.tenant.id, &user, &body.roles, &auth.actor()).await?;
+    Ok(Json(with_roles(&state, &user).await?))
+}
+
+async fn password_reset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let user = find(&state, &auth, &id).await?;
+    let link = accounts::start_password_reset(&state, &auth.tenant.tenant, &user, &auth.actor()).await?;
+    Ok(Json(json!({ "reset_link": link, "expires_in_secs": accounts::RESET_TTL.as_secs() })))
+}

@@ -1,0 +1,27 @@
+//! The JSON API (`/api/v1`): the current user, and the tenant administration endpoints. Session
+//! cookie authentication for now (OAuth tokens come with the public API issue); unsafe methods
+//! carry the session's CSRF token in `X-CSRF-Token`.
+
+mod admin_roles;
+mod admin_tenant;
+mod admin_users;
+mod me;
+
+use axum::Router;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::error::ApiError;
+
+/// Routes under `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(me::router())
+        .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()))
+        .fallback(|| async { ApiError::not_found("route_not_found", "no API route matches this path and method") })
+}
+
+/// Parses an id from a path segment, with the envelope on failure.
+pub fn parse_id(raw: &str, what: &'static str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("not_found", format!("{what} `{raw}` does not exist")))
+}

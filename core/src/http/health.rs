@@ -1,0 +1,80 @@
+//! `/healthz` (the process answers), `/readyz` (its database and Redis answer), `/metrics`
+//! (Prometheus), and the embedded static files.
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+
+use super::AppState;
+use super::json::Json;
+use crate::error::ApiError;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/static/{file}", get(static_file))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let bus = state.bus.ready().await.map_err(|e| format!("{e:#}"));
+    let ok = database.is_ok() && bus.is_ok();
+    let describe = |r: &Result<(), String>| match r {
+        Ok(()) => json!("ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            json!("unavailable")
+        }
+    };
+    let body = json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "checks": { "database": describe(&database), "bus": describe(&bus) },
+        "backend": state.db.backend().as_str(),
+    });
+    if ok {
+        (StatusCode::OK, Json(body)).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(body)).into_response()
+    }
+}
+
+/// The process-wide Prometheus recorder. The `metrics` facade is global by design; installing it
+/// once per process lets several apps (tests) share it.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first, in which case ours stays unused.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+async fn metrics() -> Response {
+    let body = prometheus().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+const STATIC_FILES: &[(&str, &str, &str)] = &[("socle.css", "text/css; charset=utf-8", include_str!("../../static/socle.css"))];
+
+async fn static_file(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let (_, content_type, body) = STATIC_FILES
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or_else(|| ApiError::not_found("not_found", format!("no static file `{file}`")))?;
+    Ok(([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=3600")], *body).into_response())
+}

@@ -1,0 +1,137 @@
+//! Server-rendered pages: minijinja templates embedded in the binary, rendered with the tenant's
+//! brand (name, logo, favicon, theme stylesheet) and the request's language.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use socle_tenants::Locale;
+
+use crate::i18n;
+use crate::tenancy::TenantContext;
+
+/// Bumped with the stylesheet so browsers refetch it.
+pub const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("mfa.html", include_str!("../../templates/mfa.html")),
+    ("reset.html", include_str!("../../templates/reset.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("ops/login.html", include_str!("../../templates/ops/login.html")),
+    ("ops/tenants.html", include_str!("../../templates/ops/tenants.html")),
+];
+
+/// The compiled templates.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Compiles every template (a syntax error fails start-up, not a request).
+    pub fn new() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        // A missing variable or string is a bug: fail loudly instead of rendering a blank.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Self { env })
+    }
+
+    /// Renders `name` with `context`; a rendering failure is logged and becomes a 500.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Response {
+        match self.env.get_template(name).and_then(|t| t.render(minijinja::value::Serde(&context))) {
+            Ok(html) => Html(html).into_response(),
+            Err(err) => {
+                tracing::error!(template = name, error = format!("{err:#}"), "failed to render a page");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+            }
+        }
+    }
+}
+
+/// The brand a page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Brand {
+    /// Display name.
+    pub name: String,
+    /// Link prefix (`/t/<slug>` or empty).
+    pub base: String,
+    /// Home link.
+    pub home_url: String,
+    /// Logo URL, if a logo was uploaded.
+    pub logo_url: Option<String>,
+    /// Favicon URL, if one was uploaded.
+    pub favicon_url: Option<String>,
+    /// Tenant stylesheet with the theme variables.
+    pub theme_url: Option<String>,
+}
+
+impl Brand {
+    /// The brand of a tenant.
+    pub fn of(ctx: &TenantContext) -> Self {
+        let t = &ctx.tenant;
+        Self {
+            name: t.name.clone(),
+            base: ctx.base_path.clone(),
+            home_url: ctx.link("/"),
+            logo_url: t.logo_sha256.as_ref().map(|v| ctx.link(&format!("/branding/logo?v={}", &v[..12]))),
+            favicon_url: t.favicon_sha256.as_ref().map(|v| ctx.link(&format!("/branding/favicon?v={}", &v[..12]))),
+            theme_url: Some(ctx.link(&format!("/theme.css?v={}", t.updated_at))),
+        }
+    }
+
+    /// The platform's own (unbranded) look, for the operator console.
+    pub fn platform() -> Self {
+        Self { name: "Socle".into(), base: String::new(), home_url: "/ops".into(), logo_url: None, favicon_url: None, theme_url: None }
+    }
+}
+
+/// What every page receives.
+#[derive(Debug, Serialize)]
+pub struct Page<T: Serialize> {
+    /// Language tag.
+    pub lang: &'static str,
+    /// Strings of that language.
+    pub tr: &'static std::collections::BTreeMap<&'static str, &'static str>,
+    /// Brand.
+    pub brand: Brand,
+    /// CSRF token for forms.
+    pub csrf: String,
+    /// Stylesheet version.
+    pub asset_version: &'static str,
+    /// Page-specific values.
+    #[serde(flatten)]
+    pub data: T,
+}
+
+impl<T: Serialize> Page<T> {
+    /// A page in `locale` for `brand`.
+    pub fn new(locale: Locale, brand: Brand, csrf: String, data: T) -> Self {
+        Self { lang: locale.as_str(), tr: i18n::strings(locale), brand, csrf, asset_version: ASSET_VERSION, data }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_and_the_error_page_renders_in_both_languages() {
+        let templates = Templates::new().unwrap();
+        for locale in [Locale::Fr, Locale::En] {
+            #[derive(Serialize)]
+            struct Data {
+                heading: &'static str,
+                message: &'static str,
+                user: Option<()>,
+            }
+            let page = Page::new(locale, Brand::platform(), "t".into(), Data { heading: "h", message: "m", user: None });
+            let response = templates.render("error.html", page);
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The tenant portal's first pages: home, branding images and the theme stylesheet. (The full
+//! record screens come with the portal issue.)
+
+use axum::Router;
+use axum::extract::{FromRequestParts as _, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Serialize;
+use socle_tenants::{AssetKind, Permission};
+
+use super::AppState;
+use super::extract::{PageUser, Tenant};
+use super::pages::{Brand, Page};
+use crate::error::ApiError;
+use crate::tenancy::TenantContext;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/theme.css", get(theme_css))
+        .route("/branding/logo", get(|s, t, h| branding(s, t, h, AssetKind::Logo)))
+        .route("/branding/favicon", get(|s, t, h| branding(s, t, h, AssetKind::Favicon)))
+}
+
+#[derive(Serialize)]
+struct PermissionView {
+    key: &'static str,
+    label: &'static str,
+}
+
+#[derive(Serialize)]
+struct HomeData {
+    user: crate::identity::User,
+    roles: Vec<String>,
+    permissions: Vec<PermissionView>,
+}
+
+async fn home(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    if request.extensions().get::<TenantContext>().is_none() {
+        // The bare platform host: the operator console.
+        return Ok(Redirect::to("/ops").into_response());
+    }
+    let (mut parts, _) = request.into_parts();
+    let PageUser(auth) = match PageUser::from_request_parts(&mut parts, &state).await {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let locale = auth.locale();
+    let tenant = auth.tenant.tenant.id;
+    let defined = state.policies.roles(tenant).await?;
+    let roles = state
+        .authz
+        .user_roles(tenant, auth.user.id)
+        .await?
+        .into_iter()
+        .map(|key| defined.iter().find(|r| r.key == key).map_or(key.clone(), |r| r.name(locale).to_owned()))
+        .collect();
+    let mut permissions = Vec::new();
+    for permission in Permission::ALL {
+        if state.authz.has_permission(tenant, auth.user.id, permission.as_str()).await? {
+            permissions.push(PermissionView { key: permission.as_str(), label: permission.label(locale) });
+        }
+    }
+    let page = Page::new(locale, Brand::of(&auth.tenant), auth.session.csrf_token.clone(), HomeData { user: auth.user.clone(), roles, permissions });
+    Ok(state.templates.render("home.html", page))
+}
+
+async fn theme_css(Tenant(ctx): Tenant) -> Response {
+    let css = format!(":root {{ {} }}\n", ctx.tenant.theme.css_variables());
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")],
+        css,
+    )
+        .into_response()
+}
+
+async fn branding(State(state): State<AppState>, Tenant(ctx): Tenant, headers: HeaderMap, kind: AssetKind) -> Result<Response, ApiError> {
+    let asset = state
+        .tenants
+        .asset(ctx.tenant.id, kind)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset_not_found", format!("this tenant has no {}", kind.as_str())))?;
+    let etag = format!("\"{}\"", asset.sha256);
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, asset.content_type),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+            // An SVG opened directly must not run scripts.
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox".to_owned()),
+        ],
+        asset.bytes,
+    )
+        .into_response())
+}

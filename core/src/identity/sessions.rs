@@ -1,0 +1,263 @@
+//! Cookie sessions of tenant users. The cookie holds a random token; the database holds its
+//! sha256, the tenant, the user, a CSRF token and whether the second factor was passed. A session
+//! presented on another tenant's host is not found (every lookup takes the tenant).
+
+use async_trait::async_trait;
+use socle_tenants::TenantId;
+use sqlx::{PgPool, Row as _, SqlitePool};
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+use crate::db::Scope;
+use crate::db::postgres::begin;
+use crate::error::StoreError;
+use crate::util::parse_uuid;
+
+/// Idle sessions end after this long.
+pub const IDLE_TIMEOUT_MS: i64 = 12 * 3600 * 1000;
+/// Sessions end after this long whatever the activity.
+pub const ABSOLUTE_TIMEOUT_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// sha256 of the cookie token.
+    pub id_hash: String,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// User.
+    pub user_id: Uuid,
+    /// Token forms and unsafe API calls must echo.
+    pub csrf_token: String,
+    /// False while the second factor is pending (or must be enrolled).
+    pub mfa_verified: bool,
+    /// Creation (Unix ms).
+    pub created_at: i64,
+    /// Last activity (Unix ms).
+    pub last_seen_at: i64,
+    /// End (Unix ms); extended by activity up to the absolute timeout.
+    pub expires_at: i64,
+}
+
+/// What a new session records.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// sha256 of the cookie token.
+    pub id_hash: String,
+    /// User.
+    pub user_id: Uuid,
+    /// CSRF token.
+    pub csrf_token: String,
+    /// Whether the second factor was passed (or is not needed).
+    pub mfa_verified: bool,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Client user agent (truncated).
+    pub user_agent: Option<String>,
+}
+
+/// Storage of sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Starts a session.
+    async fn create(&self, tenant: TenantId, new: &NewSession) -> Result<Session, StoreError>;
+    /// The live (unexpired) session with this hash in this tenant; extends its expiry when more
+    /// than a minute passed since the last activity.
+    async fn get(&self, tenant: TenantId, id_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Ends a session.
+    async fn delete(&self, tenant: TenantId, id_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user.
+    async fn delete_for_user(&self, tenant: TenantId, user: Uuid) -> Result<u64, StoreError>;
+}
+
+fn expiry(created_at: i64, now: i64) -> i64 {
+    (now + IDLE_TIMEOUT_MS).min(created_at + ABSOLUTE_TIMEOUT_MS)
+}
+
+/// Sessions on SQLite.
+pub struct SqliteSessionStore {
+    pool: SqlitePool,
+    clock: SharedClock,
+}
+
+impl SqliteSessionStore {
+    /// A store over this pool.
+    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
+        Self { pool, clock }
+    }
+}
+
+fn sqlite_session(row: &sqlx::sqlite::SqliteRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        id_hash: row.try_get("id_hash")?,
+        tenant_id: TenantId::from_uuid(parse_uuid(&row.try_get::<String, _>("tenant_id")?)?),
+        user_id: parse_uuid(&row.try_get::<String, _>("user_id")?)?,
+        csrf_token: row.try_get("csrf_token")?,
+        mfa_verified: row.try_get("mfa_verified")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+#[async_trait]
+impl SessionStore for SqliteSessionStore {
+    async fn create(&self, tenant: TenantId, new: &NewSession) -> Result<Session, StoreError> {
+        let now = self.clock.now_ms();
+        let row = sqlx::query(
+            r#"INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at, ip, user_agent)
+               VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *"#,
+        )
+        .bind(&new.id_hash)
+        .bind(tenant.to_string())
+        .bind(new.user_id.to_string())
+        .bind(&new.csrf_token)
+        .bind(new.mfa_verified)
+        .bind(now)
+        .bind(expiry(now, now))
+        .bind(&new.ip)
+        .bind(&new.user_agent)
+        .fetch_one(&self.pool)
+        .await?;
+        sqlite_session(&row)
+    }
+
+    async fn get(&self, tenant: TenantId, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let now = self.clock.now_ms();
+        let row = sqlx::query("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2 AND expires_at > $3")
+            .bind(tenant.to_string())
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(mut session) = row.as_ref().map(sqlite_session).transpose()? else { return Ok(None) };
+        if now - session.last_seen_at > 60_000 {
+            session.last_seen_at = now;
+            session.expires_at = expiry(session.created_at, now);
+            sqlx::query("UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND id_hash = $2")
+                .bind(tenant.to_string())
+                .bind(id_hash)
+                .bind(session.last_seen_at)
+                .bind(session.expires_at)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(session))
+    }
+
+    async fn delete(&self, tenant: TenantId, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2")
+            .bind(tenant.to_string())
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_for_user(&self, tenant: TenantId, user: Uuid) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+/// Sessions on PostgreSQL.
+pub struct PgSessionStore {
+    pool: PgPool,
+    clock: SharedClock,
+}
+
+impl PgSessionStore {
+    /// A store over this pool.
+    pub fn new(pool: PgPool, clock: SharedClock) -> Self {
+        Self { pool, clock }
+    }
+}
+
+fn pg_session(row: &sqlx::postgres::PgRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        id_hash: row.try_get("id_hash")?,
+        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
+        user_id: row.try_get("user_id")?,
+        csrf_token: row.try_get("csrf_token")?,
+        mfa_verified: row.try_get("mfa_verified")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+#[async_trait]
+impl SessionStore for PgSessionStore {
+    async fn create(&self, tenant: TenantId, new: &NewSession) -> Result<Session, StoreError> {
+        let now = self.clock.now_ms();
+        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
+        let row = sqlx::query(
+            r#"INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at, ip, user_agent)
+               VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *"#,
+        )
+        .bind(&new.id_hash)
+        .bind(tenant.as_uuid())
+        .bind(new.user_id)
+        .bind(&new.csrf_token)
+        .bind(new.mfa_verified)
+        .bind(now)
+        .bind(expiry(now, now))
+        .bind(&new.ip)
+        .bind(&new.user_agent)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        pg_session(&row)
+    }
+
+    async fn get(&self, tenant: TenantId, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
+        let row = sqlx::query("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2 AND expires_at > $3")
+            .bind(tenant.as_uuid())
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(mut session) = row.as_ref().map(pg_session).transpose()? else { return Ok(None) };
+        if now - session.last_seen_at > 60_000 {
+            session.last_seen_at = now;
+            session.expires_at = expiry(session.created_at, now);
+            sqlx::query("UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND id_hash = $2")
+                .bind(tenant.as_uuid())
+                .bind(id_hash)
+                .bind(session.last_seen_at)
+                .bind(session.expires_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(session))
+    }
+
+    async fn delete(&self, tenant: TenantId, id_hash: &str) -> Result<(), StoreError> {
+        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
+        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2")
+            .bind(tenant.as_uuid())
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_for_user(&self, tenant: TenantId, user: Uuid) -> Result<u64, StoreError> {
+        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
+        let result = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.as_uuid())
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(result.rows_affected())
+    }
+}

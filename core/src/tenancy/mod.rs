@@ -1,0 +1,161 @@
+//! Which tenant a request is for: a `/t/<slug>/` prefix, a `<slug>.<base-domain>` host, or a
+//! custom domain. Lookups are cached briefly on each node and dropped when any node changes a
+//! tenant (bus topic `tenant.changed`).
+
+pub mod branding;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use socle_tenants::{DomainName, Slug, Tenant, TenantError, TenantStore};
+
+use crate::bus::{Bus, topics};
+
+/// The tenant a request belongs to, with the URL prefix its links must carry.
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    /// The tenant.
+    pub tenant: Arc<Tenant>,
+    /// `/t/<slug>` when the request came through the path prefix, empty on the tenant's own host.
+    pub base_path: String,
+}
+
+impl TenantContext {
+    /// A path inside the tenant's portal, with the prefix if any: `link("/login")`.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// A tenant's portal or API; `path` is the request path without the `/t/<slug>` prefix.
+    Tenant {
+        /// The tenant and link prefix.
+        context: TenantContext,
+        /// Path to route.
+        path: String,
+    },
+    /// The platform itself (operator console, health): the bare base domain or an IP address.
+    Platform,
+    /// A host or prefix that names no tenant (answer 404).
+    Unknown(String),
+}
+
+/// Resolves requests to tenants, caching lookups.
+pub struct TenantResolver {
+    store: Arc<dyn TenantStore>,
+    base_domain: String,
+    cache: moka::future::Cache<String, Option<Arc<Tenant>>>,
+}
+
+impl TenantResolver {
+    /// A resolver for tenants under `base_domain`.
+    pub fn new(store: Arc<dyn TenantStore>, base_domain: &str) -> Self {
+        Self {
+            store,
+            base_domain: base_domain.trim_end_matches('.').to_ascii_lowercase(),
+            cache: moka::future::Cache::builder().max_capacity(50_000).time_to_live(Duration::from_secs(30)).build(),
+        }
+    }
+
+    /// Resolves a request from its `Host` header and path.
+    pub async fn resolve(&self, host: Option<&str>, path: &str) -> Result<Resolution, TenantError> {
+        if let Some(rest) = path.strip_prefix("/t/") {
+            let (slug, remainder) = rest.split_once('/').map_or((rest, ""), |(s, r)| (s, r));
+            let Ok(slug) = Slug::parse(slug) else { return Ok(Resolution::Unknown(format!("/t/{slug}"))) };
+            return Ok(match self.by_slug(&slug).await? {
+                Some(tenant) => Resolution::Tenant {
+                    context: TenantContext { tenant, base_path: format!("/t/{slug}") },
+                    path: format!("/{remainder}"),
+                },
+                None => Resolution::Unknown(format!("/t/{slug}")),
+            });
+        }
+        let Some(host) = host.map(strip_port).map(|h| h.trim_end_matches('.').to_ascii_lowercase()) else {
+            return Ok(Resolution::Platform);
+        };
+        if host == self.base_domain || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+            return Ok(Resolution::Platform);
+        }
+        let tenant = match host.strip_suffix(&self.base_domain).and_then(|h| h.strip_suffix('.')) {
+            Some(label) if !label.contains('.') => match Slug::parse(label) {
+                Ok(slug) => self.by_slug(&slug).await?,
+                Err(_) => None,
+            },
+            _ => match DomainName::parse(&host) {
+                Ok(domain) => self.by_domain(&domain).await?,
+                Err(_) => None,
+            },
+        };
+        Ok(match tenant {
+            Some(tenant) => {
+                Resolution::Tenant { context: TenantContext { tenant, base_path: String::new() }, path: path.to_owned() }
+            }
+            None => Resolution::Unknown(host),
+        })
+    }
+
+    async fn by_slug(&self, slug: &Slug) -> Result<Option<Arc<Tenant>>, TenantError> {
+        let key = format!("slug:{slug}");
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let found = self.store.by_slug(slug).await?.map(Arc::new);
+        self.cache.insert(key, found.clone()).await;
+        Ok(found)
+    }
+
+    async fn by_domain(&self, domain: &DomainName) -> Result<Option<Arc<Tenant>>, TenantError> {
+        let key = format!("domain:{domain}");
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let found = self.store.by_domain(domain).await?.map(Arc::new);
+        self.cache.insert(key, found.clone()).await;
+        Ok(found)
+    }
+
+    /// Drops every cached lookup on this node.
+    pub fn invalidate_local(&self) {
+        self.cache.invalidate_all();
+    }
+
+    /// Call after changing a tenant: drops cached lookups here and on every node.
+    pub async fn changed(&self, tenant: socle_tenants::TenantId, bus: &dyn Bus) {
+        self.invalidate_local();
+        if let Err(err) = bus.publish(topics::TENANT_CHANGED, &tenant.to_string()).await {
+            tracing::error!(tenant.id = %tenant, error = format!("{err:#}"), "failed to broadcast a tenant change");
+        }
+    }
+
+    /// Listens to the bus and drops lookups other nodes changed.
+    pub fn listen(self: &Arc<Self>, bus: &dyn Bus) -> tokio::task::JoinHandle<()> {
+        let mut messages = bus.subscribe();
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                match messages.recv().await {
+                    Ok(msg) if msg.topic != topics::TENANT_CHANGED => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    // A change, or missed messages: drop everything (tenant changes are rare).
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match this.upgrade() {
+                        Some(this) => this.invalidate_local(),
+                        None => return,
+                    },
+                }
+            }
+        })
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // IPv6 literal: keep it whole, it resolves to the platform anyway.
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host })
+}
