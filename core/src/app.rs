@@ -121,6 +121,8 @@ impl App {
         let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
         let listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref())];
         let templates = Templates::new().context("failed to load the page templates")?;
+        // Installed before the first request so every request is counted.
+        crate::http::health::prometheus();
 
         Ok(Arc::new(Self {
             settings,

@@ -1,0 +1,148 @@
+//! The `socle` binary as an operator uses it: every command answers `--help`, tenants and users
+//! are created and listed, mistakes get a clear message and a failing exit code.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+struct Cli {
+    dir: std::path::PathBuf,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("socle-cli-{}", std::process::id()) + &rand_suffix());
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_socle"));
+        command
+            .args(args)
+            .current_dir(&self.dir)
+            .env("DATABASE_URL", format!("sqlite://{}/socle.db", self.dir.display()))
+            .env_remove("REDIS_URL")
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("-{nanos}")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    let cli = Cli::new();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["tenant", "--help"],
+        vec!["tenant", "create", "--help"],
+        vec!["tenant", "suspend", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["user", "reset-password", "--help"],
+        vec!["operator", "create", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let output = cli.run(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert!(stdout(&output).contains("Usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn tenants_and_users_are_managed_from_the_command_line() {
+    let cli = Cli::new();
+    let created = cli.run(&["tenant", "create", "acme", "--name", "Acme Télécom", "--plan", "business"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("http://acme.localhost:8080"));
+
+    let duplicate = cli.run(&["tenant", "create", "acme", "--name", "Again"]);
+    assert!(!duplicate.status.success());
+    assert!(stderr(&duplicate).contains("the slug `acme` is already taken"), "{}", stderr(&duplicate));
+    let bad_slug = cli.run(&["tenant", "create", "Acme!", "--name", "x"]);
+    assert!(!bad_slug.status.success());
+    assert!(stderr(&bad_slug).contains("slug: may only contain lowercase letters"), "{}", stderr(&bad_slug));
+
+    let user = cli.run_with_stdin(
+        &["user", "create", "--tenant", "acme", "--email", "claire@acme.fr", "--role", "direction", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(user.status.success(), "{}", stderr(&user));
+    assert!(!stdout(&user).contains("generated password"));
+    let generated = cli.run(&["user", "create", "--tenant", "acme", "--email", "lucas@acme.fr", "--role", "support_n1"]);
+    assert!(stdout(&generated).contains("generated password (shown once): "), "{}", stdout(&generated));
+    let wrong_type = cli.run(&["user", "create", "--tenant", "acme", "--email", "c@client.fr", "--role", "direction", "--type", "client"]);
+    assert!(!wrong_type.status.success());
+    assert!(stderr(&wrong_type).contains("cannot be given to a `client` user"), "{}", stderr(&wrong_type));
+
+    let listed = stdout(&cli.run(&["user", "list", "--tenant", "acme"]));
+    assert!(listed.contains("claire@acme.fr") && listed.contains("direction") && listed.contains("support_n1"), "{listed}");
+
+    let link = stdout(&cli.run(&["user", "reset-password", "--tenant", "acme", "--email", "claire@acme.fr"]));
+    assert!(link.trim().starts_with("http://acme.localhost:8080/reset-password?token="), "{link}");
+
+    let suspended = cli.run(&["tenant", "suspend", "acme", "--reason", "unpaid invoices"]);
+    assert!(suspended.status.success());
+    assert!(stdout(&cli.run(&["tenant", "list"])).contains("suspended"));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&cli.run(&["tenant", "list", "--json"]))).unwrap();
+    assert_eq!(json[0]["status"]["reason"], "unpaid invoices");
+
+    let missing = cli.run(&["tenant", "delete", "nope", "--yes"]);
+    assert!(stderr(&missing).contains("tenant `nope` does not exist"));
+    assert!(cli.run(&["tenant", "delete", "acme", "--yes"]).status.success());
+    assert!(!stdout(&cli.run(&["tenant", "list"])).contains("acme"));
+}
+
+#[test]
+fn the_demo_seeds_two_branded_tenants_and_can_run_again() {
+    let cli = Cli::new();
+    for _ in 0..2 {
+        let output = cli.run(&["demo"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report = stdout(&output);
+        assert!(report.contains("Connextoo Télécom — http://connextoo.localhost:8080/"), "{report}");
+        assert!(report.contains("Atelier Pixel — http://atelier-pixel.localhost:8080/"), "{report}");
+    }
+    let listed = stdout(&cli.run(&["tenant", "list"]));
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+}
+
+#[test]
+fn configuration_mistakes_are_explained() {
+    let cli = Cli::new();
+    let output = cli.command(&["migrate"]).env("DATABASE_URL", "mysql://nope").output().unwrap();
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("must start with sqlite:// or postgres://"), "{}", stderr(&output));
+    let output = cli.command(&["migrate"]).env("SOCLE__SERVER__PUBLIC_URL", "not a url").output().unwrap();
+    assert!(stderr(&output).contains("server.public_url"), "{}", stderr(&output));
+}

@@ -1,0 +1,229 @@
+//! Logging in and out through the real pages: sessions, lockout, CSRF, the second factor, and
+//! password resets.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use socle_core::identity::totp;
+use socle_tests::{Browser, PASSWORD, TestApp};
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_user_logs_in_gets_a_hardened_cookie_and_logs_out() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.browser();
+    let response = browser.login("acme", "Claire@Acme.fr", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/t/acme/");
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("socle_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/t/acme"] {
+        assert!(cookie.contains(attribute), "{attribute} missing in {cookie}");
+    }
+    let home = browser.get("/t/acme/").await.text().await.unwrap();
+    assert!(home.contains("Bienvenue, claire"), "{home}");
+
+    let logout = browser.submit("/t/acme/", "/t/acme/logout", &[]).await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    let after = browser.get("/t/acme/").await;
+    assert_eq!(location(&after), "/t/acme/login");
+    let (status, _) = browser.api(Method::GET, "acme", "/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_emails_get_the_same_answer() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    for (email, password) in [("claire@acme.fr", "wrong password!"), ("nobody@acme.fr", PASSWORD)] {
+        let response = t.browser().login("acme", email, password).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("Adresse e-mail ou mot de passe incorrect."), "{body}");
+    }
+    let journal = t.app.audit.list(acme.id, &Default::default()).await.unwrap();
+    assert_eq!(journal.iter().filter(|e| e.action == "login.failed").count(), 2);
+}
+
+#[tokio::test]
+async fn repeated_failures_delay_then_lock_even_the_right_password() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.browser();
+    for _ in 0..3 {
+        assert_eq!(browser.login("acme", "claire@acme.fr", "not the password").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = browser.login("acme", "claire@acme.fr", PASSWORD).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers().get("retry-after").is_some());
+    assert!(throttled.text().await.unwrap().contains("Trop de tentatives"));
+    t.clock.advance(Duration::from_secs(2));
+    assert_eq!(browser.login("acme", "claire@acme.fr", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn forms_and_api_writes_need_their_csrf_token() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.browser();
+    // A login post without the form's token.
+    let forged = browser
+        .client()
+        .post(browser.url("/t/acme/login"))
+        .form(&[("email", "claire@acme.fr"), ("password", PASSWORD), ("_csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let browser = t.logged_in("acme", "claire@acme.fr").await;
+    // An API write without X-CSRF-Token.
+    let response = browser
+        .client()
+        .patch(browser.url("/t/acme/api/v1/admin/tenant"))
+        .json(&json!({ "name": "Forged" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "csrf_failed");
+    // A cross-site request is refused before any handler runs.
+    let csrf = browser.csrf("acme").await;
+    let cross_site = browser
+        .client()
+        .patch(browser.url("/t/acme/api/v1/admin/tenant"))
+        .header("x-csrf-token", csrf)
+        .header("origin", "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({ "name": "Forged" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(t.app.tenants.get(acme.id).await.unwrap().unwrap().name, "Acme");
+}
+
+async fn enroll(t: &TestApp, browser: &Browser) -> String {
+    let page = browser.get("/t/acme/account/mfa").await.text().await.unwrap();
+    let start = page.find("id=\"totp-secret\">").unwrap() + "id=\"totp-secret\">".len();
+    let secret = page[start..start + 32].to_owned();
+    let code = totp::code_at_step(&secret, totp::step_at(t.app.now_ms())).unwrap();
+    let response = browser.submit("/t/acme/account/mfa", "/t/acme/account/mfa", &[("code", &code)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "enrollment failed");
+    secret
+}
+
+#[tokio::test]
+async fn the_second_factor_is_asked_after_the_password_and_codes_work_once() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    let user = t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.logged_in("acme", "claire@acme.fr").await;
+    let secret = enroll(&t, &browser).await;
+    assert!(t.app.users.get(acme.id, user).await.unwrap().unwrap().totp_enabled);
+
+    t.clock.advance(Duration::from_secs(60));
+    let browser = t.browser();
+    let response = browser.login("acme", "claire@acme.fr", PASSWORD).await;
+    assert_eq!(location(&response), "/t/acme/login/mfa");
+    // Pending: neither the portal nor the API is open yet.
+    assert_eq!(location(&browser.get("/t/acme/").await), "/t/acme/login/mfa");
+    assert_eq!(browser.api(Method::GET, "acme", "/me", None).await.0, StatusCode::UNAUTHORIZED);
+    let wrong = browser.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", "000000")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let code = totp::code_at_step(&secret, totp::step_at(t.app.now_ms())).unwrap();
+    let right = browser.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", &code)]).await;
+    assert_eq!(location(&right), "/t/acme/");
+    assert_eq!(browser.api(Method::GET, "acme", "/me", None).await.0, StatusCode::OK);
+
+    // The same code cannot open a second session.
+    let other = t.browser();
+    other.login("acme", "claire@acme.fr", PASSWORD).await;
+    let replay = other.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", &code)]).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_tenant_can_require_the_second_factor_for_its_administrators() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    t.create_user(&acme, "lucas@acme.fr", "interne", &["support_n1"]).await;
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let (status, _) = admin.api(Method::PATCH, "acme", "/admin/tenant", Some(json!({ "require_mfa_for_admins": true }))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Support N1 does not administer: no second factor required.
+    let n1 = t.browser();
+    assert_eq!(location(&n1.login("acme", "lucas@acme.fr", PASSWORD).await), "/t/acme/");
+    // Direction administers: enrollment comes first, nothing else is reachable.
+    let browser = t.browser();
+    assert_eq!(location(&browser.login("acme", "claire@acme.fr", PASSWORD).await), "/t/acme/account/mfa");
+    assert_eq!(browser.api(Method::GET, "acme", "/admin/users", None).await.0, StatusCode::UNAUTHORIZED);
+    let page = browser.get("/t/acme/account/mfa").await.text().await.unwrap();
+    assert!(page.contains("Votre rôle exige la vérification en deux étapes"));
+    enroll(&t, &browser).await;
+    assert_eq!(browser.api(Method::GET, "acme", "/admin/users", None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reset_links_set_a_new_password_once_and_expire() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let lucas = t.create_user(&acme, "lucas@acme.fr", "interne", &["support_n1"]).await;
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let lucas_session = t.logged_in("acme", "lucas@acme.fr").await;
+
+    let (status, body) = admin.api(Method::POST, "acme", &format!("/admin/users/{lucas}/password-reset"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let link = body["reset_link"].as_str().unwrap();
+    assert!(link.starts_with("http://acme.localhost:8080/reset-password?token="), "{link}");
+    let token = link.split("token=").nth(1).unwrap();
+
+    let browser = t.browser();
+    let page = format!("/t/acme/reset-password?token={token}");
+    let weak = browser.submit(&page, "/t/acme/reset-password", &[("token", token), ("password", "short")]).await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let done = browser.submit(&page, "/t/acme/reset-password", &[("token", token), ("password", "a brand new passphrase")]).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("Mot de passe modifié"));
+    assert_eq!(t.browser().login("acme", "lucas@acme.fr", "a brand new passphrase").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(t.browser().login("acme", "lucas@acme.fr", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    // Existing sessions ended with the change.
+    assert_eq!(lucas_session.api(Method::GET, "acme", "/me", None).await.0, StatusCode::UNAUTHORIZED);
+    // The link works once.
+    let again = browser.submit(&page, "/t/acme/reset-password", &[("token", token), ("password", "yet another passphrase")]).await;
+    assert!(again.text().await.unwrap().contains("invalide, expiré ou déjà utilisé"));
+
+    // A link older than an hour is refused.
+    let (_, body) = admin.api(Method::POST, "acme", &format!("/admin/users/{lucas}/password-reset"), None).await;
+    let token = body["reset_link"].as_str().unwrap().split("token=").nth(1).unwrap().to_owned();
+    t.clock.advance(Duration::from_secs(3601));
+    let page = format!("/t/acme/reset-password?token={token}");
+    let late = browser.submit(&page, "/t/acme/reset-password", &[("token", &token), ("password", "too late passphrase")]).await;
+    assert!(late.text().await.unwrap().contains("invalide, expiré ou déjà utilisé"));
+}
+
+#[tokio::test]
+async fn disabled_users_cannot_log_in() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let lucas = t.create_user(&acme, "lucas@acme.fr", "interne", &["support_n1"]).await;
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let lucas_browser = t.logged_in("acme", "lucas@acme.fr").await;
+    let (status, body) = admin.api(Method::PATCH, "acme", &format!("/admin/users/{lucas}"), Some(json!({ "status": "disabled" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(lucas_browser.api(Method::GET, "acme", "/me", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.browser().login("acme", "lucas@acme.fr", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,79 @@
+//! Bad input gets a clear answer in one envelope; an unavailable database gets 503 with
+//! Retry-After, never a panic.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use socle_tests::TestApp;
+
+#[tokio::test]
+async fn oversize_malformed_and_unroutable_requests_get_the_error_envelope() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let csrf = admin.csrf("acme").await;
+
+    let huge = vec![b'a'; 3 * 1024 * 1024];
+    let response = admin.client().put(admin.url("/t/acme/api/v1/admin/tenant/logo")).header("x-csrf-token", &csrf).body(huge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.json::<Value>().await.unwrap()["errors"][0]["code"], "payload_too_large");
+
+    let malformed = admin
+        .client()
+        .patch(admin.url("/t/acme/api/v1/admin/tenant"))
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.json::<Value>().await.unwrap()["errors"][0]["code"], "malformed_json");
+
+    let unknown_field = admin.api(Method::PATCH, "acme", "/admin/tenant", Some(serde_json::json!({ "colour": "red" }))).await;
+    assert_eq!(unknown_field.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown_field.1["errors"][0]["detail"].as_str().unwrap().contains("unknown field `colour`"));
+
+    let (status, body) = admin.api(Method::GET, "acme", "/no/such/route", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["errors"][0]["code"], "route_not_found");
+
+    let (status, body) = admin.api(Method::GET, "acme", "/admin/users/not-a-uuid", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["errors"][0]["detail"].as_str().unwrap().contains("not-a-uuid"));
+}
+
+#[tokio::test]
+async fn an_unavailable_database_gives_503_with_retry_after() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let browser = t.browser();
+    t.app.db.close().await;
+
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.headers().get("retry-after").is_some());
+    assert_eq!(ready.json::<Value>().await.unwrap()["checks"]["database"], "unavailable");
+
+    // Cached tenant lookups still route; the store calls behind them fail cleanly.
+    let me = admin.get("/t/acme/api/v1/me").await;
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(me.headers().get("retry-after").is_some());
+    assert_eq!(me.json::<Value>().await.unwrap()["errors"][0]["code"], "service_unavailable");
+    let uncached = browser.get("/t/other/login").await;
+    assert_eq!(uncached.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(browser.get("/healthz").await.status(), StatusCode::OK, "the process itself is alive");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let t = TestApp::spawn().await;
+    t.create_tenant("acme", "Acme").await;
+    let browser = t.browser();
+    browser.get("/t/acme/login").await;
+    let metrics = browser.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/login\""), "routes are templates, not raw paths: {metrics}");
+}
