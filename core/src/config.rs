@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Everything a node needs to run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// HTTP server.
@@ -117,18 +117,6 @@ impl Default for JobSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self { format: "json".into(), level: "info".into() }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            redis: RedisSettings::default(),
-            jobs: JobSettings::default(),
-            log: LogSettings::default(),
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! every new tenant starts from. This crate holds the model, its validation and the store trait;
 //! it carries no SQL and no HTTP (the SQLite and PostgreSQL stores live in `socle-core`).
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod domain;
 mod error;

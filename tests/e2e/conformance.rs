@@ -7,7 +7,7 @@ use socle_core::audit::AuditQuery;
 use socle_core::authz::{RoleDef, Rule, subject};
 use socle_core::error::StoreError;
 use socle_core::identity::sessions::NewSession;
-use socle_core::identity::{NewUser, UserStatus, secrets};
+use socle_core::identity::{NewUser, UserStatus, UserUpdate, secrets};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, AssetKind, DomainName, NewTenant, Slug, TenantError, TenantPatch, TenantStatus};
 use socle_tests::TestApp;
@@ -209,7 +209,8 @@ async fn sessions_expire_are_tenant_bound_and_end_with_password_changes() {
     assert!(t.app.sessions.get(a.id, "s3").await.unwrap().is_none());
 
     t.app.sessions.create(a.id, &new("s4")).await.unwrap();
-    t.app.users.update(a.id, user.id, "Someone", UserType::Interne, None, UserStatus::Disabled, &actor()).await.unwrap();
+    let update = UserUpdate { display_name: "Someone".into(), user_type: UserType::Interne, locale: None, status: UserStatus::Disabled };
+    t.app.users.update(a.id, user.id, &update, &actor()).await.unwrap();
     assert!(t.app.sessions.get(a.id, "s4").await.unwrap().is_none(), "disabling a user ends their sessions");
 }
 
@@ -227,16 +228,16 @@ async fn new_tenants_get_the_role_templates_and_policies_change_atomically() {
     assert!(policies.rules(a.id).await.unwrap().contains(&margin));
 
     let grant = Rule::role_permission(a.id, "support_n1", "exporter");
-    let (removed, added) = policies.change(a.id, &[margin.clone()], &[grant.clone()], &actor()).await.unwrap();
+    let (removed, added) = policies.change(a.id, std::slice::from_ref(&margin), std::slice::from_ref(&grant), &actor()).await.unwrap();
     assert_eq!((removed, added), (1, 1));
     let rules = policies.rules(a.id).await.unwrap();
     assert!(rules.contains(&grant) && !rules.contains(&margin));
-    assert_eq!(policies.grant(a.id, &[grant.clone()], &actor()).await.unwrap(), 0, "existing rules are skipped");
+    assert_eq!(policies.grant(a.id, std::slice::from_ref(&grant), &actor()).await.unwrap(), 0, "existing rules are skipped");
 
     // A rule for another tenant's domain is refused, and nothing of the change is applied.
     let b = t.create_tenant("bravo", "Bravo").await;
     let foreign = Rule::role_permission(b.id, "support_n1", "administrer");
-    let mixed = policies.change(a.id, &[grant.clone()], &[foreign], &actor()).await;
+    let mixed = policies.change(a.id, std::slice::from_ref(&grant), &[foreign], &actor()).await;
     assert!(matches!(mixed, Err(StoreError::Invalid(_))), "{mixed:?}");
     assert!(policies.rules(a.id).await.unwrap().contains(&grant), "the revoke was rolled back");
 }

@@ -137,10 +137,9 @@ impl ClientInfo {
 /// Checks a password login and opens a session.
 pub async fn login(app: &App, tenant: &Tenant, email: &str, password: &str, client: &ClientInfo) -> Result<LoginOutcome, StoreError> {
     let address_key = format!("login-failures:{}:{}", tenant.id, client.ip.as_deref().unwrap_or("unknown"));
-    if let Some(count) = app.cache.get(&address_key).await?.and_then(|c| c.parse::<i64>().ok()) {
-        if count >= ADDRESS_MAX_FAILURES {
-            return Ok(LoginOutcome::Throttled { retry_after_secs: ADDRESS_WINDOW.as_secs() });
-        }
+    let failures = app.cache.get(&address_key).await?.and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+    if failures >= ADDRESS_MAX_FAILURES {
+        return Ok(LoginOutcome::Throttled { retry_after_secs: ADDRESS_WINDOW.as_secs() });
     }
     let anonymous = client.actor("anonymous".into(), email.chars().take(254).collect());
     let found = app.users.by_email(tenant.id, email).await?;

@@ -91,6 +91,19 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
+/// The changeable profile of a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserUpdate {
+    /// Display name.
+    pub display_name: String,
+    /// User type.
+    pub user_type: UserType,
+    /// Preferred language.
+    pub locale: Option<Locale>,
+    /// Active or disabled.
+    pub status: UserStatus,
+}
+
 /// Normalises and checks an email address: trimmed, lowercase, one `@`, a dot in the domain,
 /// at most 254 characters.
 pub fn normalize_email(email: &str) -> Result<String, ValidationError> {
@@ -140,7 +153,7 @@ pub trait UserStore: Send + Sync {
     /// Every user of the tenant, by email.
     async fn list(&self, tenant: TenantId) -> Result<Vec<User>, StoreError>;
     /// Changes name, type, language and status; disabling revokes sessions.
-    async fn update(&self, tenant: TenantId, id: Uuid, display_name: &str, user_type: UserType, locale: Option<Locale>, status: UserStatus, by: &Actor) -> Result<User, StoreError>;
+    async fn update(&self, tenant: TenantId, id: Uuid, update: &UserUpdate, by: &Actor) -> Result<User, StoreError>;
     /// Sets a new password hash, clears the lockout and revokes every session.
     async fn set_password(&self, tenant: TenantId, id: Uuid, password_hash: &str, by: &Actor) -> Result<(), StoreError>;
     /// Records a failed login: increments the counter, sets the lockout, journals it. Returns the

@@ -1,11 +1,10 @@
 use async_trait::async_trait;
-use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, Locale, TenantId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use super::{Credentials, NewUser, User, UserStatus, UserStore, lockout_after, normalize_email, validate_display_name};
+use super::{Credentials, NewUser, User, UserStatus, UserStore, UserUpdate, lockout_after, normalize_email, validate_display_name};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{self, Rule, subject};
 use crate::clock::SharedClock;
@@ -142,16 +141,9 @@ impl UserStore for SqliteUserStore {
         rows.iter().map(user).collect()
     }
 
-    async fn update(
-        &self,
-        tenant: TenantId,
-        id: Uuid,
-        display_name: &str,
-        user_type: UserType,
-        locale: Option<Locale>,
-        status: UserStatus,
-        by: &Actor,
-    ) -> Result<User, StoreError> {
+    async fn update(&self, tenant: TenantId, id: Uuid, update: &UserUpdate, by: &Actor) -> Result<User, StoreError> {
+        let UserUpdate { display_name, user_type, locale, status } = update;
+        let (user_type, locale, status) = (*user_type, *locale, *status);
         validate_display_name(display_name)?;
         let now = self.clock.now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;

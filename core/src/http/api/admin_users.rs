@@ -17,7 +17,7 @@ use crate::http::AppState;
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
 use crate::identity::accounts::{self, CreateUser};
-use crate::identity::{User, UserStatus};
+use crate::identity::{User, UserStatus, UserUpdate};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -130,10 +130,12 @@ async fn update(
         .update(
             tenant,
             user.id,
-            body.display_name.as_deref().unwrap_or(&user.display_name),
-            user_type,
-            body.locale.unwrap_or(user.locale),
-            status,
+            &UserUpdate {
+                display_name: body.display_name.unwrap_or_else(|| user.display_name.clone()),
+                user_type,
+                locale: body.locale.unwrap_or(user.locale),
+                status,
+            },
             &auth.actor(),
         )
         .await?;
