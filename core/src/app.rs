@@ -19,6 +19,10 @@ use crate::http::pages::Templates;
 use crate::identity::operators::{OperatorStore, PgOperatorStore, SqliteOperatorStore};
 use crate::identity::sessions::{PgSessionStore, SessionStore, SqliteSessionStore};
 use crate::identity::{self, UserStore};
+use crate::jobs::JobStore;
+use crate::mail::{MailStore, PgMailStore, SqliteMailStore, sender::Sender};
+use crate::records::RecordEngine;
+use crate::records::store::RecordStore;
 use crate::tenancy::{self, TenantResolver};
 
 /// Everything a node shares between requests.
@@ -51,6 +55,14 @@ pub struct App {
     pub cache: Arc<dyn Cache>,
     /// Page templates.
     pub templates: Templates,
+    /// Records: collections, the write path, queries, search.
+    pub records: Arc<RecordEngine>,
+    /// The job queue.
+    pub jobs: Arc<dyn JobStore>,
+    /// The mail outbox.
+    pub mails: Arc<dyn MailStore>,
+    /// How mails leave.
+    pub mail_sender: Sender,
     listeners: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -109,6 +121,20 @@ impl App {
             ),
         };
 
+        type Engines = (Arc<dyn RecordStore>, Arc<dyn JobStore>, Arc<dyn MailStore>);
+        let (record_store, jobs, mails): Engines = match &db {
+            Db::Sqlite(pool) => (
+                Arc::new(crate::records::sqlite::SqliteRecordStore::new(pool.clone(), clock.clone())),
+                Arc::new(crate::jobs::sqlite::SqliteJobStore::new(pool.clone(), clock.clone())),
+                Arc::new(SqliteMailStore::new(pool.clone(), clock.clone())),
+            ),
+            Db::Postgres { app, owner_url, .. } => (
+                Arc::new(crate::records::postgres::PgRecordStore::new(app.clone(), owner_url.clone(), clock.clone())),
+                Arc::new(crate::jobs::postgres::PgJobStore::new(app.clone(), clock.clone())),
+                Arc::new(PgMailStore::new(app.clone(), clock.clone())),
+            ),
+        };
+        let mail_sender = Sender::from_settings(&settings.mail)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (
                 Arc::new(RedisBus::connect(url.expose_secret(), &options.redis_prefix).await?),
@@ -118,8 +144,17 @@ impl App {
         };
 
         let authz = Arc::new(Authorizer::new(policies.clone()));
+        let records = Arc::new(RecordEngine::new(record_store, authz.clone(), clock.clone(), bus.clone()));
+        jobs.upsert_schedule(&crate::jobs::Schedule {
+            name: "maintenance.purge".into(),
+            cron: "17 3 * * *".into(),
+            kind: crate::jobs_registry::PURGE_JOB.into(),
+            payload: serde_json::json!({}),
+            next_run_at: crate::jobs::next_cron("17 3 * * *", clock.now_ms())?,
+        })
+        .await?;
         let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
-        let listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref())];
+        let listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref()), records.registry.listen(bus.as_ref())];
         let templates = Templates::new().context("failed to load the page templates")?;
         // Installed before the first request so every request is counted.
         crate::http::health::prometheus();
@@ -139,6 +174,10 @@ impl App {
             bus,
             cache,
             templates,
+            records,
+            jobs,
+            mails,
+            mail_sender,
             listeners,
         }))
     }

@@ -25,6 +25,8 @@ pub mod topics {
     pub const AUTHZ_CHANGED: &str = "authz.changed";
     /// A tenant's settings, domains or branding changed: drop cached lookups. Payload: tenant id.
     pub const TENANT_CHANGED: &str = "tenant.changed";
+    /// A tenant's collections changed (a schema installed or removed). Payload: tenant id.
+    pub const SCHEMA_CHANGED: &str = "schema.changed";
 }
 
 /// Publish to every node; subscribe to what every node publishes (including this one).

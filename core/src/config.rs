@@ -21,6 +21,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Background jobs.
     pub jobs: JobSettings,
+    /// Outgoing mail.
+    pub mail: MailSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -72,6 +74,24 @@ pub struct RedisSettings {
 pub struct JobSettings {
     /// Whether `socle serve` also runs the job worker.
     pub run_in_serve: bool,
+}
+
+/// Outgoing mail settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://host:port` (or `smtps://user:password@host`); unset writes `.eml` files to `dir`.
+    pub smtp_url: Option<SecretString>,
+    /// Platform sender address; tenants send under their own name from it.
+    pub from: String,
+    /// Where mails go without an SMTP server.
+    pub dir: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self { smtp_url: None, from: "Socle <no-reply@socle.localhost>".into(), dir: "./data/mails".into() }
+    }
 }
 
 /// Log settings.
@@ -141,6 +161,9 @@ impl Settings {
         if let Ok(url) = std::env::var("REDIS_URL") {
             builder = builder.set_override("redis.url", url)?;
         }
+        if let Ok(url) = std::env::var("SMTP_URL") {
+            builder = builder.set_override("mail.smtp_url", url)?;
+        }
         let settings: Settings = builder
             .build()
             .context("failed to read the configuration")?
@@ -164,6 +187,10 @@ impl Settings {
         anyhow::ensure!(
             db.starts_with("sqlite:") || db.starts_with("postgres:") || db.starts_with("postgresql:"),
             "database.url (DATABASE_URL) must start with sqlite:// or postgres://"
+        );
+        anyhow::ensure!(
+            crate::identity::normalize_email(self.mail.from.rsplit_once('<').map_or(self.mail.from.as_str(), |(_, a)| a.trim_end_matches('>'))).is_ok(),
+            "mail.from must be an address like `Socle <no-reply@example.fr>`"
         );
         if let Some(redis) = &self.redis.url {
             anyhow::ensure!(

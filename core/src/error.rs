@@ -56,7 +56,7 @@ struct ErrorBody<'a> {
 
 #[derive(Debug, Serialize)]
 struct Envelope<'a> {
-    errors: [ErrorBody<'a>; 1],
+    errors: Vec<ErrorBody<'a>>,
 }
 
 /// An HTTP error: a status, a stable machine code and a detail saying what to fix. Internal causes
@@ -73,12 +73,14 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds before retrying (429, 503).
     pub retry_after: Option<u64>,
+    /// Further field errors reported with the first (validation of several fields).
+    pub more: Vec<(String, String)>,
 }
 
 impl ApiError {
     /// An error with this status, code and detail.
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        Self { status, code: code.into(), detail: detail.into(), field: None, retry_after: None }
+        Self { status, code: code.into(), detail: detail.into(), field: None, retry_after: None, more: Vec::new() }
     }
 
     /// 404.
@@ -183,12 +185,32 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Envelope { errors: [ErrorBody { code: &self.code, detail: &self.detail, field: self.field.as_deref() }] };
+        let mut errors = vec![ErrorBody { code: &self.code, detail: &self.detail, field: self.field.as_deref() }];
+        errors.extend(self.more.iter().map(|(field, detail)| ErrorBody { code: &self.code, detail, field: Some(field) }));
+        let body = Envelope { errors };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl From<crate::records::RecordError> for ApiError {
+    fn from(err: crate::records::RecordError) -> Self {
+        use crate::records::RecordError;
+        match err {
+            RecordError::NotFound(detail) => Self::not_found("not_found", detail),
+            RecordError::Denied(detail) => Self::forbidden(detail),
+            RecordError::Invalid(errors) => {
+                let mut iter = errors.into_iter().map(|e| (e.field.clone(), format!("{}: {}", e.field, e.message)));
+                let (field, detail) = iter.next().unwrap_or_else(|| ("data".into(), "invalid record".into()));
+                Self { field: Some(field), more: iter.collect(), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail) }
+            }
+            e @ RecordError::Conflict { .. } => Self::conflict("version_conflict", e.to_string()),
+            e @ RecordError::Vetoed { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "vetoed", e.to_string()),
+            RecordError::Store(e) => e.into(),
+        }
     }
 }
 

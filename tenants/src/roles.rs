@@ -180,7 +180,15 @@ pub struct RoleTemplate {
     pub user_types: &'static [UserType],
     /// Permissions granted.
     pub permissions: &'static [Permission],
+    /// What the role may do with records of every collection (`read`, `create`, `update`,
+    /// `delete`, or `*`). Collections and fields can require more (a permission such as
+    /// "voir marge"), and client users only reach their own account's records.
+    pub records: &'static [&'static str],
 }
+
+const ALL_RECORDS: &[&str] = &["*"];
+const EDIT_RECORDS: &[&str] = &["read", "create", "update"];
+const READ_RECORDS: &[&str] = &["read"];
 
 use Permission::*;
 use UserType::*;
@@ -193,6 +201,7 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         name_en: "Management",
         user_types: &[Interne],
         permissions: &[VoirMarge, ModifierForfait, LancerDeploiement, VoirApi, VoirAnomalies, VoirTicketsN2, Exporter, Administrer],
+        records: ALL_RECORDS,
     },
     RoleTemplate {
         key: "gestionnaire",
@@ -200,6 +209,7 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         name_en: "Account manager",
         user_types: &[Interne],
         permissions: &[ModifierForfait, LancerDeploiement, VoirAnomalies, VoirTicketsN2, Exporter],
+        records: ALL_RECORDS,
     },
     RoleTemplate {
         key: "support_n1",
@@ -207,6 +217,7 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         name_en: "Support level 1",
         user_types: &[Interne, Technicien],
         permissions: &[],
+        records: EDIT_RECORDS,
     },
     RoleTemplate {
         key: "support_n2",
@@ -214,6 +225,7 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         name_en: "Support level 2",
         user_types: &[Interne, Technicien],
         permissions: &[VoirTicketsN2, VoirApi, LancerDeploiement],
+        records: EDIT_RECORDS,
     },
     RoleTemplate {
         key: "commercial",
@@ -221,6 +233,7 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         name_en: "Sales",
         user_types: &[Interne, Revendeur],
         permissions: &[ModifierForfait, Exporter],
+        records: EDIT_RECORDS,
     },
     RoleTemplate {
         key: "comptabilite",
@@ -228,14 +241,23 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         name_en: "Accounting",
         user_types: &[Interne],
         permissions: &[VoirMarge, VoirAnomalies, Exporter],
+        records: EDIT_RECORDS,
     },
-    RoleTemplate { key: "client", name_fr: "Client", name_en: "Customer", user_types: &[Client], permissions: &[] },
+    RoleTemplate {
+        key: "client",
+        name_fr: "Client",
+        name_en: "Customer",
+        user_types: &[Client],
+        permissions: &[],
+        records: EDIT_RECORDS,
+    },
     RoleTemplate {
         key: "partenaire",
         name_fr: "Partenaire",
         name_en: "Partner",
         user_types: &[Partenaire, Revendeur],
         permissions: &[VoirApi],
+        records: READ_RECORDS,
     },
 ];
 

@@ -209,7 +209,7 @@ async fn sessions_expire_are_tenant_bound_and_end_with_password_changes() {
     assert!(t.app.sessions.get(a.id, "s3").await.unwrap().is_none());
 
     t.app.sessions.create(a.id, &new("s4")).await.unwrap();
-    let update = UserUpdate { display_name: "Someone".into(), user_type: UserType::Interne, locale: None, status: UserStatus::Disabled };
+    let update = UserUpdate { display_name: "Someone".into(), user_type: UserType::Interne, locale: None, status: UserStatus::Disabled, account_id: None };
     t.app.users.update(a.id, user.id, &update, &actor()).await.unwrap();
     assert!(t.app.sessions.get(a.id, "s4").await.unwrap().is_none(), "disabling a user ends their sessions");
 }

@@ -10,4 +10,5 @@ mod conformance;
 mod errors;
 mod isolation;
 mod ops;
+mod records;
 mod tenants;

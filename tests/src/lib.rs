@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod client;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use socle_tenants::{Actor, NewTenant, Slug, Tenant};
 use sqlx::Connection as _;
 
 pub use client::Browser;
+pub use smtp::SmtpSink;
 
 /// Which database the suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +119,8 @@ impl Drop for TestDb {
 
 /// A running server on a fresh database.
 pub struct TestApp {
+    /// SMTP URL the app sends mail to, if any.
+    smtp_url: Option<String>,
     /// The platform (stores, authorizer…), for arranging and inspecting state directly.
     pub app: Arc<App>,
     /// Where the server listens.
@@ -167,8 +171,37 @@ impl TestApp {
     }
 
     async fn spawn_with(db: Arc<TestDb>, backend: TestBackend) -> Self {
-        let clock = ShiftedClock::new();
-        let settings = test_settings(&db, backend);
+        Self::start(db, backend, ShiftedClock::new(), None).await
+    }
+
+    /// A server on a fresh database that sends its mails to `smtp`.
+    pub async fn spawn_with_smtp(smtp: &SmtpSink) -> Self {
+        let backend = TestBackend::from_env();
+        let db = Arc::new(TestDb::new(backend).await);
+        Self::start(db, backend, ShiftedClock::new(), Some(smtp.url())).await
+    }
+
+    /// Stops this server without running its pending jobs (as a crash would) and starts a new
+    /// one on the same database and clock.
+    pub async fn restart(self) -> Self {
+        let (db, backend, clock, smtp) = (self.db.clone(), self.backend, self.clock.clone(), self.smtp_url.clone());
+        self.server.abort();
+        self.app.db.close().await;
+        drop(self);
+        Self::start(db, backend, clock, smtp).await
+    }
+
+    /// A job worker of this app.
+    pub fn worker(&self) -> socle_core::jobs::Worker {
+        socle_core::jobs::Worker::new(self.app.clone())
+    }
+
+    async fn start(db: Arc<TestDb>, backend: TestBackend, clock: Arc<ShiftedClock>, smtp_url: Option<String>) -> Self {
+        // Internal errors are logged, never returned: show them when a test fails.
+        socle_core::telemetry::init(&socle_core::config::LogSettings { format: "pretty".into(), level: "error".into() });
+        let mut settings = test_settings(&db, backend);
+        settings.mail.dir = std::env::temp_dir().join(format!("{}-mails", db.name)).display().to_string();
+        settings.mail.smtp_url = smtp_url.clone().map(SecretString::from);
         // Nodes of one test share the database name, hence the Redis prefix: they see each
         // other's bus messages and no other test's.
         let options = BuildOptions { clock: clock.clone(), redis_prefix: format!("socle-test-{}:", db.name) };
@@ -178,7 +211,7 @@ impl TestApp {
         let server = tokio::spawn(async move {
             let _ = server.run(std::future::pending()).await;
         });
-        Self { app, addr, clock, backend, server, db }
+        Self { app, addr, clock, backend, server, db, smtp_url }
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -68,6 +68,11 @@ pub mod subject {
     pub fn permission(key: &str) -> String {
         format!("perm:{key}")
     }
+
+    /// A collection object (`*` for every collection).
+    pub fn collection(name: &str) -> String {
+        format!("collection:{name}")
+    }
 }
 
 /// One casbin rule of one tenant: `p, sub, dom, obj, act` or `g, user, role, dom`.
@@ -164,12 +169,15 @@ pub fn template_roles() -> Vec<RoleDef> {
         .collect()
 }
 
-/// The permission rules every new tenant gets.
+/// The permission and record rules every new tenant gets.
 pub fn template_rules(tenant: TenantId) -> Vec<Rule> {
-    TEMPLATES
+    let permissions = TEMPLATES
         .iter()
-        .flat_map(|t| t.permissions.iter().map(move |p| Rule::role_permission(tenant, t.key, p.as_str())))
-        .collect()
+        .flat_map(|t| t.permissions.iter().map(move |p| Rule::role_permission(tenant, t.key, p.as_str())));
+    let records = TEMPLATES.iter().flat_map(|t| {
+        t.records.iter().map(move |action| Rule::allow(tenant, &subject::role(t.key), &subject::collection("*"), action))
+    });
+    permissions.chain(records).collect()
 }
 
 /// Storage of roles and rules.

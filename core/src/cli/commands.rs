@@ -4,7 +4,7 @@ use anyhow::{Context as _, bail};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, DomainName, NewTenant, Slug, Tenant, TenantStatus};
 
-use super::{Cli, Command, OperatorCommand, TenantCommand, UserCommand};
+use super::{Cli, Command, OperatorCommand, RecordCommand, TenantCommand, UserCommand};
 use crate::app::{App, BuildOptions};
 use crate::config::Settings;
 use crate::identity::accounts::{self, CreateUser};
@@ -23,6 +23,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&settings.log);
     match cli.command {
         Command::Serve(args) => serve(settings, args).await,
+        Command::Worker => {
+            let app = App::build(settings, BuildOptions::default()).await?;
+            tracing::info!("socle worker started");
+            crate::jobs::Worker::new(app).run(std::time::Duration::from_millis(500), shutdown_signal()).await;
+            Ok(())
+        }
+        Command::Record(command) => record(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Migrate => {
             let app = App::build(settings, BuildOptions::default()).await?;
             println!("database migrated ({})", app.db.backend().as_str());
@@ -51,7 +58,19 @@ async fn serve(mut settings: Settings, args: super::ServeArgs) -> anyhow::Result
     let app = App::build(settings, BuildOptions::default()).await?;
     let server = crate::http::Server::bind(app.clone(), addr).await?;
     tracing::info!(addr = %server.local_addr(), backend = app.db.backend().as_str(), "socle is listening");
-    server.run(shutdown_signal()).await
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = app.settings.jobs.run_in_serve.then(|| {
+        let worker = crate::jobs::Worker::new(app.clone());
+        tokio::spawn(worker.run(std::time::Duration::from_millis(500), async move {
+            let _ = worker_stopped.await;
+        }))
+    });
+    let result = server.run(shutdown_signal()).await;
+    let _ = stop_worker.send(());
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    result
 }
 
 async fn shutdown_signal() {
@@ -187,6 +206,32 @@ async fn user(app: std::sync::Arc<App>, command: UserCommand) -> anyhow::Result<
                 .with_context(|| format!("no user {email} in tenant {}", tenant.slug))?;
             let link = accounts::start_password_reset(&app, &tenant, &user, &actor).await?;
             println!("{link}");
+        }
+    }
+    Ok(())
+}
+
+async fn record(app: std::sync::Arc<App>, command: RecordCommand) -> anyhow::Result<()> {
+    match command {
+        RecordCommand::Query { tenant, collection, query } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            let query: crate::records::Query = serde_json::from_str(&query).context("--query is not a valid query (see --help)")?;
+            let caller = crate::records::Caller::system(tenant.id, "socle record query");
+            let page = app.records.query(&caller, &collection, &query).await?;
+            for record in page.items {
+                println!("{}", serde_json::to_string(&record)?);
+            }
+            if let Some(cursor) = page.next_cursor {
+                eprintln!("more: add \"cursor\": \"{cursor}\" to the query");
+            }
+        }
+        RecordCommand::Collections { tenant } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            let caller = crate::records::Caller::system(tenant.id, "socle record collections");
+            for collection in app.records.collections(&caller).await? {
+                let fields: Vec<String> = collection.fields.iter().map(|f| format!("{}:{}", f.name, f.field_type)).collect();
+                println!("{:<28} {}", collection.name, fields.join(" "));
+            }
         }
     }
     Ok(())

@@ -27,8 +27,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (and the job worker unless --no-worker).
     Serve(ServeArgs),
+    /// Run background jobs (mails, workflow timers, notifications) without serving HTTP.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Read records from the command line (the same query shape as the HTTP API).
+    #[command(subcommand)]
+    Record(RecordCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -51,6 +56,28 @@ pub struct ServeArgs {
     /// Do not run background jobs in this process (run `socle worker` separately).
     #[arg(long)]
     pub no_worker: bool,
+}
+
+/// `socle record …`.
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Print the records of a collection matching a query, one JSON object per line.
+    Query {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Collection, e.g. customer_account.
+        collection: String,
+        /// Query as JSON: {"filters":[{"field":"status","op":"eq","value":"actif"}],"sort":{"field":"name"},"limit":50}
+        #[arg(long, default_value = "{}")]
+        query: String,
+    },
+    /// Print the collections of a tenant and their fields.
+    Collections {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 /// `socle tenant …`.

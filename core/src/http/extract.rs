@@ -81,6 +81,15 @@ impl Authenticated {
         self.client.actor(subject::user(self.user.id), self.user.email.clone())
     }
 
+    /// The caller of record operations.
+    pub fn caller(&self) -> crate::records::Caller {
+        crate::records::Caller {
+            tenant: self.tenant.tenant.id,
+            actor: self.actor(),
+            principal: crate::records::Principal::User { id: self.user.id, user_type: self.user.user_type, account: self.user.account_id },
+        }
+    }
+
     /// Fails with 403 unless the user holds `permission`.
     pub async fn require(&self, state: &AppState, permission: Permission) -> Result<(), ApiError> {
         let allowed = state.authz.has_permission(self.tenant.tenant.id, self.user.id, permission.as_str()).await?;

@@ -55,6 +55,9 @@ pub struct User {
     pub locale: Option<Locale>,
     /// Active or disabled.
     pub status: UserStatus,
+    /// The customer account (a `customer_account` record) a client user belongs to: client users
+    /// only reach that account's records.
+    pub account_id: Option<Uuid>,
     /// Whether a second factor is enrolled.
     pub totp_enabled: bool,
     /// Consecutive failed logins.
@@ -102,6 +105,8 @@ pub struct UserUpdate {
     pub locale: Option<Locale>,
     /// Active or disabled.
     pub status: UserStatus,
+    /// Customer account (client users).
+    pub account_id: Option<Uuid>,
 }
 
 /// Normalises and checks an email address: trimmed, lowercase, one `@`, a dot in the domain,

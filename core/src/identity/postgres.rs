@@ -39,6 +39,7 @@ fn user(row: &PgRow) -> Result<User, StoreError> {
         user_type: row.try_get::<String, _>("user_type")?.parse().map_err(|e| invalid("user type", e))?,
         locale: row.try_get::<Option<String>, _>("locale")?.map(|l| l.parse::<Locale>()).transpose().map_err(|e| invalid("locale", e))?,
         status: if status == "disabled" { UserStatus::Disabled } else { UserStatus::Active },
+        account_id: row.try_get("account_id")?,
         totp_enabled: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
         failed_logins: row.try_get("failed_logins")?,
         locked_until: row.try_get("locked_until")?,
@@ -142,14 +143,14 @@ impl UserStore for PgUserStore {
     }
 
     async fn update(&self, tenant: TenantId, id: Uuid, update: &UserUpdate, by: &Actor) -> Result<User, StoreError> {
-        let UserUpdate { display_name, user_type, locale, status } = update;
+        let UserUpdate { display_name, user_type, locale, status, account_id } = update;
         let (user_type, locale, status) = (*user_type, *locale, *status);
         validate_display_name(display_name)?;
         let now = self.clock.now_ms();
         let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
         sqlx::query(
-            r#"UPDATE users SET display_name = $3, user_type = $4, locale = $5, status = $6, updated_at = $7
+            r#"UPDATE users SET display_name = $3, user_type = $4, locale = $5, status = $6, updated_at = $7, account_id = $8
                WHERE tenant_id = $1 AND id = $2"#,
         )
         .bind(tenant.as_uuid())
@@ -159,6 +160,7 @@ impl UserStore for PgUserStore {
         .bind(locale.map(|l| l.as_str()))
         .bind(status.as_str())
         .bind(now)
+        .bind(*account_id)
         .execute(&mut *tx)
         .await?;
         if status == UserStatus::Disabled {

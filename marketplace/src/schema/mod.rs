@@ -311,8 +311,9 @@ pub struct CollectionDef {
     /// Permission needed to create, change or delete its records.
     #[serde(default)]
     pub write_permission: Option<String>,
-    /// For users of type `client` (and `partenaire`): the reference field to the customer account
-    /// their records must belong to. A collection without one is hidden from them.
+    /// For users of type `client`: the reference field to the customer account their records must
+    /// belong to (`id` for the customer account collection itself). A collection without one is
+    /// hidden from them.
     #[serde(default)]
     pub scope_field: Option<String>,
     /// Fields.
@@ -555,7 +556,7 @@ impl CollectionDef {
                 return Err(SchemaError::new("title_field", format!("`{title}` is not a field of this collection")));
             }
         }
-        if let Some(scope) = &self.scope_field {
+        if let Some(scope) = self.scope_field.as_ref().filter(|s| *s != "id") {
             match self.field(scope) {
                 Some(f) if f.field_type == FieldType::Reference && !f.multiple => {}
                 _ => return Err(SchemaError::new("scope_field", format!("`{scope}` must be a single reference field of this collection"))),

@@ -70,7 +70,8 @@ pub enum Effect {
         /// The value (checked against the field's type).
         value: serde_json::Value,
     },
-    /// Starts a timer from its full duration.
+    /// Starts a timer from its full duration; a timer already counting (or paused) is left as it
+    /// is, so re-entering a state does not reset it. A stopped or fired timer starts afresh.
     StartTimer(String),
     /// Pauses a running timer, keeping what is left.
     PauseTimer(String),

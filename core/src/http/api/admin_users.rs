@@ -98,6 +98,8 @@ struct UpdateRequest {
     user_type: Option<UserType>,
     locale: Option<Option<Locale>>,
     status: Option<String>,
+    /// The customer account (record id) of a client user; null detaches.
+    account: Option<Option<uuid::Uuid>>,
 }
 
 async fn update(
@@ -135,11 +137,24 @@ async fn update(
                 user_type,
                 locale: body.locale.unwrap_or(user.locale),
                 status,
+                account_id: match body.account {
+                    None => user.account_id,
+                    Some(None) => None,
+                    Some(Some(account)) => Some(check_account(&state, tenant, account).await?),
+                },
             },
             &auth.actor(),
         )
         .await?;
     Ok(Json(with_roles(&state, &updated).await?))
+}
+
+/// The account must be a customer account record of this tenant.
+async fn check_account(state: &AppState, tenant: socle_tenants::TenantId, account: uuid::Uuid) -> ApiResult<uuid::Uuid> {
+    match state.records.store().get(tenant, account).await? {
+        Some(record) if record.collection == "customer_account" => Ok(account),
+        _ => Err(socle_tenants::ValidationError::new("account", format!("{account} is not a customer account of this tenant")).into()),
+    }
 }
 
 async fn remove(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {

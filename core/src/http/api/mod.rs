@@ -6,6 +6,8 @@ mod admin_roles;
 mod admin_tenant;
 mod admin_users;
 mod me;
+mod records;
+mod admin_jobs;
 
 use axum::Router;
 use uuid::Uuid;
@@ -17,7 +19,8 @@ use crate::error::ApiError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(me::router())
-        .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()))
+        .merge(records::router())
+        .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()).merge(admin_jobs::router()))
         .fallback(|| async { ApiError::not_found("route_not_found", "no API route matches this path and method") })
 }
 

@@ -1,0 +1,124 @@
+//! Tenant administration of the machinery behind records: dead-lettered jobs (and retrying
+//! them), the mail outbox and mail template overrides, and the tenant's own collections.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socle_marketplace::schema::{CollectionDef, SchemaFile};
+use socle_tenants::{Locale, Permission};
+
+use super::parse_id;
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::extract::ApiUser;
+use crate::http::json::Json;
+use crate::mail::TemplateText;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/jobs", get(jobs))
+        .route("/jobs/{id}/retry", post(retry))
+        .route("/mails", get(mails))
+        .route("/mail-templates/{key}/{locale}", put(set_template).delete(reset_template))
+        .route("/collections", post(define))
+        .route("/collections/{name}", delete(undefine))
+}
+
+#[derive(Debug, Deserialize)]
+struct JobParams {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn jobs(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<JobParams>) -> ApiResult<Json<Value>> {
+    auth.require(&state, Permission::Administrer).await?;
+    let status = params.status.unwrap_or_else(|| "dead".into());
+    if !["queued", "running", "done", "dead"].contains(&status.as_str()) {
+        return Err(socle_tenants::ValidationError::new("status", "use queued, running, done or dead").into());
+    }
+    let jobs = state.jobs.list(auth.tenant.tenant.id, &status, params.limit.unwrap_or(50).clamp(1, 500)).await?;
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+async fn retry(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    auth.require(&state, Permission::Administrer).await?;
+    let id = parse_id(&id, "job")?;
+    if state.jobs.retry(auth.tenant.tenant.id, id, state.now_ms()).await? {
+        Ok(Json(json!({ "retried": true })))
+    } else {
+        Err(ApiError::not_found("job_not_found", format!("no dead job {id} in this tenant")))
+    }
+}
+
+async fn mails(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    auth.require(&state, Permission::Administrer).await?;
+    Ok(Json(json!({ "mails": state.mails.list(auth.tenant.tenant.id, 100).await? })))
+}
+
+fn template_key(state_key: &str, locale: &str) -> ApiResult<(String, Locale)> {
+    if !crate::mail::built_in_keys().any(|k| k == state_key) {
+        let keys: Vec<&str> = crate::mail::built_in_keys().collect();
+        return Err(ApiError::not_found("template_not_found", format!("no mail template `{state_key}` (templates: {})", keys.join(", "))));
+    }
+    Ok((state_key.to_owned(), locale.parse()?))
+}
+
+async fn set_template(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((key, locale)): Path<(String, String)>,
+    Json(body): Json<TemplateText>,
+) -> ApiResult<Json<Value>> {
+    auth.require(&state, Permission::Administrer).await?;
+    let (key, locale) = template_key(&key, &locale)?;
+    for (field, text) in [("subject", &body.subject), ("text", &body.text), ("html", &body.html)] {
+        if text.len() > 50_000 {
+            return Err(socle_tenants::ValidationError::new(field, "at most 50 000 characters").into());
+        }
+    }
+    // Refuse templates that do not render, with the error, before storing them.
+    let tenant = &auth.tenant.tenant;
+    let mut env = minijinja::Environment::new();
+    env.set_fuel(Some(50_000));
+    for (field, text) in [("subject", &body.subject), ("text", &body.text), ("html", &body.html)] {
+        env.template_from_str(text).map_err(|e| socle_tenants::ValidationError::new(field, e.to_string()))?;
+    }
+    state.mails.set_template_override(tenant.id, &key, locale, Some(&body)).await?;
+    Ok(Json(json!({ "template": key, "locale": locale })))
+}
+
+async fn reset_template(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((key, locale)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    auth.require(&state, Permission::Administrer).await?;
+    let (key, locale) = template_key(&key, &locale)?;
+    state.mails.set_template_override(auth.tenant.tenant.id, &key, locale, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Defines (or redefines) one of the tenant's own collections, in the schema format. Its name
+/// must start with `custom.`.
+async fn define(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<Value>) -> ApiResult<Response> {
+    auth.require(&state, Permission::Administrer).await?;
+    let definition: CollectionDef =
+        serde_json::from_value(body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_schema", e.to_string()))?;
+    if !definition.name.starts_with("custom.") {
+        return Err(socle_tenants::ValidationError::new("name", "a tenant's own collections are named `custom.<name>`").into());
+    }
+    definition.validate().map_err(|e| socle_tenants::ValidationError::new(e.path, e.message))?;
+    let file = SchemaFile { collections: vec![definition.clone()], extensions: Vec::new() };
+    let source = format!("custom:{}", definition.name);
+    state.records.registry.install(auth.tenant.tenant.id, &source, &file, &auth.actor()).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "collection": definition }))).into_response())
+}
+
+async fn undefine(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    auth.require(&state, Permission::Administrer).await?;
+    if state.records.registry.uninstall(auth.tenant.tenant.id, &format!("custom:{name}"), &auth.actor()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("collection_not_found", format!("the tenant has no collection `{name}` of its own")))
+    }
+}

@@ -1,0 +1,217 @@
+//! Mail: templated messages per tenant (the tenant's name, sender, logo and colours; French and
+//! English), rendered when queued and stored in an outbox, then sent over SMTP by the job queue
+//! with retries. Without an SMTP server configured, mails are written as `.eml` files under
+//! `mail.dir` so a single machine (the demo) still shows them.
+
+pub mod sender;
+pub mod store;
+
+use minijinja::Environment;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use socle_tenants::{Locale, Tenant};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::error::StoreError;
+use crate::jobs::NewJob;
+
+pub use store::{MailStore, PgMailStore, SqliteMailStore};
+
+/// The job that sends one queued mail.
+pub const SEND_JOB: &str = "mail.send";
+
+const LAYOUT: &str = include_str!("../../templates/mail/layout.html");
+const BUILT_IN: &[(&str, &str)] = &[
+    ("password_reset", include_str!("../../templates/mail/password_reset.toml")),
+    ("record_changed", include_str!("../../templates/mail/record_changed.toml")),
+];
+
+/// One language of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateText {
+    /// Subject line (template).
+    pub subject: String,
+    /// Plain text body (template).
+    pub text: String,
+    /// HTML body (template), placed inside the branded layout.
+    pub html: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct BuiltIn {
+    fr: TemplateText,
+    en: TemplateText,
+}
+
+/// The built-in template `key` in `locale`.
+pub fn built_in(key: &str, locale: Locale) -> Option<TemplateText> {
+    let (_, source) = BUILT_IN.iter().find(|(k, _)| *k == key)?;
+    let parsed: BuiltIn = toml::from_str(source).ok()?;
+    Some(match locale {
+        Locale::Fr => parsed.fr,
+        Locale::En => parsed.en,
+    })
+}
+
+/// The keys of the built-in templates.
+pub fn built_in_keys() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(k, _)| *k)
+}
+
+/// A mail ready to store: rendered, with its sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    /// Id (derived from the dedupe key when there is one, so a retried producer makes no
+    /// duplicate).
+    pub id: Uuid,
+    /// Recipient address.
+    pub recipient: String,
+    /// `"Name" <address>`.
+    pub sender: String,
+    /// Subject.
+    pub subject: String,
+    /// Template key.
+    pub template: String,
+    /// Language.
+    pub locale: Locale,
+    /// HTML body (with the layout).
+    pub html: String,
+    /// Text body.
+    pub text: String,
+    /// The record the mail is about.
+    pub record_id: Option<Uuid>,
+}
+
+/// A stored mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mail {
+    /// Id.
+    pub id: Uuid,
+    /// Recipient.
+    pub recipient: String,
+    /// Sender.
+    pub sender: String,
+    /// Subject.
+    pub subject: String,
+    /// Template key.
+    pub template: String,
+    /// `queued`, `sent` or `failed`.
+    pub status: String,
+    /// Send attempts.
+    pub attempts: i32,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub sent_at: Option<i64>,
+    /// HTML body.
+    #[serde(skip)]
+    pub html: String,
+    /// Text body.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// The brand values every mail template receives.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailBrand {
+    /// Tenant name.
+    pub name: String,
+    /// Absolute logo URL.
+    pub logo_url: Option<String>,
+    /// Portal URL.
+    pub url: String,
+    /// Primary colour.
+    pub primary: String,
+    /// Text colour on primary.
+    pub on_primary: String,
+    /// Background colour.
+    pub background: String,
+    /// Text colour.
+    pub text: String,
+}
+
+impl MailBrand {
+    /// The brand of `tenant`.
+    pub fn of(app: &App, tenant: &Tenant) -> Self {
+        let url = app.settings.tenant_url(tenant.slug.as_str());
+        Self {
+            logo_url: tenant.logo_sha256.as_ref().map(|sha| format!("{url}/branding/logo?v={}", &sha[..12])),
+            name: tenant.name.clone(),
+            url,
+            primary: tenant.theme.primary.to_string(),
+            on_primary: tenant.theme.primary.readable_text().to_string(),
+            background: tenant.theme.background.to_string(),
+            text: tenant.theme.text.to_string(),
+        }
+    }
+}
+
+/// The sender of a tenant's mails: its own address if set, else the platform address under the
+/// tenant's name.
+pub fn sender_of(app: &App, tenant: &Tenant) -> String {
+    let platform = &app.settings.mail.from;
+    let address = platform.rsplit_once('<').map_or(platform.as_str(), |(_, a)| a.trim_end_matches('>'));
+    let name = tenant.name.replace(['"', '\\', '\r', '\n'], "");
+    format!("\"{name}\" <{address}>")
+}
+
+/// Renders `key` for `tenant` in `locale` (the tenant's override if it has one).
+pub async fn render(app: &App, tenant: &Tenant, key: &str, locale: Locale, vars: &Value) -> anyhow::Result<(String, String, String)> {
+    let template = match app.mails.template_override(tenant.id, key, locale).await? {
+        Some(t) => t,
+        None => built_in(key, locale).ok_or_else(|| anyhow::anyhow!("no mail template `{key}`"))?,
+    };
+    let mut env = Environment::new();
+    env.set_fuel(Some(50_000));
+    let brand = MailBrand::of(app, tenant);
+    let mut context = match vars {
+        Value::Object(map) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    context.insert("brand".into(), serde_json::to_value(&brand)?);
+    context.insert("lang".into(), Value::String(locale.as_str().into()));
+    let context = minijinja::value::Value::from(minijinja::value::Serde(&context));
+    let subject = env.render_str(&template.subject, &context)?.replace(['\r', '\n'], " ");
+    let text = env.render_str(&template.text, &context)?;
+    // The HTML template is autoescaped like a file named .html.
+    env.add_template_owned("body.html", template.html.clone())?;
+    let body = env.get_template("body.html")?.render(&context)?;
+    env.add_template("layout.html", LAYOUT)?;
+    let footer = match locale {
+        Locale::Fr => format!("Message envoyé par {} via Socle.", brand.name),
+        Locale::En => format!("Sent by {} through Socle.", brand.name),
+    };
+    let html = env.get_template("layout.html")?.render(minijinja::context! {
+        lang => locale.as_str(), subject => &subject, brand => minijinja::value::Serde(&brand),
+        body => minijinja::value::Value::from_safe_string(body), footer => footer,
+    })?;
+    Ok((subject, html, text))
+}
+
+/// Renders and queues a mail for `recipient`, with its send job, in one transaction.
+/// `dedupe` makes queuing idempotent (a retried producer queues it once).
+pub async fn queue(
+    app: &App,
+    tenant: &Tenant,
+    recipient: &str,
+    key: &str,
+    locale: Locale,
+    vars: &Value,
+    record_id: Option<Uuid>,
+    dedupe: Option<&str>,
+) -> Result<Uuid, StoreError> {
+    let recipient = crate::identity::normalize_email(recipient)?;
+    let (subject, html, text) = render(app, tenant, key, locale, vars).await?;
+    let id = match dedupe {
+        Some(key) => Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("socle:mail:{}:{key}", tenant.id).as_bytes()),
+        None => Uuid::now_v7(),
+    };
+    let mail = RenderedMail { id, recipient, sender: sender_of(app, tenant), subject, template: key.into(), locale, html, text, record_id };
+    let job = NewJob::new(Some(tenant.id), SEND_JOB, serde_json::json!({ "mail_id": id }), app.now_ms()).dedupe(format!("mail:{id}"));
+    app.mails.queue(tenant.id, &mail, &job).await?;
+    Ok(id)
+}

@@ -1,0 +1,804 @@
+//! The write path and the reads of records (see the module documentation of `records`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use socle_marketplace::schema::{CollectionDef, FieldType, NotifyOn, normalize_value};
+use socle_tenants::TenantId;
+use uuid::Uuid;
+
+use super::access::{Access, Scope};
+use super::hooks::{HookRegistry, PendingWrite};
+use super::query::{Query, QueryPlan, index_name};
+use super::registry::CollectionRegistry;
+use super::store::{RecordStore, RecordWrite, ReferenceCheck, StoredFile, StoredRecord, TimerRow, WriteOp};
+use super::workflow::{EffectOutcome, TimerOp, apply_effects, apply_timer_ops};
+use super::{Caller, FieldChange, FieldError, HistoryEntry, LinkView, Page, Record, RecordError, SearchHit, TimerView, search};
+use crate::authz::Authorizer;
+use crate::clock::SharedClock;
+use crate::jobs::NewJob;
+
+/// Jobs the write path enqueues.
+pub mod job_kinds {
+    /// Send the notification mails of a change.
+    pub const NOTIFY: &str = "record.notify";
+    /// A workflow event (subscribers: plugin action hooks).
+    pub const EVENT: &str = "record.event";
+    /// A workflow timer's deadline.
+    pub const TIMER: &str = "timer.fire";
+}
+
+/// Most ids in one bulk operation.
+pub const MAX_BULK: usize = 1_000;
+/// Largest uploaded file.
+pub const MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
+
+/// A mass action on several records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum BulkOp {
+    /// The same patch on each.
+    Update {
+        /// Fields to set (null removes).
+        patch: Map<String, Value>,
+    },
+    /// The same transition on each.
+    Transition {
+        /// Transition name.
+        name: String,
+    },
+    /// Delete each.
+    Delete,
+}
+
+/// The outcome of a bulk operation on one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BulkResult {
+    /// The record.
+    pub id: Uuid,
+    /// Whether it worked.
+    pub ok: bool,
+    /// Machine code of the failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// New version on success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+/// The records engine.
+pub struct RecordEngine {
+    store: Arc<dyn RecordStore>,
+    /// The tenants' collections.
+    pub registry: Arc<CollectionRegistry>,
+    authz: Arc<Authorizer>,
+    clock: SharedClock,
+    /// Filter hooks.
+    pub hooks: HookRegistry,
+}
+
+struct Change {
+    op: WriteOp,
+    before: Option<StoredRecord>,
+    data: Map<String, Value>,
+    state: Option<String>,
+    transition: Option<String>,
+    expected_version: Option<i64>,
+    outcome: EffectOutcome,
+}
+
+impl RecordEngine {
+    /// An engine over `store`.
+    pub fn new(store: Arc<dyn RecordStore>, authz: Arc<Authorizer>, clock: SharedClock, bus: Arc<dyn crate::bus::Bus>) -> Self {
+        Self { registry: Arc::new(CollectionRegistry::new(store.clone(), bus)), store, authz, clock, hooks: HookRegistry::default() }
+    }
+
+    /// The store (for tools and tests).
+    pub fn store(&self) -> &Arc<dyn RecordStore> {
+        &self.store
+    }
+
+    async fn definition(&self, tenant: TenantId, name: &str) -> Result<Arc<CollectionDef>, RecordError> {
+        self.registry
+            .for_tenant(tenant)
+            .await?
+            .get(name)
+            .cloned()
+            .ok_or_else(|| RecordError::NotFound(format!("collection `{name}` does not exist in this tenant")))
+    }
+
+    /// The collections the caller may read, each with only the fields the caller may read.
+    pub async fn collections(&self, caller: &Caller) -> Result<Vec<CollectionDef>, RecordError> {
+        let access = Access::new(&self.authz, caller);
+        let mut visible = Vec::new();
+        for collection in self.registry.for_tenant(caller.tenant).await?.iter() {
+            if access.can(collection, "read").await? {
+                visible.push(self.visible_definition(&access, collection).await?);
+            }
+        }
+        Ok(visible)
+    }
+
+    /// One collection as the caller may see it.
+    pub async fn collection(&self, caller: &Caller, name: &str) -> Result<CollectionDef, RecordError> {
+        let collection = self.definition(caller.tenant, name).await?;
+        let access = Access::new(&self.authz, caller);
+        if !access.can(&collection, "read").await? {
+            return Err(RecordError::NotFound(format!("collection `{name}` does not exist in this tenant")));
+        }
+        self.visible_definition(&access, &collection).await
+    }
+
+    async fn visible_definition(&self, access: &Access<'_>, collection: &CollectionDef) -> Result<CollectionDef, RecordError> {
+        let readable = access.readable(collection).await?;
+        let mut visible = collection.clone();
+        visible.fields.retain(|f| readable.contains(&f.name));
+        Ok(visible)
+    }
+
+    fn view(collection: &CollectionDef, record: StoredRecord, readable: &HashSet<String>) -> Record {
+        let mut data = record.data;
+        data.retain(|k, _| readable.contains(k));
+        let _ = collection;
+        Record {
+            id: record.id,
+            collection: record.collection,
+            version: record.version,
+            state: record.state,
+            data,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            created_by: record.created_by,
+            updated_by: record.updated_by,
+            timers: Vec::new(),
+        }
+    }
+
+    /// Loads a record the caller may read (hidden and missing records are both "not found").
+    async fn load(&self, caller: &Caller, id: Uuid, action: &str) -> Result<(Arc<CollectionDef>, StoredRecord), RecordError> {
+        let not_found = || RecordError::NotFound(format!("record {id} does not exist in this tenant"));
+        let record = self.store.get(caller.tenant, id).await?.ok_or_else(not_found)?;
+        let collection = self.definition(caller.tenant, &record.collection).await.map_err(|_| not_found())?;
+        let access = Access::new(&self.authz, caller);
+        if !access.can(&collection, "read").await? || !access.in_scope(&collection, record.id, &record.data) {
+            return Err(not_found());
+        }
+        if action != "read" {
+            access.require(&collection, action).await?;
+        }
+        Ok((collection, record))
+    }
+
+    /// One record, with its timers.
+    pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<Record, RecordError> {
+        let (collection, record) = self.load(caller, id, "read").await?;
+        let readable = Access::new(&self.authz, caller).readable(&collection).await?;
+        let mut view = Self::view(&collection, record, &readable);
+        view.timers = self
+            .store
+            .timers(caller.tenant, id)
+            .await?
+            .into_iter()
+            .map(|t| TimerView { name: t.name, status: t.status, due_at: t.due_at, remaining_ms: t.remaining_ms })
+            .collect();
+        Ok(view)
+    }
+
+    /// A page of records of `collection` matching `query`.
+    pub async fn query(&self, caller: &Caller, collection: &str, query: &Query) -> Result<Page, RecordError> {
+        let collection = self.definition(caller.tenant, collection).await?;
+        let access = Access::new(&self.authz, caller);
+        access.require(&collection, "read").await?;
+        let readable = access.readable(&collection).await?;
+        let mut plan = QueryPlan::new(&collection, query, &|f| readable.contains(&f.name))?;
+        if let Scope::Account { field, account } = access.scope(&collection) {
+            plan.restrict_to(&field, &account.to_string());
+        }
+        let (rows, total) = self.store.query(caller.tenant, &plan).await?;
+        let next_cursor = (rows.len() == plan.limit as usize)
+            .then(|| rows.last().map(|r| plan.cursor_after(&r.data, &r.id.to_string(), r.updated_at, r.state.as_deref())))
+            .flatten();
+        let items = rows.into_iter().map(|r| Self::view(&collection, r, &readable)).collect();
+        Ok(Page { items, next_cursor, total })
+    }
+
+    /// Creates a record.
+    pub async fn create(&self, caller: &Caller, collection: &str, input: Map<String, Value>) -> Result<Record, RecordError> {
+        let collection = self.definition(caller.tenant, collection).await?;
+        let access = Access::new(&self.authz, caller);
+        access.require(&collection, "create").await?;
+        let mut data = self.validate_input(&access, &collection, &input, WriteOp::Create).await?;
+        for field in &collection.fields {
+            if !data.contains_key(&field.name) {
+                if let Some(default) = &field.default {
+                    let value = normalize_value(field, default).map_err(|m| RecordError::invalid(&field.name, m))?;
+                    data.insert(field.name.clone(), value);
+                }
+            }
+        }
+        match access.scope(&collection) {
+            Scope::Account { field, .. } if field == "id" => {
+                return Err(RecordError::Denied(format!("you may not create records of {}", collection.name)));
+            }
+            Scope::Account { field, account } => match data.get(&field).and_then(Value::as_str) {
+                None => {
+                    data.insert(field, Value::String(account.to_string()));
+                }
+                Some(value) if value == account.to_string() => {}
+                Some(_) => return Err(RecordError::Denied("you may only create records for your own account".into())),
+            },
+            _ => {}
+        }
+        let mut outcome = EffectOutcome::default();
+        let mut state = None;
+        if let Some(workflow) = &collection.workflow {
+            data.insert(workflow.field.clone(), Value::String(workflow.initial.clone()));
+            state = Some(workflow.initial.clone());
+            if let Some(s) = workflow.state(&workflow.initial) {
+                apply_effects(&collection, &s.on_enter, &mut data, &mut outcome)?;
+            }
+        }
+        let change = Change { op: WriteOp::Create, before: None, data, state, transition: None, expected_version: None, outcome };
+        self.write(caller, &collection, Uuid::now_v7(), change).await
+    }
+
+    /// Changes fields of a record; `expected_version` makes it conditional (If-Match). Without
+    /// one, a concurrent change is merged by applying the patch again on the new state.
+    pub async fn update(&self, caller: &Caller, id: Uuid, patch: Map<String, Value>, expected_version: Option<i64>) -> Result<Record, RecordError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (collection, before) = self.load(caller, id, "update").await?;
+            let access = Access::new(&self.authz, caller);
+            let normalized = self.validate_input(&access, &collection, &patch, WriteOp::Update).await?;
+            let mut data = before.data.clone();
+            for (k, v) in normalized {
+                if v.is_null() {
+                    data.remove(&k);
+                } else {
+                    data.insert(k, v);
+                }
+            }
+            if !access.in_scope(&collection, id, &data) {
+                return Err(RecordError::Denied("you may not move a record out of your account".into()));
+            }
+            let version = expected_version.unwrap_or(before.version);
+            let state = before.state.clone();
+            let change = Change { op: WriteOp::Update, before: Some(before), data, state, transition: None, expected_version: Some(version), outcome: EffectOutcome::default() };
+            match self.write(caller, &collection, id, change).await {
+                Err(RecordError::Conflict { .. }) if expected_version.is_none() && attempts < 3 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Fires a workflow transition.
+    pub async fn transition(&self, caller: &Caller, id: Uuid, name: &str, expected_version: Option<i64>) -> Result<Record, RecordError> {
+        let (collection, before) = self.load(caller, id, "update").await?;
+        let workflow = collection.workflow.as_ref().ok_or_else(|| RecordError::invalid("transition", format!("{} has no workflow", collection.name)))?;
+        let transition = workflow.transition(name).ok_or_else(|| RecordError::invalid("transition", format!("`{name}` is not a transition of {}", collection.name)))?;
+        if !Access::new(&self.authz, caller).may_fire(transition).await? {
+            return Err(RecordError::Denied(format!("you may not fire `{name}` (it needs `{}`)", transition.permission.as_deref().unwrap_or(""))));
+        }
+        let current = before.state.clone().unwrap_or_default();
+        if !transition.from.contains(&current) {
+            return Err(RecordError::invalid("transition", format!("`{name}` cannot start from `{current}` (only from {})", transition.from.join(", "))));
+        }
+        let mut data = before.data.clone();
+        let mut outcome = EffectOutcome::default();
+        if let Some(s) = workflow.state(&current) {
+            apply_effects(&collection, &s.on_exit, &mut data, &mut outcome)?;
+        }
+        data.insert(workflow.field.clone(), Value::String(transition.to.clone()));
+        if let Some(s) = workflow.state(&transition.to) {
+            apply_effects(&collection, &s.on_enter, &mut data, &mut outcome)?;
+        }
+        let version = expected_version.unwrap_or(before.version);
+        let change = Change {
+            op: WriteOp::Update,
+            before: Some(before),
+            data,
+            state: Some(transition.to.clone()),
+            transition: Some(name.to_owned()),
+            expected_version: Some(version),
+            outcome,
+        };
+        self.write(caller, &collection, id, change).await
+    }
+
+    /// Deletes a record.
+    pub async fn delete(&self, caller: &Caller, id: Uuid, expected_version: Option<i64>) -> Result<(), RecordError> {
+        let (collection, before) = self.load(caller, id, "delete").await?;
+        let version = expected_version.unwrap_or(before.version);
+        let change = Change {
+            op: WriteOp::Delete,
+            data: before.data.clone(),
+            state: before.state.clone(),
+            before: Some(before),
+            transition: None,
+            expected_version: Some(version),
+            outcome: EffectOutcome::default(),
+        };
+        self.write(caller, &collection, id, change).await.map(drop)
+    }
+
+    /// Applies one operation to each of `ids` independently; one result per id.
+    pub async fn bulk(&self, caller: &Caller, collection: &str, ids: &[Uuid], op: &BulkOp) -> Result<Vec<BulkResult>, RecordError> {
+        if ids.is_empty() || ids.len() > MAX_BULK {
+            return Err(RecordError::invalid("ids", format!("give 1 to {MAX_BULK} record ids")));
+        }
+        let definition = self.definition(caller.tenant, collection).await?;
+        let mut results = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let outcome = match self.store.get(caller.tenant, id).await? {
+                Some(r) if r.collection != definition.name => Err(RecordError::NotFound(format!("record {id} is not in {collection}"))),
+                _ => match op {
+                    BulkOp::Update { patch } => self.update(caller, id, patch.clone(), None).await.map(|r| Some(r.version)),
+                    BulkOp::Transition { name } => self.transition(caller, id, name, None).await.map(|r| Some(r.version)),
+                    BulkOp::Delete => self.delete(caller, id, None).await.map(|()| None),
+                },
+            };
+            results.push(match outcome {
+                Ok(version) => BulkResult { id, ok: true, code: None, error: None, version },
+                Err(err) => BulkResult { id, ok: false, code: Some(error_code(&err)), error: Some(err.to_string()), version: None },
+            });
+        }
+        Ok(results)
+    }
+
+    async fn validate_input(&self, access: &Access<'_>, collection: &CollectionDef, input: &Map<String, Value>, op: WriteOp) -> Result<Map<String, Value>, RecordError> {
+        let mut errors = Vec::new();
+        let mut out = Map::new();
+        let state_field = collection.workflow.as_ref().map(|w| w.field.as_str());
+        for (name, value) in input {
+            let Some(field) = collection.field(name) else {
+                errors.push(FieldError { field: name.clone(), message: format!("{} has no field `{name}`", collection.name) });
+                continue;
+            };
+            if Some(name.as_str()) == state_field {
+                errors.push(FieldError { field: name.clone(), message: "the state changes through the workflow's transitions".into() });
+                continue;
+            }
+            if !access.may_write(field).await? {
+                return Err(RecordError::Denied(format!("you may not set `{name}`")));
+            }
+            match normalize_value(field, value) {
+                Ok(Value::Null) if field.required && op == WriteOp::Update => {
+                    errors.push(FieldError { field: name.clone(), message: "is required and cannot be removed".into() })
+                }
+                Ok(v) => {
+                    out.insert(name.clone(), v);
+                }
+                Err(message) => errors.push(FieldError { field: name.clone(), message }),
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(RecordError::Invalid(errors)) }
+    }
+
+    /// The one write path: hooks, checks, then everything in one transaction.
+    async fn write(&self, caller: &Caller, collection: &CollectionDef, id: Uuid, change: Change) -> Result<Record, RecordError> {
+        let Change { op, before, mut data, mut state, transition, expected_version, outcome } = change;
+        let mut pending = PendingWrite {
+            op,
+            collection: collection.name.clone(),
+            id,
+            before: before.as_ref().map(|b| b.data.clone()),
+            data: data.clone(),
+            transition: transition.clone(),
+        };
+        for hook in self.hooks.applicable(caller, &collection.name) {
+            if let Err(veto) = hook.before_write(caller, &mut pending).await {
+                return Err(RecordError::Vetoed { hook: hook.name(), reason: veto.reason });
+            }
+        }
+        if op != WriteOp::Delete && pending.data != data {
+            // Hooks may change data; what they produce must fit the schema like user input.
+            let mut errors = Vec::new();
+            let mut checked = Map::new();
+            for (k, v) in &pending.data {
+                match collection.field(k) {
+                    Some(f) => match normalize_value(f, v) {
+                        Ok(Value::Null) => {}
+                        Ok(v) => {
+                            checked.insert(k.clone(), v);
+                        }
+                        Err(m) => errors.push(FieldError { field: k.clone(), message: format!("set by a hook: {m}") }),
+                    },
+                    None => errors.push(FieldError { field: k.clone(), message: "set by a hook, but not a field".into() }),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(RecordError::Invalid(errors));
+            }
+            if let Some(w) = &collection.workflow {
+                if checked.get(&w.field) != data.get(&w.field) {
+                    return Err(RecordError::invalid(&w.field, "hooks cannot change the state"));
+                }
+            }
+            data = checked;
+        }
+        if op != WriteOp::Delete {
+            let missing: Vec<FieldError> = collection
+                .fields
+                .iter()
+                .filter(|f| f.required && data.get(&f.name).is_none_or(Value::is_null))
+                .map(|f| FieldError { field: f.name.clone(), message: "is required".into() })
+                .collect();
+            if !missing.is_empty() {
+                return Err(RecordError::Invalid(missing));
+            }
+        }
+        let now = self.clock.now_ms();
+        // Timers.
+        let mut timers: Vec<TimerRow> = Vec::new();
+        if let Some(workflow) = &collection.workflow {
+            let current = if op == WriteOp::Create { Vec::new() } else { self.store.timers(caller.tenant, id).await? };
+            if !outcome.timers.is_empty() {
+                timers = apply_timer_ops(collection, workflow, &current, &outcome.timers, &mut data, now);
+            }
+            state = data.get(&workflow.field).and_then(Value::as_str).map(str::to_owned).or(state);
+        }
+        let before_data = before.as_ref().map(|b| b.data.clone()).unwrap_or_default();
+        let empty = Map::new();
+        let changes = diff(&before_data, if op == WriteOp::Delete { &empty } else { &data });
+        if op == WriteOp::Update && changes.is_empty() && transition.is_none() {
+            // Nothing changed: no new version, no history.
+            let record = before.ok_or_else(|| RecordError::NotFound(format!("record {id} vanished")))?;
+            let readable = Access::new(&self.authz, caller).readable(collection).await?;
+            return Ok(Self::view(collection, record, &readable));
+        }
+        let mut references = Vec::new();
+        let mut files = Vec::new();
+        if op != WriteOp::Delete {
+            for change in &changes {
+                let Some(field) = collection.field(&change.field) else { continue };
+                let new_values: Vec<&Value> = match &change.after {
+                    Value::Array(items) => items.iter().collect(),
+                    Value::Null => Vec::new(),
+                    v => vec![v],
+                };
+                let old_values: Vec<&Value> = match &change.before {
+                    Value::Array(items) => items.iter().collect(),
+                    Value::Null => Vec::new(),
+                    v => vec![v],
+                };
+                for value in new_values.into_iter().filter(|v| !old_values.contains(v)) {
+                    match (field.field_type, &field.collection) {
+                        (FieldType::Reference, Some(target)) => {
+                            if let Some(target_id) = value.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                                references.push(ReferenceCheck { field: field.name.clone(), id: target_id, collection: target.clone() });
+                            }
+                        }
+                        (FieldType::File, _) => {
+                            if let Some(file_id) = value.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()) {
+                                files.push((file_id, field.name.clone()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let record = StoredRecord {
+            id,
+            collection: collection.name.clone(),
+            version: before.as_ref().map_or(1, |b| b.version + 1),
+            state: state.clone(),
+            data,
+            created_at: before.as_ref().map_or(now, |b| b.created_at),
+            updated_at: now,
+            created_by: before.as_ref().map_or_else(|| caller.actor.subject.clone(), |b| b.created_by.clone()),
+            updated_by: caller.actor.subject.clone(),
+        };
+        let mut jobs = Vec::new();
+        let notify_on = match (op, &transition) {
+            (WriteOp::Create, _) => Some(NotifyOn::Create),
+            (WriteOp::Update, Some(_)) => Some(NotifyOn::Transition),
+            (WriteOp::Update, None) => Some(NotifyOn::Update),
+            (WriteOp::Delete, _) => None,
+        };
+        for (index, rule) in collection.notifications.iter().enumerate() {
+            let wanted = notify_on.is_some_and(|on| rule.on.contains(&on) || (on == NotifyOn::Transition && rule.on.contains(&NotifyOn::Update)));
+            if wanted {
+                let payload = json!({
+                    "record_id": id, "collection": collection.name, "version": record.version, "rule": index,
+                    "op": op.as_str(), "transition": transition, "actor": caller.actor.subject,
+                    "changed": changes.iter().map(|c| c.field.clone()).collect::<Vec<_>>(),
+                });
+                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::NOTIFY, payload, now).dedupe(format!("notify:{id}:{}:{index}", record.version)));
+            }
+        }
+        for event in &outcome.events {
+            let payload = json!({ "record_id": id, "collection": collection.name, "version": record.version, "event": event });
+            jobs.push(NewJob::new(Some(caller.tenant), job_kinds::EVENT, payload, now).dedupe(format!("event:{id}:{}:{event}", record.version)));
+        }
+        for timer in timers.iter().filter(|t| t.status == "running") {
+            if let Some(due) = timer.due_at {
+                let payload = json!({ "record_id": id, "timer": timer.name, "due_at": due });
+                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::TIMER, payload, now).at(due).dedupe(format!("timer:{id}:{}:{due}", timer.name)));
+            }
+        }
+        let unique_indexes = collection
+            .fields
+            .iter()
+            .filter(|f| f.unique)
+            .map(|f| (index_name(&collection.name, &f.name, true), f.name.clone()))
+            .collect();
+        let write = RecordWrite {
+            op,
+            search_docs: if op == WriteOp::Delete { Vec::new() } else { search::documents(collection, &record.data) },
+            record,
+            expected_version: if op == WriteOp::Create { None } else { expected_version },
+            changes,
+            transition,
+            actor: caller.actor.clone(),
+            references,
+            files,
+            timers,
+            jobs,
+            unique_indexes,
+        };
+        let stored = self.store.commit(caller.tenant, &write).await?;
+        let readable = Access::new(&self.authz, caller).readable(collection).await?;
+        Ok(Self::view(collection, stored, &readable))
+    }
+
+    /// A record's history, newest first, with only the changes the caller may read.
+    pub async fn history(&self, caller: &Caller, id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryEntry>, RecordError> {
+        let (collection, _) = self.load(caller, id, "read").await?;
+        let readable = Access::new(&self.authz, caller).readable(&collection).await?;
+        let rows = self.store.history(caller.tenant, id, before, limit.clamp(1, 200)).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let changes: Vec<FieldChange> = row.changes.into_iter().filter(|c| readable.contains(&c.field)).collect();
+                // An update whose every change is hidden says nothing the caller may know.
+                if changes.is_empty() && row.op == "update" && row.transition.is_none() {
+                    return None;
+                }
+                Some(HistoryEntry {
+                    id: row.id,
+                    version: row.version,
+                    at: row.at,
+                    actor: row.actor,
+                    actor_label: row.actor_label,
+                    op: row.op,
+                    transition: row.transition,
+                    changes,
+                })
+            })
+            .collect())
+    }
+
+    /// The records linked to a record: explicit links both ways, and reference fields both ways.
+    pub async fn links(&self, caller: &Caller, id: Uuid) -> Result<Vec<LinkView>, RecordError> {
+        let (collection, record) = self.load(caller, id, "read").await?;
+        let access = Access::new(&self.authz, caller);
+        let collections = self.registry.for_tenant(caller.tenant).await?;
+        let mut found: Vec<(String, &'static str, &'static str, Uuid)> = Vec::new();
+        for link in self.store.links(caller.tenant, id).await? {
+            if link.from_id == id {
+                found.push((link.kind, "outgoing", "link", link.to_id));
+            } else {
+                found.push((link.kind, "incoming", "link", link.from_id));
+            }
+        }
+        let readable = access.readable(&collection).await?;
+        for field in collection.fields.iter().filter(|f| f.field_type == FieldType::Reference && readable.contains(&f.name)) {
+            let targets: Vec<Uuid> = match record.data.get(&field.name) {
+                Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).filter_map(|s| Uuid::parse_str(s).ok()).collect(),
+                Some(Value::String(s)) => Uuid::parse_str(s).into_iter().collect(),
+                _ => Vec::new(),
+            };
+            found.extend(targets.into_iter().map(|t| (field.name.clone(), "outgoing", "reference", t)));
+        }
+        for other in collections.iter() {
+            for field in other.fields.iter().filter(|f| f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(&collection.name)) {
+                for r in self.store.referencing(caller.tenant, &other.name, &field.name, id, 100).await? {
+                    found.push((field.name.clone(), "incoming", "reference", r.id));
+                }
+            }
+        }
+        let ids: Vec<Uuid> = found.iter().map(|f| f.3).collect();
+        let others = self.store.get_many(caller.tenant, &ids).await?;
+        let mut views = Vec::new();
+        for (kind, direction, via, other_id) in found {
+            let Some(other) = others.iter().find(|r| r.id == other_id) else { continue };
+            let Some(other_def) = collections.get(&other.collection) else { continue };
+            if !access.can(other_def, "read").await? || !access.in_scope(other_def, other.id, &other.data) {
+                continue;
+            }
+            views.push(LinkView {
+                kind,
+                direction,
+                via,
+                record_id: other.id,
+                collection: other.collection.clone(),
+                title: self.title(&access, other_def, other).await?,
+            });
+        }
+        Ok(views)
+    }
+
+    async fn title(&self, access: &Access<'_>, collection: &CollectionDef, record: &StoredRecord) -> Result<String, RecordError> {
+        if let Some(field) = collection.title_field.as_ref().and_then(|t| collection.field(t)) {
+            if access.may_read(field).await? {
+                if let Some(Value::String(s)) = record.data.get(&field.name) {
+                    return Ok(s.clone());
+                }
+            }
+        }
+        Ok(format!("{} {}", collection.label_one("fr"), &record.id.to_string()[..8]))
+    }
+
+    /// Links two records (the caller updates `from` and reads `to`). `kind` must be declared by
+    /// `from`'s collection for `to`'s collection, or be `related`.
+    pub async fn link(&self, caller: &Caller, from: Uuid, to: Uuid, kind: &str, add: bool) -> Result<bool, RecordError> {
+        let (from_def, _) = self.load(caller, from, "update").await?;
+        let (to_def, _) = self.load(caller, to, "read").await?;
+        let declared = kind == "related" || from_def.links.iter().any(|l| l.kind == kind && l.to == to_def.name);
+        if !declared {
+            let kinds: Vec<String> = from_def.links.iter().filter(|l| l.to == to_def.name).map(|l| l.kind.clone()).collect();
+            return Err(RecordError::invalid(
+                "kind",
+                format!("{} does not link to {} as `{kind}` (declared: {})", from_def.name, to_def.name, if kinds.is_empty() { "related".into() } else { kinds.join(", ") + ", related" }),
+            ));
+        }
+        let link = super::store::LinkRow { from_id: from, to_id: to, kind: kind.to_owned() };
+        Ok(if add { self.store.add_link(caller.tenant, &link, &caller.actor).await? } else { self.store.remove_link(caller.tenant, &link, &caller.actor).await? })
+    }
+
+    /// Full-text search across the collections the caller may read, returning only records and
+    /// text the caller may see.
+    pub async fn search(&self, caller: &Caller, text: &str, limit: usize) -> Result<Vec<SearchHit>, RecordError> {
+        let terms = search::terms(text);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.clamp(1, 50);
+        let access = Access::new(&self.authz, caller);
+        let collections = self.registry.for_tenant(caller.tenant).await?;
+        let rows = self.store.search(caller.tenant, &terms, (limit * 4) as i64).await?;
+        let mut permitted = std::collections::HashMap::new();
+        let mut candidates = Vec::new();
+        for row in rows {
+            if candidates.iter().any(|(r, _): &(Uuid, String)| *r == row.record_id) {
+                continue;
+            }
+            let mut allowed = true;
+            for permission in row.permission.split(',').filter(|p| !p.is_empty()) {
+                let held = match permitted.get(permission) {
+                    Some(held) => *held,
+                    None => {
+                        let held = access.has(permission).await?;
+                        permitted.insert(permission.to_owned(), held);
+                        held
+                    }
+                };
+                allowed &= held;
+            }
+            if allowed {
+                candidates.push((row.record_id, row.snippet));
+            }
+        }
+        let ids: Vec<Uuid> = candidates.iter().map(|(id, _)| *id).collect();
+        let records = self.store.get_many(caller.tenant, &ids).await?;
+        let mut hits = Vec::new();
+        for (id, snippet) in candidates {
+            let Some(record) = records.iter().find(|r| r.id == id) else { continue };
+            let Some(def) = collections.get(&record.collection) else { continue };
+            if !access.can(def, "read").await? || !access.in_scope(def, record.id, &record.data) {
+                continue;
+            }
+            hits.push(SearchHit { record_id: id, collection: record.collection.clone(), title: self.title(&access, def, record).await?, snippet });
+            if hits.len() == limit {
+                break;
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Fires a timer whose deadline passed (the `timer.fire` job). Stale jobs (the timer was
+    /// paused, stopped or restarted since) do nothing.
+    pub async fn fire_timer(&self, tenant: TenantId, id: Uuid, timer: &str, due_at: i64) -> Result<(), RecordError> {
+        let caller = Caller::system(tenant, "workflow timer");
+        let Some(record) = self.store.get(tenant, id).await? else { return Ok(()) };
+        let current = self.store.timers(tenant, id).await?;
+        let Some(row) = current.iter().find(|t| t.name == timer) else { return Ok(()) };
+        if row.status != "running" || row.due_at != Some(due_at) || due_at > self.clock.now_ms() {
+            return Ok(());
+        }
+        let collection = self.definition(tenant, &record.collection).await?;
+        let Some(workflow) = &collection.workflow else { return Ok(()) };
+        let Some(def) = workflow.timer(timer) else { return Ok(()) };
+        let mut data = record.data.clone();
+        let mut outcome = EffectOutcome { timers: vec![(timer.to_owned(), TimerOp::Fired)], events: Vec::new() };
+        apply_effects(&collection, &def.on_fire, &mut data, &mut outcome)?;
+        let change = Change {
+            op: WriteOp::Update,
+            state: record.state.clone(),
+            expected_version: Some(record.version),
+            before: Some(record),
+            data,
+            transition: None,
+            outcome,
+        };
+        match self.write(&caller, &collection, id, change).await {
+            // Changed meanwhile: the job runs again and re-checks.
+            Err(RecordError::Conflict { .. }) => Err(RecordError::Store(crate::error::StoreError::Conflict("record changed while its timer fired".into()))),
+            other => other.map(drop),
+        }
+    }
+
+    /// Stores an uploaded file for the caller.
+    pub async fn upload(&self, caller: &Caller, name: &str, content_type: &str, bytes: &[u8]) -> Result<StoredFile, RecordError> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(RecordError::invalid("file", format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20)));
+        }
+        let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
+        let name = if name.trim().is_empty() { "fichier".to_owned() } else { name };
+        let content_type = if content_type.len() <= 100 && content_type.contains('/') { content_type } else { "application/octet-stream" };
+        use sha2::Digest as _;
+        let file = StoredFile {
+            id: Uuid::now_v7(),
+            name,
+            content_type: content_type.to_owned(),
+            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+            created_by: caller.actor.subject.clone(),
+            record_id: None,
+            field: None,
+        };
+        self.store.put_file(caller.tenant, &file, bytes).await?;
+        Ok(file)
+    }
+
+    /// A file the caller may read: attached to a field of a record they may read, or uploaded by
+    /// them and not attached yet.
+    pub async fn download(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, Vec<u8>), RecordError> {
+        let not_found = || RecordError::NotFound(format!("file {id} does not exist in this tenant"));
+        let file = self.store.file(caller.tenant, id).await?.ok_or_else(not_found)?;
+        match (file.record_id, &file.field) {
+            (Some(record), Some(field)) => {
+                let (collection, _) = self.load(caller, record, "read").await.map_err(|_| not_found())?;
+                let readable = Access::new(&self.authz, caller).readable(&collection).await?;
+                if !readable.contains(field) {
+                    return Err(not_found());
+                }
+            }
+            _ if file.created_by == caller.actor.subject => {}
+            _ => return Err(not_found()),
+        }
+        let bytes = self.store.file_bytes(caller.tenant, id).await?.ok_or_else(not_found)?;
+        Ok((file, bytes))
+    }
+}
+
+fn diff(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldChange> {
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (b, a) = (before.get(k).cloned().unwrap_or(Value::Null), after.get(k).cloned().unwrap_or(Value::Null));
+            (b != a).then(|| FieldChange { field: k.clone(), before: b, after: a })
+        })
+        .collect()
+}
+
+/// The stable machine code of an error.
+pub fn error_code(err: &RecordError) -> &'static str {
+    match err {
+        RecordError::NotFound(_) => "not_found",
+        RecordError::Invalid(_) => "validation_failed",
+        RecordError::Denied(_) => "forbidden",
+        RecordError::Conflict { .. } => "version_conflict",
+        RecordError::Vetoed { .. } => "vetoed",
+        RecordError::Store(_) => "internal_error",
+    }
+}
