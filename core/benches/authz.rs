@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p socle-core --bench authz`
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

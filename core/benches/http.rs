@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p socle-core --bench http`
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 
 use criterion::{Criterion, criterion_group, criterion_main};

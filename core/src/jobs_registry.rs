@@ -162,7 +162,15 @@ impl JobHandler for Notify {
         });
         let version = job.payload.get("version").and_then(Value::as_i64).unwrap_or(record.version);
         let dedupe = format!("notify:{record_id}:{version}:{rule_index}");
-        crate::mail::queue(app, &tenant, &recipient, &rule.template, locale, &vars, Some(record.id), Some(&dedupe)).await?;
+        let request = crate::mail::MailRequest {
+            recipient: &recipient,
+            template: &rule.template,
+            locale,
+            vars: &vars,
+            record_id: Some(record.id),
+            dedupe: Some(&dedupe),
+        };
+        crate::mail::queue(app, &tenant, request).await?;
         Ok(())
     }
 }

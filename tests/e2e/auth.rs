@@ -227,3 +227,31 @@ async fn disabled_users_cannot_log_in() {
     assert_eq!(lucas_browser.api(Method::GET, "acme", "/me", None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(t.browser().login("acme", "lucas@acme.fr", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_a_mailed_link() {
+    let smtp = socle_tests::SmtpSink::start();
+    let t = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = t.create_tenant("acme", "Acme Télécom").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.browser();
+    for email in ["claire@acme.fr", "nobody@acme.fr"] {
+        let response = browser.submit("/t/acme/forgot-password", "/t/acme/forgot-password", &[("email", email)]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.text().await.unwrap().contains("Si un compte existe pour cette adresse"), "same answer for {email}");
+    }
+    t.worker().run_until_idle().await.unwrap();
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "only the existing account gets a mail");
+    assert_eq!(mails[0].to, ["claire@acme.fr"]);
+    let text = mails[0].decoded();
+    assert_eq!(mails[0].header("Subject").unwrap(), "Réinitialisation de votre mot de passe — Acme Télécom");
+    assert_eq!(mails[0].header("From").unwrap(), "Acme Télécom <no-reply@socle.localhost>", "sent under the tenant's name");
+    let start = text.find("http://acme.localhost:8080/reset-password?token=").expect("a reset link") + "http://acme.localhost:8080/reset-password?token=".len();
+    let token: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    assert_eq!(token.len(), 43);
+    let page = format!("/t/acme/reset-password?token={token}");
+    let done = browser.submit(&page, "/t/acme/reset-password", &[("token", &token), ("password", "my new mailed passphrase")]).await;
+    assert!(done.text().await.unwrap().contains("Mot de passe modifié"));
+    assert_eq!(t.browser().login("acme", "claire@acme.fr", "my new mailed passphrase").await.status(), StatusCode::SEE_OTHER);
+}

@@ -476,7 +476,8 @@ async fn notifications_survive_a_crash_and_reach_a_real_smtp_server() {
     let mails = smtp.wait_for(1).await;
     assert_eq!(mails[0].to, ["marc.durand@client.fr"]);
     let text = mails[0].decoded();
-    assert!(text.contains("Acme") && text.contains("Facture erronée"), "{text}");
+    assert_eq!(mails[0].header("Subject").unwrap(), "Ticket « Facture erronée » créé — Acme Télécom");
+    assert!(text.contains("Facture erronée"), "{text}");
     assert!(text.contains("Content-Type: text/html") && text.contains("Content-Type: text/plain"));
     assert!(text.contains("#1f4ed8"), "the tenant's colour is in the HTML: {text}");
     let stored = t.app.mails.list(t.app.tenants.list().await.unwrap()[0].id, 10).await.unwrap();
@@ -615,4 +616,20 @@ async fn files_are_uploaded_attached_and_served_to_those_who_may_read_them() {
     // The same file cannot be attached to a second record.
     let (status, _) = admin.api(Method::POST, "acme", "/records/document", Some(json!({ "title": "Copie", "account": account["id"], "file": file }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn openapi_describes_the_api_and_the_callers_collections() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let anonymous: Value = t.browser().get("/openapi.json").await.json().await.unwrap();
+    assert_eq!(anonymous["openapi"], "3.1.0");
+    assert!(anonymous["components"]["schemas"]["collection.customer_account"]["properties"]["name"].is_object());
+    assert!(anonymous["components"]["schemas"].get("collection.custom.ticket").is_none());
+    let n1 = t.logged_in("acme", "lucas@acme.fr").await;
+    let tenant: Value = n1.get("/t/acme/openapi.json").await.json().await.unwrap();
+    let schemas = &tenant["components"]["schemas"];
+    assert!(schemas["collection.custom.ticket"]["properties"]["subject"].is_object());
+    assert!(schemas["collection.catalogue_item"]["properties"].get("purchase_price").is_none(), "N1 cannot see the margin field");
+    assert!(schemas["collection.catalogue_item"]["properties"]["sale_price"].is_object());
 }

@@ -19,6 +19,21 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// A header's value, with RFC 2047 encoded words (`=?utf-8?b?…?=`) decoded and folded
+    /// lines joined.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        let mut lines = self.data.lines();
+        let first = lines.by_ref().find(|l| l.to_ascii_lowercase().starts_with(&prefix))?;
+        let mut value = first[prefix.len()..].trim().to_owned();
+        for line in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+            value.push(' ');
+            value.push_str(line.trim());
+        }
+        Some(decode_words(&value))
+    }
+
+
     /// The raw message with quoted-printable soft breaks and `=XX` escapes of the bodies undone
     /// (good enough to search the text).
     pub fn decoded(&self) -> String {
@@ -27,18 +42,43 @@ impl ReceivedMail {
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len() {
-                if let Ok(byte) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+            if bytes[i] == b'=' && i + 2 < bytes.len()
+                && let Ok(byte) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
                     out.push(byte);
                     i += 3;
                     continue;
                 }
-            }
             out.push(bytes[i]);
             i += 1;
         }
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+fn decode_words(value: &str) -> String {
+    use base64::Engine as _;
+    let mut out = String::new();
+    let mut rest = value;
+    let mut previous_was_word = false;
+    while let Some(start) = rest.find("=?") {
+        let (before, after) = rest.split_at(start);
+        if !(previous_was_word && before.trim().is_empty()) {
+            out.push_str(before);
+        }
+        let Some(end) = after[2..].find("?=") else { break };
+        let word = &after[2..2 + end];
+        let mut parts = word.splitn(3, '?');
+        let (_charset, encoding, text) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
+        let decoded = match encoding.map(str::to_ascii_lowercase).as_deref() {
+            Some("b") => base64::engine::general_purpose::STANDARD.decode(text).ok().and_then(|b| String::from_utf8(b).ok()),
+            _ => None,
+        };
+        out.push_str(&decoded.unwrap_or_else(|| word.to_owned()));
+        rest = &after[2 + end + 2..];
+        previous_was_word = true;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A running SMTP server.

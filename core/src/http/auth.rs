@@ -1,7 +1,7 @@
 //! Login, second factor, logout and password reset pages of a tenant's portal.
 
 use axum::Router;
-use axum::extract::{FromRequestParts as _, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/mfa", get(mfa_page).post(mfa_submit))
         .route("/account/mfa", get(enroll_page).post(enroll_submit))
         .route("/reset-password", get(reset_page).post(reset_submit))
+        .route("/forgot-password", get(forgot_page).post(forgot_submit))
 }
 
 fn cookie_path(ctx: &TenantContext) -> String {
@@ -352,8 +353,40 @@ async fn reset_submit(
     }
 }
 
-/// Used by the portal: whether a request has any usable session (to choose between the home page
-/// and the login page).
-pub async fn has_session(parts: &mut Parts, state: &AppState) -> bool {
-    PageUser::from_request_parts(parts, state).await.is_ok()
+#[derive(Serialize)]
+struct ForgotData {
+    sent: bool,
+    user: Option<()>,
+}
+
+async fn forgot_page(State(state): State<AppState>, Tenant(ctx): Tenant, Query(q): Query<LangQuery>, jar: CookieJar) -> Response {
+    let (jar, csrf) = anonymous_csrf(&state, &ctx, jar);
+    let locale = page_locale(&ctx, Some(&q));
+    (jar, state.templates.render("forgot.html", Page::new(locale, Brand::of(&ctx), csrf, ForgotData { sent: false, user: None }))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ForgotForm {
+    email: String,
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+async fn forgot_submit(
+    State(state): State<AppState>,
+    Tenant(ctx): Tenant,
+    Client(client): Client,
+    jar: CookieJar,
+    form: Result<Form<ForgotForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(|e| ApiError::bad_request("invalid_form", e.body_text()))?;
+    if !anonymous_csrf_ok(&jar, &form.csrf) {
+        return Err(ApiError::forbidden("the form expired; reload the page and try again").with_code("csrf_failed"));
+    }
+    if form.email.len() <= 254 {
+        accounts::mail_password_reset(&state, &ctx.tenant, &form.email, &client).await?;
+    }
+    let (jar, csrf) = anonymous_csrf(&state, &ctx, jar);
+    let page = Page::new(ctx.tenant.locale, Brand::of(&ctx), csrf, ForgotData { sent: true, user: None });
+    Ok((jar, state.templates.render("forgot.html", page)).into_response())
 }

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod json;
 mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod portal;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::router())
         .merge(auth::router())
         .merge(ops::router())
+        .merge(openapi::router())
         .nest("/api/v1", api::router())
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .with_state(state)

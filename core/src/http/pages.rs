@@ -18,6 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("mfa.html", include_str!("../../templates/mfa.html")),
     ("reset.html", include_str!("../../templates/reset.html")),
+    ("forgot.html", include_str!("../../templates/forgot.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("ops/login.html", include_str!("../../templates/ops/login.html")),

@@ -192,18 +192,26 @@ pub async fn render(app: &App, tenant: &Tenant, key: &str, locale: Locale, vars:
     Ok((subject, html, text))
 }
 
-/// Renders and queues a mail for `recipient`, with its send job, in one transaction.
-/// `dedupe` makes queuing idempotent (a retried producer queues it once).
-pub async fn queue(
-    app: &App,
-    tenant: &Tenant,
-    recipient: &str,
-    key: &str,
-    locale: Locale,
-    vars: &Value,
-    record_id: Option<Uuid>,
-    dedupe: Option<&str>,
-) -> Result<Uuid, StoreError> {
+/// A mail to queue.
+#[derive(Debug, Clone)]
+pub struct MailRequest<'a> {
+    /// Recipient address.
+    pub recipient: &'a str,
+    /// Template key.
+    pub template: &'a str,
+    /// Language.
+    pub locale: Locale,
+    /// Template variables.
+    pub vars: &'a Value,
+    /// The record the mail is about.
+    pub record_id: Option<Uuid>,
+    /// Makes queuing idempotent: a retried producer queues the mail once.
+    pub dedupe: Option<&'a str>,
+}
+
+/// Renders and queues a mail, with its send job, in one transaction.
+pub async fn queue(app: &App, tenant: &Tenant, request: MailRequest<'_>) -> Result<Uuid, StoreError> {
+    let MailRequest { recipient, template: key, locale, vars, record_id, dedupe } = request;
     let recipient = crate::identity::normalize_email(recipient)?;
     let (subject, html, text) = render(app, tenant, key, locale, vars).await?;
     let id = match dedupe {

@@ -214,12 +214,11 @@ impl RecordEngine {
         access.require(&collection, "create").await?;
         let mut data = self.validate_input(&access, &collection, &input, WriteOp::Create).await?;
         for field in &collection.fields {
-            if !data.contains_key(&field.name) {
-                if let Some(default) = &field.default {
+            if !data.contains_key(&field.name)
+                && let Some(default) = &field.default {
                     let value = normalize_value(field, default).map_err(|m| RecordError::invalid(&field.name, m))?;
                     data.insert(field.name.clone(), value);
                 }
-            }
         }
         match access.scope(&collection) {
             Scope::Account { field, .. } if field == "id" => {
@@ -415,11 +414,10 @@ impl RecordEngine {
             if !errors.is_empty() {
                 return Err(RecordError::Invalid(errors));
             }
-            if let Some(w) = &collection.workflow {
-                if checked.get(&w.field) != data.get(&w.field) {
+            if let Some(w) = &collection.workflow
+                && checked.get(&w.field) != data.get(&w.field) {
                     return Err(RecordError::invalid(&w.field, "hooks cannot change the state"));
                 }
-            }
             data = checked;
         }
         if op != WriteOp::Delete {
@@ -626,13 +624,11 @@ impl RecordEngine {
     }
 
     async fn title(&self, access: &Access<'_>, collection: &CollectionDef, record: &StoredRecord) -> Result<String, RecordError> {
-        if let Some(field) = collection.title_field.as_ref().and_then(|t| collection.field(t)) {
-            if access.may_read(field).await? {
-                if let Some(Value::String(s)) = record.data.get(&field.name) {
+        if let Some(field) = collection.title_field.as_ref().and_then(|t| collection.field(t))
+            && access.may_read(field).await?
+                && let Some(Value::String(s)) = record.data.get(&field.name) {
                     return Ok(s.clone());
                 }
-            }
-        }
         Ok(format!("{} {}", collection.label_one("fr"), &record.id.to_string()[..8]))
     }
 

@@ -435,8 +435,8 @@ impl QueryPlan {
             }
             values.extend(bound.iter().cloned());
         }
-        if paged {
-            if let Some(cursor) = &self.after {
+        if paged
+            && let Some(cursor) = &self.after {
                 let expr = Self::target_sql(dialect, &self.order.target);
                 let after = if self.order.desc { "<" } else { ">" };
                 let kind = match &self.order.target {
@@ -472,7 +472,6 @@ impl QueryPlan {
                     }
                 }
             }
-        }
         (sql, values)
     }
 

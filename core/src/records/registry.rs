@@ -103,11 +103,10 @@ pub fn assemble(fragments: &[(String, SchemaFile)]) -> Result<TenantCollections,
         let at = |e: SchemaError| SchemaError::new(format!("{source}: collections.{}.{}", collection.name, e.path), e.message);
         collection.validate_field_references().map_err(at)?;
         for field in &collection.fields {
-            if let (FieldType::Reference, Some(target)) = (field.field_type, &field.collection) {
-                if !raw.contains_key(target) {
+            if let (FieldType::Reference, Some(target)) = (field.field_type, &field.collection)
+                && !raw.contains_key(target) {
                     return Err(at(SchemaError::new(format!("fields.{}.collection", field.name), format!("no collection `{target}`"))));
                 }
-            }
         }
         for link in &collection.links {
             if !raw.contains_key(&link.to) {
@@ -197,11 +196,10 @@ impl CollectionRegistry {
     pub async fn install(&self, tenant: TenantId, source: &str, file: &SchemaFile, by: &Actor) -> Result<(), RecordError> {
         let mut fragments: Vec<(String, SchemaFile)> = Vec::new();
         for (existing, json) in self.store.tenant_schemas(tenant).await? {
-            if existing != source {
-                if let Ok(f) = serde_json::from_value(json) {
+            if existing != source
+                && let Ok(f) = serde_json::from_value(json) {
                     fragments.push((existing, f));
                 }
-            }
         }
         fragments.push((source.to_owned(), file.clone()));
         let assembled = assemble(&fragments).map_err(|e| RecordError::invalid(e.path, e.message))?;

@@ -62,7 +62,7 @@ pub fn duration_ms(workflow: &WorkflowDef, timer: &str, data: &Map<String, Value
         return parse_duration(text).ok().and_then(|d| i64::try_from(d.as_millis()).ok());
     }
     let minutes = data.get(def.duration_field.as_deref()?)?.as_f64()?;
-    (minutes > 0.0).then(|| (minutes * 60_000.0) as i64)
+    (minutes > 0.0).then_some((minutes * 60_000.0) as i64)
 }
 
 /// Applies timer operations to the record's timer rows; returns the rows that changed. Each

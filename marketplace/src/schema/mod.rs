@@ -447,24 +447,21 @@ fn validate_field(field: &FieldDef) -> Result<(), SchemaError> {
     if field.unique && matches!(t, FieldType::File | FieldType::Bool) {
         return err("unique", format!("{t} fields cannot be unique"));
     }
-    if let Some(max) = field.max_length {
-        if max == 0 || max as usize > MAX_TEXT_LEN {
+    if let Some(max) = field.max_length
+        && (max == 0 || max as usize > MAX_TEXT_LEN) {
             return err("max_length", format!("must be between 1 and {MAX_TEXT_LEN}"));
         }
-    }
-    if let (Some(min), Some(max)) = (field.min, field.max) {
-        if min > max {
+    if let (Some(min), Some(max)) = (field.min, field.max)
+        && min > max {
             return err("min", format!("min ({min}) is greater than max ({max})"));
         }
-    }
     if field.decimals.is_some_and(|d| d > 9) {
         return err("decimals", "at most 9 decimal places".into());
     }
-    if let Some(currency) = &field.currency {
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if let Some(currency) = &field.currency
+        && (currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase())) {
             return err("currency", format!("`{currency}` is not an ISO 4217 code like EUR"));
         }
-    }
     match t {
         FieldType::Enum => {
             if field.values.is_empty() {
@@ -551,11 +548,10 @@ impl CollectionDef {
     /// Checks that everything naming a field of this collection names one that exists (title,
     /// scope, workflow, notifications). Run on the assembled collection.
     pub fn validate_field_references(&self) -> Result<(), SchemaError> {
-        if let Some(title) = &self.title_field {
-            if self.field(title).is_none() {
+        if let Some(title) = &self.title_field
+            && self.field(title).is_none() {
                 return Err(SchemaError::new("title_field", format!("`{title}` is not a field of this collection")));
             }
-        }
         if let Some(scope) = self.scope_field.as_ref().filter(|s| *s != "id") {
             match self.field(scope) {
                 Some(f) if f.field_type == FieldType::Reference && !f.multiple => {}

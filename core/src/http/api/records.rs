@@ -320,7 +320,7 @@ async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, UrlQuery(
 /// in a file field.
 async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
-    let name = headers.get("x-file-name").and_then(|v| v.to_str().ok()).map(|n| percent_decode(n)).unwrap_or_else(|| "fichier".into());
+    let name = headers.get("x-file-name").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_else(|| "fichier".into());
     if body.is_empty() {
         return Err(socle_tenants::ValidationError::new("file", "the file is empty").into());
     }
