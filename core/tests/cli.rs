@@ -146,3 +146,19 @@ fn configuration_mistakes_are_explained() {
     let output = cli.command(&["migrate"]).env("SOCLE__SERVER__PUBLIC_URL", "not a url").output().unwrap();
     assert!(stderr(&output).contains("server.public_url"), "{}", stderr(&output));
 }
+
+#[test]
+fn records_are_queried_from_the_command_line_with_the_api_query_shape() {
+    let cli = Cli::new();
+    assert!(cli.run(&["tenant", "create", "acme", "--name", "Acme"]).status.success());
+    let collections = stdout(&cli.run(&["record", "collections", "--tenant", "acme"]));
+    assert!(collections.contains("customer_account") && collections.contains("purchase_price:money"), "{collections}");
+    let empty = cli.run(&["record", "query", "--tenant", "acme", "customer_account"]);
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert_eq!(stdout(&empty), "");
+    let bad = cli.run(&["record", "query", "--tenant", "acme", "customer_account", "--query", "{\"filters\":[{\"field\":\"nope\",\"value\":1}]}"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("`nope` is not a field of customer_account"), "{}", stderr(&bad));
+    let garbage = cli.run(&["record", "query", "--tenant", "acme", "customer_account", "--query", "{"]);
+    assert!(stderr(&garbage).contains("--query is not a valid query"), "{}", stderr(&garbage));
+}
