@@ -5,4 +5,5 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod manifest;
 pub mod schema;

@@ -1,0 +1,617 @@
+//! The plugin manifest, `socle.toml`: who the plugin is, what it needs (host API range,
+//! dependencies, capabilities with a reason each), what it brings (collections, hooks, actions,
+//! panels, settings) and what data it stores. Validated with errors that name the field and line.
+//!
+//! ```
+//! let manifest = socle_marketplace::manifest::Manifest::parse(r#"
+//! [plugin]
+//! id = "hello"
+//! version = "1.0.0"
+//! publisher = "acme"
+//! name = "Hello"
+//! description = "Says hello"
+//! api = "^1.0"
+//!
+//! [[capabilities]]
+//! capability = "kv"
+//! reason = "Remember who was greeted"
+//! "#).unwrap();
+//! assert_eq!(manifest.plugin.id, "hello");
+//! ```
+
+use std::collections::BTreeSet;
+
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{CollectionDef, CollectionExtension, FieldDef, Label, SchemaError, SchemaFile, check_collection_name, check_permission};
+
+/// A parsed and validated manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Identity.
+    pub plugin: PluginInfo,
+    /// Other plugins this one needs, by id, with a semver range.
+    #[serde(default)]
+    pub dependencies: std::collections::BTreeMap<String, VersionReq>,
+    /// Host capabilities requested, each with a reason.
+    #[serde(default)]
+    pub capabilities: Vec<CapabilityRequest>,
+    /// Collections the plugin brings (named `<plugin id>.<name>`).
+    #[serde(default)]
+    pub collections: Vec<CollectionDef>,
+    /// Fields added to other collections (named `<plugin id>_<name>`).
+    #[serde(default)]
+    pub extensions: Vec<CollectionExtension>,
+    /// Hook subscriptions.
+    #[serde(default)]
+    pub hooks: Vec<HookDef>,
+    /// Actions on records.
+    #[serde(default)]
+    pub actions: Vec<ActionDef>,
+    /// Panels shown in the portal.
+    #[serde(default)]
+    pub panels: Vec<PanelDef>,
+    /// Views of the plugin's collections (list columns, filters, form layout).
+    #[serde(default)]
+    pub views: Vec<ViewDef>,
+    /// The tenant's settings for the plugin, rendered as a form.
+    #[serde(default)]
+    pub settings: Vec<SettingDef>,
+    /// Kinds of data the plugin stores (shown to administrators before install).
+    #[serde(default)]
+    pub data_classes: Vec<DataClass>,
+    /// Price.
+    #[serde(default)]
+    pub pricing: Pricing,
+}
+
+/// `[plugin]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginInfo {
+    /// Lowercase letters, digits and `_`, 2 to 40 characters, starting with a letter.
+    pub id: String,
+    /// Semantic version.
+    pub version: Version,
+    /// Publisher account.
+    pub publisher: String,
+    /// Displayed name.
+    pub name: Label,
+    /// What it does.
+    pub description: Label,
+    /// Catalogue categories.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Business vertical (telecom, helpdesk, vidange, coworking, resort…), if any.
+    #[serde(default)]
+    pub vertical: Option<String>,
+    /// Host API versions the plugin works with.
+    pub api: VersionReq,
+    /// Licence (SPDX).
+    #[serde(default)]
+    pub license: Option<String>,
+    /// Project or support page.
+    #[serde(default)]
+    pub homepage: Option<String>,
+}
+
+/// A capability and why the plugin needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawCapability")]
+pub struct CapabilityRequest {
+    /// What is asked.
+    #[serde(flatten)]
+    pub capability: Capability,
+    /// Why, for the administrator who approves it.
+    pub reason: Label,
+}
+
+/// The flat TOML form of a capability request, checked key by key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapability {
+    capability: String,
+    reason: Label,
+    #[serde(default)]
+    collections: Option<Vec<String>>,
+    #[serde(default)]
+    hosts: Option<Vec<String>>,
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
+}
+
+impl TryFrom<RawCapability> for CapabilityRequest {
+    type Error = String;
+
+    fn try_from(raw: RawCapability) -> Result<Self, String> {
+        let RawCapability { capability, reason, collections, hosts, permissions } = raw;
+        let expect = |name: &str, list: Option<Vec<String>>| list.ok_or_else(|| format!("`{capability}` needs `{name}`"));
+        let extra = |present: bool, name: &str| if present { Err(format!("`{name}` does not apply to `{capability}`")) } else { Ok(()) };
+        let parsed = match capability.as_str() {
+            "records_read" | "records_write" => {
+                extra(hosts.is_some(), "hosts")?;
+                extra(permissions.is_some(), "permissions")?;
+                let collections = expect("collections", collections)?;
+                if capability == "records_read" { Capability::RecordsRead { collections } } else { Capability::RecordsWrite { collections } }
+            }
+            "http" => {
+                extra(collections.is_some(), "collections")?;
+                extra(permissions.is_some(), "permissions")?;
+                Capability::Http { hosts: expect("hosts", hosts)? }
+            }
+            "permissions" => {
+                extra(collections.is_some(), "collections")?;
+                extra(hosts.is_some(), "hosts")?;
+                Capability::Permissions { permissions: expect("permissions", permissions)? }
+            }
+            "events" | "kv" | "config" | "mail" => {
+                extra(collections.is_some(), "collections")?;
+                extra(hosts.is_some(), "hosts")?;
+                extra(permissions.is_some(), "permissions")?;
+                match capability.as_str() {
+                    "events" => Capability::Events,
+                    "kv" => Capability::Kv,
+                    "config" => Capability::Config,
+                    _ => Capability::Mail,
+                }
+            }
+            other => {
+                return Err(format!(
+                    "`{other}` is not a capability; use records_read, records_write, events, kv, config, http, mail or permissions"
+                ));
+            }
+        };
+        Ok(Self { capability: parsed, reason })
+    }
+}
+
+/// Host capabilities a plugin may ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "capability", rename_all = "snake_case")]
+pub enum Capability {
+    /// Read records of these collections.
+    RecordsRead {
+        /// Collection names (`*` for all).
+        collections: Vec<String>,
+    },
+    /// Create, change and delete records of these collections.
+    RecordsWrite {
+        /// Collection names.
+        collections: Vec<String>,
+    },
+    /// Emit events.
+    Events,
+    /// The plugin's private key-value store.
+    Kv,
+    /// The tenant's settings and secrets for the plugin.
+    Config,
+    /// Outbound HTTP to these hosts.
+    Http {
+        /// Host names (`api.example.fr`), no wildcards.
+        hosts: Vec<String>,
+    },
+    /// Send mails.
+    Mail,
+    /// Hold business permissions (to read fields such as margins).
+    Permissions {
+        /// Permission keys (`voir_marge`).
+        permissions: Vec<String>,
+    },
+}
+
+impl Capability {
+    /// A short name for receipts and messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RecordsRead { .. } => "records_read",
+            Self::RecordsWrite { .. } => "records_write",
+            Self::Events => "events",
+            Self::Kv => "kv",
+            Self::Config => "config",
+            Self::Http { .. } => "http",
+            Self::Mail => "mail",
+            Self::Permissions { .. } => "permissions",
+        }
+    }
+
+    /// A risk score (0–10) shown to reviewers and administrators: what harm the capability could
+    /// do if the plugin misbehaved.
+    pub fn risk(&self) -> u8 {
+        match self {
+            Self::Kv | Self::Events => 1,
+            Self::Config => 2,
+            Self::RecordsRead { collections } if collections.iter().any(|c| c == "*") => 6,
+            Self::RecordsRead { .. } => 3,
+            Self::Mail => 5,
+            Self::RecordsWrite { collections } if collections.iter().any(|c| c == "*") => 9,
+            Self::RecordsWrite { .. } => 5,
+            Self::Http { .. } => 7,
+            Self::Permissions { permissions } if permissions.iter().any(|p| p == "administrer") => 10,
+            Self::Permissions { .. } => 6,
+        }
+    }
+}
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookKind {
+    /// Inside the write, may change or veto it.
+    Filter,
+    /// After commit, from the outbox.
+    Action,
+}
+
+/// A hook subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookDef {
+    /// Name passed to the plugin.
+    pub name: String,
+    /// Filter or action.
+    pub kind: HookKind,
+    /// Collection watched.
+    pub collection: String,
+    /// Filters: `create`, `update`, `delete`. Actions: `record.created`, `record.updated`,
+    /// `record.deleted`, `record.transitioned`, or a workflow event (`sla.breached`).
+    pub on: Vec<String>,
+    /// Lower runs first (filters).
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// An action on records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionDef {
+    /// Name.
+    pub name: String,
+    /// Button label.
+    pub label: Label,
+    /// Collection it acts on.
+    pub collection: String,
+    /// Offered on several selected records.
+    #[serde(default)]
+    pub mass: bool,
+    /// Permission a user needs to run it.
+    #[serde(default)]
+    pub permission: Option<String>,
+    /// Parameters asked before running (a form).
+    #[serde(default)]
+    pub params: Vec<FieldDef>,
+}
+
+/// A panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelDef {
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub label: Label,
+    /// Shown on records of this collection (or on the home page when absent).
+    #[serde(default)]
+    pub collection: Option<String>,
+}
+
+/// A view of a collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewDef {
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub label: Label,
+    /// Collection.
+    pub collection: String,
+    /// List columns.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Filters applied (the query shape).
+    #[serde(default)]
+    pub filters: Vec<serde_json::Value>,
+    /// Sort, `field` or `-field`.
+    #[serde(default)]
+    pub sort: Option<String>,
+}
+
+/// A setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingDef {
+    /// The field (the schema's field format).
+    #[serde(flatten)]
+    pub field: FieldDef,
+    /// Stored as a secret: never shown back, never logged.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// Kinds of data stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataClass {
+    /// Names, emails, phones of people.
+    Personal,
+    /// Prices, invoices, bank details.
+    Financial,
+    /// Data of the business (tickets, lines…).
+    Business,
+    /// Credentials to other systems.
+    Credentials,
+}
+
+/// How the plugin is priced.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pricing {
+    /// Free.
+    #[default]
+    Free,
+    /// A monthly price per tenant, in cents.
+    Monthly {
+        /// Cents per month.
+        cents: u64,
+        /// ISO 4217.
+        #[serde(default = "euro")]
+        currency: String,
+    },
+    /// A price per invocation, in thousandths of a cent.
+    PerUse {
+        /// Millicents per call.
+        millicents: u64,
+        /// ISO 4217.
+        #[serde(default = "euro")]
+        currency: String,
+    },
+}
+
+fn euro() -> String {
+    "EUR".into()
+}
+
+/// Hook events an action hook can subscribe to besides workflow events.
+pub const RECORD_EVENTS: &[&str] = &["record.created", "record.updated", "record.deleted", "record.transitioned"];
+
+fn is_plugin_id(id: &str) -> bool {
+    (2..=40).contains(&id.len()) && id.as_bytes()[0].is_ascii_lowercase() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn is_host(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        && !labels.iter().all(|l| l.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Manifest {
+    /// Parses `socle.toml` and validates it.
+    pub fn parse(text: &str) -> Result<Self, SchemaError> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| crate::schema::toml_error(text, &e))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// The plugin's collections and extensions as a schema fragment.
+    pub fn schema(&self) -> SchemaFile {
+        SchemaFile { collections: self.collections.clone(), extensions: self.extensions.clone() }
+    }
+
+    /// The capabilities, with the plugin's own collections (implicitly read and written).
+    pub fn effective_capabilities(&self) -> Vec<Capability> {
+        let mut capabilities: Vec<Capability> = self.capabilities.iter().map(|c| c.capability.clone()).collect();
+        let own: Vec<String> = self.collections.iter().map(|c| c.name.clone()).collect();
+        if !own.is_empty() {
+            capabilities.push(Capability::RecordsWrite { collections: own });
+        }
+        capabilities
+    }
+
+    /// Checks everything that can be checked without other plugins.
+    pub fn validate(&self) -> Result<(), SchemaError> {
+        let err = |path: &str, message: String| Err(SchemaError::new(path, message));
+        let id = &self.plugin.id;
+        if !is_plugin_id(id) {
+            return err("plugin.id", format!("`{id}` is not a plugin id: 2 to 40 lowercase letters, digits and `_`, starting with a letter"));
+        }
+        if !is_plugin_id(&self.plugin.publisher.replace('-', "_")) {
+            return err("plugin.publisher", format!("`{}` is not a publisher account name", self.plugin.publisher));
+        }
+        for (path, label) in [("plugin.name", &self.plugin.name), ("plugin.description", &self.plugin.description)] {
+            if label.get("fr").trim().is_empty() || label.get("fr").chars().count() > 500 {
+                return err(path, "must be 1 to 500 characters".into());
+            }
+        }
+        if self.plugin.categories.len() > 10 {
+            return err("plugin.categories", "at most 10 categories".into());
+        }
+        for (dep, _) in &self.dependencies {
+            if !is_plugin_id(dep) {
+                return err(&format!("dependencies.{dep}"), format!("`{dep}` is not a plugin id"));
+            }
+            if dep == id {
+                return err(&format!("dependencies.{dep}"), "a plugin cannot depend on itself".into());
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for (i, request) in self.capabilities.iter().enumerate() {
+            let at = format!("capabilities[{i}]");
+            if request.reason.get("fr").trim().len() < 5 {
+                return err(&format!("{at}.reason"), "explain in a sentence why the plugin needs this capability".into());
+            }
+            if !seen.insert(request.capability.clone()) {
+                return err(&at, "this capability is requested twice".into());
+            }
+            match &request.capability {
+                Capability::RecordsRead { collections } | Capability::RecordsWrite { collections } => {
+                    if collections.is_empty() {
+                        return err(&format!("{at}.collections"), "name the collections".into());
+                    }
+                    for c in collections.iter().filter(|c| *c != "*") {
+                        check_collection_name(c).map_err(|m| SchemaError::new(format!("{at}.collections"), m))?;
+                    }
+                }
+                Capability::Http { hosts } => {
+                    if hosts.is_empty() {
+                        return err(&format!("{at}.hosts"), "name the hosts the plugin calls".into());
+                    }
+                    if let Some(bad) = hosts.iter().find(|h| !is_host(h)) {
+                        return err(&format!("{at}.hosts"), format!("`{bad}` is not a host name (lowercase, no scheme, no wildcard, no IP address)"));
+                    }
+                }
+                Capability::Permissions { permissions } => {
+                    for p in permissions {
+                        check_permission(p).map_err(|m| SchemaError::new(format!("{at}.permissions"), m))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (i, collection) in self.collections.iter().enumerate() {
+            if !collection.name.starts_with(&format!("{id}.")) {
+                return err(&format!("collections[{i}].name"), format!("`{}` must be named `{id}.<name>`", collection.name));
+            }
+        }
+        for (i, extension) in self.extensions.iter().enumerate() {
+            for (j, field) in extension.fields.iter().enumerate() {
+                if !field.name.starts_with(&format!("{id}_")) {
+                    return err(&format!("extensions[{i}].fields[{j}].name"), format!("fields added to other collections are named `{id}_<name>` (got `{}`)", field.name));
+                }
+            }
+        }
+        self.schema_validate()?;
+        let mut names = BTreeSet::new();
+        for (i, hook) in self.hooks.iter().enumerate() {
+            let at = format!("hooks[{i}]");
+            if !names.insert(hook.name.clone()) {
+                return err(&format!("{at}.name"), format!("`{}` is used twice", hook.name));
+            }
+            check_collection_name(&hook.collection).map_err(|m| SchemaError::new(format!("{at}.collection"), m))?;
+            if hook.on.is_empty() {
+                return err(&format!("{at}.on"), "name what the hook runs on".into());
+            }
+            for on in &hook.on {
+                let valid = match hook.kind {
+                    HookKind::Filter => ["create", "update", "delete"].contains(&on.as_str()),
+                    HookKind::Action => RECORD_EVENTS.contains(&on.as_str()) || (on.contains('.') && on.len() <= 100),
+                };
+                if !valid {
+                    return err(&format!("{at}.on"), format!("`{on}` is not something a {:?} hook can run on", hook.kind).to_lowercase());
+                }
+            }
+            if !self.may_read(&hook.collection) {
+                return err(&format!("{at}.collection"), format!("the plugin must declare `records_read` on `{}` to hook it", hook.collection));
+            }
+        }
+        for (i, action) in self.actions.iter().enumerate() {
+            if !names.insert(action.name.clone()) {
+                return err(&format!("actions[{i}].name"), format!("`{}` is used twice", action.name));
+            }
+            if let Some(p) = &action.permission {
+                check_permission(p).map_err(|m| SchemaError::new(format!("actions[{i}].permission"), m))?;
+            }
+        }
+        for (i, setting) in self.settings.iter().enumerate() {
+            if !setting.field.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return err(&format!("settings[{i}].name"), format!("`{}` is not a setting name", setting.field.name));
+            }
+        }
+        Ok(())
+    }
+
+    fn schema_validate(&self) -> Result<(), SchemaError> {
+        let text = toml::to_string(&self.schema()).map_err(|e| SchemaError::new("collections", e.to_string()))?;
+        SchemaFile::parse(&text).map(drop)
+    }
+
+    /// Whether the manifest lets the plugin read `collection`.
+    pub fn may_read(&self, collection: &str) -> bool {
+        self.effective_capabilities().iter().any(|c| match c {
+            Capability::RecordsRead { collections } | Capability::RecordsWrite { collections } => collections.iter().any(|x| x == "*" || x == collection),
+            _ => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[plugin]
+id = "helpdesk"
+version = "1.2.0"
+publisher = "socle"
+name = { fr = "Support client", en = "Helpdesk" }
+description = "Tickets, SLA, base de connaissances"
+categories = ["support"]
+api = "^1.0"
+
+[dependencies]
+crm_extra = "^2.1"
+
+[[capabilities]]
+capability = "records_read"
+collections = ["customer_account"]
+reason = "Rattacher les tickets au compte client"
+
+[[capabilities]]
+capability = "http"
+hosts = ["api.pennylane.com"]
+reason = "Synchroniser les factures"
+
+[[collections]]
+name = "helpdesk.ticket"
+label = "Tickets"
+[[collections.fields]]
+name = "subject"
+type = "text"
+label = "Objet"
+
+[[hooks]]
+name = "sla"
+kind = "filter"
+collection = "helpdesk.ticket"
+on = ["create"]
+
+[[settings]]
+name = "sla_minutes"
+type = "number"
+label = "SLA (minutes)"
+default = 240
+"#;
+
+    #[test]
+    fn a_complete_manifest_parses_with_its_implicit_capabilities() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.plugin.version.to_string(), "1.2.0");
+        assert!(m.effective_capabilities().contains(&Capability::RecordsWrite { collections: vec!["helpdesk.ticket".into()] }));
+        assert!(m.may_read("helpdesk.ticket") && m.may_read("customer_account") && !m.may_read("site"));
+    }
+
+    #[test]
+    fn mistakes_name_the_field_and_line() {
+        let cases = [
+            (GOOD.replace("version = \"1.2.0\"", "version = \"1.2\""), "line 4"),
+            (GOOD.replace("id = \"helpdesk\"", "id = \"Help Desk\""), "plugin.id"),
+            (GOOD.replace("hosts = [\"api.pennylane.com\"]", "hosts = [\"https://api.pennylane.com\"]"), "capabilities[1].hosts"),
+            (GOOD.replace("reason = \"Synchroniser les factures\"", "reason = \"\""), "capabilities[1].reason"),
+            (GOOD.replace("name = \"helpdesk.ticket\"", "name = \"ticket\""), "collections[0].name"),
+            (GOOD.replace("collection = \"helpdesk.ticket\"\non = [\"create\"]", "collection = \"site\"\non = [\"create\"]"), "hooks[0].collection"),
+            (GOOD.replace("on = [\"create\"]", "on = [\"created\"]"), "hooks[0].on"),
+            (GOOD.replace("capability = \"http\"", "capability = \"shell\""), "line"),
+        ];
+        for (text, path) in cases {
+            let err = Manifest::parse(&text).unwrap_err();
+            assert!(err.path.starts_with(path), "expected {path}, got {err}");
+        }
+    }
+
+    #[test]
+    fn risk_grows_with_what_a_capability_reaches() {
+        assert!(Capability::Kv.risk() < Capability::RecordsRead { collections: vec!["site".into()] }.risk());
+        assert!(Capability::RecordsWrite { collections: vec!["*".into()] }.risk() > Capability::Mail.risk());
+        assert_eq!(Capability::Permissions { permissions: vec!["administrer".into()] }.risk(), 10);
+    }
+}

@@ -1,0 +1,303 @@
+//! An in-memory host for unit tests and examples off WebAssembly: records, kv, config, events,
+//! mails, HTTP answers and the clock live in thread-local state you arrange and inspect with the
+//! functions below. It implements the host API's contract (versions, conflicts, not-found,
+//! denials), not the platform's (no schemas, permissions or workflows): run `socle plugin test`
+//! to exercise a plugin against the real host.
+//!
+//! ```
+//! use socle_sdk::{records, testing};
+//! testing::reset();
+//! testing::deny("records");
+//! assert!(matches!(records::get("x"), Err(socle_sdk::Error::Denied(_))));
+//! ```
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+#[derive(Default)]
+struct State {
+    records: BTreeMap<String, crate::Record>,
+    kv: BTreeMap<String, Vec<u8>>,
+    config: BTreeMap<String, Value>,
+    secrets: BTreeMap<String, String>,
+    events: Vec<(String, Value)>,
+    mails: Vec<(String, String, Value)>,
+    logs: Vec<(u8, String)>,
+    responses: BTreeMap<String, (u16, Vec<u8>)>,
+    denied: BTreeSet<String>,
+    now: i64,
+    next_id: u64,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State { now: 1_700_000_000_000, ..State::default() });
+}
+
+fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// Empties the in-memory host.
+pub fn reset() {
+    with(|s| *s = State { now: 1_700_000_000_000, ..State::default() });
+}
+
+/// Adds a record and returns its id.
+pub fn insert(collection: &str, data: Value) -> String {
+    host::records_create(collection, &data).map(|r| r.id).unwrap_or_default()
+}
+
+/// Sets a configuration value.
+pub fn set_config(key: &str, value: Value) {
+    with(|s| s.config.insert(key.into(), value));
+}
+
+/// Sets a secret.
+pub fn set_secret(key: &str, value: &str) {
+    with(|s| s.secrets.insert(key.into(), value.into()));
+}
+
+/// Makes calls of a capability (`records`, `kv`, `config`, `http`, `mail`, `events`) fail with
+/// [`crate::Error::Denied`], as an ungranted capability does.
+pub fn deny(capability: &str) {
+    with(|s| s.denied.insert(capability.into()));
+}
+
+/// Answers `url` with `status` and `body`.
+pub fn respond(url: &str, status: u16, body: &[u8]) {
+    with(|s| s.responses.insert(url.into(), (status, body.to_vec())));
+}
+
+/// Sets the clock.
+pub fn set_now(ms: i64) {
+    with(|s| s.now = ms);
+}
+
+/// Events emitted so far.
+pub fn emitted() -> Vec<(String, Value)> {
+    with(|s| s.events.clone())
+}
+
+/// Mails sent so far: `(to, template, vars)`.
+pub fn sent_mails() -> Vec<(String, String, Value)> {
+    with(|s| s.mails.clone())
+}
+
+/// Log lines so far: `(level 0–3, message)`.
+pub fn logs() -> Vec<(u8, String)> {
+    with(|s| s.logs.clone())
+}
+
+pub(crate) mod host {
+    use serde_json::Value;
+
+    use super::with;
+    use crate::records::{BulkResult, Page, Query, Record};
+    use crate::{Error, http};
+
+    fn check(capability: &str) -> Result<(), Error> {
+        if with(|s| s.denied.contains(capability)) {
+            Err(Error::Denied(format!("capability `{capability}` is not granted")))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn not_found(id: &str) -> Error {
+        Error::NotFound(format!("record {id}"))
+    }
+
+    pub fn records_get(id: &str) -> Result<Record, Error> {
+        check("records")?;
+        with(|s| s.records.get(id).cloned()).ok_or_else(|| not_found(id))
+    }
+
+    pub fn records_query(collection: &str, q: &Query) -> Result<Page, Error> {
+        check("records")?;
+        let mut items: Vec<Record> = with(|s| s.records.values().filter(|r| r.collection == collection).cloned().collect());
+        items.retain(|r| {
+            q.filters.iter().all(|(field, op, value)| {
+                let actual = r.data.get(field).unwrap_or(&Value::Null);
+                match op.as_str() {
+                    "eq" => actual == value || actual.as_array().is_some_and(|a| a.contains(value)),
+                    "ne" => actual != value,
+                    "is_null" => actual.is_null() == value.as_bool().unwrap_or(true),
+                    "contains" => actual.as_str().zip(value.as_str()).is_some_and(|(a, v)| a.to_lowercase().contains(&v.to_lowercase())),
+                    "in" => value.as_array().is_some_and(|v| v.contains(actual)),
+                    op => {
+                        let (a, v) = (actual.as_f64(), value.as_f64());
+                        match (a, v) {
+                            (Some(a), Some(v)) => match op {
+                                "lt" => a < v,
+                                "lte" => a <= v,
+                                "gt" => a > v,
+                                _ => a >= v,
+                            },
+                            _ => false,
+                        }
+                    }
+                }
+            })
+        });
+        if let Some((field, desc)) = &q.sort {
+            items.sort_by(|a, b| {
+                let (x, y) = (a.data.get(field).map(Value::to_string), b.data.get(field).map(Value::to_string));
+                if *desc { y.cmp(&x) } else { x.cmp(&y) }
+            });
+        }
+        let total = q.count.then_some(items.len() as i64);
+        items.truncate(q.limit.unwrap_or(50) as usize);
+        Ok(Page { items, next_cursor: None, total })
+    }
+
+    pub fn records_create(collection: &str, data: &Value) -> Result<Record, Error> {
+        check("records")?;
+        if !data.is_object() {
+            return Err(Error::Invalid(vec![crate::FieldError { field: "data".into(), message: "expected an object".into() }]));
+        }
+        Ok(with(|s| {
+            s.next_id += 1;
+            let record = Record {
+                id: format!("00000000-0000-7000-8000-{:012}", s.next_id),
+                collection: collection.into(),
+                version: 1,
+                state: None,
+                data: data.clone(),
+                created_at: s.now,
+                updated_at: s.now,
+            };
+            s.records.insert(record.id.clone(), record.clone());
+            record
+        }))
+    }
+
+    pub fn records_update(id: &str, patch: &Value, expected: Option<i64>) -> Result<Record, Error> {
+        check("records")?;
+        with(|s| {
+            let now = s.now;
+            let record = s.records.get_mut(id).ok_or_else(|| not_found(id))?;
+            if expected.is_some_and(|v| v != record.version) {
+                return Err(Error::Conflict(format!("record {id} is at version {}", record.version)));
+            }
+            if let (Some(data), Some(patch)) = (record.data.as_object_mut(), patch.as_object()) {
+                for (k, v) in patch {
+                    if v.is_null() {
+                        data.remove(k);
+                    } else {
+                        data.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            record.version += 1;
+            record.updated_at = now;
+            Ok(record.clone())
+        })
+    }
+
+    pub fn records_delete(id: &str, expected: Option<i64>) -> Result<(), Error> {
+        check("records")?;
+        with(|s| match s.records.get(id) {
+            None => Err(not_found(id)),
+            Some(r) if expected.is_some_and(|v| v != r.version) => Err(Error::Conflict(format!("record {id} is at version {}", r.version))),
+            Some(_) => {
+                s.records.remove(id);
+                Ok(())
+            }
+        })
+    }
+
+    pub fn records_transition(id: &str, name: &str) -> Result<Record, Error> {
+        check("records")?;
+        with(|s| {
+            let record = s.records.get_mut(id).ok_or_else(|| not_found(id))?;
+            record.state = Some(name.into());
+            record.version += 1;
+            Ok(record.clone())
+        })
+    }
+
+    pub fn records_link(from: &str, to: &str, _kind: &str) -> Result<(), Error> {
+        records_get(from)?;
+        records_get(to)?;
+        Ok(())
+    }
+
+    pub fn records_bulk(_collection: &str, ids: &[String], op: &Value) -> Result<Vec<BulkResult>, Error> {
+        check("records")?;
+        let patch = op.get("patch").cloned().unwrap_or(Value::Null);
+        Ok(ids
+            .iter()
+            .map(|id| match records_update(id, &patch, None) {
+                Ok(r) => BulkResult { id: id.clone(), ok: true, error: None, version: Some(r.version) },
+                Err(e) => BulkResult { id: id.clone(), ok: false, error: Some(e.to_string()), version: None },
+            })
+            .collect())
+    }
+
+    pub fn kv_get(key: &str) -> Result<Option<Vec<u8>>, Error> {
+        check("kv")?;
+        Ok(with(|s| s.kv.get(key).cloned()))
+    }
+
+    pub fn kv_set(key: &str, value: &[u8]) -> Result<(), Error> {
+        check("kv")?;
+        with(|s| s.kv.insert(key.into(), value.to_vec()));
+        Ok(())
+    }
+
+    pub fn kv_delete(key: &str) -> Result<(), Error> {
+        check("kv")?;
+        with(|s| s.kv.remove(key));
+        Ok(())
+    }
+
+    pub fn kv_keys(prefix: &str) -> Result<Vec<String>, Error> {
+        check("kv")?;
+        Ok(with(|s| s.kv.keys().filter(|k| k.starts_with(prefix)).cloned().collect()))
+    }
+
+    pub fn config_get(key: &str) -> Result<Option<Value>, Error> {
+        check("config")?;
+        Ok(with(|s| s.config.get(key).cloned()))
+    }
+
+    pub fn config_secret(key: &str) -> Result<Option<String>, Error> {
+        check("config")?;
+        Ok(with(|s| s.secrets.get(key).cloned()))
+    }
+
+    pub fn events_emit(name: &str, payload: &Value) -> Result<(), Error> {
+        check("events")?;
+        with(|s| s.events.push((name.into(), payload.clone())));
+        Ok(())
+    }
+
+    pub fn mail_send(to: &str, template: &str, vars: &Value) -> Result<(), Error> {
+        check("mail")?;
+        with(|s| s.mails.push((to.into(), template.into(), vars.clone())));
+        Ok(())
+    }
+
+    pub fn http_fetch(request: &http::Request) -> Result<http::Response, Error> {
+        check("http")?;
+        match with(|s| s.responses.get(&request.url).cloned()) {
+            Some((status, body)) => Ok(http::Response { status, headers: Vec::new(), body }),
+            None => Err(Error::Unavailable(format!("no answer arranged for {} (testing::respond)", request.url))),
+        }
+    }
+
+    pub fn log(level: u8, message: &str) {
+        with(|s| s.logs.push((level, message.into())));
+    }
+
+    pub fn now() -> i64 {
+        with(|s| s.now)
+    }
+
+    pub fn random(len: u32) -> Vec<u8> {
+        // Deterministic in tests: reproducible failures beat entropy here.
+        (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect()
+    }
+}
