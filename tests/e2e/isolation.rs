@@ -114,3 +114,32 @@ async fn row_level_security_hides_other_tenants_rows_from_unfiltered_queries() {
     .unwrap();
     assert!(unprotected.is_empty(), "tables without row-level security: {unprotected:?}");
 }
+
+#[tokio::test]
+async fn indexed_record_filters_stay_on_the_index_under_row_level_security() {
+    use socle_core::records::postgres::PgDialect;
+    use socle_core::records::query::{Dialect as _, ExprKind};
+    let t = TestApp::spawn().await;
+    let Db::Postgres { app: pool, .. } = &t.app.db else {
+        assert_eq!(t.backend, TestBackend::Sqlite);
+        return;
+    };
+    let acme = t.create_tenant("acme", "Acme").await;
+    // Builds the collection's indexes, as a tenant's first request does.
+    t.app.records.registry.for_tenant(acme.id).await.unwrap();
+
+    // Row-level security lets only LEAKPROOF conditions drive an index scan; the engine's field
+    // expressions must be such conditions, or a filter reads every row of the tenant.
+    for (field, kind, value) in [("supplier", ExprKind::Text, "'S42'"), ("active", ExprKind::Bool, "true")] {
+        let expr = PgDialect.field_expr(field, kind);
+        let sql = format!(
+            "EXPLAIN SELECT id FROM records WHERE tenant_id = $1 AND collection = 'catalogue_item' AND {expr} = {value} ORDER BY {expr}, id LIMIT 50"
+        );
+        let mut tx = begin(pool, Scope::Tenant(acme.id)).await.unwrap();
+        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(acme.id.as_uuid()).fetch_all(&mut *tx).await.unwrap();
+        let plan = plan.join("\n");
+        let condition = plan.lines().find(|l| l.contains("Index Cond")).unwrap_or_default();
+        assert!(condition.contains(field), "the `{field}` filter is not an index condition:\n{plan}");
+    }
+}

@@ -23,10 +23,12 @@ pub struct PgDialect;
 impl Dialect for PgDialect {
     fn field_expr(&self, name: &str, kind: ExprKind) -> String {
         match kind {
-            ExprKind::Text => format!("(data->>'{name}')"),
-            ExprKind::Number => format!("((data->>'{name}')::numeric)"),
-            ExprKind::Bool => format!("((data->>'{name}')::boolean)"),
-            ExprKind::Amount => format!("((data->'{name}'->>'amount')::bigint)"),
+            // The LEAKPROOF accessors of the field_accessors migration: with plain `->>` row-level
+            // security would keep these conditions off the indexes.
+            ExprKind::Text => format!("socle_text(data, '{name}')"),
+            ExprKind::Number => format!("socle_number(data, '{name}')"),
+            ExprKind::Bool => format!("socle_bool(data, '{name}')"),
+            ExprKind::Amount => format!("socle_amount(data, '{name}')"),
         }
     }
 
