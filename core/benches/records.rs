@@ -122,7 +122,8 @@ async fn raw_select(app: &App, tenant: TenantId) -> usize {
         .len(),
         Db::Postgres { app: pool, .. } => {
             let mut tx = begin(pool, Scope::Tenant(tenant)).await.unwrap();
-            let rows = sqlx::query("SELECT * FROM records WHERE tenant_id = $1 AND collection = 'catalogue_item' AND (data->>'supplier') = 'S42' ORDER BY (data->>'supplier'), id LIMIT 50")
+            // The same accessor as the index (see the field_accessors migration).
+            let rows = sqlx::query("SELECT * FROM records WHERE tenant_id = $1 AND collection = 'catalogue_item' AND socle_text(data, 'supplier') = 'S42' ORDER BY socle_text(data, 'supplier'), id LIMIT 50")
                 .bind(tenant.as_uuid())
                 .fetch_all(&mut *tx)
                 .await

@@ -63,7 +63,10 @@ pub struct App {
     pub mails: Arc<dyn MailStore>,
     /// How mails leave.
     pub mail_sender: Sender,
+    /// The plugin runtime.
+    pub plugins: Arc<crate::plugins::PluginRuntime>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
+    listener_handles: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// Options only tests and tools change.
@@ -135,6 +138,11 @@ impl App {
             ),
         };
         let mail_sender = Sender::from_settings(&settings.mail)?;
+        let plugin_store: Arc<dyn crate::plugins::store::PluginStore> = match &db {
+            Db::Sqlite(pool) => Arc::new(crate::plugins::store::SqlitePluginStore::new(pool.clone(), clock.clone())),
+            Db::Postgres { app, .. } => Arc::new(crate::plugins::store::PgPluginStore::new(app.clone(), clock.clone())),
+        };
+        let plugin_parts = crate::plugins::runtime::RuntimeParts::new(plugin_store, &settings.plugins)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (
                 Arc::new(RedisBus::connect(url.expose_secret(), &options.redis_prefix).await?),
@@ -154,12 +162,13 @@ impl App {
         })
         .await?;
         let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
-        let listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref()), records.registry.listen(bus.as_ref())];
+        let mut listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref()), records.registry.listen(bus.as_ref())];
         let templates = Templates::new().context("failed to load the page templates")?;
         // Installed before the first request so every request is counted.
         crate::http::health::prometheus();
 
-        Ok(Arc::new(Self {
+        let app = Arc::new_cyclic(|weak: &std::sync::Weak<App>| Self {
+            plugins: Arc::new(plugin_parts.into_runtime(weak.clone())),
             settings,
             db,
             clock,
@@ -178,8 +187,21 @@ impl App {
             jobs,
             mails,
             mail_sender,
-            listeners,
-        }))
+            listeners: Vec::new(),
+            listener_handles: std::sync::Mutex::new(Vec::new()),
+        });
+        listeners.push(app.plugins.listen(app.bus.as_ref()));
+        // Plugins take part in every write: filters inside it, action hooks through the outbox.
+        app.records.hooks.register(Arc::new(crate::plugins::hooks::PluginFilters { app: Arc::downgrade(&app) }));
+        app.records.hooks.subscribe(Arc::new(crate::plugins::hooks::PluginActions { app: Arc::downgrade(&app) }));
+        let app = Self::with_listeners(app, listeners);
+        Ok(app)
+    }
+
+    fn with_listeners(app: Arc<Self>, listeners: Vec<tokio::task::JoinHandle<()>>) -> Arc<Self> {
+        // The listeners only hold weak references; the app aborts them when dropped.
+        *app.listener_handles.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = listeners;
+        app
     }
 
     /// Now, in Unix milliseconds.
@@ -192,6 +214,11 @@ impl Drop for App {
     fn drop(&mut self) {
         for listener in &self.listeners {
             listener.abort();
+        }
+        if let Ok(handles) = self.listener_handles.lock() {
+            for listener in handles.iter() {
+                listener.abort();
+            }
         }
     }
 }

@@ -27,6 +27,42 @@ pub mod topics {
     pub const TENANT_CHANGED: &str = "tenant.changed";
     /// A tenant's collections changed (a schema installed or removed). Payload: tenant id.
     pub const SCHEMA_CHANGED: &str = "schema.changed";
+    /// A tenant's plugins changed (installed, upgraded, removed). Payload: tenant id.
+    pub const PLUGINS_CHANGED: &str = "plugins.changed";
+}
+
+/// A node-local cache of per-tenant data, dropped when the bus announces a change.
+#[async_trait]
+pub trait TenantCache: Send + Sync + 'static {
+    /// Drops what is cached about `tenant`.
+    async fn invalidate_tenant(&self, tenant: socle_tenants::TenantId);
+    /// Drops everything (messages were missed: any entry may be stale).
+    async fn invalidate_everything(&self);
+}
+
+/// Keeps `cache` in step with the other nodes: each `topic` message (payload: a tenant id)
+/// drops that tenant's entries. Ends when the cache is dropped or the bus closes.
+pub fn invalidate_on<C: TenantCache>(bus: &dyn Bus, topic: &'static str, cache: &std::sync::Arc<C>) -> tokio::task::JoinHandle<()> {
+    let mut messages = bus.subscribe();
+    let cache = std::sync::Arc::downgrade(cache);
+    tokio::spawn(async move {
+        loop {
+            let message = messages.recv().await;
+            let Some(cache) = cache.upgrade() else { return };
+            match message {
+                Ok(msg) if msg.topic == topic => match msg.payload.parse() {
+                    Ok(tenant) => cache.invalidate_tenant(tenant).await,
+                    Err(_) => tracing::warn!(topic, payload = %msg.payload, "bus message without a tenant id ignored"),
+                },
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(topic, missed, "bus messages missed; dropping the whole cache");
+                    cache.invalidate_everything().await;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
 }
 
 /// Publish to every node; subscribe to what every node publishes (including this one).

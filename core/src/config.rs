@@ -23,6 +23,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Outgoing mail.
     pub mail: MailSettings,
+    /// The plugin runtime.
+    pub plugins: PluginSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -91,6 +93,25 @@ pub struct MailSettings {
 impl Default for MailSettings {
     fn default() -> Self {
         Self { smtp_url: None, from: "Socle <no-reply@socle.localhost>".into(), dir: "./data/mails".into() }
+    }
+}
+
+/// Plugin runtime settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginSettings {
+    /// Where compiled components are cached (by digest).
+    pub cache_dir: String,
+    /// Hosts plugins may reach even though they resolve to private addresses, over plain http
+    /// too (a local fake operator API in development and tests). Empty in production.
+    pub allow_private_hosts: Vec<String>,
+    /// Plugin invocations running at once on this node (others wait).
+    pub max_concurrent: usize,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        Self { cache_dir: "./data/plugin-cache".into(), allow_private_hosts: Vec::new(), max_concurrent: 64 }
     }
 }
 

@@ -21,6 +21,7 @@ pub fn core_handlers() -> Vec<(&'static str, Arc<dyn JobHandler>)> {
         (job_kinds::NOTIFY, Arc::new(Notify)),
         (job_kinds::EVENT, Arc::new(DispatchEvent)),
         (PURGE_JOB, Arc::new(Purge)),
+        (crate::plugins::hooks::ACTION_JOB, Arc::new(crate::plugins::hooks::RunAction)),
     ]
 }
 

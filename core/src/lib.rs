@@ -21,6 +21,7 @@ pub mod i18n;
 pub mod identity;
 pub mod jobs;
 pub mod jobs_registry;
+pub mod plugins;
 pub mod mail;
 pub mod records;
 pub mod telemetry;

@@ -86,6 +86,14 @@ mod wasm {
         kv::keys(prefix).map_err(Error::from)
     }
 
+    pub fn kv_compare_and_swap(key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool, Error> {
+        kv::compare_and_swap(key, expected, value).map_err(Error::from)
+    }
+
+    pub fn kv_increment(key: &str, delta: i64) -> Result<i64, Error> {
+        kv::increment(key, delta).map_err(Error::from)
+    }
+
     pub fn config_get(key: &str) -> Result<Option<Value>, Error> {
         let value = config::get(key).map_err(Error::from)?;
         Ok(value.map(|v| serde_json::from_str(&v).unwrap_or(Value::Null)))

@@ -258,6 +258,32 @@ pub(crate) mod host {
         Ok(with(|s| s.kv.keys().filter(|k| k.starts_with(prefix)).cloned().collect()))
     }
 
+    pub fn kv_compare_and_swap(key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool, Error> {
+        check("kv")?;
+        Ok(with(|s| {
+            if s.kv.get(key).map(Vec::as_slice) != expected {
+                return false;
+            }
+            s.kv.insert(key.into(), value.to_vec());
+            true
+        }))
+    }
+
+    pub fn kv_increment(key: &str, delta: i64) -> Result<i64, Error> {
+        check("kv")?;
+        with(|s| {
+            let current = match s.kv.get(key) {
+                None => 0,
+                Some(bytes) => std::str::from_utf8(bytes).ok().and_then(|t| t.parse::<i64>().ok()).ok_or_else(|| {
+                    Error::Invalid(vec![crate::FieldError { field: "key".into(), message: format!("`{key}` does not hold an integer") }])
+                })?,
+            };
+            let next = current.checked_add(delta).ok_or_else(|| Error::Invalid(vec![crate::FieldError { field: "delta".into(), message: "the sum overflows".into() }]))?;
+            s.kv.insert(key.into(), next.to_string().into_bytes());
+            Ok(next)
+        })
+    }
+
     pub fn config_get(key: &str) -> Result<Option<Value>, Error> {
         check("config")?;
         Ok(with(|s| s.config.get(key).cloned()))

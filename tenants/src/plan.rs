@@ -32,6 +32,9 @@ pub struct PlanLimits {
     pub plugin_memory_bytes: u64,
     /// Host calls one plugin invocation may make.
     pub plugin_host_calls: u32,
+    /// Plugin invocations of the tenant running at once on one node (others wait their turn):
+    /// one tenant's plugins can never take every core.
+    pub plugin_concurrency: u32,
 }
 
 impl Plan {
@@ -56,6 +59,7 @@ impl Plan {
                 plugin_deadline_ms: 1_000,
                 plugin_memory_bytes: 32 << 20,
                 plugin_host_calls: 1_000,
+                plugin_concurrency: 2,
             },
             Self::Business => PlanLimits {
                 max_users: 500,
@@ -63,6 +67,7 @@ impl Plan {
                 plugin_deadline_ms: 2_000,
                 plugin_memory_bytes: 64 << 20,
                 plugin_host_calls: 5_000,
+                plugin_concurrency: 4,
             },
             Self::Enterprise => PlanLimits {
                 max_users: 100_000,
@@ -70,6 +75,7 @@ impl Plan {
                 plugin_deadline_ms: 5_000,
                 plugin_memory_bytes: 128 << 20,
                 plugin_host_calls: 20_000,
+                plugin_concurrency: 8,
             },
         }
     }

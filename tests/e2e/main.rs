@@ -10,5 +10,6 @@ mod conformance;
 mod errors;
 mod isolation;
 mod ops;
+mod plugins;
 mod records;
 mod tenants;

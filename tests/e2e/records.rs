@@ -568,7 +568,7 @@ async fn filter_hooks_change_or_veto_writes() {
         }
         async fn before_write(&self, _: &socle_core::records::Caller, write: &mut PendingWrite) -> Result<(), Veto> {
             if write.data.get("subject").and_then(Value::as_str).is_some_and(|s| s.contains("interdit")) {
-                return Err(Veto { reason: "ce sujet est interdit".into() });
+                return Err(Veto::new("ce sujet est interdit"));
             }
             write.data.insert("priority".into(), json!(5));
             Ok(())

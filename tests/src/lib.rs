@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod client;
+pub mod fixtures;
 pub mod smtp;
 
 use std::net::SocketAddr;
@@ -117,10 +118,14 @@ impl Drop for TestDb {
     }
 }
 
+/// Changes a test app's settings before it starts (kept for restarts and second nodes).
+pub type Configure = Arc<dyn Fn(&mut Settings) + Send + Sync>;
+
 /// A running server on a fresh database.
 pub struct TestApp {
     /// SMTP URL the app sends mail to, if any.
     smtp_url: Option<String>,
+    configure: Option<Configure>,
     /// The platform (stores, authorizer…), for arranging and inspecting state directly.
     pub app: Arc<App>,
     /// Where the server listens.
@@ -149,6 +154,8 @@ pub fn test_settings(db: &TestDb, backend: TestBackend) -> Settings {
         settings.redis.url = Some(SecretString::from(redis_url()));
     }
     settings.server.public_url = "http://localhost:8080".into();
+    // Shared by every test: compiled components are keyed by digest and engine.
+    settings.plugins.cache_dir = std::env::temp_dir().join("socle-test-plugin-cache").display().to_string();
     settings
 }
 
@@ -167,28 +174,35 @@ impl TestApp {
     /// Another node sharing this one's database (and Redis prefix), like a second `socle serve`
     /// behind a load balancer.
     pub async fn second_node(&self) -> Self {
-        Self::spawn_with(self.db.clone(), self.backend).await
+        Self::start(self.db.clone(), self.backend, ShiftedClock::new(), None, self.configure.clone()).await
     }
 
     async fn spawn_with(db: Arc<TestDb>, backend: TestBackend) -> Self {
-        Self::start(db, backend, ShiftedClock::new(), None).await
+        Self::start(db, backend, ShiftedClock::new(), None, None).await
+    }
+
+    /// A server on a fresh database with settings changed by `configure`.
+    pub async fn spawn_configured(configure: impl Fn(&mut Settings) + Send + Sync + 'static) -> Self {
+        let backend = TestBackend::from_env();
+        let db = Arc::new(TestDb::new(backend).await);
+        Self::start(db, backend, ShiftedClock::new(), None, Some(Arc::new(configure))).await
     }
 
     /// A server on a fresh database that sends its mails to `smtp`.
     pub async fn spawn_with_smtp(smtp: &SmtpSink) -> Self {
         let backend = TestBackend::from_env();
         let db = Arc::new(TestDb::new(backend).await);
-        Self::start(db, backend, ShiftedClock::new(), Some(smtp.url())).await
+        Self::start(db, backend, ShiftedClock::new(), Some(smtp.url()), None).await
     }
 
     /// Stops this server without running its pending jobs (as a crash would) and starts a new
     /// one on the same database and clock.
     pub async fn restart(self) -> Self {
-        let (db, backend, clock, smtp) = (self.db.clone(), self.backend, self.clock.clone(), self.smtp_url.clone());
+        let (db, backend, clock, smtp, configure) = (self.db.clone(), self.backend, self.clock.clone(), self.smtp_url.clone(), self.configure.clone());
         self.server.abort();
         self.app.db.close().await;
         drop(self);
-        Self::start(db, backend, clock, smtp).await
+        Self::start(db, backend, clock, smtp, configure).await
     }
 
     /// A job worker of this app.
@@ -196,12 +210,15 @@ impl TestApp {
         socle_core::jobs::Worker::new(self.app.clone())
     }
 
-    async fn start(db: Arc<TestDb>, backend: TestBackend, clock: Arc<ShiftedClock>, smtp_url: Option<String>) -> Self {
+    async fn start(db: Arc<TestDb>, backend: TestBackend, clock: Arc<ShiftedClock>, smtp_url: Option<String>, configure: Option<Configure>) -> Self {
         // Internal errors are logged, never returned: show them when a test fails.
         socle_core::telemetry::init(&socle_core::config::LogSettings { format: "pretty".into(), level: "error".into() });
         let mut settings = test_settings(&db, backend);
         settings.mail.dir = std::env::temp_dir().join(format!("{}-mails", db.name)).display().to_string();
         settings.mail.smtp_url = smtp_url.clone().map(SecretString::from);
+        if let Some(configure) = &configure {
+            configure(&mut settings);
+        }
         // Nodes of one test share the database name, hence the Redis prefix: they see each
         // other's bus messages and no other test's.
         let options = BuildOptions { clock: clock.clone(), redis_prefix: format!("socle-test-{}:", db.name) };
@@ -211,7 +228,7 @@ impl TestApp {
         let server = tokio::spawn(async move {
             let _ = server.run(std::future::pending()).await;
         });
-        Self { app, addr, clock, backend, server, db, smtp_url }
+        Self { app, addr, clock, backend, server, db, smtp_url, configure }
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -322,30 +322,7 @@ impl Authorizer {
 
     /// Listens to the bus and drops enforcers other nodes changed.
     pub fn listen(self: &Arc<Self>, bus: &dyn Bus) -> tokio::task::JoinHandle<()> {
-        let mut messages = bus.subscribe();
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                match messages.recv().await {
-                    Ok(msg) if msg.topic == topics::AUTHZ_CHANGED => {
-                        let Some(this) = this.upgrade() else { return };
-                        if let Ok(tenant) = msg.payload.parse() {
-                            this.invalidate_local(tenant);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        // Missed messages: drop every enforcer rather than risk a stale one.
-                        let Some(this) = this.upgrade() else { return };
-                        for entry in this.generations.iter() {
-                            entry.value().fetch_add(1, Ordering::SeqCst);
-                        }
-                        this.enforcers.invalidate_all();
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
+        crate::bus::invalidate_on(bus, topics::AUTHZ_CHANGED, self)
     }
 }
 
@@ -355,4 +332,18 @@ async fn build_enforcer(store: Arc<dyn PolicyStore>, tenant: TenantId, generatio
         .await
         .with_context(|| format!("failed to build the enforcer of tenant {tenant}"))?;
     Ok(TenantEnforcer { enforcer, decisions: moka::sync::Cache::new(10_000), generation })
+}
+
+#[async_trait]
+impl crate::bus::TenantCache for Authorizer {
+    async fn invalidate_tenant(&self, tenant: TenantId) {
+        self.invalidate_local(tenant);
+    }
+
+    async fn invalidate_everything(&self) {
+        for entry in self.generations.iter() {
+            entry.value().fetch_add(1, Ordering::SeqCst);
+        }
+        self.enforcers.invalidate_all();
+    }
 }

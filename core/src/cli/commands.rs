@@ -13,7 +13,7 @@ use crate::{demo, telemetry};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
-    if !matches!(cli.command, Command::Serve(_)) {
+    if !matches!(cli.command, Command::Serve(_) | Command::Plugin(super::PluginCommand::Run { .. })) {
         // Commands print their own results; only warnings go to the log.
         settings.log.format = "pretty".into();
         if std::env::var_os("RUST_LOG").is_none() {
@@ -29,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::jobs::Worker::new(app).run(std::time::Duration::from_millis(500), shutdown_signal()).await;
             Ok(())
         }
+        Command::Plugin(command) => super::plugin::run(settings, command).await,
         Command::Record(command) => record(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Migrate => {
             let app = App::build(settings, BuildOptions::default()).await?;

@@ -2,6 +2,10 @@
 //! seed the demo. Every command has `--help`.
 
 mod commands;
+mod plugin;
+mod plugin_run;
+mod plugin_template;
+mod plugin_test;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +47,9 @@ pub enum Command {
     /// Manage platform operators.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Build, test and run plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Create (or refresh) the demo tenants with their branding and users, and print how to log in.
     Demo,
 }
@@ -56,6 +63,50 @@ pub struct ServeArgs {
     /// Do not run background jobs in this process (run `socle worker` separately).
     #[arg(long)]
     pub no_worker: bool,
+}
+
+/// `socle plugin …`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Create a plugin crate from the template (a working plugin with a test).
+    New {
+        /// Plugin id: lowercase letters, digits and `_`.
+        name: String,
+        /// Directory to create (default: ./<name>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build a plugin (or a workspace of plugins) into components under target/socle/.
+    Build {
+        /// The plugin's directory (or a workspace of plugins).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the plugin, install it in an in-process demo tenant and run its tests/*.toml scenarios.
+    Test {
+        /// The plugin's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Serve a local Socle with a demo tenant and the plugin installed; rebuilds and reinstalls
+    /// when its sources change.
+    Run {
+        /// The plugin's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Install a built plugin in a tenant (granting what its manifest declares).
+    Install {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin's directory (built with `socle plugin build`).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 /// `socle record …`.

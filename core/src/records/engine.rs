@@ -392,7 +392,7 @@ impl RecordEngine {
         };
         for hook in self.hooks.applicable(caller, &collection.name) {
             if let Err(veto) = hook.before_write(caller, &mut pending).await {
-                return Err(RecordError::Vetoed { hook: hook.name(), reason: veto.reason });
+                return Err(RecordError::Vetoed { hook: veto.by.unwrap_or_else(|| hook.name()), reason: veto.reason });
             }
         }
         if op != WriteOp::Delete && pending.data != data {
@@ -511,9 +511,24 @@ impl RecordEngine {
                 jobs.push(NewJob::new(Some(caller.tenant), job_kinds::NOTIFY, payload, now).dedupe(format!("notify:{id}:{}:{index}", record.version)));
             }
         }
-        for event in &outcome.events {
-            let payload = json!({ "record_id": id, "collection": collection.name, "version": record.version, "event": event });
-            jobs.push(NewJob::new(Some(caller.tenant), job_kinds::EVENT, payload, now).dedupe(format!("event:{id}:{}:{event}", record.version)));
+        let record_event = match (op, &transition) {
+            (_, Some(_)) => "record.transitioned",
+            (WriteOp::Create, _) => "record.created",
+            (WriteOp::Update, _) => "record.updated",
+            (WriteOp::Delete, _) => "record.deleted",
+        };
+        let events: Vec<String> = std::iter::once(record_event.to_owned()).chain(outcome.events.iter().cloned()).collect();
+        let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        let change_event = super::hooks::ChangeEvent {
+            collection: &collection.name,
+            record_id: id,
+            version: record.version,
+            events: &events,
+            changed: &changed,
+            transition: transition.as_deref(),
+        };
+        for subscriber in self.hooks.subscribers() {
+            jobs.extend(subscriber.jobs(caller, &change_event, now).await);
         }
         for timer in timers.iter().filter(|t| t.status == "running") {
             if let Some(due) = timer.due_at {

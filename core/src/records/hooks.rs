@@ -33,6 +33,40 @@ pub struct PendingWrite {
 pub struct Veto {
     /// Shown to the user.
     pub reason: String,
+    /// Who refused, when the hook speaks for someone else (a plugin).
+    pub by: Option<String>,
+}
+
+impl Veto {
+    /// A refusal for `reason`.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), by: None }
+    }
+}
+
+/// A committed change, as action subscribers see it.
+#[derive(Debug, Clone)]
+pub struct ChangeEvent<'a> {
+    /// Collection.
+    pub collection: &'a str,
+    /// Record.
+    pub record_id: Uuid,
+    /// Version after the change.
+    pub version: i64,
+    /// What happened: `record.created|updated|deleted|transitioned`, then workflow events.
+    pub events: &'a [String],
+    /// Fields changed.
+    pub changed: &'a [String],
+    /// Transition fired, if any.
+    pub transition: Option<&'a str>,
+}
+
+/// Turns committed changes into outbox jobs (plugin action hooks); called inside the write path
+/// so the jobs commit with the change.
+#[async_trait]
+pub trait ActionSubscribers: Send + Sync {
+    /// The jobs for this change.
+    async fn jobs(&self, caller: &Caller, change: &ChangeEvent<'_>, now: i64) -> Vec<crate::jobs::NewJob>;
 }
 
 /// A filter hook.
@@ -54,6 +88,7 @@ pub trait FilterHook: Send + Sync {
 #[derive(Default, Clone)]
 pub struct HookRegistry {
     hooks: Arc<std::sync::RwLock<Vec<Arc<dyn FilterHook>>>>,
+    subscribers: Arc<std::sync::RwLock<Vec<Arc<dyn ActionSubscribers>>>>,
 }
 
 impl HookRegistry {
@@ -63,6 +98,18 @@ impl HookRegistry {
             hooks.push(hook);
             hooks.sort_by_key(|h| h.priority());
         }
+    }
+
+    /// Adds an action subscriber.
+    pub fn subscribe(&self, subscriber: Arc<dyn ActionSubscribers>) {
+        if let Ok(mut subscribers) = self.subscribers.write() {
+            subscribers.push(subscriber);
+        }
+    }
+
+    /// The action subscribers.
+    pub fn subscribers(&self) -> Vec<Arc<dyn ActionSubscribers>> {
+        self.subscribers.read().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Hooks that apply, in priority order.

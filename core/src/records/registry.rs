@@ -236,26 +236,18 @@ impl CollectionRegistry {
 
     /// Listens to the bus and drops collections other nodes changed.
     pub fn listen(self: &Arc<Self>, bus: &dyn crate::bus::Bus) -> tokio::task::JoinHandle<()> {
-        let mut messages = bus.subscribe();
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                match messages.recv().await {
-                    Ok(msg) if msg.topic == crate::bus::topics::SCHEMA_CHANGED => {
-                        let Some(this) = this.upgrade() else { return };
-                        if let Ok(tenant) = msg.payload.parse() {
-                            this.invalidate(tenant).await;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match this.upgrade() {
-                        Some(this) => this.cache.invalidate_all(),
-                        None => return,
-                    },
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
+        crate::bus::invalidate_on(bus, crate::bus::topics::SCHEMA_CHANGED, self)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::bus::TenantCache for CollectionRegistry {
+    async fn invalidate_tenant(&self, tenant: TenantId) {
+        self.invalidate(tenant).await;
+    }
+
+    async fn invalidate_everything(&self) {
+        self.cache.invalidate_all();
     }
 }
 

@@ -134,21 +134,7 @@ impl TenantResolver {
 
     /// Listens to the bus and drops lookups other nodes changed.
     pub fn listen(self: &Arc<Self>, bus: &dyn Bus) -> tokio::task::JoinHandle<()> {
-        let mut messages = bus.subscribe();
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                match messages.recv().await {
-                    Ok(msg) if msg.topic != topics::TENANT_CHANGED => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                    // A change, or missed messages: drop everything (tenant changes are rare).
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => match this.upgrade() {
-                        Some(this) => this.invalidate_local(),
-                        None => return,
-                    },
-                }
-            }
-        })
+        crate::bus::invalidate_on(bus, topics::TENANT_CHANGED, self)
     }
 }
 
@@ -158,4 +144,16 @@ fn strip_port(host: &str) -> &str {
         return host;
     }
     host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host })
+}
+
+#[async_trait::async_trait]
+impl crate::bus::TenantCache for TenantResolver {
+    // Lookups are keyed by host and slug, not tenant, and tenant changes are rare: drop all.
+    async fn invalidate_tenant(&self, _tenant: socle_tenants::TenantId) {
+        self.invalidate_local();
+    }
+
+    async fn invalidate_everything(&self) {
+        self.invalidate_local();
+    }
 }

@@ -6,6 +6,7 @@ mod admin_roles;
 mod admin_tenant;
 mod admin_users;
 mod me;
+mod plugins;
 mod records;
 mod admin_jobs;
 
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(me::router())
         .merge(records::router())
+        .merge(plugins::router())
         .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()).merge(admin_jobs::router()))
         .fallback(|| async { ApiError::not_found("route_not_found", "no API route matches this path and method") })
 }

@@ -1,0 +1,313 @@
+//! Plugins over HTTP: their routes (`/api/v1/x/<plugin>/…`), panels (sanitised HTML) and
+//! actions on records; and, for tenant administrators, the installed plugins with their health
+//! (aggregated receipts), receipts and settings.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts as _, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socle_marketplace::schema::normalize_value;
+use socle_tenants::Permission;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::extract::{ApiUser, Authenticated};
+use crate::http::json::Json;
+use crate::plugins::host::LoadedPlugin;
+use crate::plugins::host::exports::socle::plugin::routes;
+use crate::plugins::{Call, Output, PluginError};
+
+/// Largest body a plugin route receives.
+const MAX_ROUTE_BODY: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/x/{plugin}/panels/{panel}", get(panel))
+        .route("/x/{plugin}/actions/{action}", post(action))
+        .route("/x/{plugin}", any(route_root))
+        .route("/x/{plugin}/{*path}", any(route))
+        .route("/admin/plugins", get(list))
+        .route("/admin/plugins/{plugin}", get(detail).delete(uninstall))
+        .route("/admin/plugins/{plugin}/grants", put(set_grants))
+        .route("/admin/plugins/{plugin}/receipts", get(receipts))
+        .route("/admin/plugins/{plugin}/settings", put(set_settings))
+}
+
+async fn installed(state: &AppState, tenant: socle_tenants::TenantId, id: &str) -> ApiResult<Arc<LoadedPlugin>> {
+    state
+        .plugins
+        .plugin(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{id}` is installed in this tenant")))
+}
+
+fn failed(err: PluginError) -> ApiError {
+    if err.busy {
+        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "plugin_busy", err.to_string());
+    }
+    ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", err.to_string())
+}
+
+async fn route_root(state: State<AppState>, Path(plugin): Path<String>, request: Request) -> ApiResult<Response> {
+    dispatch(state, plugin, String::new(), request).await
+}
+
+async fn route(state: State<AppState>, Path((plugin, path)): Path<(String, String)>, request: Request) -> ApiResult<Response> {
+    dispatch(state, plugin, path, request).await
+}
+
+/// Passes the request to the plugin. A session is optional (plugins may serve webhooks), but
+/// when a session cookie is present, unsafe methods must carry its CSRF token as everywhere.
+async fn dispatch(State(state): State<AppState>, plugin_id: String, path: String, request: Request) -> ApiResult<Response> {
+    let (mut parts, body) = request.into_parts();
+    let tenant = parts
+        .extensions
+        .get::<crate::tenancy::TenantContext>()
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("tenant_not_found", "no tenant answers on this host"))?;
+    let has_session = parts.headers.get(header::COOKIE).and_then(|c| c.to_str().ok()).is_some_and(|c| c.contains(crate::http::extract::SESSION_COOKIE));
+    let user = if has_session { Some(ApiUser::from_request_parts(&mut parts, &state).await?.0) } else { None };
+    let plugin = installed(&state, tenant.tenant.id, &plugin_id).await?;
+    let body = axum::body::to_bytes(body, MAX_ROUTE_BODY)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "plugin routes take at most 1 MiB"))?;
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "cookie" | "authorization" | "x-csrf-token"))
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.to_string(), v.to_owned())))
+        .collect();
+    let user_subject = user.as_ref().map(|u| format!("user:{}", u.user.id));
+    let request = routes::Request {
+        method: parts.method.to_string(),
+        path: format!("/{path}"),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body: body.to_vec(),
+        user: user_subject.clone(),
+    };
+    let output = state.plugins.call(&tenant.tenant, &plugin, Call::Route(request), user_subject).await.map_err(failed)?;
+    let Output::Route(response) = output else { return Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the plugin's route answered something else")) };
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut out = (status, response.body).into_response();
+    for (name, value) in response.headers {
+        // Plugins cannot set cookies or weaken the page's security headers.
+        let lower = name.to_ascii_lowercase();
+        if matches!(lower.as_str(), "set-cookie" | "content-security-policy" | "x-frame-options" | "strict-transport-security" | "access-control-allow-origin") {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_str(&value)) {
+            out.headers_mut().insert(name, value);
+        }
+    }
+    out.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+struct PanelParams {
+    record: Option<String>,
+}
+
+/// A panel as a sanitised HTML fragment: no scripts, no event handlers, no `javascript:` links,
+/// no styles; the portal themes it.
+pub fn sanitize_panel(html: &str) -> String {
+    ammonia::Builder::default()
+        .add_generic_attributes(["class"])
+        .link_rel(Some("noopener noreferrer"))
+        .url_schemes(HashSet::from(["https", "http", "mailto", "tel"]))
+        .clean(html)
+        .to_string()
+}
+
+async fn panel(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plugin_id, panel)): Path<(String, String)>, Query(params): Query<PanelParams>) -> ApiResult<Response> {
+    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    let declared = plugin.manifest.panels.iter().find(|p| p.name == panel).ok_or_else(|| ApiError::not_found("panel_not_found", format!("{} has no panel `{panel}`", plugin.label())))?;
+    if let Some(record) = &params.record {
+        // The user must be able to read the record the panel is about.
+        let id = super::parse_id(record, "record")?;
+        let shown = state.records.get(&auth.caller(), id).await?;
+        if declared.collection.as_deref().is_some_and(|c| c != shown.collection) {
+            return Err(ApiError::not_found("panel_not_found", format!("panel `{panel}` is not for {} records", shown.collection)));
+        }
+    }
+    let output = state.plugins.call(&auth.tenant.tenant, &plugin, Call::Panel { panel, record_id: params.record }, Some(format!("user:{}", auth.user.id))).await.map_err(failed)?;
+    match output {
+        Output::Text(Ok(html)) => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html)).into_response()),
+        Output::Text(Err(reason)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", format!("{}: {reason}", plugin.label()))),
+        _ => Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the panel answered something else")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionRequest {
+    ids: Vec<String>,
+    #[serde(default)]
+    params: serde_json::Map<String, Value>,
+}
+
+/// Runs a plugin action on records the user may update, with parameters checked against the
+/// action's declared form.
+async fn action(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((plugin_id, action)): Path<(String, String)>,
+    Json(body): Json<ActionRequest>,
+) -> ApiResult<Json<Value>> {
+    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    let declared = plugin.manifest.actions.iter().find(|a| a.name == action).cloned().ok_or_else(|| ApiError::not_found("action_not_found", format!("{} has no action `{action}`", plugin.label())))?;
+    if body.ids.is_empty() || body.ids.len() > 1000 || (!declared.mass && body.ids.len() > 1) {
+        return Err(socle_tenants::ValidationError::new("ids", if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" }).into());
+    }
+    if let Some(permission) = &declared.permission
+        && !state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, permission).await? {
+            return Err(ApiError::forbidden(format!("running `{action}` needs the permission `{permission}`")));
+        }
+    let caller = auth.caller();
+    for id in &body.ids {
+        let record = state.records.get(&caller, super::parse_id(id, "record")?).await?;
+        if record.collection != declared.collection {
+            return Err(socle_tenants::ValidationError::new("ids", format!("{id} is not a {} record", declared.collection)).into());
+        }
+    }
+    let mut params = serde_json::Map::new();
+    for field in &declared.params {
+        match body.params.get(&field.name) {
+            Some(v) => {
+                let value = normalize_value(field, v).map_err(|m| socle_tenants::ValidationError::new(format!("params.{}", field.name), m))?;
+                params.insert(field.name.clone(), value);
+            }
+            None if field.required => return Err(socle_tenants::ValidationError::new(format!("params.{}", field.name), "is required").into()),
+            None => {}
+        }
+    }
+    let call = Call::RunAction { action: action.clone(), ids: body.ids, params: Value::Object(params).to_string() };
+    match state.plugins.call(&auth.tenant.tenant, &plugin, call, Some(format!("user:{}", auth.user.id))).await.map_err(failed)? {
+        Output::Text(Ok(json)) => Ok(Json(json!({ "result": serde_json::from_str::<Value>(&json).unwrap_or(Value::Null) }))),
+        Output::Text(Err(reason)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", format!("{}: {reason}", plugin.label()))),
+        _ => Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the action answered something else")),
+    }
+}
+
+async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
+    auth.require(state, Permission::Administrer).await
+}
+
+/// Installed plugins with their health over the last 24 hours.
+async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let tenant = auth.tenant.tenant.id;
+    state.plugins.flush_receipts().await;
+    let summaries = state.plugins.store().receipt_summary(tenant, state.now_ms() - 24 * 3600 * 1000).await?;
+    let installs = state.plugins.store().installs(tenant).await?;
+    let items: Vec<Value> = installs
+        .iter()
+        .map(|i| {
+            json!({
+                "plugin": i.plugin_id, "version": i.version, "status": i.status, "sha256": i.sha256,
+                "name": i.manifest["plugin"]["name"], "installed_at": i.installed_at,
+                "health": summaries.iter().find(|s| s.plugin_id == i.plugin_id),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "plugins": items })))
+}
+
+/// One installed plugin: what it declares, what the tenant granted, its settings (secrets only
+/// say whether they are set) and its health.
+async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let tenant = auth.tenant.tenant.id;
+    let plugin = installed(&state, tenant, &plugin_id).await?;
+    let grants = crate::plugins::grants::states(&state, tenant, &plugin.manifest).await?;
+    let mut settings = Vec::new();
+    for setting in &plugin.manifest.settings {
+        let stored = state.plugins.store().setting(tenant, &plugin_id, &setting.field.name).await?;
+        let value = match (&stored, setting.secret) {
+            (_, true) => Value::Null,
+            (Some((value, _)), false) => value.clone(),
+            (None, false) => setting.field.default.clone().unwrap_or(Value::Null),
+        };
+        settings.push(json!({
+            "name": setting.field.name, "type": setting.field.field_type, "label": setting.field.label,
+            "secret": setting.secret, "value": value, "set": stored.is_some(),
+        }));
+    }
+    state.plugins.flush_receipts().await;
+    let health = state.plugins.store().receipt_summary(tenant, state.now_ms() - 24 * 3600 * 1000).await?.into_iter().find(|s| s.plugin_id == plugin_id);
+    let m = &plugin.manifest;
+    Ok(Json(json!({
+        "plugin": plugin.id, "version": plugin.version, "sha256": plugin.sha256,
+        "name": m.plugin.name, "description": m.plugin.description, "publisher": m.plugin.publisher,
+        "collections": m.collections.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        "hooks": m.hooks, "actions": m.actions.iter().map(|a| json!({ "name": a.name, "label": a.label, "collection": a.collection, "mass": a.mass })).collect::<Vec<_>>(),
+        "panels": m.panels, "data_classes": m.data_classes,
+        "grants": grants, "settings": settings, "health": health,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantsRequest {
+    granted: std::collections::BTreeSet<String>,
+}
+
+/// Replaces what the tenant grants a plugin (keys from the plugin's `grants`).
+async fn set_grants(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, Json(body): Json<GrantsRequest>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    match crate::plugins::grants::set(&state, &auth.tenant.tenant, &plugin.manifest, &body.granted, &auth.actor()).await {
+        Ok(grants) => Ok(Json(json!({ "grants": grants }))),
+        Err(crate::plugins::grants::SetGrantsError::Unknown(message)) => Err(socle_tenants::ValidationError::new("granted", message).into()),
+        Err(crate::plugins::grants::SetGrantsError::Platform(err)) => Err(err.into()),
+    }
+}
+
+/// Uninstalls a plugin; its records stay, out of reach until it is installed again.
+async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<StatusCode> {
+    admin(&state, &auth).await?;
+    installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    match crate::plugins::install::uninstall(&state, &auth.tenant.tenant, &plugin_id, &auth.actor()).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(crate::plugins::install::InstallError::Platform(err)) => Err(err.into()),
+        Err(err) => Err(ApiError::new(StatusCode::CONFLICT, "uninstall_refused", err.to_string())),
+    }
+}
+
+async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    installed(&state, auth.tenant.tenant.id, &plugin).await?;
+    state.plugins.flush_receipts().await;
+    let receipts = state.plugins.store().receipts(auth.tenant.tenant.id, &plugin, 200).await?;
+    Ok(Json(json!({ "receipts": receipts })))
+}
+
+/// Sets settings, checked against the plugin's settings schema; secrets are never echoed.
+async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let values: BTreeMap<String, Value> = serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
+    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    let mut checked = Vec::new();
+    for (key, value) in values {
+        let setting = plugin.manifest.settings.iter().find(|s| s.field.name == key).ok_or_else(|| {
+            socle_tenants::ValidationError::new(key.clone(), format!("{} has no setting `{key}`", plugin.label()))
+        })?;
+        let normalized = normalize_value(&setting.field, &value).map_err(|m| socle_tenants::ValidationError::new(key.clone(), m))?;
+        checked.push((key, normalized, setting.secret));
+    }
+    let actor = auth.actor();
+    for (key, value, secret) in &checked {
+        state.plugins.store().set_setting(auth.tenant.tenant.id, &plugin_id, key, value, *secret, &actor).await?;
+    }
+    let shown: serde_json::Map<String, Value> =
+        checked.into_iter().map(|(k, v, secret)| (k, if secret { Value::String("••••••".into()) } else { v })).collect();
+    Ok(Json(json!({ "settings": shown })))
+}

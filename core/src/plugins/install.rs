@@ -1,0 +1,182 @@
+//! Installing a plugin component in a tenant: check it (API version, world, dependencies),
+//! install its collections, grant its declared capabilities, record the installation, then call
+//! its lifecycle export — undoing everything if that fails. (The marketplace resolves versions
+//! and applies whole sets atomically on top of this.)
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use sha2::Digest as _;
+use socle_marketplace::manifest::Manifest;
+use socle_tenants::{Actor, Tenant};
+
+use super::runtime::{Call, Output, check_api_version};
+use super::store::Installed;
+use crate::app::App;
+use crate::authz::Rule;
+
+/// Why an install or uninstall failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The component or manifest is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// A dependency is missing or at the wrong version.
+    #[error("{0}")]
+    Dependency(String),
+    /// The plugin's own install/upgrade/uninstall failed; nothing was changed.
+    #[error("{0}")]
+    Lifecycle(String),
+    /// The platform failed.
+    #[error(transparent)]
+    Platform(#[from] anyhow::Error),
+}
+
+impl From<crate::error::StoreError> for InstallError {
+    fn from(err: crate::error::StoreError) -> Self {
+        Self::Platform(err.into())
+    }
+}
+
+/// Installs (or upgrades to) `bytes` described by `manifest` in `tenant`, granting the declared
+/// grants in `grants` (`None`: every one the manifest declares).
+pub async fn install(
+    app: &App,
+    tenant: &Arc<Tenant>,
+    bytes: &[u8],
+    manifest: &Manifest,
+    grants: Option<&BTreeSet<String>>,
+    by: &Actor,
+) -> Result<Installed, InstallError> {
+    let id = &manifest.plugin.id;
+    let label = format!("{id}@{}", manifest.plugin.version);
+    manifest.validate().map_err(|e| InstallError::Invalid(format!("{label}: manifest {e}")))?;
+    let api = check_api_version(bytes).map_err(|e| InstallError::Invalid(format!("{label}: {e:#}")))?;
+    let api_version = semver::Version::parse(&api).map_err(|e| InstallError::Invalid(format!("{label}: API version `{api}`: {e}")))?;
+    if !manifest.plugin.api.matches(&api_version) {
+        return Err(InstallError::Invalid(format!("{label}: built against socle:plugin@{api}, outside its manifest's api range {}", manifest.plugin.api)));
+    }
+    let wanted = super::grants::rules(tenant.id, manifest, grants).map_err(|e| InstallError::Invalid(format!("{label}: {e}")))?;
+    let sha256 = hex::encode(sha2::Sha256::digest(bytes));
+    app.plugins.prepare(&sha256, bytes).map_err(|e| InstallError::Invalid(format!("{label}: {e:#}")))?;
+
+    let installs = app.plugins.store().installs(tenant.id).await?;
+    for (dependency, range) in &manifest.dependencies {
+        match installs.iter().find(|i| &i.plugin_id == dependency && i.status == "active") {
+            None => return Err(InstallError::Dependency(format!("{label} needs {dependency} {range}, which this tenant has not installed"))),
+            Some(i) => {
+                let version = semver::Version::parse(&i.version).map_err(anyhow::Error::from)?;
+                if !range.matches(&version) {
+                    return Err(InstallError::Dependency(format!("{label} needs {dependency} {range}; this tenant has {dependency} {version}")));
+                }
+            }
+        }
+    }
+    let previous = installs.iter().find(|i| &i.plugin_id == id).cloned();
+    let max_plugins = tenant.plan.limits().max_plugins as usize;
+    if previous.is_none() && installs.len() >= max_plugins {
+        return Err(InstallError::Invalid(format!(
+            "tenant {} already has {} plugins, the most its {} plan allows; uninstall one or change plan",
+            tenant.slug,
+            installs.len(),
+            tenant.plan
+        )));
+    }
+    app.plugins.store().put_component(&sha256, bytes).await?;
+
+    // Collections, grants and the installation; undone below if the plugin's lifecycle fails.
+    let source = format!("plugin:{id}");
+    let schema = manifest.schema();
+    if schema.collections.is_empty() && schema.extensions.is_empty() {
+        app.records.registry.uninstall(tenant.id, &source, by).await?;
+    } else {
+        app.records.registry.install(tenant.id, &source, &schema, by).await.map_err(|e| InstallError::Invalid(format!("{label}: {e}")))?;
+    }
+    let current = super::grants::held(app, tenant.id, id).await?;
+    let revoke: Vec<Rule> = current.iter().filter(|r| !wanted.contains(r)).cloned().collect();
+    let grant: Vec<Rule> = wanted.iter().filter(|r| !current.contains(r)).cloned().collect();
+    app.policies.change(tenant.id, &revoke, &grant, by).await?;
+    let installed = Installed {
+        plugin_id: id.clone(),
+        version: manifest.plugin.version.to_string(),
+        sha256: sha256.clone(),
+        manifest: serde_json::to_value(manifest).map_err(anyhow::Error::from)?,
+        status: "active".into(),
+        installed_at: app.now_ms(),
+        updated_at: app.now_ms(),
+    };
+    app.plugins.store().put_install(tenant.id, &installed, by).await?;
+    app.authz.changed(tenant.id, app.bus.as_ref()).await;
+    app.plugins.changed(tenant.id, app.bus.as_ref()).await;
+
+    let call = match &previous {
+        Some(p) if p.version != installed.version => Call::Upgrade(p.version.clone()),
+        Some(_) => Call::Upgrade(installed.version.clone()),
+        None => Call::Install,
+    };
+    let failure = match app.plugins.plugin(tenant.id, id).await? {
+        None => Some("it could not be loaded after install".to_owned()),
+        Some(plugin) => match app.plugins.call(tenant, &plugin, call, None).await {
+            Ok(Output::Done(Ok(()))) => None,
+            Ok(Output::Done(Err(reason))) => Some(reason),
+            Ok(_) => Some("its lifecycle export answered something else".into()),
+            Err(err) => Some(err.message),
+        },
+    };
+    if let Some(reason) = failure {
+        // Back to the previous state: installation, grants, collections.
+        match &previous {
+            Some(p) => app.plugins.store().put_install(tenant.id, p, by).await?,
+            None => {
+                app.plugins.store().remove_install(tenant.id, id, by).await?;
+            }
+        }
+        app.policies.change(tenant.id, &grant, &revoke, by).await?;
+        match previous.as_ref().and_then(|p| serde_json::from_value::<Manifest>(p.manifest.clone()).ok()) {
+            Some(old) if !old.collections.is_empty() || !old.extensions.is_empty() => {
+                let _ = app.records.registry.install(tenant.id, &source, &old.schema(), by).await;
+            }
+            _ => {
+                app.records.registry.uninstall(tenant.id, &source, by).await?;
+            }
+        }
+        app.authz.changed(tenant.id, app.bus.as_ref()).await;
+        app.plugins.changed(tenant.id, app.bus.as_ref()).await;
+        return Err(InstallError::Lifecycle(format!("{label} refused to install in tenant {}: {reason}", tenant.slug)));
+    }
+    tracing::info!(tenant.id = %tenant.id, plugin.id = %id, plugin.version = %installed.version, "plugin installed");
+    Ok(installed)
+}
+
+/// Uninstalls a plugin: its lifecycle export, then its grants, collections (records are kept)
+/// and installation.
+pub async fn uninstall(app: &App, tenant: &Arc<Tenant>, id: &str, by: &Actor) -> Result<(), InstallError> {
+    let Some(plugin) = app.plugins.plugin(tenant.id, id).await? else {
+        return Err(InstallError::Invalid(format!("plugin {id} is not installed in tenant {}", tenant.slug)));
+    };
+    let dependents: Vec<String> = app
+        .plugins
+        .installed(tenant.id)
+        .await?
+        .iter()
+        .filter(|p| p.manifest.dependencies.contains_key(id))
+        .map(|p| p.id.clone())
+        .collect();
+    if !dependents.is_empty() {
+        return Err(InstallError::Dependency(format!("{} depends on {id}: uninstall it first", dependents.join(", "))));
+    }
+    match app.plugins.call(tenant, &plugin, Call::Uninstall, None).await {
+        Ok(Output::Done(Ok(()))) => {}
+        Ok(Output::Done(Err(reason))) => return Err(InstallError::Lifecycle(format!("{} refused to uninstall: {reason}", plugin.label()))),
+        Ok(_) => return Err(InstallError::Lifecycle(format!("{} answered its uninstall with something else", plugin.label()))),
+        // A plugin that cannot even run its uninstall must still be removable.
+        Err(err) => tracing::warn!(tenant.id = %tenant.id, plugin.id = %id, error = %err, "uninstall export failed; removing anyway"),
+    }
+    let rules = super::grants::held(app, tenant.id, id).await?;
+    app.policies.change(tenant.id, &rules, &[], by).await?;
+    app.records.registry.uninstall(tenant.id, &format!("plugin:{id}"), by).await?;
+    app.plugins.store().remove_install(tenant.id, id, by).await?;
+    app.authz.changed(tenant.id, app.bus.as_ref()).await;
+    app.plugins.changed(tenant.id, app.bus.as_ref()).await;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The plugin runtime: every vertical and every partner extension runs here, as a sandboxed
+//! WebAssembly component with the capabilities its manifest declared and its tenant granted.
+
+pub mod build;
+pub mod engine;
+pub mod grants;
+pub mod hooks;
+pub mod host;
+pub mod install;
+pub mod runtime;
+pub mod store;
+
+pub use runtime::{Call, Output, PluginError, PluginRuntime};

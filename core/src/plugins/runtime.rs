@@ -1,0 +1,565 @@
+//! Invoking plugins: a fresh `Store` per invocation, bounded by the tenant's plan (deadline,
+//! memory, host calls), instantiated from a pre-linked component compiled once per digest. Every
+//! invocation leaves a receipt. A plugin that loops, blows its memory or recursion, or floods the
+//! host fails that one call with an error naming it, its version and the tenant; the host and
+//! other tenants go on (guests yield to the scheduler every tick).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use sha2::Digest as _;
+use socle_marketplace::manifest::Manifest;
+use socle_tenants::{Tenant, TenantId};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, UpdateDeadline};
+
+use super::host::exports::socle::plugin::{hooks, routes};
+use super::host::{LoadedPlugin, MemoryLimit, Plugin, PluginPre, PluginState};
+use super::store::{Installed, PluginStore, Receipt};
+use crate::app::App;
+
+/// Context for wasmtime's own error type (it is not an `anyhow` error in this version).
+trait WasmtimeContext<T> {
+    fn wasm_context(self, what: &str) -> anyhow::Result<T>;
+}
+
+impl<T> WasmtimeContext<T> for Result<T, wasmtime::Error> {
+    fn wasm_context(self, what: &str) -> anyhow::Result<T> {
+        self.map_err(|e| anyhow::anyhow!("{what}: {e:?}"))
+    }
+}
+
+/// Host API versions this host serves (`socle:plugin@1.x`).
+pub const SUPPORTED_API: &[&str] = &["1"];
+/// Custom section where the SDK records the API version a plugin was built against.
+pub const API_SECTION: &str = "socle:api-version";
+/// Nested invocations (a plugin's write triggering another plugin's filter…) deeper than this
+/// are refused.
+const MAX_DEPTH: u32 = 4;
+
+tokio::task_local! {
+    static DEPTH: u32;
+}
+
+/// What the host asks a plugin to do.
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// Lifecycle: first install.
+    Install,
+    /// Lifecycle: upgrade from a version.
+    Upgrade(String),
+    /// Lifecycle: uninstall.
+    Uninstall,
+    /// A filter hook.
+    Filter(hooks::Write),
+    /// An action hook.
+    Action(hooks::Event),
+    /// An action on records.
+    RunAction {
+        /// Action name.
+        action: String,
+        /// Records.
+        ids: Vec<String>,
+        /// Parameters (JSON).
+        params: String,
+    },
+    /// An HTTP route.
+    Route(routes::Request),
+    /// A panel.
+    Panel {
+        /// Panel name.
+        panel: String,
+        /// Record shown.
+        record_id: Option<String>,
+    },
+}
+
+impl Call {
+    fn kind(&self) -> &'static str {
+        match self {
+            Call::Install | Call::Upgrade(_) | Call::Uninstall => "lifecycle",
+            Call::Filter(_) => "filter",
+            Call::Action(_) => "action",
+            Call::RunAction { .. } => "run_action",
+            Call::Route(_) => "route",
+            Call::Panel { .. } => "panel",
+        }
+    }
+
+    fn target(&self) -> String {
+        match self {
+            Call::Install => "install".into(),
+            Call::Upgrade(from) => format!("upgrade from {from}"),
+            Call::Uninstall => "uninstall".into(),
+            Call::Filter(w) => w.hook.clone(),
+            Call::Action(e) => e.hook.clone(),
+            Call::RunAction { action, .. } => action.clone(),
+            Call::Route(r) => format!("{} {}", r.method, r.path),
+            Call::Panel { panel, .. } => panel.clone(),
+        }
+    }
+}
+
+/// What a plugin answered.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Lifecycle and action hooks.
+    Done(Result<(), String>),
+    /// Filter hooks.
+    Filter(hooks::FilterOutcome),
+    /// Actions (JSON) and panels (HTML).
+    Text(Result<String, String>),
+    /// Routes.
+    Route(routes::Response),
+}
+
+impl Output {
+    fn guest_error(&self) -> Option<&str> {
+        match self {
+            Output::Done(Err(e)) | Output::Text(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why an invocation could not run to its end.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin {plugin} (tenant {tenant}): {message}")]
+pub struct PluginError {
+    /// `id@version`.
+    pub plugin: String,
+    /// Tenant slug.
+    pub tenant: String,
+    /// What happened.
+    pub message: String,
+    /// It did not run: the tenant's plugins were all busy (try again later).
+    pub busy: bool,
+}
+
+/// A spawned invocation, aborted if its caller goes away.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+enum ReceiptMessage {
+    Receipt(Receipt),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The plugin runtime.
+pub struct PluginRuntime {
+    app: Weak<App>,
+    engine: &'static wasmtime::Engine,
+    linker: Linker<PluginState>,
+    store: Arc<dyn PluginStore>,
+    cache_dir: PathBuf,
+    components: moka::sync::Cache<String, PluginPre<PluginState>>,
+    tenants: moka::future::Cache<TenantId, Arc<Vec<Arc<LoadedPlugin>>>>,
+    tenant_rows: moka::future::Cache<TenantId, Arc<Tenant>>,
+    http: reqwest::Client,
+    executor: tokio::runtime::Handle,
+    permits: Arc<Semaphore>,
+    tenant_permits: moka::sync::Cache<(TenantId, u32), Arc<Semaphore>>,
+    receipts: mpsc::Sender<ReceiptMessage>,
+}
+
+/// What a runtime needs, prepared before the app exists (the runtime points back at the app).
+pub struct RuntimeParts {
+    engine: &'static wasmtime::Engine,
+    executor: tokio::runtime::Handle,
+    linker: Linker<PluginState>,
+    store: Arc<dyn PluginStore>,
+    settings: crate::config::PluginSettings,
+    http: reqwest::Client,
+}
+
+impl RuntimeParts {
+    /// Creates the engine (once per process), links the host API, builds the HTTP client.
+    pub fn new(store: Arc<dyn PluginStore>, settings: &crate::config::PluginSettings) -> anyhow::Result<Self> {
+        let engine = super::engine::shared()?;
+        let mut linker = Linker::new(engine);
+        super::host::add_to_linker(&mut linker).wasm_context("failed to link the host API")?;
+        let http = super::host::http_client(&settings.allow_private_hosts)?;
+        let executor = super::engine::executor()?.handle().clone();
+        Ok(Self { engine, executor, linker, store, settings: settings.clone(), http })
+    }
+
+    /// The runtime of `app`.
+    pub fn into_runtime(self, app: Weak<App>) -> PluginRuntime {
+        let Self { engine, executor, linker, store, settings, http } = self;
+        let (tx, rx) = mpsc::channel(10_000);
+        tokio::spawn(flush_receipts(store.clone(), rx));
+        PluginRuntime {
+            app,
+            engine,
+            linker,
+            store,
+            cache_dir: PathBuf::from(&settings.cache_dir),
+            components: moka::sync::Cache::new(512),
+            tenants: moka::future::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(3600)).build(),
+            // Plans (and so limits) change rarely; a short life is enough.
+            tenant_rows: moka::future::Cache::builder().max_capacity(20_000).time_to_live(Duration::from_secs(30)).build(),
+            http,
+            executor,
+            permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            tenant_permits: moka::sync::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(600)).build(),
+            receipts: tx,
+        }
+    }
+}
+
+impl PluginRuntime {
+    /// The plugins' storage.
+    pub fn store(&self) -> &Arc<dyn PluginStore> {
+        &self.store
+    }
+
+    /// The client plugins' outbound requests go through.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The component of `bytes`, compiled once (in memory, then on disk by digest) and linked.
+    pub fn prepare(&self, sha256: &str, bytes: &[u8]) -> anyhow::Result<PluginPre<PluginState>> {
+        if let Some(pre) = self.components.get(sha256) {
+            return Ok(pre);
+        }
+        check_api_version(bytes)?;
+        let component = self.compile(sha256, bytes)?;
+        let pre = self.linker.instantiate_pre(&component).wasm_context("the component does not fit the socle:plugin world")?;
+        let pre = PluginPre::new(pre).wasm_context("the component does not export the socle:plugin world")?;
+        self.components.insert(sha256.to_owned(), pre.clone());
+        Ok(pre)
+    }
+
+    fn compile(&self, sha256: &str, bytes: &[u8]) -> anyhow::Result<Component> {
+        let actual = hex::encode(sha2::Sha256::digest(bytes));
+        anyhow::ensure!(actual == sha256, "the component's digest is {actual}, not {sha256}");
+        // The engine's hash keys the cache: a new wasmtime or new settings never read old code.
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let path = self.cache_dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
+        if path.exists() {
+            // SAFETY: the file was written by `Component::serialize` of this same engine
+            // configuration (its hash is in the name) into the node's private cache directory;
+            // `deserialize_file` requires trusted input, which this is.
+            #[allow(unsafe_code)]
+            let cached = unsafe { Component::deserialize_file(self.engine, &path) };
+            match cached {
+                Ok(component) => return Ok(component),
+                Err(err) => tracing::warn!(path = %path.display(), error = %err, "ignoring an unreadable compiled component"),
+            }
+        }
+        let component = Component::new(self.engine, bytes).wasm_context("the component failed to compile")?;
+        if std::fs::create_dir_all(&self.cache_dir).is_ok()
+            && let Ok(serialized) = component.serialize() {
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                if std::fs::write(&tmp, serialized).is_ok() {
+                    let _ = std::fs::rename(&tmp, &path);
+                }
+            }
+        Ok(component)
+    }
+
+    /// Loads an installed plugin (its component from storage if not compiled yet).
+    pub async fn load(&self, installed: &Installed) -> anyhow::Result<Arc<LoadedPlugin>> {
+        let manifest: Manifest = serde_json::from_value(installed.manifest.clone()).context("stored manifest is unreadable")?;
+        let pre = match self.components.get(&installed.sha256) {
+            Some(pre) => pre,
+            None => {
+                let bytes = self.store.component(&installed.sha256).await?.with_context(|| format!("component {} is missing", installed.sha256))?;
+                self.prepare(&installed.sha256, &bytes)?
+            }
+        };
+        Ok(Arc::new(LoadedPlugin {
+            id: installed.plugin_id.clone(),
+            version: installed.version.clone(),
+            sha256: installed.sha256.clone(),
+            manifest,
+            pre,
+        }))
+    }
+
+    /// The active plugins of a tenant, loaded (cached until an install changes).
+    pub async fn installed(&self, tenant: TenantId) -> anyhow::Result<Arc<Vec<Arc<LoadedPlugin>>>> {
+        if let Some(hit) = self.tenants.get(&tenant).await {
+            return Ok(hit);
+        }
+        let mut loaded = Vec::new();
+        for installed in self.store.installs(tenant).await? {
+            if installed.status != "active" {
+                continue;
+            }
+            match self.load(&installed).await {
+                Ok(plugin) => loaded.push(plugin),
+                Err(err) => tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = format!("{err:#}"), "installed plugin could not be loaded"),
+            }
+        }
+        let loaded = Arc::new(loaded);
+        self.tenants.insert(tenant, loaded.clone()).await;
+        Ok(loaded)
+    }
+
+    /// One installed plugin of a tenant.
+    pub async fn plugin(&self, tenant: TenantId, id: &str) -> anyhow::Result<Option<Arc<LoadedPlugin>>> {
+        Ok(self.installed(tenant).await?.iter().find(|p| p.id == id).cloned())
+    }
+
+    /// Drops this node's cache of a tenant's plugins.
+    pub async fn invalidate(&self, tenant: TenantId) {
+        self.tenants.invalidate(&tenant).await;
+        self.tenant_rows.invalidate(&tenant).await;
+    }
+
+    /// Announces a change of a tenant's plugins to every node (and drops this node's cache).
+    pub async fn changed(&self, tenant: TenantId, bus: &dyn crate::bus::Bus) {
+        self.invalidate(tenant).await;
+        if let Err(err) = bus.publish(crate::bus::topics::PLUGINS_CHANGED, &tenant.to_string()).await {
+            tracing::error!(tenant.id = %tenant, error = format!("{err:#}"), "failed to broadcast a plugin change");
+        }
+    }
+
+    /// Listens to the bus for other nodes' plugin changes.
+    pub fn listen(self: &Arc<Self>, bus: &dyn crate::bus::Bus) -> tokio::task::JoinHandle<()> {
+        crate::bus::invalidate_on(bus, crate::bus::topics::PLUGINS_CHANGED, self)
+    }
+
+    /// A tenant (cached briefly: invocations need its plan).
+    pub async fn tenant(&self, id: TenantId) -> anyhow::Result<Arc<Tenant>> {
+        if let Some(hit) = self.tenant_rows.get(&id).await {
+            return Ok(hit);
+        }
+        let app = self.app.upgrade().context("the platform is shutting down")?;
+        let tenant = Arc::new(app.tenants.get(id).await?.with_context(|| format!("tenant {id} does not exist"))?);
+        self.tenant_rows.insert(id, tenant.clone()).await;
+        Ok(tenant)
+    }
+
+    /// Runs `call` in `plugin` for `tenant`, within the tenant plan's bounds.
+    pub async fn call(&self, tenant: &Arc<Tenant>, plugin: &Arc<LoadedPlugin>, call: Call, user: Option<String>) -> Result<Output, PluginError> {
+        let error = |message: String| PluginError { plugin: plugin.label(), tenant: tenant.slug.to_string(), message, busy: false };
+        let depth = DEPTH.try_with(|d| *d).unwrap_or(0);
+        if depth >= MAX_DEPTH {
+            return Err(error(format!("plugins called each other more than {MAX_DEPTH} levels deep")));
+        }
+        let app = self.app.upgrade().ok_or_else(|| error("the platform is shutting down".into()))?;
+        let limits = tenant.plan.limits();
+        let deadline_ms = limits.plugin_deadline_ms;
+        // Only outermost invocations take permits: a nested one (a plugin's write running
+        // another plugin's filter) waiting for a permit its caller holds could deadlock. The
+        // tenant's permits keep one tenant from occupying every core; a call waits for one at
+        // most its own deadline.
+        let (_tenant_permit, _permit) = match depth {
+            0 => {
+                let concurrency = limits.plugin_concurrency.max(1);
+                let semaphore = self.tenant_permits.get_with((tenant.id, concurrency), || Arc::new(Semaphore::new(concurrency as usize)));
+                let tenant_permit = match tokio::time::timeout(Duration::from_millis(deadline_ms), semaphore.acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_)) => return Err(error("the plugin runtime is shutting down".into())),
+                    Err(_) => {
+                        return Err(PluginError {
+                            busy: true,
+                            ..error(format!("the tenant's plan runs {concurrency} plugin invocations at once and this one waited {deadline_ms} ms for its turn"))
+                        });
+                    }
+                };
+                let permit = self.permits.clone().acquire_owned().await.map_err(|_| error("the plugin runtime is shutting down".into()))?;
+                (Some(tenant_permit), Some(permit))
+            }
+            _ => (None, None),
+        };
+        let (kind, target) = (call.kind(), call.target());
+        let started = Instant::now();
+        let started_at = app.now_ms();
+        let state = PluginState {
+            app: app.clone(),
+            tenant: tenant.clone(),
+            plugin: plugin.clone(),
+            memory: MemoryLimit { limit: usize::try_from(limits.plugin_memory_bytes).unwrap_or(usize::MAX), peak: 0 },
+            host_calls: 0,
+            host_call_budget: limits.plugin_host_calls,
+            denials: 0,
+            deadline: started + Duration::from_millis(deadline_ms),
+            epochs: 0,
+            user,
+        };
+        let mut store = Store::new(self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            state.epochs += 1;
+            if Instant::now() >= state.deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                // Let other tasks (other tenants' requests) run between ticks.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        // Guest code runs on the plugin executor (lower OS priority); dropping this call (a
+        // client gone) aborts it at its next yield.
+        let pre = plugin.pre.clone();
+        let task = AbortOnDrop(self.executor.spawn(DEPTH.scope(depth + 1, async move {
+            let outcome = invoke(&pre, &mut store, call).await;
+            (outcome, store)
+        })));
+        let (outcome, store) = match task.join().await {
+            Ok(done) => done,
+            Err(err) => return Err(error(format!("the invocation did not finish: {err}"))),
+        };
+        let state = store.data();
+        let memory_limit = state.memory.limit;
+        let (outcome_name, message) = match &outcome {
+            Ok(output) => match output.guest_error() {
+                Some(e) => ("error", Some(e.to_owned())),
+                None => ("ok", None),
+            },
+            Err(err) => ("trap", Some(describe_trap(err, deadline_ms, state.memory.peak, memory_limit))),
+        };
+        let receipt = Receipt {
+            tenant: tenant.id,
+            plugin_id: plugin.id.clone(),
+            version: plugin.version.clone(),
+            kind: kind.into(),
+            target: target.clone(),
+            started_at,
+            duration_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            epochs: i64::try_from(state.epochs).unwrap_or(i64::MAX),
+            peak_memory: i64::try_from(state.memory.peak).unwrap_or(i64::MAX),
+            host_calls: i32::try_from(state.host_calls).unwrap_or(i32::MAX),
+            denials: i32::try_from(state.denials).unwrap_or(i32::MAX),
+            outcome: outcome_name.into(),
+            error: message.clone(),
+        };
+        metrics::histogram!("plugin_invocation_seconds", "kind" => kind, "outcome" => outcome_name).record(started.elapsed().as_secs_f64());
+        if self.receipts.try_send(ReceiptMessage::Receipt(receipt)).is_err() {
+            tracing::warn!(plugin.id = %plugin.id, "receipt queue full; a receipt was dropped");
+        }
+        match outcome {
+            Ok(output) => Ok(output),
+            Err(_) => {
+                let message = message.unwrap_or_default();
+                tracing::warn!(tenant.id = %tenant.id, plugin.id = %plugin.id, plugin.version = %plugin.version, call = %target, error = %message, "plugin invocation failed");
+                Err(error(message))
+            }
+        }
+    }
+
+    /// Waits until every receipt so far is stored (tests, shutdown).
+    pub async fn flush_receipts(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.receipts.send(ReceiptMessage::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn invoke(pre: &PluginPre<PluginState>, store: &mut Store<PluginState>, call: Call) -> wasmtime::Result<Output> {
+    let instance: Plugin = pre.instantiate_async(&mut *store).await?;
+    Ok(match call {
+        Call::Install => Output::Done(instance.socle_plugin_lifecycle().call_install(&mut *store).await?),
+        Call::Upgrade(from) => Output::Done(instance.socle_plugin_lifecycle().call_upgrade(&mut *store, &from).await?),
+        Call::Uninstall => Output::Done(instance.socle_plugin_lifecycle().call_uninstall(&mut *store).await?),
+        Call::Filter(write) => Output::Filter(instance.socle_plugin_hooks().call_filter(&mut *store, &write).await?),
+        Call::Action(event) => Output::Done(instance.socle_plugin_hooks().call_action(&mut *store, &event).await?),
+        Call::RunAction { action, ids, params } => Output::Text(instance.socle_plugin_actions().call_run(&mut *store, &action, &ids, &params).await?),
+        Call::Route(request) => Output::Route(instance.socle_plugin_routes().call_handle(&mut *store, &request).await?),
+        Call::Panel { panel, record_id } => Output::Text(instance.socle_plugin_panels().call_render(&mut *store, &panel, record_id.as_deref()).await?),
+    })
+}
+
+/// Plain words for a stopped invocation.
+fn describe_trap(err: &wasmtime::Error, deadline_ms: u64, peak: usize, limit: usize) -> String {
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => format!("stopped: it ran longer than its deadline of {deadline_ms} ms"),
+        Some(wasmtime::Trap::StackOverflow) => "stopped: stack overflow (recursion too deep)".into(),
+        // Rust guests keep their stack at the bottom of linear memory: overflowing it reads
+        // below address 0, which traps as an out-of-bounds access.
+        Some(wasmtime::Trap::MemoryOutOfBounds) => "stopped: out-of-bounds memory access (a recursion deeper than its stack, or a bug in the plugin)".into(),
+        Some(wasmtime::Trap::UnreachableCodeReached) if peak + (2 << 20) >= limit => {
+            format!("stopped: it ran out of memory (limit {} MiB)", limit >> 20)
+        }
+        Some(trap) => format!("stopped: {trap}"),
+        None => format!("{err:#}"),
+    }
+}
+
+/// Checks the API version the SDK embedded (custom section `socle:api-version`).
+pub fn check_api_version(bytes: &[u8]) -> anyhow::Result<String> {
+    let version = api_version(bytes)?.context("the component has no socle:api-version section: build it with socle-sdk's register_plugin!")?;
+    let major = version.split('.').next().unwrap_or("");
+    anyhow::ensure!(
+        SUPPORTED_API.contains(&major),
+        "the component targets socle:plugin@{version}; this host serves {}",
+        SUPPORTED_API.iter().map(|v| format!("{v}.x")).collect::<Vec<_>>().join(", ")
+    );
+    Ok(version)
+}
+
+/// The API version embedded in a component, if any.
+pub fn api_version(bytes: &[u8]) -> anyhow::Result<Option<String>> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CustomSection(section) = payload.context("the component is not valid WebAssembly")?
+            && section.name() == API_SECTION {
+                return Ok(Some(String::from_utf8_lossy(section.data()).into_owned()));
+            }
+    }
+    Ok(None)
+}
+
+async fn flush_receipts(store: Arc<dyn PluginStore>, mut rx: mpsc::Receiver<ReceiptMessage>) {
+    let mut batch = Vec::new();
+    let mut waiting = Vec::new();
+    loop {
+        let message = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
+        let idle = message.is_err();
+        match message {
+            Ok(Some(ReceiptMessage::Receipt(r))) => batch.push(r),
+            Ok(Some(ReceiptMessage::Flush(done))) => waiting.push(done),
+            Ok(None) => {
+                if !batch.is_empty() {
+                    let _ = store.add_receipts(&batch).await;
+                }
+                return;
+            }
+            Err(_) => {}
+        }
+        if batch.len() >= 500 || idle || !waiting.is_empty() {
+            if !batch.is_empty() {
+                if let Err(err) = store.add_receipts(&batch).await {
+                    tracing::error!(error = %err, count = batch.len(), "failed to store plugin receipts");
+                }
+                batch.clear();
+            }
+            for done in waiting.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::bus::TenantCache for PluginRuntime {
+    async fn invalidate_tenant(&self, tenant: TenantId) {
+        self.invalidate(tenant).await;
+    }
+
+    async fn invalidate_everything(&self) {
+        self.tenants.invalidate_all();
+        self.tenant_rows.invalidate_all();
+    }
+}
