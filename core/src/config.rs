@@ -162,11 +162,11 @@ impl Default for LogSettings {
 }
 
 impl Settings {
-    /// Loads settings: defaults, then `file` if given (or `./socle.toml` if it exists), then the
-    /// environment.
+    /// Loads settings: defaults, then `file` if given (or `./socle-server.toml` if it exists),
+    /// then the environment. (`socle.toml` is a plugin's manifest, never the server's settings.)
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut builder = config::Config::builder();
-        let default_file = PathBuf::from("socle.toml");
+        let default_file = PathBuf::from("socle-server.toml");
         match file {
             Some(path) => {
                 anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());

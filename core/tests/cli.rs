@@ -162,3 +162,47 @@ fn records_are_queried_from_the_command_line_with_the_api_query_shape() {
     let garbage = cli.run(&["record", "query", "--tenant", "acme", "customer_account", "--query", "{"]);
     assert!(stderr(&garbage).contains("--query is not a valid query"), "{}", stderr(&garbage));
 }
+
+/// A partner's first steps: `socle plugin new`, then `socle plugin test` (unit tests natively,
+/// scenarios against the real host), then a broken scenario reported as such, then `build` and
+/// `install` into a tenant. Needs a WebAssembly toolchain (the test command sets one up).
+#[test]
+fn a_new_plugin_passes_its_own_tests_and_installs() {
+    let cli = Cli::new();
+    // Builds are incremental across runs: the plugin's artifacts live beside the workspace's.
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugin-cli-test");
+    let plugin = |args: &[&str], dir: &std::path::Path| cli.command(args).current_dir(dir).env("CARGO_TARGET_DIR", &target).output().unwrap();
+
+    let bad = cli.run(&["plugin", "new", "Bad-Name"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("is not a plugin id"), "{}", stderr(&bad));
+    let created = cli.run(&["plugin", "new", "atelier"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let dir = cli.dir.join("atelier");
+    for file in ["Cargo.toml", "socle.toml", "src/lib.rs", "tests/greeting.toml", "README.md"] {
+        assert!(dir.join(file).is_file(), "{file} is missing");
+    }
+    let again = cli.run(&["plugin", "new", "atelier"]);
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+
+    let tested = plugin(&["plugin", "test"], &dir);
+    assert!(tested.status.success(), "{}\n{}", stdout(&tested), stderr(&tested));
+    assert!(stdout(&tested).contains("all 1 scenarios passed"), "{}", stdout(&tested));
+
+    // A scenario whose expectation no longer holds fails, saying which step and why.
+    let scenario = dir.join("tests/greeting.toml");
+    let text = std::fs::read_to_string(&scenario).unwrap().replace("Salut, Anne !", "Hello, Anne!");
+    std::fs::write(&scenario, text).unwrap();
+    let failed = plugin(&["plugin", "test"], &dir);
+    assert!(!failed.status.success());
+    assert!(stdout(&failed).contains("✗ step 3"), "{}", stdout(&failed));
+    assert!(stderr(&failed).contains("1 of 1 scenarios failed"), "{}", stderr(&failed));
+
+    // The built component installs in a tenant (as `socle plugin run` does on every change).
+    assert!(cli.run(&["tenant", "create", "acme", "--name", "Acme"]).status.success());
+    let installed = plugin(&["plugin", "install", "--tenant", "acme", "."], &dir);
+    assert!(installed.status.success(), "{}", stderr(&installed));
+    assert!(stdout(&installed).contains("installed atelier@0.1.0 in tenant acme"), "{}", stdout(&installed));
+    let collections = stdout(&cli.run(&["record", "collections", "--tenant", "acme"]));
+    assert!(collections.contains("atelier.greeting"), "{collections}");
+}

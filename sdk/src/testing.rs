@@ -302,6 +302,16 @@ pub(crate) mod host {
 
     pub fn mail_send(to: &str, template: &str, vars: &Value) -> Result<(), Error> {
         check("mail")?;
+        // The same rules as the real host.
+        if template != "notification" {
+            return Err(Error::NotFound(format!("plugins send the `notification` template (vars: subject, message), not `{template}`")));
+        }
+        for (key, max) in [("subject", 200), ("message", 10_000)] {
+            let text = vars.get(key).and_then(Value::as_str).unwrap_or_default().trim();
+            if text.is_empty() || text.chars().count() > max {
+                return Err(Error::Invalid(vec![crate::FieldError { field: format!("vars.{key}"), message: format!("give 1 to {max} characters of plain text") }]));
+            }
+        }
         with(|s| s.mails.push((to.into(), template.into(), vars.clone())));
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use socle_tenants::Tenant;
-use socle_tests::{Browser, TestApp};
+use socle_tests::{Browser, SmtpSink, TestApp};
 
 async fn tenant_with_admin(t: &TestApp, slug: &str) -> (Tenant, Browser) {
     let tenant = t.create_tenant(slug, &format!("{slug} SAS")).await;
@@ -356,4 +356,29 @@ async fn failing_action_hooks_are_retried_then_dead_lettered_for_the_administrat
     assert_eq!(status, StatusCode::OK);
     assert_eq!(worker.run_until_idle().await.unwrap(), 1);
     assert_eq!(admin.api(Method::GET, "acme", "/x/good/count", None).await.1["created"], 1);
+}
+
+#[tokio::test]
+async fn a_plugin_mails_in_the_tenants_brand_but_cannot_forge_the_platforms_mails() {
+    let smtp = SmtpSink::start();
+    let t = TestApp::spawn_with_smtp(&smtp).await;
+    let (acme, admin) = tenant_with_admin(&t, "acme").await;
+    t.install(&acme, "good").await;
+    let (status, queued) = admin.api(Method::POST, "acme", "/x/good/notify", Some(json!({ "to": "marie@client.fr" }))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    // A password-reset mail under the tenant's name, with the plugin's own link: refused.
+    let (status, refused) = admin.api(Method::POST, "acme", "/x/good/notify", Some(json!({ "to": "marie@client.fr", "template": "password_reset" }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("plugins send the `notification` template"), "{refused}");
+    let (status, invalid) = admin.api(Method::POST, "acme", "/x/good/notify", Some(json!({ "to": "not an address" }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{invalid}");
+
+    t.worker().run_until_idle().await.unwrap();
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["marie@client.fr"]);
+    assert_eq!(mails[0].header("Subject").unwrap(), "Nouvelle note — acme SAS");
+    let text = mails[0].decoded();
+    let html = text.split("Content-Type: text/html").nth(1).unwrap();
+    assert!(html.contains("&lt;b&gt;importante") && !html.contains("<b>importante"), "the plugin's text is escaped in the HTML part: {html}");
 }

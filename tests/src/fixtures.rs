@@ -18,12 +18,10 @@ fn dir() -> PathBuf {
 
 /// The component and manifest of fixture `name`.
 pub fn fixture(name: &str) -> (Vec<u8>, Manifest) {
-    let component = dir().join(format!("target/socle/{name}.wasm"));
-    let bytes = std::fs::read(&component).unwrap_or_else(|e| {
-        panic!("{} is missing ({e}): build the fixtures first with `cargo run --bin socle -- plugin build tests/fixtures`", component.display())
-    });
-    let text = std::fs::read_to_string(dir().join(name).join("socle.toml")).unwrap();
-    (bytes, Manifest::parse(&text).unwrap())
+    let built = socle_core::plugins::build::built(&dir())
+        .unwrap_or_else(|e| panic!("{e:#}: build the fixtures first with `cargo run --bin socle -- plugin build tests/fixtures`"));
+    let plugin = built.into_iter().find(|b| b.manifest.plugin.id == name).unwrap_or_else(|| panic!("no fixture plugin `{name}`"));
+    (std::fs::read(&plugin.component).unwrap(), plugin.manifest)
 }
 
 impl TestApp {

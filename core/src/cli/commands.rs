@@ -13,11 +13,16 @@ use crate::{demo, telemetry};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
-    if !matches!(cli.command, Command::Serve(_) | Command::Plugin(super::PluginCommand::Run { .. })) {
-        // Commands print their own results; only warnings go to the log.
-        settings.log.format = "pretty".into();
-        if std::env::var_os("RUST_LOG").is_none() {
-            settings.log.level = "warn".into();
+    match cli.command {
+        Command::Serve(_) => {}
+        // A developer's terminal: the server's log, readable.
+        Command::Plugin(super::PluginCommand::Run { .. }) => settings.log.format = "pretty".into(),
+        _ => {
+            // Commands print their own results; only warnings go to the log.
+            settings.log.format = "pretty".into();
+            if std::env::var_os("RUST_LOG").is_none() {
+                settings.log.level = "warn".into();
+            }
         }
     }
     telemetry::init(&settings.log);

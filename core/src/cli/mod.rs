@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "socle", version, about, long_about = None)]
 pub struct Cli {
-    /// Configuration file (TOML). Defaults to ./socle.toml when it exists. Environment variables
+    /// Configuration file (TOML). Defaults to ./socle-server.toml when it exists. Environment variables
     /// `SOCLE__SECTION__KEY`, `DATABASE_URL` and `REDIS_URL` override it.
     #[arg(long, global = true, env = "SOCLE_CONFIG")]
     pub config: Option<PathBuf>,

@@ -42,7 +42,9 @@ pub async fn run(mut settings: Settings, dir: &Path, addr: SocketAddr) -> anyhow
     let app = App::build(settings, BuildOptions::default()).await?;
     let tenant = Arc::new(super::plugin::demo_tenant(&app).await?);
     let build_and_install = |app: Arc<App>, tenant: Arc<socle_tenants::Tenant>, dir: PathBuf| async move {
-        match super::plugin::build_all(&dir) {
+        // cargo runs for seconds: off the async workers.
+        let built = tokio::task::spawn_blocking(move || super::plugin::build_all(&dir)).await;
+        match built.unwrap_or_else(|e| Err(anyhow::anyhow!("the build task failed: {e}"))) {
             Ok(built) => {
                 for b in &built {
                     if let Err(err) = super::plugin::install(&app, &tenant, b, "socle plugin run").await {

@@ -27,6 +27,10 @@ lto = true
 codegen-units = 1
 panic = "abort"
 strip = "debuginfo"
+
+# A workspace of its own, so the plugin builds wherever it is created. To keep several plugins
+# in one workspace, remove this and list them as members of yours.
+[workspace]
 "#
             ),
         ),

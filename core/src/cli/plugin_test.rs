@@ -201,14 +201,33 @@ async fn install_with_dependencies(app: &App, tenant: &Arc<socle_tenants::Tenant
     Ok(())
 }
 
-/// Runs the scenarios of the plugin in `dir`.
+/// A scratch directory removed when dropped, whatever happened.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the plugin's unit tests natively (against the SDK's in-memory host).
+fn unit_tests(dir: &Path) -> anyhow::Result<()> {
+    println!("unit tests (cargo test, in-memory host)");
+    let status = std::process::Command::new("cargo").arg("test").arg("--quiet").current_dir(dir).status().context("failed to run cargo test")?;
+    anyhow::ensure!(status.success(), "the plugin's unit tests failed (see cargo's output above)");
+    Ok(())
+}
+
+/// Runs the plugin's unit tests, then its scenarios against the real host in a demo tenant.
 pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
+    unit_tests(dir)?;
     let built = super::plugin::build_all(&workspace_of(dir))?;
     let target_manifest = socle_marketplace::manifest::Manifest::parse(&std::fs::read_to_string(dir.join("socle.toml")).context("no socle.toml here")?)
         .map_err(|e| anyhow::anyhow!("socle.toml: {e}"))?;
     let target = built.iter().find(|b| b.manifest.plugin.id == target_manifest.plugin.id).context("the plugin was not built")?;
-    let scratch = std::env::temp_dir().join(format!("socle-plugin-test-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&scratch)?;
+    let scratch = Scratch(std::env::temp_dir().join(format!("socle-plugin-test-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&scratch.0)?;
+    let scratch = &scratch.0;
     settings.database.url = SecretString::from(format!("sqlite://{}/test.db", scratch.display()));
     settings.redis.url = None;
     settings.mail.smtp_url = None;
@@ -250,7 +269,6 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
         }
         results.insert(scenario.name, ok);
     }
-    let _ = std::fs::remove_dir_all(&scratch);
     if failures > 0 {
         bail!("{failures} of {} scenarios failed", results.len());
     }

@@ -25,6 +25,7 @@ const LAYOUT: &str = include_str!("../../templates/mail/layout.html");
 const BUILT_IN: &[(&str, &str)] = &[
     ("password_reset", include_str!("../../templates/mail/password_reset.toml")),
     ("record_changed", include_str!("../../templates/mail/record_changed.toml")),
+    ("notification", include_str!("../../templates/mail/notification.toml")),
 ];
 
 /// One language of a template.

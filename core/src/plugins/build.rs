@@ -103,6 +103,7 @@ pub struct BuiltPlugin {
 /// The guest crates under `dir`: the crate itself, or the members of its workspace that have a
 /// `socle.toml`.
 fn plugin_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = &dir.canonicalize().with_context(|| format!("{} does not exist", dir.display()))?;
     if dir.join("socle.toml").is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
@@ -118,17 +119,21 @@ fn plugin_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// The workspace root a crate builds in (where `target/` goes).
-fn workspace_root(dir: &Path) -> PathBuf {
-    let mut current = dir.to_path_buf();
-    while let Some(parent) = current.parent() {
-        if let Ok(text) = std::fs::read_to_string(parent.join("Cargo.toml"))
-            && text.contains("[workspace]") && text.contains("members") {
-                return parent.to_path_buf();
-            }
-        current = parent.to_path_buf();
-    }
-    dir.to_path_buf()
+/// Where a crate builds: its workspace's root and cargo's target directory, as cargo itself
+/// reports them (workspaces, `CARGO_TARGET_DIR` and `.cargo/config.toml` all honoured).
+struct Layout {
+    root: PathBuf,
+    target: PathBuf,
+}
+
+fn layout(dir: &Path) -> Layout {
+    let cargo = on_path("cargo").unwrap_or_else(|| PathBuf::from("cargo"));
+    let metadata = output(Command::new(cargo).args(["metadata", "--format-version", "1", "--no-deps", "--offline"]).current_dir(dir))
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok());
+    let path = |key: &str| metadata.as_ref().and_then(|m| m.get(key)).and_then(|v| v.as_str()).map(PathBuf::from);
+    let root = path("workspace_root").unwrap_or_else(|| dir.to_path_buf());
+    let target = path("target_directory").unwrap_or_else(|| root.join("target"));
+    Layout { root, target }
 }
 
 fn crate_name(dir: &Path) -> anyhow::Result<String> {
@@ -139,7 +144,7 @@ fn crate_name(dir: &Path) -> anyhow::Result<String> {
     Ok(lib.unwrap_or(package).replace('-', "_"))
 }
 
-/// Builds every plugin under `dir` with `toolchain`; components go to `<root>/target/socle/`.
+/// Builds every plugin under `dir` with `toolchain`; components go to `<target dir>/socle/`.
 pub fn build(dir: &Path, toolchain: &Toolchain) -> anyhow::Result<Vec<BuiltPlugin>> {
     let dirs = plugin_dirs(dir)?;
     let mut manifests = Vec::new();
@@ -148,7 +153,7 @@ pub fn build(dir: &Path, toolchain: &Toolchain) -> anyhow::Result<Vec<BuiltPlugi
         let manifest = Manifest::parse(&text).map_err(|e| anyhow::anyhow!("{}/socle.toml: {e}", d.display()))?;
         manifests.push(manifest);
     }
-    let root = workspace_root(&dirs[0]);
+    let Layout { root, target } = layout(&dirs[0]);
     let mut command = match toolchain {
         Toolchain::Rustup { cargo } => {
             let mut c = Command::new(cargo);
@@ -164,21 +169,19 @@ pub fn build(dir: &Path, toolchain: &Toolchain) -> anyhow::Result<Vec<BuiltPlugi
             c
         }
     };
-    if dirs.len() == 1 && dirs[0] == root {
-        command.current_dir(&root);
-    } else {
-        command.current_dir(&root);
+    command.current_dir(&root);
+    if dirs.len() > 1 || dirs[0] != root {
         for d in &dirs {
             command.arg("-p").arg(crate_name_package(d)?);
         }
     }
     let status = command.status().with_context(|| format!("failed to run cargo ({})", toolchain.describe()))?;
     anyhow::ensure!(status.success(), "cargo could not build the plugin(s) in {} (see its output above)", dir.display());
-    let out = root.join("target/socle");
+    let out = target.join("socle");
     std::fs::create_dir_all(&out)?;
     let mut built = Vec::new();
     for (d, manifest) in dirs.into_iter().zip(manifests) {
-        let module = root.join(format!("target/{TARGET}/release/{}.wasm", crate_name(&d)?));
+        let module = target.join(format!("{TARGET}/release/{}.wasm", crate_name(&d)?));
         let bytes = std::fs::read(&module).with_context(|| format!("cargo produced no {} (is the crate a `cdylib`?)", module.display()))?;
         let component = componentize(&bytes).with_context(|| format!("{} is not a valid socle plugin module", module.display()))?;
         let path = out.join(format!("{}.wasm", manifest.plugin.id));
@@ -197,12 +200,12 @@ fn crate_name_package(dir: &Path) -> anyhow::Result<String> {
 /// The components a previous `build` wrote for the plugins under `dir`.
 pub fn built(dir: &Path) -> anyhow::Result<Vec<BuiltPlugin>> {
     let dirs = plugin_dirs(dir)?;
-    let root = workspace_root(&dirs[0]);
+    let Layout { target, .. } = layout(&dirs[0]);
     dirs.into_iter()
         .map(|d| {
             let text = std::fs::read_to_string(d.join("socle.toml"))?;
             let manifest = Manifest::parse(&text).map_err(|e| anyhow::anyhow!("{}/socle.toml: {e}", d.display()))?;
-            let component = root.join(format!("target/socle/{}.wasm", manifest.plugin.id));
+            let component = target.join(format!("socle/{}.wasm", manifest.plugin.id));
             anyhow::ensure!(component.is_file(), "{} is not built yet: run `socle plugin build {}`", manifest.plugin.id, dir.display());
             Ok(BuiltPlugin { manifest, component, dir: d })
         })
