@@ -175,7 +175,15 @@ impl Settings {
             None if default_file.exists() => builder = builder.add_source(config::File::from(default_file)),
             None => {}
         }
-        builder = builder.add_source(config::Environment::with_prefix("SOCLE").prefix_separator("__").separator("__"));
+        builder = builder.add_source(
+            config::Environment::with_prefix("SOCLE")
+                .prefix_separator("__")
+                .separator("__")
+                // Lists are comma-separated: SOCLE__PLUGINS__ALLOW_PRIVATE_HOSTS=localhost,fake-operator
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("plugins.allow_private_hosts"),
+        );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
         }
