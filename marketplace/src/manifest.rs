@@ -374,6 +374,10 @@ fn euro() -> String {
 /// Hook events an action hook can subscribe to besides workflow events.
 pub const RECORD_EVENTS: &[&str] = &["record.created", "record.updated", "record.deleted", "record.transitioned"];
 
+/// Ids no plugin may take: `custom.*` collections are the tenant's own, the others name the
+/// platform's parts.
+pub const RESERVED_IDS: &[&str] = &["custom", "core", "socle", "system", "platform", "plugin", "plugins"];
+
 fn is_plugin_id(id: &str) -> bool {
     (2..=40).contains(&id.len()) && id.as_bytes()[0].is_ascii_lowercase() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
@@ -418,6 +422,9 @@ impl Manifest {
         let id = &self.plugin.id;
         if !is_plugin_id(id) {
             return err("plugin.id", format!("`{id}` is not a plugin id: 2 to 40 lowercase letters, digits and `_`, starting with a letter"));
+        }
+        if RESERVED_IDS.contains(&id.as_str()) {
+            return err("plugin.id", format!("`{id}` is reserved by the platform; choose another id"));
         }
         if !is_plugin_id(&self.plugin.publisher.replace('-', "_")) {
             return err("plugin.publisher", format!("`{}` is not a publisher account name", self.plugin.publisher));
@@ -599,6 +606,7 @@ default = 240
         let cases = [
             (GOOD.replace("version = \"1.2.0\"", "version = \"1.2\""), "line 4"),
             (GOOD.replace("id = \"helpdesk\"", "id = \"Help Desk\""), "plugin.id"),
+            (GOOD.replace("id = \"helpdesk\"", "id = \"custom\""), "plugin.id"),
             (GOOD.replace("hosts = [\"api.pennylane.com\"]", "hosts = [\"https://api.pennylane.com\"]"), "capabilities[1].hosts"),
             (GOOD.replace("reason = \"Synchroniser les factures\"", "reason = \"\""), "capabilities[1].reason"),
             (GOOD.replace("name = \"helpdesk.ticket\"", "name = \"ticket\""), "collections[0].name"),

@@ -382,3 +382,32 @@ async fn a_plugin_mails_in_the_tenants_brand_but_cannot_forge_the_platforms_mail
     let html = text.split("Content-Type: text/html").nth(1).unwrap();
     assert!(html.contains("&lt;b&gt;importante") && !html.contains("<b>importante"), "the plugin's text is escaped in the HTML part: {html}");
 }
+
+#[tokio::test]
+async fn a_dependent_plugin_reaches_its_dependency_only_through_its_own_grants() {
+    let t = TestApp::spawn().await;
+    let (acme, admin) = tenant_with_admin(&t, "acme").await;
+    let missing = t.try_install(&acme, "addon", None).await.unwrap_err();
+    assert!(missing.to_string().contains("addon@1.0.0 needs good ^1.0, which this tenant has not installed"), "{missing}");
+    t.install(&acme, "good").await;
+    t.install(&acme, "addon").await;
+    create(&admin, "acme", "good.note", json!({ "title": "partagée" })).await;
+
+    let (status, seen) = admin.api(Method::GET, "acme", "/x/addon/go", None).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["notes"]["Ok"], 1, "declared dependency + grant: {seen}");
+    // good's grants are good's: the dependent plugin has none of them.
+    assert!(seen["accounts"]["Err"].as_str().unwrap().contains("does not declare `records_read` on `customer_account`"), "{seen}");
+    assert!(seen["kv"]["Err"].as_str().unwrap().contains("does not declare the `kv` capability"), "{seen}");
+
+    // Without the grant, the dependency alone opens nothing.
+    let (status, _) = admin.api(Method::PUT, "acme", "/admin/plugins/addon/grants", Some(json!({ "granted": [] }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, seen) = admin.api(Method::GET, "acme", "/x/addon/go", None).await;
+    assert!(seen["notes"]["Err"].as_str().unwrap().contains("denied"), "{seen}");
+
+    // good cannot leave while addon needs it.
+    let (status, refused) = admin.api(Method::DELETE, "acme", "/admin/plugins/good", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(refused.to_string().contains("addon depends on good"), "{refused}");
+}

@@ -54,8 +54,12 @@ impl PluginState {
     /// Checks the manifest lets the plugin reach `collection` (declaration, and a dependency for
     /// another plugin's collections).
     fn reach(&mut self, collection: &str, write: bool) -> Result<(), HostError> {
+        // `custom.*` collections are the tenant's own: declared and granted is enough.
         if let Some((owner, _)) = collection.split_once('.')
-            && owner != self.plugin.id && !self.plugin.manifest.dependencies.contains_key(owner) {
+            && owner != "custom"
+            && owner != self.plugin.id
+            && !self.plugin.manifest.dependencies.contains_key(owner)
+        {
                 return Err(self.deny(format!("`{collection}` belongs to the plugin `{owner}`, which this plugin does not depend on")));
             }
         let declared = self.declared(|c| match c {
