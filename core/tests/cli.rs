@@ -205,4 +205,45 @@ fn a_new_plugin_passes_its_own_tests_and_installs() {
     assert!(stdout(&installed).contains("installed atelier@0.1.0 in tenant acme"), "{}", stdout(&installed));
     let collections = stdout(&cli.run(&["record", "collections", "--tenant", "acme"]));
     assert!(collections.contains("atelier.greeting"), "{collections}");
+
+    // `socle plugin run` serves it in a demo tenant and reloads it when the source changes.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = cli
+        .command(&["plugin", "run", "--addr", &format!("127.0.0.1:{port}")])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let hello = format!("http://127.0.0.1:{port}/t/plugin-demo/api/v1/x/atelier/hello");
+    let served = wait_for_body(&hello, |body| body.contains("\"hello\""));
+    let source = dir.join("src/lib.rs");
+    let code = std::fs::read_to_string(&source).unwrap().replace("json!({ \"hello\": request.user })", "json!({ \"bonjour\": request.user })");
+    std::fs::write(&source, code).unwrap();
+    let reloaded = wait_for_body(&hello, |body| body.contains("\"bonjour\""));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(served.is_some(), "the plugin was never served at {hello}");
+    assert!(reloaded.is_some(), "the changed plugin was never reloaded");
+}
+
+/// Polls `url` (plain HTTP/1.1 over a socket) for up to three minutes until its body passes `ok`.
+fn wait_for_body(url: &str, ok: impl Fn(&str) -> bool) -> Option<String> {
+    use std::io::Read as _;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while std::time::Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(host) {
+            let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            let mut response = String::new();
+            if stream.write_all(request.as_bytes()).is_ok() && stream.read_to_string(&mut response).is_ok() && ok(&response) {
+                return Some(response);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    None
 }

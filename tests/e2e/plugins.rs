@@ -311,6 +311,15 @@ async fn a_failed_install_leaves_the_tenant_as_it_was() {
     let rules = t.app.policies.rules(acme.id).await.unwrap();
     assert!(rules.iter().all(|r| !r.value(0).starts_with("plugin:")), "no grant remains: {rules:?}");
 
+    // A component built for a host API this server does not serve is refused before loading.
+    let (mut bytes, manifest) = socle_tests::fixtures::fixture("good");
+    let section = bytes.windows(22).position(|w| w == b"socle:api-version1.0.0").unwrap();
+    bytes[section + 17] = b'9';
+    let tenant = std::sync::Arc::new(acme.clone());
+    let future = socle_core::plugins::install::install(&t.app, &tenant, &bytes, &manifest, None, &socle_tenants::Actor::system("test")).await.unwrap_err();
+    assert!(future.to_string().contains("targets socle:plugin@9.0.0; this host serves 1.x"), "{future}");
+    assert!(t.app.plugins.store().installs(acme.id).await.unwrap().is_empty());
+
     // Declaring a grant the manifest does not have is refused before anything changes.
     let unknown = t.try_install(&acme, "good", Some(&["records_write:invoice"])).await.unwrap_err();
     assert!(unknown.to_string().contains("does not declare `records_write:invoice`"), "{unknown}");
