@@ -3,8 +3,9 @@
 //! and the pooling allocator. One engine per process: every app in it shares compiled code, the
 //! pool and the ticker.
 //!
-//! Guest code runs on its own executor, on threads the OS schedules at a lower priority than the
-//! platform's: however hard plugins spin, HTTP requests and database work get the CPU first.
+//! Guest code that computes for more than a tick moves to its own executor, on threads the OS
+//! schedules at a lower priority than the platform's: however hard plugins spin, HTTP requests
+//! and database work get the CPU first.
 
 use std::sync::OnceLock;
 use std::time::Duration;

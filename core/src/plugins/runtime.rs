@@ -4,8 +4,12 @@
 //! host fails that one call with an error naming it, its version and the tenant; the host and
 //! other tenants go on (guests yield to the scheduler every tick).
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -399,27 +403,46 @@ impl PluginRuntime {
         };
         let mut store = Store::new(self.engine, state);
         store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut ctx| {
-            let state = ctx.data_mut();
-            state.epochs += 1;
-            if Instant::now() >= state.deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                // Let other tasks (other tenants' requests) run between ticks.
-                Ok(UpdateDeadline::Yield(1))
+        // The first callback comes after one to two ticks of guest computation: a guest still
+        // running then is moved to the plugin executor (see below).
+        let hot = Arc::new(AtomicBool::new(false));
+        store.set_epoch_deadline(2);
+        store.epoch_deadline_callback({
+            let hot = hot.clone();
+            move |mut ctx| {
+                let state = ctx.data_mut();
+                state.epochs += 1;
+                hot.store(true, Ordering::Relaxed);
+                if Instant::now() >= state.deadline {
+                    Ok(UpdateDeadline::Interrupt)
+                } else {
+                    // Let other tasks (other tenants' requests) run between ticks.
+                    Ok(UpdateDeadline::Yield(1))
+                }
             }
         });
-        // Guest code runs on the plugin executor (lower OS priority); dropping this call (a
-        // client gone) aborts it at its next yield.
         let pre = plugin.pre.clone();
-        let task = AbortOnDrop(self.executor.spawn(DEPTH.scope(depth + 1, async move {
-            let outcome = invoke(&pre, &mut store, call).await;
-            (outcome, store)
-        })));
-        let (outcome, store) = match task.join().await {
-            Ok(done) => done,
-            Err(err) => return Err(error(format!("the invocation did not finish: {err}"))),
+        let mut invocation: Pin<Box<dyn Future<Output = (wasmtime::Result<Output>, Store<PluginState>)> + Send>> =
+            Box::pin(DEPTH.scope(depth + 1, async move {
+                let outcome = invoke(&pre, &mut store, call).await;
+                (outcome, store)
+            }));
+        // Most invocations are short: they run right here, sparing two thread hand-offs. One that
+        // computes past a tick is handed, mid-flight, to the plugin executor, whose threads the OS
+        // schedules below the platform's; dropping this call (a client gone) aborts it there at
+        // its next yield.
+        let inline = std::future::poll_fn(|cx| match invocation.as_mut().poll(cx) {
+            Poll::Ready(done) => Poll::Ready(Some(done)),
+            Poll::Pending if hot.load(Ordering::Relaxed) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        let (outcome, store) = match inline {
+            Some(done) => done,
+            None => match AbortOnDrop(self.executor.spawn(invocation)).join().await {
+                Ok(done) => done,
+                Err(err) => return Err(error(format!("the invocation did not finish: {err}"))),
+            },
         };
         let state = store.data();
         let memory_limit = state.memory.limit;

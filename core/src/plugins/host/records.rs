@@ -90,15 +90,14 @@ impl PluginState {
 impl Host for PluginState {
     async fn get(&mut self, id: String) -> wasmtime::Result<Result<Record, HostError>> {
         self.charge()?;
-        let (uuid, collection) = match self.collection_of(&id).await {
-            Ok(found) => found,
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Err(e) = self.reach(&collection, false) {
-            return Ok(Err(e));
-        }
-        Ok(match self.app.records.get(&self.caller(), uuid).await {
-            Ok(r) => Ok(record(r)),
+        let Ok(uuid) = Uuid::parse_str(&id) else { return Ok(Err(HostError::NotFound(format!("record {id} does not exist in this tenant")))) };
+        // The engine checks the tenant's grant; the manifest's declaration (and dependency) is
+        // checked before anything is returned.
+        Ok(match self.app.records.get_fields(&self.caller(), uuid).await {
+            Ok(r) => match self.reach(&r.collection, false) {
+                Ok(()) => Ok(record(r)),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(self.error(e)),
         })
     }
