@@ -65,6 +65,8 @@ pub struct App {
     pub mail_sender: Sender,
     /// The plugin runtime.
     pub plugins: Arc<crate::plugins::PluginRuntime>,
+    /// Publishers, packages, tenants' lockfiles, approvals, reviews.
+    pub marketplace: Arc<dyn crate::marketplace::MarketplaceStore>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
     listener_handles: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -142,6 +144,10 @@ impl App {
             Db::Sqlite(pool) => Arc::new(crate::plugins::store::SqlitePluginStore::new(pool.clone(), clock.clone())),
             Db::Postgres { app, .. } => Arc::new(crate::plugins::store::PgPluginStore::new(app.clone(), clock.clone())),
         };
+        let marketplace: Arc<dyn crate::marketplace::MarketplaceStore> = match &db {
+            Db::Sqlite(pool) => Arc::new(crate::marketplace::store::SqliteMarketplaceStore::new(pool.clone(), clock.clone())),
+            Db::Postgres { app, .. } => Arc::new(crate::marketplace::store::PgMarketplaceStore::new(app.clone(), clock.clone())),
+        };
         let plugin_parts = crate::plugins::runtime::RuntimeParts::new(plugin_store, &settings.plugins)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (
@@ -187,6 +193,7 @@ impl App {
             jobs,
             mails,
             mail_sender,
+            marketplace,
             listeners: Vec::new(),
             listener_handles: std::sync::Mutex::new(Vec::new()),
         });
@@ -194,6 +201,10 @@ impl App {
         // Plugins take part in every write: filters inside it, action hooks through the outbox.
         app.records.hooks.register(Arc::new(crate::plugins::hooks::PluginFilters { app: Arc::downgrade(&app) }));
         app.records.hooks.subscribe(Arc::new(crate::plugins::hooks::PluginActions { app: Arc::downgrade(&app) }));
+        // A plugin operation a crash interrupted goes back to its previous state before anything
+        // serves or runs (and later, once the lease of one interrupted just before runs out).
+        crate::marketplace::apply::recover(&app).await.context("failed to roll back interrupted plugin operations")?;
+        listeners.push(crate::marketplace::apply::watch_interrupted(Arc::downgrade(&app)));
         let app = Self::with_listeners(app, listeners);
         Ok(app)
     }

@@ -25,6 +25,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// The plugin runtime.
     pub plugins: PluginSettings,
+    /// The marketplace.
+    pub marketplace: MarketplaceSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -112,6 +114,24 @@ pub struct PluginSettings {
 impl Default for PluginSettings {
     fn default() -> Self {
         Self { cache_dir: "./data/plugin-cache".into(), allow_private_hosts: Vec::new(), max_concurrent: 64 }
+    }
+}
+
+/// Marketplace settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarketplaceSettings {
+    /// List an update without review when an earlier version is listed, it asks for no new
+    /// capability and its risk stays low.
+    pub auto_approve_updates: bool,
+    /// Seconds without a heartbeat after which a plugin operation being applied is taken for
+    /// interrupted (its node crashed) and rolled back by any node.
+    pub operation_lease_secs: u64,
+}
+
+impl Default for MarketplaceSettings {
+    fn default() -> Self {
+        Self { auto_approve_updates: true, operation_lease_secs: 30 }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod jobs_registry;
 pub mod plugins;
 pub mod mail;
+pub mod marketplace;
 pub mod records;
 pub mod telemetry;
 pub mod tenancy;

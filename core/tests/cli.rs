@@ -72,6 +72,11 @@ fn every_command_has_help() {
         vec!["user", "reset-password", "--help"],
         vec!["operator", "create", "--help"],
         vec!["demo", "--help"],
+        vec!["plugin", "pack", "--help"],
+        vec!["plugin", "publish", "--help"],
+        vec!["publisher", "create", "--help"],
+        vec!["marketplace", "queue", "--help"],
+        vec!["tenant", "apply", "--help"],
     ] {
         let output = cli.run(&args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -246,4 +251,60 @@ fn wait_for_body(url: &str, ok: impl Fn(&str) -> bool) -> Option<String> {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     None
+}
+
+/// The fixture plugins, built by the test command before the tests run.
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+#[test]
+fn a_crash_while_applying_a_tenant_leaves_the_old_set_and_a_declarative_tenant_round_trips() {
+    let cli = Cli::new();
+    let key = cli.dir.join("signing.key");
+    for plugin in ["good", "addon"] {
+        let dir = fixtures().join(plugin);
+        let output = cli.run(&["marketplace", "publish-local", dir.to_str().unwrap(), "--publisher", "socle-tests", "--key", key.to_str().unwrap()]);
+        assert!(output.status.success(), "publishing {plugin}: {}{}", stdout(&output), stderr(&output));
+        assert!(stdout(&output).contains("listed"), "{}", stdout(&output));
+    }
+    let tenant_dir = cli.dir.join("acme");
+    std::fs::create_dir_all(&tenant_dir).unwrap();
+    std::fs::write(tenant_dir.join("tenant.toml"), "[tenant]\nslug = \"acme\"\nname = \"Acme SAS\"\n\n[plugins.addon]\nversion = \"^1\"\n").unwrap();
+    let collections = |cli: &Cli| stdout(&cli.run(&["record", "collections", "--tenant", "acme"]));
+
+    // Killed at each point of the operation, the tenant comes back with its old set once the
+    // operation's lease runs out.
+    for point in ["marketplace.apply.first_step", "marketplace.apply.before_commit"] {
+        let output = cli.command(&["tenant", "apply", tenant_dir.to_str().unwrap()]).env("SOCLE_FAILPOINT", point).output().unwrap();
+        assert!(!output.status.success(), "{point}: the process was meant to die");
+        assert!(stderr(&output).contains(&format!("failpoint {point}")), "{point}: {}", stderr(&output));
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let after = cli.command(&["record", "collections", "--tenant", "acme"]).env("SOCLE__MARKETPLACE__OPERATION_LEASE_SECS", "1").output().unwrap();
+        assert!(after.status.success(), "{}", stderr(&after));
+        assert!(!stdout(&after).contains("good.note"), "{point}: good must be rolled back: {}", stdout(&after));
+        assert!(stderr(&after).contains("interrupted plugin operation rolled back") || !stdout(&after).contains("good.note"));
+    }
+
+    // Applied for real, then exported: the files describe the tenant and its exact versions.
+    let output = cli.run(&["tenant", "apply", tenant_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("install good - → 1.0.0") && stdout(&output).contains("install addon - → 1.0.0"), "{}", stdout(&output));
+    assert!(collections(&cli).contains("good.note"));
+    let export_dir = cli.dir.join("export");
+    let output = cli.run(&["tenant", "export", "acme", "--dir", export_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let toml = std::fs::read_to_string(export_dir.join("tenant.toml")).unwrap();
+    assert!(toml.contains("[plugins.addon]") && toml.contains("slug = \"acme\""), "{toml}");
+    let lock = std::fs::read_to_string(export_dir.join("tenant.lock")).unwrap();
+    assert!(lock.contains("\"good\"") && lock.contains("\"addon\"") && lock.contains("sha256:"), "{lock}");
+
+    // Applying the export again changes nothing; a broken file is refused with its line.
+    let output = cli.run(&["tenant", "apply", export_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("install "), "nothing to do: {}", stdout(&output));
+    std::fs::write(export_dir.join("tenant.toml"), "[tenant]\nslug = \"acme\"\nname = \"Acme\"\n[plugins.addon]\nversion = \"pas une version\"\n").unwrap();
+    let output = cli.run(&["tenant", "apply", export_dir.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("tenant.toml:5"), "{}", stderr(&output));
 }

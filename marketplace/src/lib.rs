@@ -5,5 +5,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod lockfile;
 pub mod manifest;
+pub mod package;
+pub mod resolve;
 pub mod schema;
+pub mod signing;

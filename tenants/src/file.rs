@@ -1,7 +1,11 @@
-//! The declarative tenant file, `tenant.toml`: what a tenant should look like (settings and
-//! branding now; installed plugins and their lockfile come with the marketplace). `socle demo`
-//! builds the demo tenants from these files.
+//! The declarative tenant file, `tenant.toml`: what a tenant should look like — settings,
+//! branding and the plugins it wants (semver ranges, channel, pins, grants). Beside it,
+//! `tenant.lock` pins what those wants resolved to. `socle tenant export` writes both, `socle
+//! tenant apply` makes a tenant match them, `socle demo` builds the demo tenants from them.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use semver::VersionReq;
 use serde::{Deserialize, Serialize};
 
 use crate::roles::UserType;
@@ -13,6 +17,56 @@ use crate::{Locale, Plan, Slug, ThemeTokens, ValidationError};
 pub struct TenantFile {
     /// The tenant's settings.
     pub tenant: TenantSection,
+    /// Plugins the tenant wants, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plugins: BTreeMap<String, PluginWant>,
+}
+
+/// A plugin a tenant wants (`[plugins.<id>]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginWant {
+    /// Acceptable versions (semver range); any by default.
+    #[serde(default = "any_version")]
+    pub version: VersionReq,
+    /// Follow the beta channel (prereleases) for this plugin.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub beta: bool,
+    /// Hold the plugin to these versions whatever else asks, with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<Pin>,
+    /// The capabilities granted (grant keys); absent: every capability its manifest declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<BTreeSet<String>>,
+    /// For a paid plugin: the tenant accepted its price.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub subscribed: bool,
+}
+
+impl PluginWant {
+    /// Any version, default channel, every declared capability.
+    pub fn any() -> Self {
+        Self { version: any_version(), beta: false, pin: None, grants: None, subscribed: false }
+    }
+}
+
+/// A pin and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// Allowed versions, usually `=x.y.z`.
+    pub version: VersionReq,
+    /// Why, shown when the pin blocks a resolution.
+    pub reason: String,
+}
+
+fn any_version() -> VersionReq {
+    VersionReq::STAR
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// `[tenant]`.

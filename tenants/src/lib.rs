@@ -21,7 +21,7 @@ mod theme;
 
 pub use domain::DomainName;
 pub use error::{TenantError, ValidationError};
-pub use file::{DemoUser, DemoUsers, TenantFile, TenantSection, toml_error};
+pub use file::{DemoUser, DemoUsers, Pin, PluginWant, TenantFile, TenantSection, toml_error};
 pub use id::TenantId;
 pub use locale::Locale;
 pub use plan::{Plan, PlanLimits};

@@ -9,6 +9,7 @@ mod bus;
 mod conformance;
 mod errors;
 mod isolation;
+mod marketplace;
 mod ops;
 mod plugins;
 mod records;

@@ -23,6 +23,7 @@ use socle_tenants::{Actor, NewTenant, Slug, Tenant};
 use sqlx::Connection as _;
 
 pub use client::Browser;
+pub use fixtures::fixture;
 pub use smtp::SmtpSink;
 
 /// Which database the suite runs on.

@@ -35,6 +35,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Plugin(command) => super::plugin::run(settings, command).await,
+        Command::Publisher(command) => super::marketplace::publisher(App::build(settings, BuildOptions::default()).await?, command).await,
+        Command::Marketplace(command) => super::marketplace::marketplace(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Record(command) => record(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Migrate => {
             let app = App::build(settings, BuildOptions::default()).await?;
@@ -168,6 +170,12 @@ async fn tenant(app: std::sync::Arc<App>, command: TenantCommand) -> anyhow::Res
             app.resolver.changed(tenant.id, app.bus.as_ref()).await;
             println!("removed {domain} from tenant {slug}");
         }
+        TenantCommand::Export { slug, dir } => {
+            let tenant = find_tenant(&app, &slug).await?;
+            let dir = dir.unwrap_or_else(|| std::path::Path::new("tenants").join(&slug));
+            super::marketplace::export(&app, &tenant, &dir).await?;
+        }
+        TenantCommand::Apply { dir } => super::marketplace::apply_dir(&app, &dir).await?,
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! seed the demo. Every command has `--help`.
 
 mod commands;
+mod marketplace;
 mod plugin;
 mod plugin_run;
 mod plugin_template;
@@ -47,9 +48,15 @@ pub enum Command {
     /// Manage platform operators.
     #[command(subcommand)]
     Operator(OperatorCommand),
-    /// Build, test and run plugins.
+    /// Build, test, run, package, sign and publish plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Manage marketplace publishers (operator, on the server).
+    #[command(subcommand)]
+    Publisher(PublisherCommand),
+    /// The marketplace review queue (operator, on the server).
+    #[command(subcommand)]
+    Marketplace(MarketplaceCommand),
     /// Create (or refresh) the demo tenants with their branding and users, and print how to log in.
     Demo,
 }
@@ -98,6 +105,38 @@ pub enum PluginCommand {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
     },
+    /// Package a built plugin as a reproducible `.socle` archive (under target/socle/).
+    Pack {
+        /// The plugin's directory (built with `socle plugin build`).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Generate a publisher signing key: writes the secret key file (keep it private) and prints
+    /// the public key to register.
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(long, default_value = "socle-signing.key")]
+        out: PathBuf,
+    },
+    /// Sign a `.socle` package with your secret key (writes `<package>.sig`).
+    Sign {
+        /// The package.
+        package: PathBuf,
+        /// The secret key file from `socle plugin keygen`.
+        #[arg(long, env = "SOCLE_SIGNING_KEY_FILE")]
+        key: PathBuf,
+    },
+    /// Submit a signed package to a Socle server's marketplace and print its validation report.
+    Publish {
+        /// The package (its `.sig` must sit beside it).
+        package: PathBuf,
+        /// The server, e.g. https://socle.example.fr
+        #[arg(long, env = "SOCLE_SERVER_URL")]
+        server: String,
+        /// Your publisher token.
+        #[arg(long, env = "SOCLE_PUBLISHER_TOKEN", hide_env_values = true)]
+        token: String,
+    },
     /// Install a built plugin in a tenant (granting what its manifest declares).
     Install {
         /// Tenant slug.
@@ -106,6 +145,76 @@ pub enum PluginCommand {
         /// The plugin's directory (built with `socle plugin build`).
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+}
+
+/// `socle publisher …`.
+#[derive(Debug, Subcommand)]
+pub enum PublisherCommand {
+    /// Create a publisher account and print its first API token.
+    Create {
+        /// Publisher id (the `publisher` of its manifests).
+        id: String,
+        /// Displayed name.
+        #[arg(long)]
+        name: String,
+        /// Contact email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Register a public key as the publisher's current signing key (rotating the previous one).
+    AddKey {
+        /// Publisher id.
+        id: String,
+        /// `ed25519:…` as printed by `socle plugin keygen`.
+        public_key: String,
+    },
+    /// Issue another API token.
+    AddToken {
+        /// Publisher id.
+        id: String,
+        /// What it is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// `socle marketplace …`.
+#[derive(Debug, Subcommand)]
+pub enum MarketplaceCommand {
+    /// Versions waiting for review, with their validation reports.
+    Queue,
+    /// List a version in review.
+    Approve {
+        /// Plugin id.
+        plugin: String,
+        /// Version.
+        version: String,
+        /// Note for the publisher.
+        #[arg(long, default_value = "approved")]
+        note: String,
+    },
+    /// Reject a version in review, saying why.
+    Reject {
+        /// Plugin id.
+        plugin: String,
+        /// Version.
+        version: String,
+        /// What the publisher must fix.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Publish a plugin directory straight into this server's marketplace as a listed version
+    /// (packed, signed with the publisher's key file, validated like any submission).
+    PublishLocal {
+        /// The plugin's directory (built).
+        dir: PathBuf,
+        /// Publisher id (created if missing).
+        #[arg(long)]
+        publisher: String,
+        /// Secret key file (created and registered if missing).
+        #[arg(long)]
+        key: PathBuf,
     },
 }
 
@@ -188,6 +297,21 @@ pub enum TenantCommand {
         slug: String,
         /// Host name.
         domain: String,
+    },
+    /// Write a tenant's settings, branding and wanted plugins to `<dir>/tenant.toml` and its
+    /// resolved versions to `<dir>/tenant.lock`.
+    Export {
+        /// Tenant slug.
+        slug: String,
+        /// Directory (default: tenants/<slug>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Make a tenant match `<dir>/tenant.toml` (and `tenant.lock` when present): created if
+    /// missing, settings updated, plugins installed, upgraded or removed as one atomic set.
+    Apply {
+        /// Directory holding tenant.toml.
+        dir: PathBuf,
     },
 }
 

@@ -30,6 +30,15 @@ pub async fn run(settings: Settings, command: PluginCommand) -> anyhow::Result<(
             }
             Ok(())
         }
+        PluginCommand::Pack { dir } => {
+            for path in super::marketplace::pack(&dir)? {
+                println!("packed {}", path.display());
+            }
+            Ok(())
+        }
+        PluginCommand::Keygen { out } => super::marketplace::keygen(&out),
+        PluginCommand::Sign { package, key } => super::marketplace::sign(&package, &key),
+        PluginCommand::Publish { package, server, token } => super::marketplace::publish(&package, &server, &token).await,
         PluginCommand::Test { dir } => super::plugin_test::run(settings, &dir).await,
         PluginCommand::Run { dir, addr } => super::plugin_run::run(settings, &dir, addr).await,
     }

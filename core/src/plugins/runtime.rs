@@ -38,6 +38,11 @@ impl<T> WasmtimeContext<T> for Result<T, wasmtime::Error> {
 
 /// Host API versions this host serves (`socle:plugin@1.x`).
 pub const SUPPORTED_API: &[&str] = &["1"];
+
+/// The exact host API versions this server serves (the `socle:plugin` WIT packages it links).
+pub fn host_api_versions() -> Vec<semver::Version> {
+    vec![semver::Version::new(1, 0, 0)]
+}
 /// Custom section where the SDK records the API version a plugin was built against.
 pub const API_SECTION: &str = "socle:api-version";
 /// Nested invocations (a plugin's write triggering another plugin's filter…) deeper than this

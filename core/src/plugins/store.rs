@@ -65,7 +65,7 @@ fn within_quota(other_bytes: i64, other_keys: i64, value: &[u8]) -> bool {
 const KV_USAGE_SQL: &str = "SELECT coalesce(sum(length(value)), 0), count(*) FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key <> $3";
 
 /// A plugin installed in a tenant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Installed {
     /// Plugin id.
     pub plugin_id: String,

@@ -5,7 +5,9 @@
 mod admin_roles;
 mod admin_tenant;
 mod admin_users;
+mod marketplace;
 mod me;
+mod partners;
 mod plugins;
 mod records;
 mod admin_jobs;
@@ -16,12 +18,19 @@ use uuid::Uuid;
 use super::AppState;
 use crate::error::ApiError;
 
+/// The header `socle plugin publish` sends the package signature in.
+pub fn partners_signature_header() -> &'static str {
+    partners::SIGNATURE_HEADER
+}
+
 /// Routes under `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(me::router())
         .merge(records::router())
         .merge(plugins::router())
+        .merge(marketplace::router())
+        .merge(partners::router())
         .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()).merge(admin_jobs::router()))
         .fallback(|| async { ApiError::not_found("route_not_found", "no API route matches this path and method") })
 }

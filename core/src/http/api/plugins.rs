@@ -275,6 +275,21 @@ async fn set_grants(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(
 async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
     installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    // Installed from the marketplace: uninstall through the tenant's lockfile, so the lock and
+    // the installations never disagree.
+    let mut wants = crate::marketplace::apply::wants(&state, auth.tenant.tenant.id).await?;
+    if wants.remove(&plugin_id).is_some() {
+        let change = crate::marketplace::Change {
+            kind: "uninstall",
+            summary: format!("uninstall {plugin_id}"),
+            target: crate::marketplace::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::None, locked: None },
+        };
+        return match crate::marketplace::apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await {
+            Ok(_) => Ok(StatusCode::NO_CONTENT),
+            Err(crate::marketplace::ApplyError::Platform(err)) => Err(err.into()),
+            Err(err) => Err(ApiError::new(StatusCode::CONFLICT, "uninstall_refused", err.to_string())),
+        };
+    }
     match crate::plugins::install::uninstall(&state, &auth.tenant.tenant, &plugin_id, &auth.actor()).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(crate::plugins::install::InstallError::Platform(err)) => Err(err.into()),

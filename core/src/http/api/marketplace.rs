@@ -1,0 +1,273 @@
+//! The marketplace for tenant administrators: the catalogue and listing pages, the plan of an
+//! install before it happens, install / upgrade / rollback / uninstall of the resolved set, the
+//! lockfile and operation journal, the approval inbox, and reviews.
+
+use std::collections::BTreeSet;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socle_marketplace::resolve::Upgrade;
+use socle_tenants::{Permission, PluginWant};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::extract::{ApiUser, Authenticated};
+use crate::http::json::Json;
+use crate::marketplace::apply::{self, ApplyError, Change, Target};
+use crate::marketplace::catalogue;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/marketplace/catalogue", get(search))
+        .route("/admin/marketplace/plugins/{plugin}", get(listing))
+        .route("/admin/marketplace/plugins/{plugin}/assets/{*path}", get(asset))
+        .route("/admin/marketplace/plugins/{plugin}/reviews", post(review))
+        .route("/admin/marketplace/plan", post(plan))
+        .route("/admin/marketplace/install", post(install))
+        .route("/admin/marketplace/upgrade", post(upgrade))
+        .route("/admin/marketplace/uninstall", post(uninstall))
+        .route("/admin/marketplace/rollback", post(rollback))
+        .route("/admin/marketplace/lock", get(lock))
+        .route("/admin/marketplace/operations", get(operations))
+        .route("/admin/approvals", get(approvals))
+        .route("/admin/approvals/{id}/approve", post(approve))
+        .route("/admin/approvals/{id}/reject", post(reject))
+}
+
+async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
+    auth.require(state, Permission::Administrer).await
+}
+
+fn applied(err: ApplyError) -> ApiError {
+    match err {
+        ApplyError::Unresolvable(message) => ApiError::new(StatusCode::CONFLICT, "unresolvable", message),
+        ApplyError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", message),
+        ApplyError::Busy(message) => ApiError::new(StatusCode::CONFLICT, "operation_in_progress", message),
+        ApplyError::RolledBack(message) => ApiError::new(StatusCode::CONFLICT, "rolled_back", message),
+        ApplyError::Platform(err) => err.into(),
+    }
+}
+
+async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    if query.q.as_ref().is_some_and(|q| q.len() > 200) {
+        return Err(socle_tenants::ValidationError::new("q", "a search has at most 200 characters").into());
+    }
+    Ok(Json(json!({ "plugins": catalogue::search(&state, &query).await? })))
+}
+
+async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let listing = catalogue::listing(&state, &plugin, Some(&auth.tenant.tenant))
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace")))?;
+    Ok(Json(serde_json::to_value(listing).map_err(anyhow::Error::from)?))
+}
+
+async fn asset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plugin, path)): Path<(String, String)>) -> ApiResult<Response> {
+    admin(&state, &auth).await?;
+    let (bytes, content_type) = catalogue::asset(&state, &plugin, &path)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset_not_found", format!("plugin `{plugin}` has no asset `{path}`")))?;
+    // Partner content: an SVG must never run script on our origin.
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// What to install.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstallRequest {
+    plugin: String,
+    /// Semver range (default: any).
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    beta: bool,
+    /// Grant keys the administrator approves (default: every declared capability, as listed on
+    /// the listing page and in the plan).
+    #[serde(default)]
+    grants: Option<BTreeSet<String>>,
+    /// For a paid plugin: the administrator accepts its price.
+    #[serde(default)]
+    accept_price: bool,
+}
+
+fn install_change(wants: &mut apply::Wants, body: &InstallRequest) -> ApiResult<Change> {
+    let version = match &body.version {
+        None => semver::VersionReq::STAR,
+        Some(raw) => raw.parse().map_err(|e| socle_tenants::ValidationError::new("version", format!("`{raw}` is not a semver range: {e}")))?,
+    };
+    let want = PluginWant { version, beta: body.beta, pin: None, grants: body.grants.clone(), subscribed: body.accept_price };
+    wants.insert(body.plugin.clone(), want);
+    Ok(Change {
+        kind: "install",
+        summary: format!("install {} {}", body.plugin, body.version.as_deref().unwrap_or("*")),
+        target: Target::Resolve { wants: wants.clone(), upgrade: Upgrade::Only([body.plugin.clone()].into()), locked: None },
+    })
+}
+
+/// What installing would do (plugins added, versions, capabilities), without doing it.
+async fn plan(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let mut wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let change = install_change(&mut wants, &body)?;
+    let plan = apply::plan(&state, &auth.tenant.tenant, &change).await.map_err(applied)?;
+    Ok(Json(serde_json::to_value(plan).map_err(anyhow::Error::from)?))
+}
+
+async fn install(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+    admin(&state, &auth).await?;
+    let mut wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let change = install_change(&mut wants, &body)?;
+    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    Ok((StatusCode::CREATED, Json(json!({ "operation": operation, "plan": plan }))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpgradeRequest {
+    /// Plugins to upgrade (default: all).
+    #[serde(default)]
+    plugins: Option<BTreeSet<String>>,
+}
+
+async fn upgrade(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpgradeRequest>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let (summary, upgrade) = match body.plugins {
+        None => ("upgrade all".to_owned(), Upgrade::All),
+        Some(plugins) => (format!("upgrade {}", plugins.iter().cloned().collect::<Vec<_>>().join(", ")), Upgrade::Only(plugins)),
+    };
+    let change = Change { kind: "upgrade", summary, target: Target::Resolve { wants, upgrade, locked: None } };
+    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    Ok(Json(json!({ "operation": operation, "plan": plan })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UninstallRequest {
+    plugin: String,
+}
+
+async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let mut wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    if wants.remove(&body.plugin).is_none() {
+        return Err(ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin)));
+    }
+    let change = Change { kind: "uninstall", summary: format!("uninstall {}", body.plugin), target: Target::Resolve { wants, upgrade: Upgrade::None, locked: None } };
+    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    Ok(Json(json!({ "operation": operation, "plan": plan })))
+}
+
+/// Back to the state before the last applied operation.
+async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let tenant = &auth.tenant.tenant;
+    let last = state
+        .marketplace
+        .operations(tenant.id, 50)
+        .await?
+        .into_iter()
+        .find(|op| op.state == "done")
+        .ok_or_else(|| ApiError::conflict("nothing_to_roll_back", "this tenant has no applied plugin operation to roll back"))?;
+    let lock = if last.from_lock.trim().is_empty() {
+        socle_marketplace::lockfile::Lockfile::default()
+    } else {
+        socle_marketplace::lockfile::Lockfile::parse(&last.from_lock).map_err(|e| anyhow::anyhow!("stored lockfile: {e}"))?
+    };
+    let wants: apply::Wants = serde_json::from_str(&last.from_wants).map_err(anyhow::Error::from)?;
+    let change = Change { kind: "rollback", summary: format!("roll back «{}»", last.summary), target: Target::Exact { wants, lock } };
+    let (operation, plan) = apply::apply(&state.0, tenant, &change, &auth.actor()).await.map_err(applied)?;
+    Ok(Json(json!({ "operation": operation, "plan": plan })))
+}
+
+async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let current = state.marketplace.tenant_lock(auth.tenant.tenant.id).await?.unwrap_or_default();
+    let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    Ok(Json(json!({ "wants": wants, "lock": current.lock })))
+}
+
+async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    Ok(Json(json!({ "operations": state.marketplace.operations(auth.tenant.tenant.id, 100).await? })))
+}
+
+async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    Ok(Json(json!({ "approvals": crate::marketplace::approvals::inbox(&state, &auth.tenant.tenant).await? })))
+}
+
+async fn decide(state: &AppState, auth: &Authenticated, id: &str, approve: bool) -> ApiResult<Json<Value>> {
+    admin(state, auth).await?;
+    match crate::marketplace::approvals::decide(&state.0, &auth.tenant.tenant, id, approve, &auth.actor()).await {
+        Ok(approval) => Ok(Json(json!({ "approval": approval }))),
+        Err(crate::marketplace::approvals::DecideError::NotFound(message)) => Err(ApiError::not_found("approval_not_found", message)),
+        Err(crate::marketplace::approvals::DecideError::Stale(message)) => Err(ApiError::conflict("approval_stale", message)),
+        Err(crate::marketplace::approvals::DecideError::Platform(err)) => Err(err.into()),
+    }
+}
+
+async fn approve(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    decide(&state, &auth, &id, true).await
+}
+
+async fn reject(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    decide(&state, &auth, &id, false).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewRequest {
+    stars: i64,
+    title: String,
+    body: String,
+}
+
+/// A review, from a tenant that installed the plugin; one per tenant (a new one replaces it).
+async fn review(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>, Json(body): Json<ReviewRequest>) -> ApiResult<StatusCode> {
+    admin(&state, &auth).await?;
+    if !(1..=5).contains(&body.stars) {
+        return Err(socle_tenants::ValidationError::new("stars", "give 1 to 5 stars").into());
+    }
+    if body.title.trim().is_empty() || body.title.len() > 120 {
+        return Err(socle_tenants::ValidationError::new("title", "a title has 1 to 120 characters").into());
+    }
+    if body.body.len() > 5000 {
+        return Err(socle_tenants::ValidationError::new("body", "a review has at most 5000 characters").into());
+    }
+    let tenant = auth.tenant.tenant.id;
+    if !state.marketplace.ever_installed(tenant, &plugin).await? {
+        return Err(ApiError::forbidden(format!("only tenants that installed `{plugin}` from the marketplace may review it")));
+    }
+    let now = state.now_ms();
+    let previous = state.marketplace.reviews(&plugin).await?.into_iter().find(|r| r.tenant == tenant);
+    state
+        .marketplace
+        .put_review(&crate::marketplace::store::Review {
+            plugin_id: plugin,
+            tenant,
+            stars: body.stars,
+            title: body.title.trim().into(),
+            body: body.body,
+            reply: None,
+            created_at: previous.map_or(now, |r| r.created_at),
+            updated_at: now,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

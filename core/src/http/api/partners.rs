@@ -1,0 +1,209 @@
+//! The partner API (`/api/v1/partners`), on the platform host, authenticated by a publisher's
+//! bearer token: signing keys and tokens, submitting packages (the validation report comes back
+//! with the answer), the publisher's versions, yanking and deprecating, replying to reviews.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{delete, get, post};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socle_marketplace::package::PackageLimits;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::json::Json;
+use crate::marketplace::publishers::{self, PublisherError};
+use crate::marketplace::store::Publisher;
+use crate::tenancy::TenantContext;
+
+/// Header carrying the detached signature (base64 of the `.socle.sig` JSON).
+pub const SIGNATURE_HEADER: &str = "x-socle-signature";
+
+pub fn router() -> Router<AppState> {
+    let limit = usize::try_from(PackageLimits::default().max_archive_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/partners/me", get(me))
+        .route("/partners/keys", post(add_key))
+        .route("/partners/keys/{key_id}", delete(revoke_key))
+        .route("/partners/tokens", post(add_token))
+        .route("/partners/tokens/{id}", delete(revoke_token))
+        .route("/partners/packages", get(versions).post(submit).layer(DefaultBodyLimit::max(limit)))
+        .route("/partners/packages/{plugin}/deprecate", post(deprecate))
+        .route("/partners/packages/{plugin}/{version}/yank", post(yank))
+        .route("/partners/packages/{plugin}/{version}/unyank", post(unyank))
+        .route("/partners/packages/{plugin}/reviews/{review}/reply", post(reply))
+}
+
+/// The publisher behind the request's bearer token.
+pub struct Partner(pub Publisher);
+
+impl FromRequestParts<AppState> for Partner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.extensions.get::<TenantContext>().is_some() {
+            return Err(ApiError::not_found("route_not_found", "the partner API is only served on the platform host"));
+        }
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send your publisher token as `Authorization: Bearer socle_pub_…`"))?;
+        match publishers::authenticate(state, token).await {
+            Ok(Some(publisher)) => Ok(Partner(publisher)),
+            Ok(None) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "this publisher token is unknown, revoked, or its publisher is suspended")),
+            Err(err) => Err(failed(err)),
+        }
+    }
+}
+
+fn failed(err: PublisherError) -> ApiError {
+    match err {
+        PublisherError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
+        PublisherError::NotFound(message) => ApiError::not_found("not_found", message),
+        PublisherError::Platform(err) => err.into(),
+    }
+}
+
+async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
+    let keys = state.marketplace.keys(&publisher.id).await?;
+    let tokens = state.marketplace.tokens(&publisher.id).await?;
+    Ok(Json(json!({ "publisher": publisher, "keys": keys, "tokens": tokens })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyRequest {
+    public_key: String,
+}
+
+async fn add_key(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<KeyRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let key = publishers::add_key(&state, &publisher.id, &body.public_key).await.map_err(failed)?;
+    Ok((StatusCode::CREATED, Json(json!({ "key": key }))))
+}
+
+async fn revoke_key(State(state): State<AppState>, Partner(publisher): Partner, Path(key_id): Path<String>) -> ApiResult<StatusCode> {
+    publishers::revoke_key(&state, &publisher.id, &key_id).await.map_err(failed)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    name: String,
+}
+
+async fn add_token(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let token = publishers::add_token(&state, &publisher.id, &body.name).await.map_err(failed)?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token, "note": "shown once: store it now" }))))
+}
+
+async fn revoke_token(State(state): State<AppState>, Partner(publisher): Partner, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    if !state.marketplace.revoke_token(&publisher.id, &id).await? {
+        return Err(ApiError::not_found("token_not_found", format!("publisher {} has no live token {id}", publisher.id)));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Submits a package: the body is the `.socle` archive, the signature rides in a header. The
+/// answer is the validation report: 201 when it passed (in review or listed), 422 when a check
+/// failed (the report says which and what to fix).
+async fn submit(State(state): State<AppState>, Partner(publisher): Partner, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .and_then(|v| String::from_utf8(v).ok())
+        .ok_or_else(|| {
+            socle_tenants::ValidationError::new("signature", format!("send the `.socle.sig` file, base64-encoded, in the `{SIGNATURE_HEADER}` header (`socle plugin publish` does)"))
+        })?;
+    let report = crate::marketplace::publish::submit(&state.0, &publisher, &body, &signature).await?;
+    let status = if report.failure().is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::CREATED };
+    Ok((status, Json(json!({ "report": report }))))
+}
+
+async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
+    let versions = state.marketplace.publisher_versions(&publisher.id).await?;
+    let stats = state.marketplace.install_stats().await?;
+    let items: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            json!({
+                "plugin": v.plugin_id, "version": v.version, "digest": v.digest, "channel": v.channel, "status": v.status,
+                "risk": v.risk, "report": v.report, "review_note": v.review_note, "yanked": v.yanked, "deprecated": v.deprecated,
+                "submitted_at": v.submitted_at, "installs": stats.get(&v.plugin_id).copied().unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "versions": items })))
+}
+
+async fn owned(state: &AppState, publisher: &Publisher, plugin: &str) -> ApiResult<()> {
+    let versions = state.marketplace.versions(plugin).await?;
+    match versions.first() {
+        Some(v) if v.publisher_id == publisher.id => Ok(()),
+        // Another publisher's plugin looks exactly like a missing one.
+        _ => Err(ApiError::not_found("plugin_not_found", format!("publisher {} has no plugin `{plugin}`", publisher.id))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageRequest {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn message(body: &MessageRequest, required: bool) -> ApiResult<Option<String>> {
+    match body.message.as_deref().map(str::trim) {
+        Some(m) if m.len() > 500 => Err(socle_tenants::ValidationError::new("message", "at most 500 characters").into()),
+        Some(m) if !m.is_empty() => Ok(Some(m.to_owned())),
+        _ if required => Err(socle_tenants::ValidationError::new("message", "say why, for the tenants that have it installed").into()),
+        _ => Ok(None),
+    }
+}
+
+async fn yank(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>, Json(body): Json<MessageRequest>) -> ApiResult<StatusCode> {
+    owned(&state, &publisher, &plugin).await?;
+    let message = message(&body, true)?;
+    if !state.marketplace.set_yanked(&plugin, &version, message.as_deref()).await? {
+        return Err(ApiError::not_found("version_not_found", format!("{plugin} has no version {version}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unyank(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    owned(&state, &publisher, &plugin).await?;
+    if !state.marketplace.set_yanked(&plugin, &version, None).await? {
+        return Err(ApiError::not_found("version_not_found", format!("{plugin} has no version {version}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn deprecate(State(state): State<AppState>, Partner(publisher): Partner, Path(plugin): Path<String>, Json(body): Json<MessageRequest>) -> ApiResult<StatusCode> {
+    owned(&state, &publisher, &plugin).await?;
+    state.marketplace.set_deprecated(&plugin, message(&body, false)?.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyRequest {
+    reply: String,
+}
+
+async fn reply(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, review)): Path<(String, i64)>, Json(body): Json<ReplyRequest>) -> ApiResult<StatusCode> {
+    owned(&state, &publisher, &plugin).await?;
+    if body.reply.trim().is_empty() || body.reply.len() > 2000 {
+        return Err(socle_tenants::ValidationError::new("reply", "a reply has 1 to 2000 characters").into());
+    }
+    if !state.marketplace.reply(&plugin, review, body.reply.trim()).await? {
+        return Err(ApiError::not_found("review_not_found", format!("{plugin} has no review {review}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,481 @@
+//! Applying a change to a tenant's plugin set — install, upgrade, rollback, uninstall, or a whole
+//! `tenant.toml` — atomically over the resolved set.
+//!
+//! The change is resolved into a new lockfile first; nothing moves if it does not resolve. Then
+//! the operation is journaled with a snapshot of every plugin it will touch (installation,
+//! grants), the plugins are removed (dependents first) and installed or upgraded (dependencies
+//! first), and the operation is finished in the same transaction that stores the new lockfile and
+//! the approval requests. If a step fails, the snapshot is restored; if the process dies
+//! mid-way, [`recover`] restores it at the next start. So after any failure or crash the tenant
+//! has its old set or its new one, never a mix. (What a plugin's own lifecycle export wrote in
+//! its collections before a later step failed stays: that data is the plugin's.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use socle_marketplace::lockfile::Lockfile;
+use socle_marketplace::manifest::{Manifest, Pricing};
+use socle_marketplace::resolve::{self, Candidate, Channel, Index, Request, Upgrade};
+use socle_tenants::{Actor, PluginWant, Tenant, TenantId};
+
+use super::store::{Approval, Operation, VersionRow};
+use crate::app::App;
+use crate::authz::Rule;
+use crate::plugins::store::Installed;
+
+/// What the tenant wants, by plugin id (`tenant.toml`'s `[plugins]`).
+pub type Wants = BTreeMap<String, PluginWant>;
+
+/// Why a change was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The wants do not resolve; the explanation says why in plain words.
+    #[error("{0}")]
+    Unresolvable(String),
+    /// The request itself is wrong (unknown plugin, nothing to roll back to…).
+    #[error("{0}")]
+    Invalid(String),
+    /// Another operation is running on this tenant.
+    #[error("{0}")]
+    Busy(String),
+    /// A step failed; everything was put back as it was.
+    #[error("{0}")]
+    RolledBack(String),
+    /// The platform failed.
+    #[error(transparent)]
+    Platform(#[from] anyhow::Error),
+}
+
+impl From<crate::error::StoreError> for ApplyError {
+    fn from(err: crate::error::StoreError) -> Self {
+        match err {
+            crate::error::StoreError::Conflict(message) => Self::Busy(message),
+            other => Self::Platform(other.into()),
+        }
+    }
+}
+
+/// The target of a change.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Resolve these wants, keeping locked versions except those `upgrade` frees.
+    Resolve {
+        /// What the tenant wants after the change.
+        wants: Wants,
+        /// Which locked versions may move.
+        upgrade: Upgrade,
+        /// Versions to prefer instead of the tenant's current lockfile (`socle tenant apply`
+        /// with a `tenant.lock`).
+        locked: Option<Lockfile>,
+    },
+    /// Exactly this lockfile (a rollback to a previous state).
+    Exact {
+        /// Wants after.
+        wants: Wants,
+        /// The lockfile to restore.
+        lock: Lockfile,
+    },
+}
+
+/// A change to apply.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// `install`, `upgrade`, `uninstall`, `rollback`, `apply`.
+    pub kind: &'static str,
+    /// What was asked, in words (shown in the journal).
+    pub summary: String,
+    /// Where to go.
+    pub target: Target,
+}
+
+/// What happens to one plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Plugin.
+    pub plugin: String,
+    /// `install`, `upgrade`, `downgrade`, `reinstall` or `remove`.
+    pub action: String,
+    /// Version before.
+    pub from: Option<String>,
+    /// Version after.
+    pub to: Option<String>,
+    /// Capabilities granted by this change.
+    pub grants: Vec<String>,
+    /// Capabilities new in this version that go to the approval inbox.
+    pub needs_approval: Vec<String>,
+}
+
+/// A resolved change, before or after it is applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The lockfile after.
+    pub lock: String,
+    /// What moves.
+    pub steps: Vec<Step>,
+}
+
+/// The state of one plugin before an operation, enough to put it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Snapshot {
+    plugin: String,
+    installed: Option<Installed>,
+    rules: Vec<Rule>,
+}
+
+/// Resolves a change without applying it: the plan an administrator approves.
+pub async fn plan(app: &App, tenant: &Tenant, change: &Change) -> Result<Plan, ApplyError> {
+    Ok(prepare(app, tenant, change).await?.plan)
+}
+
+struct Prepared {
+    plan: Plan,
+    from_wants: Wants,
+    from_lock: Lockfile,
+    to_wants: Wants,
+    to_lock: Lockfile,
+    rows: BTreeMap<String, VersionRow>,
+}
+
+async fn prepare(app: &App, tenant: &Tenant, change: &Change) -> Result<Prepared, ApplyError> {
+    let current = app.marketplace.tenant_lock(tenant.id).await?.unwrap_or_default();
+    let from_wants: Wants = if current.wants.is_empty() { Wants::new() } else { serde_json::from_str(&current.wants).map_err(anyhow::Error::from)? };
+    let from_lock = if current.lock.is_empty() { Lockfile::default() } else { Lockfile::parse(&current.lock).map_err(|e| anyhow::anyhow!("stored lockfile: {e}"))? };
+    let listed = app.marketplace.listed().await?;
+
+    let (to_wants, to_lock) = match &change.target {
+        Target::Exact { wants, lock } => (wants.clone(), lock.clone()),
+        Target::Resolve { wants, upgrade, locked } => {
+            for id in wants.keys() {
+                if !listed.iter().any(|v| &v.plugin_id == id) {
+                    return Err(ApplyError::Invalid(format!("no plugin `{id}` is listed in the marketplace")));
+                }
+            }
+            let index = Index::new(listed.iter().filter_map(candidate).collect());
+            let request = Request {
+                host_api: crate::plugins::runtime::host_api_versions(),
+                wanted: wants.iter().map(|(id, want)| (id.clone(), want.version.clone())).collect(),
+                locked: locked.as_ref().unwrap_or(&from_lock).versions(),
+                upgrade: upgrade.clone(),
+                beta: wants.iter().filter(|(_, w)| w.beta).map(|(id, _)| id.clone()).collect(),
+                entitlements: wants.iter().filter(|(_, w)| w.subscribed).map(|(id, _)| id.clone()).collect(),
+                pins: wants
+                    .iter()
+                    .filter_map(|(id, w)| w.pin.as_ref().map(|p| (id.clone(), resolve::Pin { version: p.version.clone(), reason: p.reason.clone() })))
+                    .collect(),
+            };
+            let resolution = resolve::resolve(&index, &request).map_err(|e| ApplyError::Unresolvable(format!("tenant {}: {e}", tenant.slug)))?;
+            (wants.clone(), Lockfile::from_resolution(&resolution))
+        }
+    };
+
+    // Every locked version must exist (any status: a rollback may return to a version since
+    // delisted) and match its digest.
+    let mut rows = BTreeMap::new();
+    for locked in &to_lock.plugins {
+        let row = match listed.iter().find(|v| v.plugin_id == locked.id && v.version == locked.version.to_string()) {
+            Some(row) => row.clone(),
+            None => app
+                .marketplace
+                .version(&locked.id, &locked.version.to_string())
+                .await?
+                .ok_or_else(|| ApplyError::Invalid(format!("{}@{} is not in the marketplace", locked.id, locked.version)))?,
+        };
+        if row.digest != locked.digest {
+            return Err(ApplyError::Invalid(format!("{}@{}: the lockfile says {} but the marketplace has {}", locked.id, locked.version, locked.digest, row.digest)));
+        }
+        rows.insert(locked.id.clone(), row);
+    }
+
+    let installs = app.plugins.store().installs(tenant.id).await?;
+    let mut steps = Vec::new();
+    // Dependents are removed before what they depend on.
+    for locked in order_dependencies_first(&from_lock).into_iter().rev().filter(|p| to_lock.get(&p.id).is_none()) {
+        if installs.iter().any(|i| i.plugin_id == locked.id) {
+            steps.push(Step { plugin: locked.id.clone(), action: "remove".into(), from: Some(locked.version.to_string()), to: None, grants: vec![], needs_approval: vec![] });
+        }
+    }
+    for locked in order_dependencies_first(&to_lock) {
+        let row = &rows[&locked.id];
+        let installed = installs.iter().find(|i| i.plugin_id == locked.id);
+        if installed.is_some_and(|i| i.sha256 == row.component_sha256 && i.version == row.version) {
+            continue;
+        }
+        let manifest = Manifest::parse(&row.manifest).map_err(|e| anyhow::anyhow!("{}@{}: stored manifest: {e}", row.plugin_id, row.version))?;
+        let declared: BTreeSet<String> = crate::plugins::grants::declared(&manifest).into_iter().map(|g| g.key).collect();
+        let (grants, needs_approval) = match installed {
+            None => {
+                let wanted = to_wants.get(&locked.id).and_then(|w| w.grants.clone());
+                if let Some(unknown) = wanted.as_ref().and_then(|w| w.difference(&declared).next()) {
+                    return Err(ApplyError::Invalid(format!("{}: `{unknown}` is not a capability its manifest declares", locked.id)));
+                }
+                (wanted.unwrap_or_else(|| declared.clone()), BTreeSet::new())
+            }
+            Some(i) => {
+                let old: Manifest = serde_json::from_value(i.manifest.clone()).map_err(anyhow::Error::from)?;
+                let old_declared: BTreeSet<String> = crate::plugins::grants::declared(&old).into_iter().map(|g| g.key).collect();
+                let held: BTreeSet<String> =
+                    crate::plugins::grants::states(app, tenant.id, &old).await?.into_iter().filter(|s| s.granted).map(|s| s.grant.key).collect();
+                let keep: BTreeSet<String> = held.intersection(&declared).cloned().collect();
+                let new: BTreeSet<String> = declared.difference(&old_declared).cloned().collect();
+                (keep, new)
+            }
+        };
+        let from = installed.map(|i| i.version.clone());
+        let action = match from.as_deref().map(semver::Version::parse) {
+            None => "install",
+            Some(Ok(old)) if old < locked.version => "upgrade",
+            Some(Ok(old)) if old > locked.version => "downgrade",
+            Some(_) => "reinstall",
+        };
+        steps.push(Step {
+            plugin: locked.id.clone(),
+            action: action.into(),
+            from,
+            to: Some(locked.version.to_string()),
+            grants: grants.into_iter().collect(),
+            needs_approval: needs_approval.into_iter().collect(),
+        });
+    }
+    Ok(Prepared { plan: Plan { lock: to_lock.to_toml(), steps }, from_wants, from_lock, to_wants, to_lock, rows })
+}
+
+/// Applies a change; returns the finished operation and its plan.
+pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &Actor) -> Result<(Operation, Plan), ApplyError> {
+    let prepared = prepare(app, tenant, change).await?;
+    let installs = app.plugins.store().installs(tenant.id).await?;
+    let mut snapshot = Vec::new();
+    for step in &prepared.plan.steps {
+        let installed = installs.iter().find(|i| i.plugin_id == step.plugin).cloned();
+        let rules = crate::plugins::grants::held(app, tenant.id, &step.plugin).await?;
+        snapshot.push(Snapshot { plugin: step.plugin.clone(), installed, rules });
+    }
+    let now = app.now_ms();
+    let mut operation = Operation {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: change.kind.into(),
+        summary: change.summary.clone(),
+        state: "applying".into(),
+        from_wants: serde_json::to_string(&prepared.from_wants).map_err(anyhow::Error::from)?,
+        from_lock: prepared.from_lock.to_toml(),
+        to_wants: serde_json::to_string(&prepared.to_wants).map_err(anyhow::Error::from)?,
+        to_lock: prepared.to_lock.to_toml(),
+        snapshot: serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?,
+        error: None,
+        actor: format!("{} {}", by.subject, by.label),
+        started_at: now,
+        finished_at: None,
+    };
+    app.marketplace.start_operation(tenant.id, &operation).await?;
+    failpoint("marketplace.apply.journaled");
+
+    let mut approvals = Vec::new();
+    let beat = heartbeat(app, tenant.id, &operation.id);
+    let outcome = run_steps(app, tenant, &prepared, by).await;
+    beat.abort();
+    if let Err(reason) = outcome {
+        restore(app, tenant, &snapshot, by).await?;
+        app.marketplace.finish_operation(tenant.id, &operation.id, "rolled_back", Some(&reason), &[]).await?;
+        tracing::warn!(tenant.id = %tenant.id, operation = %operation.id, error = %reason, "plugin operation rolled back");
+        return Err(ApplyError::RolledBack(format!("{} in tenant {} was rolled back: {reason}", change.summary, tenant.slug)));
+    }
+    for step in prepared.plan.steps.iter().filter(|s| !s.needs_approval.is_empty()) {
+        approvals.push(Approval {
+            id: uuid::Uuid::now_v7().to_string(),
+            plugin_id: step.plugin.clone(),
+            version: step.to.clone().unwrap_or_default(),
+            grants: step.needs_approval.clone(),
+            status: "pending".into(),
+            created_at: app.now_ms(),
+            decided_by: None,
+            decided_at: None,
+        });
+    }
+    failpoint("marketplace.apply.before_commit");
+    app.marketplace.finish_operation(tenant.id, &operation.id, "done", None, &approvals).await?;
+    for step in &prepared.plan.steps {
+        let kind = match step.action.as_str() {
+            "install" => "installed",
+            "remove" => "uninstalled",
+            "downgrade" => "rolled_back",
+            _ => "upgraded",
+        };
+        let version = step.to.clone().or_else(|| step.from.clone()).unwrap_or_default();
+        if let Err(err) = app.marketplace.record_event(tenant.id, &step.plugin, &version, kind).await {
+            tracing::warn!(error = %err, "install event not recorded");
+        }
+    }
+    operation.state = "done".into();
+    operation.finished_at = Some(app.now_ms());
+    tracing::info!(tenant.id = %tenant.id, operation = %operation.id, steps = prepared.plan.steps.len(), "plugin operation applied");
+    Ok((operation, prepared.plan))
+}
+
+async fn run_steps(app: &Arc<App>, tenant: &Arc<Tenant>, prepared: &Prepared, by: &Actor) -> Result<(), String> {
+    let mut done = 0;
+    for step in prepared.plan.steps.iter().filter(|s| s.action == "remove") {
+        crate::plugins::install::uninstall(app, tenant, &step.plugin, by).await.map_err(|e| format!("removing {}: {e}", step.plugin))?;
+        done += 1;
+        if done == 1 {
+            failpoint("marketplace.apply.first_step");
+        }
+    }
+    for step in prepared.plan.steps.iter().filter(|s| s.action != "remove") {
+        let row = &prepared.rows[&step.plugin];
+        let manifest = Manifest::parse(&row.manifest).map_err(|e| format!("{}: {e}", step.plugin))?;
+        let bytes = app
+            .plugins
+            .store()
+            .component(&row.component_sha256)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the component of {}@{} is missing", row.plugin_id, row.version))?;
+        let grants: BTreeSet<String> = step.grants.iter().cloned().collect();
+        crate::plugins::install::install(app, tenant, &bytes, &manifest, Some(&grants), by).await.map_err(|e| e.to_string())?;
+        done += 1;
+        if done == 1 {
+            failpoint("marketplace.apply.first_step");
+        }
+    }
+    Ok(())
+}
+
+/// Puts every snapshotted plugin back as it was: installation, collections, grants. Idempotent,
+/// so recovery may run it again after a crash during a restore.
+async fn restore(app: &App, tenant: &Tenant, snapshot: &[Snapshot], by: &Actor) -> anyhow::Result<()> {
+    for entry in snapshot.iter().rev() {
+        let source = format!("plugin:{}", entry.plugin);
+        match &entry.installed {
+            Some(installed) => {
+                app.plugins.store().put_install(tenant.id, installed, by).await?;
+                let manifest: Manifest = serde_json::from_value(installed.manifest.clone())?;
+                let schema = manifest.schema();
+                if schema.collections.is_empty() && schema.extensions.is_empty() {
+                    app.records.registry.uninstall(tenant.id, &source, by).await?;
+                } else {
+                    app.records.registry.install(tenant.id, &source, &schema, by).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+            None => {
+                app.plugins.store().remove_install(tenant.id, &entry.plugin, by).await?;
+                app.records.registry.uninstall(tenant.id, &source, by).await?;
+            }
+        }
+        let held = crate::plugins::grants::held(app, tenant.id, &entry.plugin).await?;
+        let revoke: Vec<Rule> = held.iter().filter(|r| !entry.rules.contains(r)).cloned().collect();
+        let grant: Vec<Rule> = entry.rules.iter().filter(|r| !held.contains(r)).cloned().collect();
+        app.policies.change(tenant.id, &revoke, &grant, by).await?;
+    }
+    app.authz.changed(tenant.id, app.bus.as_ref()).await;
+    app.plugins.changed(tenant.id, app.bus.as_ref()).await;
+    Ok(())
+}
+
+/// Beats the operation's heartbeat while it is applied, so other nodes know it is alive.
+fn heartbeat(app: &Arc<App>, tenant: TenantId, id: &str) -> tokio::task::JoinHandle<()> {
+    let app = Arc::downgrade(app);
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let Some(app) = app.upgrade() else { return };
+            let every = Duration::from_millis((app.settings.marketplace.operation_lease_secs * 1000 / 3).max(100));
+            if let Err(err) = app.marketplace.heartbeat(tenant, &id).await {
+                tracing::warn!(error = %err, "plugin operation heartbeat failed");
+            }
+            drop(app);
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
+/// Rolls back every operation whose node stopped beating its heartbeat: at start, before
+/// serving, then periodically (see [`watch_interrupted`]).
+pub async fn recover(app: &App) -> anyhow::Result<usize> {
+    let lease = i64::try_from(app.settings.marketplace.operation_lease_secs * 1000).unwrap_or(i64::MAX);
+    let interrupted = app.marketplace.interrupted(app.now_ms().saturating_sub(lease)).await?;
+    let count = interrupted.len();
+    for (tenant_id, operation) in interrupted {
+        let Some(tenant) = app.tenants.get(tenant_id).await? else { continue };
+        let snapshot: Vec<Snapshot> = serde_json::from_str(&operation.snapshot)?;
+        restore(app, &tenant, &snapshot, &Actor::system("marketplace recovery")).await?;
+        app.marketplace
+            .finish_operation(tenant_id, &operation.id, "rolled_back", Some("interrupted: the server stopped while applying it; the previous state was restored"), &[])
+            .await?;
+        tracing::warn!(tenant.id = %tenant_id, operation = %operation.id, "interrupted plugin operation rolled back");
+    }
+    Ok(count)
+}
+
+/// Recovers interrupted operations every lease period (a crash shortly before this node started
+/// leaves an operation whose lease has not yet run out).
+pub fn watch_interrupted(app: std::sync::Weak<App>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let every = match app.upgrade() {
+                Some(app) => {
+                    if let Err(err) = recover(&app).await {
+                        tracing::warn!(error = format!("{err:#}"), "recovering interrupted plugin operations failed");
+                    }
+                    Duration::from_secs(app.settings.marketplace.operation_lease_secs.max(1))
+                }
+                None => return,
+            };
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
+/// The plugins of a lockfile, each after its dependencies.
+fn order_dependencies_first(lock: &Lockfile) -> Vec<&socle_marketplace::lockfile::LockedPlugin> {
+    let mut ordered: Vec<&socle_marketplace::lockfile::LockedPlugin> = Vec::new();
+    let mut placed = BTreeSet::new();
+    while ordered.len() < lock.plugins.len() {
+        let before = ordered.len();
+        for plugin in &lock.plugins {
+            if !placed.contains(&plugin.id) && plugin.dependencies.iter().all(|d| placed.contains(d) || lock.get(d).is_none()) {
+                placed.insert(plugin.id.clone());
+                ordered.push(plugin);
+            }
+        }
+        if ordered.len() == before {
+            // A cycle: the rest in name order (install checks dependencies and will say which).
+            ordered.extend(lock.plugins.iter().filter(|p| !placed.contains(&p.id)));
+            break;
+        }
+    }
+    ordered
+}
+
+/// A listed version as a resolver candidate.
+fn candidate(row: &VersionRow) -> Option<Candidate> {
+    let manifest = Manifest::parse(&row.manifest).ok()?;
+    Some(Candidate {
+        id: row.plugin_id.clone(),
+        version: manifest.plugin.version.clone(),
+        api: manifest.plugin.api.clone(),
+        dependencies: manifest.dependencies.clone(),
+        digest: row.digest.clone(),
+        yanked: row.yanked.is_some(),
+        channel: if row.channel == "beta" { Channel::Beta } else { Channel::Stable },
+        paid: !matches!(manifest.pricing, Pricing::Free),
+    })
+}
+
+/// The tenant's current wants.
+pub async fn wants(app: &App, tenant: TenantId) -> anyhow::Result<Wants> {
+    let current = app.marketplace.tenant_lock(tenant).await?.unwrap_or_default();
+    Ok(if current.wants.is_empty() { Wants::new() } else { serde_json::from_str(&current.wants)? })
+}
+
+/// Kills the process at a named point when `SOCLE_FAILPOINT` names it: how the crash tests
+/// stop a real server mid-operation, exactly like `kill -9` at that step. Debug builds only.
+fn failpoint(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("SOCLE_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}

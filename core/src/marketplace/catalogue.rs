@@ -1,0 +1,258 @@
+//! The catalogue tenant administrators browse: listed plugins searched and filtered by category,
+//! vertical, price and rating; a listing page with permissions and their reasons, versions and
+//! changelog, reviews, install numbers and whether it fits this tenant.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use socle_marketplace::manifest::{Manifest, Pricing};
+use socle_marketplace::package::{Package, PackageLimits};
+use socle_marketplace::schema::Label;
+use socle_tenants::Tenant;
+
+use super::store::{InstallStats, Review, VersionRow};
+use crate::app::App;
+
+/// Filters of a catalogue search.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    /// Words matched against id, name, description and categories (accents and case ignored).
+    pub q: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Vertical.
+    pub vertical: Option<String>,
+    /// `free` or `paid`.
+    pub price: Option<String>,
+    /// Lowest average rating.
+    pub min_rating: Option<f64>,
+    /// `installs` (default), `rating`, `name`, `newest`.
+    pub sort: Option<String>,
+}
+
+/// A plugin in the catalogue.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Plugin id.
+    pub id: String,
+    /// Name.
+    pub name: Label,
+    /// Description.
+    pub description: Label,
+    /// Publisher.
+    pub publisher: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Vertical.
+    pub vertical: Option<String>,
+    /// Price.
+    pub pricing: Pricing,
+    /// Newest stable version (or newest beta if it only has betas).
+    pub latest: String,
+    /// Average stars.
+    pub rating: Option<f64>,
+    /// Number of reviews.
+    pub reviews: usize,
+    /// Install numbers.
+    pub installs: InstallStats,
+    /// Deprecation message.
+    pub deprecated: Option<String>,
+}
+
+/// A listing page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// README of the latest version.
+    pub readme: Option<String>,
+    /// Every listed version, newest first.
+    pub versions: Vec<VersionInfo>,
+    /// Capabilities of the latest version, each with its reason and risk.
+    pub permissions: Vec<crate::plugins::grants::Grant>,
+    /// Kinds of data it stores.
+    pub data_classes: Vec<socle_marketplace::manifest::DataClass>,
+    /// Dependencies.
+    pub dependencies: BTreeMap<String, String>,
+    /// Screenshots and icon (paths under `assets/`).
+    pub assets: Vec<String>,
+    /// Reviews, newest first.
+    pub reviews: Vec<Review>,
+    /// Whether it resolves for the asking tenant, and what installing it would do.
+    pub compatibility: Option<Compatibility>,
+}
+
+/// One version on a listing page.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    /// Version.
+    pub version: String,
+    /// Channel.
+    pub channel: String,
+    /// Yank message.
+    pub yanked: Option<String>,
+    /// Changelog.
+    pub changelog: Option<String>,
+    /// Submission time (ms).
+    pub published_at: i64,
+}
+
+/// Whether a plugin fits a tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compatibility {
+    /// It resolves.
+    pub compatible: bool,
+    /// The plan (steps) or why not.
+    pub detail: serde_json::Value,
+}
+
+fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect()
+}
+
+fn newest(rows: &[&VersionRow]) -> Option<(Manifest, VersionRow)> {
+    let parsed = |r: &&&VersionRow| semver::Version::parse(&r.version).ok();
+    let stable = rows.iter().filter(|r| r.channel == "stable" && r.yanked.is_none()).max_by_key(parsed);
+    let any = rows.iter().filter(|r| r.yanked.is_none()).max_by_key(parsed);
+    let row = stable.or(any)?;
+    Some((Manifest::parse(&row.manifest).ok()?, (*row).clone()))
+}
+
+/// Catalogue search.
+pub async fn search(app: &App, query: &Query) -> anyhow::Result<Vec<Summary>> {
+    let listed = app.marketplace.listed().await?;
+    let stats = app.marketplace.install_stats().await?;
+    let mut by_plugin: BTreeMap<&str, Vec<&VersionRow>> = BTreeMap::new();
+    for row in &listed {
+        by_plugin.entry(&row.plugin_id).or_default().push(row);
+    }
+    let words: Vec<String> = query.q.as_deref().map(fold).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    let mut found = Vec::new();
+    for (id, rows) in by_plugin {
+        let Some((manifest, row)) = newest(&rows) else { continue };
+        let haystack = fold(&format!(
+            "{id} {} {} {} {} {}",
+            manifest.plugin.name.get("fr"),
+            manifest.plugin.name.get("en"),
+            manifest.plugin.description.get("fr"),
+            manifest.plugin.description.get("en"),
+            manifest.plugin.categories.join(" ")
+        ));
+        if !words.iter().all(|w| haystack.contains(w.as_str())) {
+            continue;
+        }
+        if query.category.as_ref().is_some_and(|c| !manifest.plugin.categories.contains(c)) {
+            continue;
+        }
+        if query.vertical.is_some() && query.vertical != manifest.plugin.vertical {
+            continue;
+        }
+        let free = matches!(manifest.pricing, Pricing::Free);
+        match query.price.as_deref() {
+            Some("free") if !free => continue,
+            Some("paid") if free => continue,
+            _ => {}
+        }
+        let reviews = app.marketplace.reviews(id).await?;
+        #[allow(clippy::cast_precision_loss)] // a handful of stars
+        let rating = (!reviews.is_empty()).then(|| reviews.iter().map(|r| r.stars).sum::<i64>() as f64 / reviews.len() as f64);
+        if query.min_rating.is_some_and(|min| rating.unwrap_or(0.0) < min) {
+            continue;
+        }
+        found.push((
+            row.submitted_at,
+            Summary {
+                id: id.to_owned(),
+                name: manifest.plugin.name.clone(),
+                description: manifest.plugin.description.clone(),
+                publisher: row.publisher_id.clone(),
+                categories: manifest.plugin.categories.clone(),
+                vertical: manifest.plugin.vertical.clone(),
+                pricing: manifest.pricing.clone(),
+                latest: row.version.clone(),
+                rating,
+                reviews: reviews.len(),
+                installs: stats.get(id).copied().unwrap_or_default(),
+                deprecated: row.deprecated.clone(),
+            },
+        ));
+    }
+    match query.sort.as_deref().unwrap_or("installs") {
+        "name" => found.sort_by(|a, b| a.1.id.cmp(&b.1.id)),
+        "rating" => found.sort_by(|a, b| b.1.rating.unwrap_or(0.0).total_cmp(&a.1.rating.unwrap_or(0.0))),
+        "newest" => found.sort_by(|a, b| b.0.cmp(&a.0)),
+        _ => found.sort_by(|a, b| b.1.installs.active.cmp(&a.1.installs.active).then(a.1.id.cmp(&b.1.id))),
+    }
+    Ok(found.into_iter().map(|(_, s)| s).collect())
+}
+
+/// A listing page, with its compatibility for `tenant`.
+pub async fn listing(app: &App, id: &str, tenant: Option<&Tenant>) -> anyhow::Result<Option<Listing>> {
+    let versions = app.marketplace.versions(id).await?;
+    let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
+    let Some((manifest, row)) = newest(&listed) else { return Ok(None) };
+    let Some(summary) = search(app, &Query::default()).await?.into_iter().find(|s| s.id == id) else { return Ok(None) };
+    let archive = app.marketplace.archive(&row.digest).await?.unwrap_or_default();
+    let assets = Package::unpack(&archive, &PackageLimits::default()).map(|p| p.assets.into_keys().collect()).unwrap_or_default();
+    let compatibility = match tenant {
+        None => None,
+        Some(tenant) => {
+            let mut wants = super::apply::wants(app, tenant.id).await?;
+            wants.entry(id.to_owned()).or_insert_with(socle_tenants::PluginWant::any).subscribed = true;
+            let change = super::Change {
+                kind: "install",
+                summary: format!("install {id}"),
+                target: super::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::None, locked: None },
+            };
+            Some(match super::apply::plan(app, tenant, &change).await {
+                Ok(plan) => Compatibility { compatible: true, detail: serde_json::to_value(plan.steps)? },
+                Err(err) => Compatibility { compatible: false, detail: serde_json::Value::String(err.to_string()) },
+            })
+        }
+    };
+    Ok(Some(Listing {
+        summary,
+        readme: row.readme.clone(),
+        versions: listed
+            .iter()
+            .map(|v| VersionInfo { version: v.version.clone(), channel: v.channel.clone(), yanked: v.yanked.clone(), changelog: v.changelog.clone(), published_at: v.submitted_at })
+            .collect(),
+        permissions: crate::plugins::grants::declared(&manifest),
+        data_classes: manifest.data_classes.clone(),
+        dependencies: manifest.dependencies.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        assets,
+        reviews: app.marketplace.reviews(id).await?,
+        compatibility,
+    }))
+}
+
+/// An asset of a listed plugin's latest version (icon, screenshot), with its content type.
+pub async fn asset(app: &App, id: &str, path: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+    let versions = app.marketplace.versions(id).await?;
+    let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
+    let Some((_, row)) = newest(&listed) else { return Ok(None) };
+    let Some(archive) = app.marketplace.archive(&row.digest).await? else { return Ok(None) };
+    let mut package = Package::unpack(&archive, &PackageLimits::default())?;
+    let Some(bytes) = package.assets.remove(path) else { return Ok(None) };
+    let content_type = match path.rsplit('.').next().unwrap_or_default() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok(Some((bytes, content_type)))
+}

@@ -1,0 +1,15 @@
+//! The marketplace on the server: publisher accounts (API tokens, signing keys), the publishing
+//! pipeline and review queue, each tenant's resolved plugin set applied atomically, the approval
+//! inbox, the catalogue with reviews and install numbers. The domain (package format,
+//! signatures, resolution, lockfiles) lives in `socle-marketplace`; this module stores it and
+//! drives the plugin runtime.
+
+pub mod apply;
+pub mod approvals;
+pub mod catalogue;
+pub mod publish;
+pub mod publishers;
+pub mod store;
+
+pub use apply::{ApplyError, Change, Target, Wants};
+pub use store::MarketplaceStore;
