@@ -148,7 +148,8 @@ CREATE INDEX plugin_approvals_tenant ON plugin_approvals (tenant_id, status);
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['tenant_locks', 'plugin_operations', 'plugin_approvals']
+    -- Reviews and install events are read across tenants, always in the platform scope.
+    FOREACH t IN ARRAY ARRAY['tenant_locks', 'plugin_operations', 'plugin_approvals', 'plugin_reviews', 'marketplace_events']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
