@@ -193,7 +193,7 @@ pub async fn search(app: &App, query: &Query) -> anyhow::Result<Vec<Summary>> {
     match query.sort.as_deref().unwrap_or("installs") {
         "name" => found.sort_by(|a, b| a.1.id.cmp(&b.1.id)),
         "rating" => found.sort_by(|a, b| b.1.rating.unwrap_or(0.0).total_cmp(&a.1.rating.unwrap_or(0.0))),
-        "newest" => found.sort_by(|a, b| b.0.cmp(&a.0)),
+        "newest" => found.sort_by_key(|f| std::cmp::Reverse(f.0)),
         _ => found.sort_by(|a, b| b.1.installs.active.cmp(&a.1.installs.active).then(a.1.id.cmp(&b.1.id))),
     }
     Ok(found.into_iter().map(|(_, s)| s).collect())

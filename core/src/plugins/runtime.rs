@@ -36,6 +36,9 @@ impl<T> WasmtimeContext<T> for Result<T, wasmtime::Error> {
     }
 }
 
+/// A guest call in progress, polled inline then on the plugin executor; yields the store back.
+type Invocation = Pin<Box<dyn Future<Output = (wasmtime::Result<Output>, Store<PluginState>)> + Send>>;
+
 /// Host API versions this host serves (`socle:plugin@1.x`).
 pub const SUPPORTED_API: &[&str] = &["1"];
 
@@ -427,7 +430,7 @@ impl PluginRuntime {
             }
         });
         let pre = plugin.pre.clone();
-        let mut invocation: Pin<Box<dyn Future<Output = (wasmtime::Result<Output>, Store<PluginState>)> + Send>> =
+        let mut invocation: Invocation =
             Box::pin(DEPTH.scope(depth + 1, async move {
                 let outcome = invoke(&pre, &mut store, call).await;
                 (outcome, store)
