@@ -223,6 +223,7 @@ pub async fn publish_local(app: &Arc<App>, dir: &Path, publisher_id: &str, key_p
 /// Writes `tenant.toml` and `tenant.lock` for a tenant.
 pub async fn export(app: &App, tenant: &Tenant, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (wants, lock) = apply::current(app, tenant.id).await?;
     let mut logo = None;
     let mut favicon = None;
     for (kind, name, slot) in [(AssetKind::Logo, "logo", &mut logo), (AssetKind::Favicon, "favicon", &mut favicon)] {
@@ -250,13 +251,11 @@ pub async fn export(app: &App, tenant: &Tenant, dir: &Path) -> anyhow::Result<()
             logo,
             favicon,
         },
-        plugins: apply::wants(app, tenant.id).await?,
+        plugins: wants,
     };
     let toml = format!("# Socle tenant `{}`: apply with `socle tenant apply {}`.\n{}", tenant.slug, dir.display(), toml::to_string_pretty(&file)?);
     write_atomically(&dir.join("tenant.toml"), &toml)?;
-    let lock = app.marketplace.tenant_lock(tenant.id).await?.map(|l| l.lock).unwrap_or_default();
-    let lock = if lock.trim().is_empty() { Lockfile::default().to_toml() } else { lock };
-    write_atomically(&dir.join("tenant.lock"), &lock)?;
+    write_atomically(&dir.join("tenant.lock"), &lock.to_toml())?;
     println!("wrote {0}/tenant.toml and {0}/tenant.lock", dir.display());
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use socle_marketplace::lockfile::Lockfile;
 use socle_marketplace::manifest::{Manifest, Pricing};
 use socle_marketplace::resolve::{self, Candidate, Channel, Index, Request, Upgrade};
@@ -22,8 +22,7 @@ use socle_tenants::{Actor, PluginWant, Tenant, TenantId};
 
 use super::store::{Approval, Operation, VersionRow};
 use crate::app::App;
-use crate::authz::Rule;
-use crate::plugins::store::Installed;
+use crate::plugins::install::{self, Snapshot};
 
 /// What the tenant wants, by plugin id (`tenant.toml`'s `[plugins]`).
 pub type Wants = BTreeMap<String, PluginWant>;
@@ -116,14 +115,6 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-/// The state of one plugin before an operation, enough to put it back.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Snapshot {
-    plugin: String,
-    installed: Option<Installed>,
-    rules: Vec<Rule>,
-}
-
 /// Resolves a change without applying it: the plan an administrator approves.
 pub async fn plan(app: &App, tenant: &Tenant, change: &Change) -> Result<Plan, ApplyError> {
     Ok(prepare(app, tenant, change).await?.plan)
@@ -139,9 +130,7 @@ struct Prepared {
 }
 
 async fn prepare(app: &App, tenant: &Tenant, change: &Change) -> Result<Prepared, ApplyError> {
-    let current = app.marketplace.tenant_lock(tenant.id).await?.unwrap_or_default();
-    let from_wants: Wants = if current.wants.is_empty() { Wants::new() } else { serde_json::from_str(&current.wants).map_err(anyhow::Error::from)? };
-    let from_lock = if current.lock.is_empty() { Lockfile::default() } else { Lockfile::parse(&current.lock).map_err(|e| anyhow::anyhow!("stored lockfile: {e}"))? };
+    let (from_wants, from_lock) = current(app, tenant.id).await?;
     let listed = app.marketplace.listed().await?;
 
     let (to_wants, to_lock) = match &change.target {
@@ -244,12 +233,9 @@ async fn prepare(app: &App, tenant: &Tenant, change: &Change) -> Result<Prepared
 /// Applies a change; returns the finished operation and its plan.
 pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &Actor) -> Result<(Operation, Plan), ApplyError> {
     let prepared = prepare(app, tenant, change).await?;
-    let installs = app.plugins.store().installs(tenant.id).await?;
     let mut snapshot = Vec::new();
     for step in &prepared.plan.steps {
-        let installed = installs.iter().find(|i| i.plugin_id == step.plugin).cloned();
-        let rules = crate::plugins::grants::held(app, tenant.id, &step.plugin).await?;
-        snapshot.push(Snapshot { plugin: step.plugin.clone(), installed, rules });
+        snapshot.push(Snapshot::take(app, tenant.id, &step.plugin).await?);
     }
     let now = app.now_ms();
     let mut operation = Operation {
@@ -275,7 +261,7 @@ pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &A
     let outcome = run_steps(app, tenant, &prepared, by).await;
     beat.abort();
     if let Err(reason) = outcome {
-        restore(app, tenant, &snapshot, by).await?;
+        install::restore(app, tenant.id, &snapshot, by).await?;
         app.marketplace.finish_operation(tenant.id, &operation.id, "rolled_back", Some(&reason), &[]).await?;
         tracing::warn!(tenant.id = %tenant.id, operation = %operation.id, error = %reason, "plugin operation rolled back");
         return Err(ApplyError::RolledBack(format!("{} in tenant {} was rolled back: {reason}", change.summary, tenant.slug)));
@@ -315,7 +301,7 @@ pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &A
 async fn run_steps(app: &Arc<App>, tenant: &Arc<Tenant>, prepared: &Prepared, by: &Actor) -> Result<(), String> {
     let mut done = 0;
     for step in prepared.plan.steps.iter().filter(|s| s.action == "remove") {
-        crate::plugins::install::uninstall(app, tenant, &step.plugin, by).await.map_err(|e| format!("removing {}: {e}", step.plugin))?;
+        install::uninstall(app, tenant, &step.plugin, by).await.map_err(|e| format!("removing {}: {e}", step.plugin))?;
         done += 1;
         if done == 1 {
             failpoint("marketplace.apply.first_step");
@@ -332,43 +318,12 @@ async fn run_steps(app: &Arc<App>, tenant: &Arc<Tenant>, prepared: &Prepared, by
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("the component of {}@{} is missing", row.plugin_id, row.version))?;
         let grants: BTreeSet<String> = step.grants.iter().cloned().collect();
-        crate::plugins::install::install(app, tenant, &bytes, &manifest, Some(&grants), by).await.map_err(|e| e.to_string())?;
+        install::install(app, tenant, &bytes, &manifest, Some(&grants), by).await.map_err(|e| e.to_string())?;
         done += 1;
         if done == 1 {
             failpoint("marketplace.apply.first_step");
         }
     }
-    Ok(())
-}
-
-/// Puts every snapshotted plugin back as it was: installation, collections, grants. Idempotent,
-/// so recovery may run it again after a crash during a restore.
-async fn restore(app: &App, tenant: &Tenant, snapshot: &[Snapshot], by: &Actor) -> anyhow::Result<()> {
-    for entry in snapshot.iter().rev() {
-        let source = format!("plugin:{}", entry.plugin);
-        match &entry.installed {
-            Some(installed) => {
-                app.plugins.store().put_install(tenant.id, installed, by).await?;
-                let manifest: Manifest = serde_json::from_value(installed.manifest.clone())?;
-                let schema = manifest.schema();
-                if schema.collections.is_empty() && schema.extensions.is_empty() {
-                    app.records.registry.uninstall(tenant.id, &source, by).await?;
-                } else {
-                    app.records.registry.install(tenant.id, &source, &schema, by).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                }
-            }
-            None => {
-                app.plugins.store().remove_install(tenant.id, &entry.plugin, by).await?;
-                app.records.registry.uninstall(tenant.id, &source, by).await?;
-            }
-        }
-        let held = crate::plugins::grants::held(app, tenant.id, &entry.plugin).await?;
-        let revoke: Vec<Rule> = held.iter().filter(|r| !entry.rules.contains(r)).cloned().collect();
-        let grant: Vec<Rule> = entry.rules.iter().filter(|r| !held.contains(r)).cloned().collect();
-        app.policies.change(tenant.id, &revoke, &grant, by).await?;
-    }
-    app.authz.changed(tenant.id, app.bus.as_ref()).await;
-    app.plugins.changed(tenant.id, app.bus.as_ref()).await;
     Ok(())
 }
 
@@ -396,9 +351,11 @@ pub async fn recover(app: &App) -> anyhow::Result<usize> {
     let interrupted = app.marketplace.interrupted(app.now_ms().saturating_sub(lease)).await?;
     let count = interrupted.len();
     for (tenant_id, operation) in interrupted {
-        let Some(tenant) = app.tenants.get(tenant_id).await? else { continue };
+        if app.tenants.get(tenant_id).await?.is_none() {
+            continue;
+        }
         let snapshot: Vec<Snapshot> = serde_json::from_str(&operation.snapshot)?;
-        restore(app, &tenant, &snapshot, &Actor::system("marketplace recovery")).await?;
+        install::restore(app, tenant_id, &snapshot, &Actor::system("marketplace recovery")).await?;
         app.marketplace
             .finish_operation(tenant_id, &operation.id, "rolled_back", Some("interrupted: the server stopped while applying it; the previous state was restored"), &[])
             .await?;
@@ -427,7 +384,7 @@ pub fn watch_interrupted(app: std::sync::Weak<App>) -> tokio::task::JoinHandle<(
 }
 
 /// The plugins of a lockfile, each after its dependencies.
-fn order_dependencies_first(lock: &Lockfile) -> Vec<&socle_marketplace::lockfile::LockedPlugin> {
+pub fn order_dependencies_first(lock: &Lockfile) -> Vec<&socle_marketplace::lockfile::LockedPlugin> {
     let mut ordered: Vec<&socle_marketplace::lockfile::LockedPlugin> = Vec::new();
     let mut placed = BTreeSet::new();
     while ordered.len() < lock.plugins.len() {
@@ -462,10 +419,46 @@ fn candidate(row: &VersionRow) -> Option<Candidate> {
     })
 }
 
+/// The tenant's wants and lockfile now (empty for a tenant that never used the marketplace).
+pub async fn current(app: &App, tenant: TenantId) -> anyhow::Result<(Wants, Lockfile)> {
+    let Some(stored) = app.marketplace.tenant_lock(tenant).await? else { return Ok((Wants::new(), Lockfile::default())) };
+    let lock = Lockfile::parse(&stored.lock).map_err(|e| anyhow::anyhow!("tenant {tenant}: stored lockfile: {e}"))?;
+    Ok((serde_json::from_str(&stored.wants)?, lock))
+}
+
 /// The tenant's current wants.
 pub async fn wants(app: &App, tenant: TenantId) -> anyhow::Result<Wants> {
-    let current = app.marketplace.tenant_lock(tenant).await?.unwrap_or_default();
-    Ok(if current.wants.is_empty() { Wants::new() } else { serde_json::from_str(&current.wants)? })
+    Ok(current(app, tenant).await?.0)
+}
+
+/// Uninstalling `plugin` (and whatever only it needed), if the tenant asked for it.
+pub fn uninstall_change(mut wants: Wants, plugin: &str) -> Option<Change> {
+    wants.remove(plugin)?;
+    Some(Change { kind: "uninstall", summary: format!("uninstall {plugin}"), target: Target::Resolve { wants, upgrade: Upgrade::None, locked: None } })
+}
+
+/// Going back to the state before the tenant's last applied operation.
+pub async fn rollback_change(app: &App, tenant: TenantId) -> Result<Change, ApplyError> {
+    let last = app
+        .marketplace
+        .operations(tenant, 50)
+        .await?
+        .into_iter()
+        .find(|op| op.state == "done")
+        .ok_or_else(|| ApplyError::Invalid("this tenant has no applied plugin operation to roll back".into()))?;
+    let lock = Lockfile::parse(&last.from_lock).map_err(|e| anyhow::anyhow!("operation {}: stored lockfile: {e}", last.id))?;
+    let wants: Wants = serde_json::from_str(&last.from_wants).map_err(anyhow::Error::from)?;
+    Ok(Change { kind: "rollback", summary: format!("roll back «{}»", last.summary), target: Target::Exact { wants, lock } })
+}
+
+/// Resolves `wants` against the listed versions, with nothing locked: what a fresh tenant
+/// asking for them would get (the smoke run installs a plugin's dependencies this way).
+pub async fn resolve_fresh(app: &App, wanted: BTreeMap<String, semver::VersionReq>) -> Result<Lockfile, ApplyError> {
+    let listed = app.marketplace.listed().await?;
+    let index = Index::new(listed.iter().filter_map(candidate).collect());
+    let request = Request { host_api: crate::plugins::runtime::host_api_versions(), wanted, ..Request::default() };
+    let resolution = resolve::resolve(&index, &request).map_err(|e| ApplyError::Unresolvable(e.to_string()))?;
+    Ok(Lockfile::from_resolution(&resolution))
 }
 
 /// Kills the process at a named point when `SOCLE_FAILPOINT` names it: how the crash tests

@@ -10,7 +10,7 @@ use socle_marketplace::package::{Package, PackageLimits};
 use socle_marketplace::schema::Label;
 use socle_tenants::Tenant;
 
-use super::store::{InstallStats, Review, VersionRow};
+use super::store::{InstallStats, Rating, Review, VersionRow};
 use crate::app::App;
 
 /// Filters of a catalogue search.
@@ -131,65 +131,65 @@ fn newest(rows: &[&VersionRow]) -> Option<(Manifest, VersionRow)> {
     Some((Manifest::parse(&row.manifest).ok()?, (*row).clone()))
 }
 
+/// The catalogue entry of a plugin from its listed versions, or `None` if none is installable.
+fn summary(id: &str, rows: &[&VersionRow], stats: &BTreeMap<String, InstallStats>, ratings: &BTreeMap<String, Rating>) -> Option<(Manifest, VersionRow, Summary)> {
+    let (manifest, row) = newest(rows)?;
+    let rating = ratings.get(id);
+    let summary = Summary {
+        id: id.to_owned(),
+        name: manifest.plugin.name.clone(),
+        description: manifest.plugin.description.clone(),
+        publisher: row.publisher_id.clone(),
+        categories: manifest.plugin.categories.clone(),
+        vertical: manifest.plugin.vertical.clone(),
+        pricing: manifest.pricing.clone(),
+        latest: row.version.clone(),
+        rating: rating.map(|r| r.average),
+        reviews: rating.map_or(0, |r| r.count),
+        installs: stats.get(id).copied().unwrap_or_default(),
+        deprecated: row.deprecated.clone(),
+    };
+    Some((manifest, row, summary))
+}
+
+fn matches(query: &Query, words: &[String], manifest: &Manifest, summary: &Summary) -> bool {
+    let haystack = fold(&format!(
+        "{} {} {} {} {} {}",
+        summary.id,
+        manifest.plugin.name.get("fr"),
+        manifest.plugin.name.get("en"),
+        manifest.plugin.description.get("fr"),
+        manifest.plugin.description.get("en"),
+        manifest.plugin.categories.join(" ")
+    ));
+    let free = matches!(manifest.pricing, Pricing::Free);
+    words.iter().all(|w| haystack.contains(w.as_str()))
+        && query.category.as_ref().is_none_or(|c| manifest.plugin.categories.contains(c))
+        && (query.vertical.is_none() || query.vertical == manifest.plugin.vertical)
+        && match query.price.as_deref() {
+            Some("free") => free,
+            Some("paid") => !free,
+            _ => true,
+        }
+        && query.min_rating.is_none_or(|min| summary.rating.unwrap_or(0.0) >= min)
+}
+
 /// Catalogue search.
 pub async fn search(app: &App, query: &Query) -> anyhow::Result<Vec<Summary>> {
     let listed = app.marketplace.listed().await?;
     let stats = app.marketplace.install_stats().await?;
+    let ratings = app.marketplace.ratings().await?;
     let mut by_plugin: BTreeMap<&str, Vec<&VersionRow>> = BTreeMap::new();
     for row in &listed {
         by_plugin.entry(&row.plugin_id).or_default().push(row);
     }
     let words: Vec<String> = query.q.as_deref().map(fold).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-    let mut found = Vec::new();
-    for (id, rows) in by_plugin {
-        let Some((manifest, row)) = newest(&rows) else { continue };
-        let haystack = fold(&format!(
-            "{id} {} {} {} {} {}",
-            manifest.plugin.name.get("fr"),
-            manifest.plugin.name.get("en"),
-            manifest.plugin.description.get("fr"),
-            manifest.plugin.description.get("en"),
-            manifest.plugin.categories.join(" ")
-        ));
-        if !words.iter().all(|w| haystack.contains(w.as_str())) {
-            continue;
-        }
-        if query.category.as_ref().is_some_and(|c| !manifest.plugin.categories.contains(c)) {
-            continue;
-        }
-        if query.vertical.is_some() && query.vertical != manifest.plugin.vertical {
-            continue;
-        }
-        let free = matches!(manifest.pricing, Pricing::Free);
-        match query.price.as_deref() {
-            Some("free") if !free => continue,
-            Some("paid") if free => continue,
-            _ => {}
-        }
-        let reviews = app.marketplace.reviews(id).await?;
-        #[allow(clippy::cast_precision_loss)] // a handful of stars
-        let rating = (!reviews.is_empty()).then(|| reviews.iter().map(|r| r.stars).sum::<i64>() as f64 / reviews.len() as f64);
-        if query.min_rating.is_some_and(|min| rating.unwrap_or(0.0) < min) {
-            continue;
-        }
-        found.push((
-            row.submitted_at,
-            Summary {
-                id: id.to_owned(),
-                name: manifest.plugin.name.clone(),
-                description: manifest.plugin.description.clone(),
-                publisher: row.publisher_id.clone(),
-                categories: manifest.plugin.categories.clone(),
-                vertical: manifest.plugin.vertical.clone(),
-                pricing: manifest.pricing.clone(),
-                latest: row.version.clone(),
-                rating,
-                reviews: reviews.len(),
-                installs: stats.get(id).copied().unwrap_or_default(),
-                deprecated: row.deprecated.clone(),
-            },
-        ));
-    }
+    let mut found: Vec<(i64, Summary)> = by_plugin
+        .into_iter()
+        .filter_map(|(id, rows)| summary(id, &rows, &stats, &ratings))
+        .filter(|(manifest, _, summary)| matches(query, &words, manifest, summary))
+        .map(|(_, row, summary)| (row.submitted_at, summary))
+        .collect();
     match query.sort.as_deref().unwrap_or("installs") {
         "name" => found.sort_by(|a, b| a.1.id.cmp(&b.1.id)),
         "rating" => found.sort_by(|a, b| b.1.rating.unwrap_or(0.0).total_cmp(&a.1.rating.unwrap_or(0.0))),
@@ -203,8 +203,8 @@ pub async fn search(app: &App, query: &Query) -> anyhow::Result<Vec<Summary>> {
 pub async fn listing(app: &App, id: &str, tenant: Option<&Tenant>) -> anyhow::Result<Option<Listing>> {
     let versions = app.marketplace.versions(id).await?;
     let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
-    let Some((manifest, row)) = newest(&listed) else { return Ok(None) };
-    let Some(summary) = search(app, &Query::default()).await?.into_iter().find(|s| s.id == id) else { return Ok(None) };
+    let (stats, ratings) = (app.marketplace.install_stats().await?, app.marketplace.ratings().await?);
+    let Some((manifest, row, summary)) = summary(id, &listed, &stats, &ratings) else { return Ok(None) };
     let archive = app.marketplace.archive(&row.digest).await?.unwrap_or_default();
     let assets = Package::unpack(&archive, &PackageLimits::default()).map(|p| p.assets.into_keys().collect()).unwrap_or_default();
     let compatibility = match tenant {

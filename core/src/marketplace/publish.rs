@@ -223,21 +223,18 @@ async fn smoke_run(app: &Arc<App>, package: &Package) -> anyhow::Result<String> 
     let tenant = Arc::new(app.tenants.create(NewTenant::new(slug, "Smoke run"), &actor).await?);
     let outcome = async {
         let mut steps = Vec::new();
-        for (dependency, range) in &manifest.dependencies {
-            let listed = app.marketplace.versions(dependency).await?;
-            let candidate = listed
-                .iter()
-                .filter(|v| v.status == "listed" && v.yanked.is_none())
-                .filter_map(|v| semver::Version::parse(&v.version).ok().map(|parsed| (parsed, v)))
-                .filter(|(parsed, _)| range.matches(parsed))
-                .max_by(|a, b| a.0.cmp(&b.0))
-                .map(|(_, v)| v.clone());
-            let Some(candidate) = candidate else {
-                anyhow::bail!("dependency {dependency} {range} has no listed version: publish it first");
-            };
-            let bytes = app.plugins.store().component(&candidate.component_sha256).await?.ok_or_else(|| anyhow::anyhow!("component of {dependency} is missing"))?;
-            let dep_manifest = Manifest::parse(&candidate.manifest)?;
-            crate::plugins::install::install(app, &tenant, &bytes, &dep_manifest, None, &actor).await?;
+        // Its dependencies as a fresh tenant would get them from the catalogue, in order.
+        let lock = super::apply::resolve_fresh(app, manifest.dependencies.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("its dependencies do not resolve from the listed versions: {e}"))?;
+        for locked in super::apply::order_dependencies_first(&lock) {
+            let row = app
+                .marketplace
+                .version(&locked.id, &locked.version.to_string())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("dependency {}@{} vanished", locked.id, locked.version))?;
+            let bytes = app.plugins.store().component(&row.component_sha256).await?.ok_or_else(|| anyhow::anyhow!("component of {} is missing", locked.id))?;
+            crate::plugins::install::install(app, &tenant, &bytes, &Manifest::parse(&row.manifest)?, None, &actor).await?;
         }
         crate::plugins::install::install(app, &tenant, &package.component, manifest, None, &actor).await?;
         steps.push("installed");

@@ -200,6 +200,15 @@ pub struct Review {
     pub updated_at: i64,
 }
 
+/// Reviews of a plugin, summed up.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Rating {
+    /// Average stars.
+    pub average: f64,
+    /// Number of reviews.
+    pub count: usize,
+}
+
 /// Install numbers of a plugin.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct InstallStats {
@@ -279,6 +288,8 @@ pub trait MarketplaceStore: Send + Sync {
     async fn put_review(&self, review: &Review) -> Result<(), StoreError>;
     /// A plugin's reviews, newest first.
     async fn reviews(&self, plugin: &str) -> Result<Vec<Review>, StoreError>;
+    /// Average stars and review count per plugin.
+    async fn ratings(&self) -> Result<std::collections::BTreeMap<String, Rating>, StoreError>;
     /// The publisher's reply to a review; false if there is no such review.
     async fn reply(&self, plugin: &str, review_created_at: i64, reply: &str) -> Result<bool, StoreError>;
     /// Notes an install event.
@@ -943,6 +954,20 @@ macro_rules! marketplace_store {
                             created_at: r.int("created_at")?,
                             updated_at: r.int("updated_at")?,
                         })
+                    })
+                    .collect()
+            }
+
+            async fn ratings(&self) -> Result<std::collections::BTreeMap<String, Rating>, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                let rows = sqlx::query("SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id").fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows.iter()
+                    .map(|r| {
+                        let (count, total) = (r.int("n")?, r.int("total")?);
+                        #[allow(clippy::cast_precision_loss)] // star counts are small
+                        let average = total as f64 / count.max(1) as f64;
+                        Ok((r.text("plugin_id")?, Rating { average, count: usize::try_from(count).unwrap_or(0) }))
                     })
                     .collect()
             }

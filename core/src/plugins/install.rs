@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use sha2::Digest as _;
 use socle_marketplace::manifest::Manifest;
-use socle_tenants::{Actor, Tenant};
+use serde::{Deserialize, Serialize};
+use socle_tenants::{Actor, Tenant, TenantId};
 
 use super::runtime::{Call, Output, check_api_version};
 use super::store::Installed;
@@ -73,6 +74,8 @@ pub async fn install(
         }
     }
     let previous = installs.iter().find(|i| &i.plugin_id == id).cloned();
+    // What to put back if the plugin's lifecycle refuses.
+    let before = Snapshot { plugin: id.clone(), installed: previous.clone(), rules: super::grants::held(app, tenant.id, id).await? };
     let max_plugins = tenant.plan.limits().max_plugins as usize;
     if previous.is_none() && installs.len() >= max_plugins {
         return Err(InstallError::Invalid(format!(
@@ -92,9 +95,8 @@ pub async fn install(
     } else {
         app.records.registry.install(tenant.id, &source, &schema, by).await.map_err(|e| InstallError::Invalid(format!("{label}: {e}")))?;
     }
-    let current = super::grants::held(app, tenant.id, id).await?;
-    let revoke: Vec<Rule> = current.iter().filter(|r| !wanted.contains(r)).cloned().collect();
-    let grant: Vec<Rule> = wanted.iter().filter(|r| !current.contains(r)).cloned().collect();
+    let revoke: Vec<Rule> = before.rules.iter().filter(|r| !wanted.contains(r)).cloned().collect();
+    let grant: Vec<Rule> = wanted.iter().filter(|r| !before.rules.contains(r)).cloned().collect();
     app.policies.change(tenant.id, &revoke, &grant, by).await?;
     let installed = Installed {
         plugin_id: id.clone(),
@@ -124,28 +126,62 @@ pub async fn install(
         },
     };
     if let Some(reason) = failure {
-        // Back to the previous state: installation, grants, collections.
-        match &previous {
-            Some(p) => app.plugins.store().put_install(tenant.id, p, by).await?,
-            None => {
-                app.plugins.store().remove_install(tenant.id, id, by).await?;
-            }
-        }
-        app.policies.change(tenant.id, &grant, &revoke, by).await?;
-        match previous.as_ref().and_then(|p| serde_json::from_value::<Manifest>(p.manifest.clone()).ok()) {
-            Some(old) if !old.collections.is_empty() || !old.extensions.is_empty() => {
-                let _ = app.records.registry.install(tenant.id, &source, &old.schema(), by).await;
-            }
-            _ => {
-                app.records.registry.uninstall(tenant.id, &source, by).await?;
-            }
-        }
-        app.authz.changed(tenant.id, app.bus.as_ref()).await;
-        app.plugins.changed(tenant.id, app.bus.as_ref()).await;
+        restore(app, tenant.id, std::slice::from_ref(&before), by).await?;
         return Err(InstallError::Lifecycle(format!("{label} refused to install in tenant {}: {reason}", tenant.slug)));
     }
     tracing::info!(tenant.id = %tenant.id, plugin.id = %id, plugin.version = %installed.version, "plugin installed");
     Ok(installed)
+}
+
+/// What one plugin looks like in a tenant — installation and grant rules — enough to put it
+/// back exactly: after a refused lifecycle, a failed marketplace step, or a crash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Plugin id.
+    pub plugin: String,
+    /// Its installation, if it was installed.
+    pub installed: Option<Installed>,
+    /// The grant rules it held.
+    pub rules: Vec<Rule>,
+}
+
+impl Snapshot {
+    /// The plugin's state now.
+    pub async fn take(app: &App, tenant: TenantId, plugin: &str) -> anyhow::Result<Snapshot> {
+        let installed = app.plugins.store().installs(tenant).await?.into_iter().find(|i| i.plugin_id == plugin);
+        Ok(Snapshot { plugin: plugin.to_owned(), installed, rules: super::grants::held(app, tenant, plugin).await? })
+    }
+}
+
+/// Puts every snapshotted plugin back as it was (in reverse order): installation, collections,
+/// grants. Idempotent, so a recovery may run it again after a crash during a restore.
+pub async fn restore(app: &App, tenant: TenantId, snapshot: &[Snapshot], by: &Actor) -> anyhow::Result<()> {
+    for entry in snapshot.iter().rev() {
+        let source = format!("plugin:{}", entry.plugin);
+        match &entry.installed {
+            Some(installed) => {
+                app.plugins.store().put_install(tenant, installed, by).await?;
+                let manifest: Manifest = serde_json::from_value(installed.manifest.clone())?;
+                let schema = manifest.schema();
+                if schema.collections.is_empty() && schema.extensions.is_empty() {
+                    app.records.registry.uninstall(tenant, &source, by).await?;
+                } else {
+                    app.records.registry.install(tenant, &source, &schema, by).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+            None => {
+                app.plugins.store().remove_install(tenant, &entry.plugin, by).await?;
+                app.records.registry.uninstall(tenant, &source, by).await?;
+            }
+        }
+        let held = super::grants::held(app, tenant, &entry.plugin).await?;
+        let revoke: Vec<Rule> = held.iter().filter(|r| !entry.rules.contains(r)).cloned().collect();
+        let grant: Vec<Rule> = entry.rules.iter().filter(|r| !held.contains(r)).cloned().collect();
+        app.policies.change(tenant, &revoke, &grant, by).await?;
+    }
+    app.authz.changed(tenant, app.bus.as_ref()).await;
+    app.plugins.changed(tenant, app.bus.as_ref()).await;
+    Ok(())
 }
 
 /// Uninstalls a plugin: its lifecycle export, then its grants, collections (records are kept)

@@ -164,11 +164,9 @@ struct UninstallRequest {
 
 async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let mut wants = apply::wants(&state, auth.tenant.tenant.id).await?;
-    if wants.remove(&body.plugin).is_none() {
-        return Err(ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin)));
-    }
-    let change = Change { kind: "uninstall", summary: format!("uninstall {}", body.plugin), target: Target::Resolve { wants, upgrade: Upgrade::None, locked: None } };
+    let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let change = apply::uninstall_change(wants, &body.plugin)
+        .ok_or_else(|| ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin)))?;
     let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     Ok(Json(json!({ "operation": operation, "plan": plan })))
 }
@@ -176,30 +174,15 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(b
 /// Back to the state before the last applied operation.
 async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let tenant = &auth.tenant.tenant;
-    let last = state
-        .marketplace
-        .operations(tenant.id, 50)
-        .await?
-        .into_iter()
-        .find(|op| op.state == "done")
-        .ok_or_else(|| ApiError::conflict("nothing_to_roll_back", "this tenant has no applied plugin operation to roll back"))?;
-    let lock = if last.from_lock.trim().is_empty() {
-        socle_marketplace::lockfile::Lockfile::default()
-    } else {
-        socle_marketplace::lockfile::Lockfile::parse(&last.from_lock).map_err(|e| anyhow::anyhow!("stored lockfile: {e}"))?
-    };
-    let wants: apply::Wants = serde_json::from_str(&last.from_wants).map_err(anyhow::Error::from)?;
-    let change = Change { kind: "rollback", summary: format!("roll back «{}»", last.summary), target: Target::Exact { wants, lock } };
-    let (operation, plan) = apply::apply(&state.0, tenant, &change, &auth.actor()).await.map_err(applied)?;
+    let change = apply::rollback_change(&state, auth.tenant.tenant.id).await.map_err(applied)?;
+    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     Ok(Json(json!({ "operation": operation, "plan": plan })))
 }
 
 async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let current = state.marketplace.tenant_lock(auth.tenant.tenant.id).await?.unwrap_or_default();
-    let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
-    Ok(Json(json!({ "wants": wants, "lock": current.lock })))
+    let (wants, lock) = apply::current(&state, auth.tenant.tenant.id).await?;
+    Ok(Json(json!({ "wants": wants, "lock": lock.to_toml() })))
 }
 
 async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {

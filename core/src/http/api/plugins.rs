@@ -277,13 +277,8 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(p
     installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
     // Installed from the marketplace: uninstall through the tenant's lockfile, so the lock and
     // the installations never disagree.
-    let mut wants = crate::marketplace::apply::wants(&state, auth.tenant.tenant.id).await?;
-    if wants.remove(&plugin_id).is_some() {
-        let change = crate::marketplace::Change {
-            kind: "uninstall",
-            summary: format!("uninstall {plugin_id}"),
-            target: crate::marketplace::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::None, locked: None },
-        };
+    let wants = crate::marketplace::apply::wants(&state, auth.tenant.tenant.id).await?;
+    if let Some(change) = crate::marketplace::apply::uninstall_change(wants, &plugin_id) {
         return match crate::marketplace::apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await {
             Ok(_) => Ok(StatusCode::NO_CONTENT),
             Err(crate::marketplace::ApplyError::Platform(err)) => Err(err.into()),
