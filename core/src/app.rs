@@ -67,6 +67,8 @@ pub struct App {
     pub plugins: Arc<crate::plugins::PluginRuntime>,
     /// Publishers, packages, tenants' lockfiles, approvals, reviews.
     pub marketplace: Arc<dyn crate::marketplace::MarketplaceStore>,
+    /// Users' saved list views.
+    pub saved_views: Arc<dyn crate::records::saved_views::SavedViewStore>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
     listener_handles: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -148,6 +150,10 @@ impl App {
             Db::Sqlite(pool) => Arc::new(crate::marketplace::store::SqliteMarketplaceStore::new(pool.clone(), clock.clone())),
             Db::Postgres { app, .. } => Arc::new(crate::marketplace::store::PgMarketplaceStore::new(app.clone(), clock.clone())),
         };
+        let saved_views: Arc<dyn crate::records::saved_views::SavedViewStore> = match &db {
+            Db::Sqlite(pool) => Arc::new(crate::records::saved_views::SqliteSavedViews::new(pool.clone(), clock.clone())),
+            Db::Postgres { app, .. } => Arc::new(crate::records::saved_views::PgSavedViews::new(app.clone(), clock.clone())),
+        };
         let plugin_parts = crate::plugins::runtime::RuntimeParts::new(plugin_store, &settings.plugins)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (
@@ -194,6 +200,7 @@ impl App {
             mails,
             mail_sender,
             marketplace,
+            saved_views,
             listeners: Vec::new(),
             listener_handles: std::sync::Mutex::new(Vec::new()),
         });

@@ -12,5 +12,6 @@ mod isolation;
 mod marketplace;
 mod ops;
 mod plugins;
+mod portal;
 mod records;
 mod tenants;

@@ -69,7 +69,13 @@ async fn metrics() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-const STATIC_FILES: &[(&str, &str, &str)] = &[("socle.css", "text/css; charset=utf-8", include_str!("../../static/socle.css"))];
+/// Embedded static files: the stylesheet, htmx (vendored from npm's `htmx.org` 2.0.11, BSD-0
+/// licensed, see `static/htmx.LICENSE`) and the portal's own script. Nothing comes from a CDN.
+pub const STATIC_FILES: &[(&str, &str, &str)] = &[
+    ("socle.css", "text/css; charset=utf-8", include_str!("../../static/socle.css")),
+    ("htmx.min.js", "text/javascript; charset=utf-8", include_str!("../../static/htmx.min.js")),
+    ("socle.js", "text/javascript; charset=utf-8", include_str!("../../static/socle.js")),
+];
 
 async fn static_file(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (_, content_type, body) = STATIC_FILES

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod portal;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(portal::router())
+        .merge(ui::router())
         .merge(auth::router())
         .merge(ops::router())
         .merge(openapi::router())

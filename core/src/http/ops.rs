@@ -1,6 +1,6 @@
 //! The operator console (`/ops`), on the platform host only: operators log in with their own
-//! accounts (not tenant users) and see the tenants. (Plans, the review queue and the kill switch
-//! come with the consoles issue.)
+//! accounts (not tenant users), see the tenants and their plans, review marketplace submissions
+//! and watch the platform's health.
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -30,6 +30,8 @@ const OPS_CSRF_COOKIE: &str = "socle_ops_csrf";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ops", get(tenants))
+        .route("/ops/reviews", get(reviews).post(decide))
+        .route("/ops/health", get(health))
         .route("/ops/login", get(login_page).post(login_submit))
         .route("/ops/logout", post(logout))
 }
@@ -193,7 +195,6 @@ struct TenantRow {
 #[derive(Serialize)]
 struct TenantsData {
     tenants: Vec<TenantRow>,
-    user: serde_json::Value,
 }
 
 async fn tenants(State(state): State<AppState>, op: OperatorUser) -> Result<Response, ApiError> {
@@ -210,9 +211,83 @@ async fn tenants(State(state): State<AppState>, op: OperatorUser) -> Result<Resp
             plan: t.plan.to_string(),
         })
         .collect();
-    let user = serde_json::json!({ "display_name": op.operator.display_name });
+    Ok(state.templates.render("ops/tenants.html", ops_page(&op, "tenants", TenantsData { tenants })))
+}
+
+fn ops_page<T: Serialize>(op: &OperatorUser, section: &'static str, data: T) -> Page<OpsData<T>> {
     let mut brand = Brand::platform();
     brand.base = "/ops".into();
-    let page = Page::new(Locale::Fr, brand, op.session.csrf_token.clone(), TenantsData { tenants, user });
-    Ok(state.templates.render("ops/tenants.html", page))
+    let user = serde_json::json!({ "display_name": op.operator.display_name });
+    Page::new(Locale::Fr, brand, op.session.csrf_token.clone(), OpsData { user, section, data })
+}
+
+#[derive(Serialize)]
+struct OpsData<T: Serialize> {
+    user: serde_json::Value,
+    section: &'static str,
+    data: T,
+}
+
+/// The marketplace's review queue: each version waiting with its validation report.
+async fn reviews(State(state): State<AppState>, op: OperatorUser) -> Result<Response, ApiError> {
+    let queue = state.marketplace.review_queue().await?;
+    Ok(state.templates.render("ops/reviews.html", ops_page(&op, "reviews", serde_json::json!({ "queue": queue }))))
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    plugin: String,
+    version: String,
+    decision: String,
+    #[serde(default)]
+    note: String,
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+/// Approves (lists) or rejects a version in review; a rejection needs a reason the partner sees.
+async fn decide(State(state): State<AppState>, op: OperatorUser, form: Result<Form<DecideForm>, FormRejection>) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(|e| ApiError::bad_request("invalid_form", e.body_text()))?;
+    if !constant_time_eq(&form.csrf, &op.session.csrf_token) {
+        return Err(ApiError::forbidden("the form expired; reload the page").with_code("csrf_failed"));
+    }
+    let status = match form.decision.as_str() {
+        "approve" => "listed",
+        "reject" if form.note.trim().len() >= 3 => "rejected",
+        "reject" => return Err(socle_tenants::ValidationError::new("note", "say why the version is rejected: the partner reads it").into()),
+        other => return Err(ApiError::bad_request("invalid_decision", format!("`{other}` is not a decision (approve or reject)"))),
+    };
+    let note: String = form.note.trim().chars().take(2000).collect();
+    if !state.marketplace.decide(&form.plugin, &form.version, status, &note, &op.operator.email).await? {
+        return Err(ApiError::conflict("not_in_review", format!("{}@{} is not waiting for review", form.plugin, form.version)));
+    }
+    tracing::info!(plugin.id = %form.plugin, plugin.version = %form.version, decision = status, operator = %op.operator.email, "review decided");
+    Ok(Redirect::to("/ops/reviews").into_response())
+}
+
+/// Platform health: readiness of the database and bus, tenants, and plugin failures over the
+/// last 24 hours across tenants.
+async fn health(State(state): State<AppState>, op: OperatorUser) -> Result<Response, ApiError> {
+    let status = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let database = status(state.db.ping().await.is_ok());
+    let bus = status(state.bus.ready().await.is_ok());
+    let tenants = state.tenants.list().await?;
+    let since = state.now_ms() - 24 * 3600 * 1000;
+    state.plugins.flush_receipts().await;
+    let mut plugins = Vec::new();
+    for tenant in &tenants {
+        for summary in state.plugins.store().receipt_summary(tenant.id, since).await? {
+            plugins.push(serde_json::json!({ "tenant": tenant.slug.as_str(), "summary": summary }));
+        }
+    }
+    let data = serde_json::json!({
+        "backend": state.db.backend().as_str(),
+        "database": database,
+        "bus": bus,
+        "tenants": tenants.len(),
+        "active_tenants": tenants.iter().filter(|t| t.is_active()).count(),
+        "plugins": plugins,
+        "queue": state.marketplace.review_queue().await?.len(),
+    });
+    Ok(state.templates.render("ops/health.html", ops_page(&op, "health", data)))
 }

@@ -13,6 +13,7 @@ use crate::tenancy::TenantContext;
 /// Bumped with the stylesheet so browsers refetch it.
 pub const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Every template, by name (embedded: the binary needs no files at run time).
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -23,6 +24,34 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/error.html")),
     ("ops/login.html", include_str!("../../templates/ops/login.html")),
     ("ops/tenants.html", include_str!("../../templates/ops/tenants.html")),
+    ("ops/layout.html", include_str!("../../templates/ops/layout.html")),
+    ("ops/reviews.html", include_str!("../../templates/ops/reviews.html")),
+    ("ops/health.html", include_str!("../../templates/ops/health.html")),
+    ("partners/layout.html", include_str!("../../templates/partners/layout.html")),
+    ("partners/login.html", include_str!("../../templates/partners/login.html")),
+    ("partners/overview.html", include_str!("../../templates/partners/overview.html")),
+    ("partners/packages.html", include_str!("../../templates/partners/packages.html")),
+    ("portal/layout.html", include_str!("../../templates/portal/layout.html")),
+    ("records/list.html", include_str!("../../templates/records/list.html")),
+    ("records/value.html", include_str!("../../templates/records/value.html")),
+    ("records/panel.html", include_str!("../../templates/records/panel.html")),
+    ("records/panel_body.html", include_str!("../../templates/records/panel_body.html")),
+    ("records/input.html", include_str!("../../templates/records/input.html")),
+    ("records/new.html", include_str!("../../templates/records/new.html")),
+    ("records/field_saved.html", include_str!("../../templates/records/field_saved.html")),
+    ("records/mass_result.html", include_str!("../../templates/records/mass_result.html")),
+    ("records/search_results.html", include_str!("../../templates/records/search_results.html")),
+    ("records/search.html", include_str!("../../templates/records/search.html")),
+    ("admin/layout.html", include_str!("../../templates/admin/layout.html")),
+    ("admin/branding.html", include_str!("../../templates/admin/branding.html")),
+    ("admin/users.html", include_str!("../../templates/admin/users.html")),
+    ("admin/roles.html", include_str!("../../templates/admin/roles.html")),
+    ("admin/catalogue.html", include_str!("../../templates/admin/catalogue.html")),
+    ("admin/listing.html", include_str!("../../templates/admin/listing.html")),
+    ("admin/plugins.html", include_str!("../../templates/admin/plugins.html")),
+    ("admin/plugin.html", include_str!("../../templates/admin/plugin.html")),
+    ("admin/approvals.html", include_str!("../../templates/admin/approvals.html")),
+    ("admin/audit.html", include_str!("../../templates/admin/audit.html")),
 ];
 
 /// The compiled templates.
@@ -36,6 +65,8 @@ impl Templates {
         let mut env = Environment::new();
         // A missing variable or string is a bug: fail loudly instead of rendering a blank.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_filter("label", label_filter);
+        env.add_filter("datetime", format_time);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
         }
@@ -51,6 +82,26 @@ impl Templates {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
             }
         }
+    }
+}
+
+/// `{{ value | label(lang) }}`: a schema label (plain text or `{ fr, en }`) in the page's language.
+fn label_filter(value: minijinja::Value, lang: &str) -> String {
+    if let Some(text) = value.as_str() {
+        return text.to_owned();
+    }
+    let pick = |key: &str| value.get_attr(key).ok().filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string());
+    pick(lang).or_else(|| pick("fr")).unwrap_or_default()
+}
+
+/// A Unix time in milliseconds as a UTC date and time in `lang`'s order (also the template
+/// filter `{{ ms | datetime(lang) }}`).
+pub fn format_time(ms: i64, lang: &str) -> String {
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return String::new() };
+    if lang == "en" {
+        format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
+    } else {
+        format!("{:02}/{:02}/{:04} {:02}:{:02} UTC", at.day(), u8::from(at.month()), at.year(), at.hour(), at.minute())
     }
 }
 

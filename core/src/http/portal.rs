@@ -1,5 +1,5 @@
-//! The tenant portal's first pages: home, branding images and the theme stylesheet. (The full
-//! record screens come with the portal issue.)
+//! The tenant portal's home page, branding images and the theme stylesheet (the record screens
+//! and the admin console are in [`super::ui`]).
 
 use axum::Router;
 use axum::extract::{FromRequestParts as _, Request, State};
@@ -11,7 +11,6 @@ use socle_tenants::{AssetKind, Permission};
 
 use super::AppState;
 use super::extract::{PageUser, Tenant};
-use super::pages::{Brand, Page};
 use crate::error::ApiError;
 use crate::tenancy::TenantContext;
 
@@ -32,7 +31,8 @@ struct PermissionView {
 
 #[derive(Serialize)]
 struct HomeData {
-    user: crate::identity::User,
+    home: bool,
+    user_totp: bool,
     roles: Vec<String>,
     permissions: Vec<PermissionView>,
 }
@@ -63,8 +63,9 @@ async fn home(State(state): State<AppState>, request: Request) -> Result<Respons
             permissions.push(PermissionView { key: permission.as_str(), label: permission.label(locale) });
         }
     }
-    let page = Page::new(locale, Brand::of(&auth.tenant), auth.session.csrf_token.clone(), HomeData { user: auth.user.clone(), roles, permissions });
-    Ok(state.templates.render("home.html", page))
+    let shell = super::ui::shell(&state, &auth, "").await?;
+    let data = HomeData { home: true, user_totp: auth.user.totp_enabled, roles, permissions };
+    Ok(state.templates.render("home.html", super::ui::page(&auth, shell, data)))
 }
 
 async fn theme_css(Tenant(ctx): Tenant) -> Response {

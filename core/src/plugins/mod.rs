@@ -7,6 +7,7 @@ pub mod grants;
 pub mod hooks;
 pub mod host;
 pub mod install;
+pub mod receipts;
 pub mod runtime;
 pub mod store;
 

@@ -16,12 +16,13 @@ use anyhow::Context as _;
 use sha2::Digest as _;
 use socle_marketplace::manifest::Manifest;
 use socle_tenants::{Tenant, TenantId};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, UpdateDeadline};
 
 use super::host::exports::socle::plugin::{hooks, routes};
 use super::host::{LoadedPlugin, MemoryLimit, Plugin, PluginPre, PluginState};
+use super::receipts::ReceiptBuffer;
 use super::store::{Installed, PluginStore, Receipt};
 use crate::app::App;
 
@@ -166,11 +167,6 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-enum ReceiptMessage {
-    Receipt(Receipt),
-    Flush(oneshot::Sender<()>),
-}
-
 /// The plugin runtime.
 pub struct PluginRuntime {
     app: Weak<App>,
@@ -185,7 +181,7 @@ pub struct PluginRuntime {
     executor: tokio::runtime::Handle,
     permits: Arc<Semaphore>,
     tenant_permits: moka::sync::Cache<(TenantId, u32), Arc<Semaphore>>,
-    receipts: mpsc::Sender<ReceiptMessage>,
+    receipts: Arc<ReceiptBuffer>,
 }
 
 /// What a runtime needs, prepared before the app exists (the runtime points back at the app).
@@ -212,8 +208,7 @@ impl RuntimeParts {
     /// The runtime of `app`.
     pub fn into_runtime(self, app: Weak<App>) -> PluginRuntime {
         let Self { engine, executor, linker, store, settings, http } = self;
-        let (tx, rx) = mpsc::channel(10_000);
-        tokio::spawn(flush_receipts(store.clone(), rx));
+        let receipts = ReceiptBuffer::start(store.clone());
         PluginRuntime {
             app,
             engine,
@@ -228,7 +223,7 @@ impl RuntimeParts {
             executor,
             permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
             tenant_permits: moka::sync::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(600)).build(),
-            receipts: tx,
+            receipts,
         }
     }
 }
@@ -379,15 +374,19 @@ impl PluginRuntime {
             0 => {
                 let concurrency = limits.plugin_concurrency.max(1);
                 let semaphore = self.tenant_permits.get_with((tenant.id, concurrency), || Arc::new(Semaphore::new(concurrency as usize)));
-                let tenant_permit = match tokio::time::timeout(Duration::from_millis(deadline_ms), semaphore.acquire_owned()).await {
-                    Ok(Ok(permit)) => permit,
-                    Ok(Err(_)) => return Err(error("the plugin runtime is shutting down".into())),
-                    Err(_) => {
-                        return Err(PluginError {
-                            busy: true,
-                            ..error(format!("the tenant's plan runs {concurrency} plugin invocations at once and this one waited {deadline_ms} ms for its turn"))
-                        });
-                    }
+                // A free permit is the common case: take it without arming a timer.
+                let tenant_permit = match semaphore.clone().try_acquire_owned() {
+                    Ok(permit) => permit,
+                    Err(_) => match tokio::time::timeout(Duration::from_millis(deadline_ms), semaphore.acquire_owned()).await {
+                        Ok(Ok(permit)) => permit,
+                        Ok(Err(_)) => return Err(error("the plugin runtime is shutting down".into())),
+                        Err(_) => {
+                            return Err(PluginError {
+                                busy: true,
+                                ..error(format!("the tenant's plan runs {concurrency} plugin invocations at once and this one waited {deadline_ms} ms for its turn"))
+                            });
+                        }
+                    },
                 };
                 let permit = self.permits.clone().acquire_owned().await.map_err(|_| error("the plugin runtime is shutting down".into()))?;
                 (Some(tenant_permit), Some(permit))
@@ -477,7 +476,7 @@ impl PluginRuntime {
             error: message.clone(),
         };
         metrics::histogram!("plugin_invocation_seconds", "kind" => kind, "outcome" => outcome_name).record(started.elapsed().as_secs_f64());
-        if self.receipts.try_send(ReceiptMessage::Receipt(receipt)).is_err() {
+        if !self.receipts.push(receipt) {
             tracing::warn!(plugin.id = %plugin.id, "receipt queue full; a receipt was dropped");
         }
         match outcome {
@@ -492,10 +491,7 @@ impl PluginRuntime {
 
     /// Waits until every receipt so far is stored (tests, shutdown).
     pub async fn flush_receipts(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.receipts.send(ReceiptMessage::Flush(tx)).await.is_ok() {
-            let _ = rx.await;
-        }
+        self.receipts.flush().await;
     }
 }
 
@@ -552,36 +548,6 @@ pub fn api_version(bytes: &[u8]) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-async fn flush_receipts(store: Arc<dyn PluginStore>, mut rx: mpsc::Receiver<ReceiptMessage>) {
-    let mut batch = Vec::new();
-    let mut waiting = Vec::new();
-    loop {
-        let message = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
-        let idle = message.is_err();
-        match message {
-            Ok(Some(ReceiptMessage::Receipt(r))) => batch.push(r),
-            Ok(Some(ReceiptMessage::Flush(done))) => waiting.push(done),
-            Ok(None) => {
-                if !batch.is_empty() {
-                    let _ = store.add_receipts(&batch).await;
-                }
-                return;
-            }
-            Err(_) => {}
-        }
-        if batch.len() >= 500 || idle || !waiting.is_empty() {
-            if !batch.is_empty() {
-                if let Err(err) = store.add_receipts(&batch).await {
-                    tracing::error!(error = %err, count = batch.len(), "failed to store plugin receipts");
-                }
-                batch.clear();
-            }
-            for done in waiting.drain(..) {
-                let _ = done.send(());
-            }
-        }
-    }
-}
 
 #[async_trait::async_trait]
 impl crate::bus::TenantCache for PluginRuntime {

@@ -134,6 +134,36 @@ impl RecordEngine {
         self.visible_definition(&access, &collection).await
     }
 
+    /// What the caller may do with `name`, so screens show only the buttons and inputs that
+    /// will work (the write path checks again; this is for display).
+    pub async fn abilities(&self, caller: &Caller, name: &str) -> Result<Abilities, RecordError> {
+        let collection = self.definition(caller.tenant, name).await?;
+        let access = Access::new(&self.authz, caller);
+        if !access.can(&collection, "read").await? {
+            return Err(RecordError::NotFound(format!("collection `{name}` does not exist in this tenant")));
+        }
+        let update = access.can(&collection, "update").await?;
+        let workflow_field = collection.workflow.as_ref().map(|w| w.field.as_str());
+        let mut writable = HashSet::new();
+        if update {
+            for field in &collection.fields {
+                if Some(field.name.as_str()) != workflow_field && access.may_write(field).await? {
+                    writable.insert(field.name.clone());
+                }
+            }
+        }
+        let mut transitions = Vec::new();
+        if let Some(workflow) = collection.workflow.as_ref().filter(|_| update) {
+            for transition in &workflow.transitions {
+                if access.may_fire(transition).await? {
+                    transitions.push(transition.name.clone());
+                }
+            }
+        }
+        let create = access.can(&collection, "create").await? && !matches!(access.scope(&collection), Scope::Account { ref field, .. } if field == "id");
+        Ok(Abilities { create, update, delete: access.can(&collection, "delete").await?, writable, transitions })
+    }
+
     async fn visible_definition(&self, access: &Access<'_>, collection: &CollectionDef) -> Result<CollectionDef, RecordError> {
         let readable = access.readable(collection).await?;
         let mut visible = collection.clone();
@@ -806,6 +836,21 @@ fn diff(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldCha
             (b != a).then(|| FieldChange { field: k.clone(), before: b, after: a })
         })
         .collect()
+}
+
+/// What a caller may do with one collection (see [`RecordEngine::abilities`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Abilities {
+    /// May create records.
+    pub create: bool,
+    /// May change records.
+    pub update: bool,
+    /// May delete records.
+    pub delete: bool,
+    /// Fields the caller may set (never the workflow's state field: it moves by transitions).
+    pub writable: HashSet<String>,
+    /// Transitions the caller may fire (names, in the workflow's order).
+    pub transitions: Vec<String>,
 }
 
 /// The stable machine code of an error.

@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod postgres;
 pub mod query;
 pub mod registry;
+pub mod saved_views;
 pub mod search;
 pub mod sqlite;
 pub mod store;

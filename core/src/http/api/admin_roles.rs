@@ -53,7 +53,7 @@ async fn roles_json(state: &AppState, tenant: TenantId) -> ApiResult<Value> {
     Ok(json!({ "roles": items }))
 }
 
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(Json(roles_json(&state, auth.tenant.tenant.id).await?))
 }

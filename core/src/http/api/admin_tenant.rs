@@ -27,7 +27,7 @@ fn tenant_json(tenant: &socle_tenants::Tenant) -> Value {
     json!({ "tenant": tenant, "css_variables": tenant.theme.css_variables() })
 }
 
-async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(Json(tenant_json(&auth.tenant.tenant)))
 }
@@ -65,14 +65,14 @@ async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, body: Byt
     Ok(Json(json!({ "kind": kind, "content_type": content_type, "sha256": sha256, "bytes": body.len() })))
 }
 
-#[derive(Debug, Deserialize)]
-struct AuditParams {
-    action: Option<String>,
-    before: Option<i64>,
-    limit: Option<u32>,
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AuditParams {
+    pub(crate) action: Option<String>,
+    pub(crate) before: Option<i64>,
+    pub(crate) limit: Option<u32>,
 }
 
-async fn audit(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<AuditParams>) -> ApiResult<Json<Value>> {
+pub(crate) async fn audit(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<AuditParams>) -> ApiResult<Json<Value>> {
     require_audit(&state, &auth).await?;
     let query = AuditQuery { action_prefix: params.action, before_id: params.before, limit: params.limit.unwrap_or(50) };
     let entries = state.audit.list(auth.tenant.tenant.id, &query).await?;

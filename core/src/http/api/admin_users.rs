@@ -45,7 +45,7 @@ async fn with_roles(state: &AppState, user: &User) -> ApiResult<Value> {
     Ok(json!({ "user": user, "roles": roles }))
 }
 
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let users = state.users.list(auth.tenant.tenant.id).await?;
     let mut items = Vec::with_capacity(users.len());

@@ -53,7 +53,7 @@ fn applied(err: ApplyError) -> ApiError {
     }
 }
 
-async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Value>> {
+pub(crate) async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     if query.q.as_ref().is_some_and(|q| q.len() > 200) {
         return Err(socle_tenants::ValidationError::new("q", "a search has at most 200 characters").into());
@@ -61,7 +61,7 @@ async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(que
     Ok(Json(json!({ "plugins": catalogue::search(&state, &query).await? })))
 }
 
-async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
+pub(crate) async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let listing = catalogue::listing(&state, &plugin, Some(&auth.tenant.tenant))
         .await?
@@ -179,18 +179,18 @@ async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiR
     Ok(Json(json!({ "operation": operation, "plan": plan })))
 }
 
-async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let (wants, lock) = apply::current(&state, auth.tenant.tenant.id).await?;
     Ok(Json(json!({ "wants": wants, "lock": lock.to_toml() })))
 }
 
-async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     Ok(Json(json!({ "operations": state.marketplace.operations(auth.tenant.tenant.id, 100).await? })))
 }
 
-async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     Ok(Json(json!({ "approvals": crate::marketplace::approvals::inbox(&state, &auth.tenant.tenant).await? })))
 }

@@ -2,13 +2,13 @@
 //! cookie authentication for now (OAuth tokens come with the public API issue); unsafe methods
 //! carry the session's CSRF token in `X-CSRF-Token`.
 
-mod admin_roles;
-mod admin_tenant;
-mod admin_users;
-mod marketplace;
+pub(crate) mod admin_roles;
+pub(crate) mod admin_tenant;
+pub(crate) mod admin_users;
+pub(crate) mod marketplace;
 mod me;
-mod partners;
-mod plugins;
+pub(crate) mod partners;
+pub(crate) mod plugins;
 mod records;
 mod admin_jobs;
 

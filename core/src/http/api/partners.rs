@@ -48,13 +48,16 @@ impl FromRequestParts<AppState> for Partner {
         if parts.extensions.get::<TenantContext>().is_some() {
             return Err(ApiError::not_found("route_not_found", "the partner API is only served on the platform host"));
         }
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send your publisher token as `Authorization: Bearer socle_pub_…`"))?;
-        match publishers::authenticate(state, token).await {
+        let bearer = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
+        let token = match bearer {
+            Some(token) => token,
+            // The partner console's session: the token in an HttpOnly cookie; changes must also
+            // carry the console's CSRF token (double submit), like the portal's forms.
+            None => crate::http::ui::partners::console_token(parts)?.ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send your publisher token as `Authorization: Bearer socle_pub_…`")
+            })?,
+        };
+        match publishers::authenticate(state, &token).await {
             Ok(Some(publisher)) => Ok(Partner(publisher)),
             Ok(None) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "this publisher token is unknown, revoked, or its publisher is suspended")),
             Err(err) => Err(failed(err)),
@@ -70,7 +73,7 @@ fn failed(err: PublisherError) -> ApiError {
     }
 }
 
-async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
+pub(crate) async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
     let keys = state.marketplace.keys(&publisher.id).await?;
     let tokens = state.marketplace.tokens(&publisher.id).await?;
     Ok(Json(json!({ "publisher": publisher, "keys": keys, "tokens": tokens })))
@@ -127,7 +130,7 @@ async fn submit(State(state): State<AppState>, Partner(publisher): Partner, head
     Ok((status, Json(json!({ "report": report }))))
 }
 
-async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
+pub(crate) async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
     let versions = state.marketplace.publisher_versions(&publisher.id).await?;
     let stats = state.marketplace.install_stats().await?;
     let items: Vec<Value> = versions

@@ -154,17 +154,24 @@ struct ActionRequest {
     params: serde_json::Map<String, Value>,
 }
 
-/// Runs a plugin action on records the user may update, with parameters checked against the
-/// action's declared form.
+/// Runs a plugin action on records the user may update.
 async fn action(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
     Path((plugin_id, action)): Path<(String, String)>,
     Json(body): Json<ActionRequest>,
 ) -> ApiResult<Json<Value>> {
-    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    let result = run_action(&state, &auth, &plugin_id, &action, body.ids, &body.params).await?;
+    Ok(Json(json!({ "result": result })))
+}
+
+/// Runs `plugin_id`'s action `action` on `ids` for `auth`: the action must exist, the user hold
+/// its permission and read every record (all of the action's collection), the parameters match
+/// the action's declared form. Shared by the JSON API and the portal's mass actions.
+pub(crate) async fn run_action(state: &AppState, auth: &Authenticated, plugin_id: &str, action: &str, ids: Vec<String>, sent: &serde_json::Map<String, Value>) -> ApiResult<Value> {
+    let plugin = installed(state, auth.tenant.tenant.id, plugin_id).await?;
     let declared = plugin.manifest.actions.iter().find(|a| a.name == action).cloned().ok_or_else(|| ApiError::not_found("action_not_found", format!("{} has no action `{action}`", plugin.label())))?;
-    if body.ids.is_empty() || body.ids.len() > 1000 || (!declared.mass && body.ids.len() > 1) {
+    if ids.is_empty() || ids.len() > 1000 || (!declared.mass && ids.len() > 1) {
         return Err(socle_tenants::ValidationError::new("ids", if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" }).into());
     }
     if let Some(permission) = &declared.permission
@@ -172,15 +179,15 @@ async fn action(
             return Err(ApiError::forbidden(format!("running `{action}` needs the permission `{permission}`")));
         }
     let caller = auth.caller();
-    for id in &body.ids {
-        let record = state.records.get(&caller, super::parse_id(id, "record")?).await?;
+    for id in &ids {
+        let record = state.records.get_fields(&caller, super::parse_id(id, "record")?).await?;
         if record.collection != declared.collection {
             return Err(socle_tenants::ValidationError::new("ids", format!("{id} is not a {} record", declared.collection)).into());
         }
     }
     let mut params = serde_json::Map::new();
     for field in &declared.params {
-        match body.params.get(&field.name) {
+        match sent.get(&field.name).filter(|v| !v.is_null()) {
             Some(v) => {
                 let value = normalize_value(field, v).map_err(|m| socle_tenants::ValidationError::new(format!("params.{}", field.name), m))?;
                 params.insert(field.name.clone(), value);
@@ -189,9 +196,9 @@ async fn action(
             None => {}
         }
     }
-    let call = Call::RunAction { action: action.clone(), ids: body.ids, params: Value::Object(params).to_string() };
+    let call = Call::RunAction { action: action.to_owned(), ids, params: Value::Object(params).to_string() };
     match state.plugins.call(&auth.tenant.tenant, &plugin, call, Some(format!("user:{}", auth.user.id))).await.map_err(failed)? {
-        Output::Text(Ok(json)) => Ok(Json(json!({ "result": serde_json::from_str::<Value>(&json).unwrap_or(Value::Null) }))),
+        Output::Text(Ok(json)) => Ok(serde_json::from_str::<Value>(&json).unwrap_or(Value::Null)),
         Output::Text(Err(reason)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", format!("{}: {reason}", plugin.label()))),
         _ => Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the action answered something else")),
     }
@@ -202,7 +209,7 @@ async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
 }
 
 /// Installed plugins with their health over the last 24 hours.
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+pub(crate) async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
     state.plugins.flush_receipts().await;
@@ -223,7 +230,7 @@ async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResul
 
 /// One installed plugin: what it declares, what the tenant granted, its settings (secrets only
 /// say whether they are set) and its health.
-async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<Json<Value>> {
+pub(crate) async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
     let plugin = installed(&state, tenant, &plugin_id).await?;

@@ -1,0 +1,99 @@
+//! The portal's list screen: `GET /c/customer_account` rendering 50 rows (filters, sort links,
+//! mass-action bar, side-panel links) through the whole stack on SQLite, against the JSON API
+//! returning the same 50 records in the same run, over loopback HTTP with one keep-alive client.
+//! Also prints the page weight: the JavaScript and CSS the list page loads.
+//!
+//! `cargo bench -p socle-core --bench portal`
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use secrecy::SecretString;
+use socle_core::identity::accounts::{self, CreateUser};
+use socle_core::records::Caller;
+use socle_core::{App, BuildOptions, Settings};
+use socle_tenants::{Actor, NewTenant, Slug};
+
+const PASSWORD: &str = "benchmark password";
+
+async fn server(dir: &std::path::Path) -> (SocketAddr, reqwest::Client) {
+    let mut settings = Settings::default();
+    settings.database.url = SecretString::from(format!("sqlite://{}/socle.db", dir.display()));
+    settings.plugins.cache_dir = dir.join("cache").display().to_string();
+    let app = App::build(settings, BuildOptions::default()).await.unwrap();
+    let tenant = app.tenants.create(NewTenant::new(Slug::parse("acme").unwrap(), "Acme"), &Actor::system("bench")).await.unwrap();
+    let request = CreateUser {
+        email: "claire@acme.fr".into(),
+        display_name: "Claire".into(),
+        user_type: "interne".parse().unwrap(),
+        roles: vec!["direction".into()],
+        password: Some(PASSWORD.into()),
+        locale: None,
+    };
+    accounts::create_user(&app, tenant.id, request, &Actor::system("bench")).await.unwrap();
+    let caller = Caller::system(tenant.id, "bench");
+    for n in 0..120 {
+        let status = ["prospect", "actif", "suspendu"][n % 3];
+        let data = serde_json::json!({
+            "name": format!("Client {n:03} — Boulangerie de la gare"), "status": status,
+            "sales_rep": "claire@acme.fr", "siret": format!("123456789{n:05}"), "email": format!("contact{n}@exemple.fr"), "phone": "02 98 12 34 56",
+        });
+        app.records.create(&caller, "customer_account", data.as_object().unwrap().clone()).await.unwrap();
+    }
+    let server = socle_core::http::Server::bind(app, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run(std::future::pending()));
+
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = client.get(format!("http://{addr}/t/acme/login")).send().await.unwrap().text().await.unwrap();
+    let start = login.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = &login[start..start + 43];
+    let response = client
+        .post(format!("http://{addr}/t/acme/login"))
+        .form(&[("email", "claire@acme.fr"), ("password", PASSWORD), ("_csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    (addr, client)
+}
+
+/// The bytes of every script and stylesheet the page references.
+async fn page_weight(client: &reqwest::Client, addr: SocketAddr, html: &str) -> usize {
+    let mut total = 0;
+    for marker in ["<script src=\"", "rel=\"stylesheet\" href=\""] {
+        for part in html.split(marker).skip(1) {
+            let url = &part[..part.find('"').unwrap()];
+            let bytes = client.get(format!("http://{addr}{url}")).send().await.unwrap().bytes().await.unwrap();
+            println!("  {url}: {} bytes", bytes.len());
+            total += bytes.len();
+        }
+    }
+    total
+}
+
+fn bench(c: &mut Criterion) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, client) = runtime.block_on(server(dir.path()));
+    let page = format!("http://{addr}/t/acme/c/customer_account");
+    let api = format!("http://{addr}/t/acme/api/v1/records/customer_account?limit=50");
+    runtime.block_on(async {
+        let html = client.get(&page).send().await.unwrap().text().await.unwrap();
+        assert_eq!(html.matches("<tr data-id=").count(), 50, "the page shows 50 rows");
+        println!("page weight (JS + CSS) of the list page:");
+        let total = page_weight(&client, addr, &html).await;
+        println!("  total: {total} bytes ({:.1} KiB); HTML of the page: {} bytes", total as f64 / 1024.0, html.len());
+    });
+
+    let mut group = c.benchmark_group("list_50_rows");
+    group.bench_function("json_api", |b| b.to_async(&runtime).iter(|| async { client.get(&api).send().await.unwrap().bytes().await.unwrap() }));
+    group.bench_function("portal_html", |b| b.to_async(&runtime).iter(|| async { client.get(&page).send().await.unwrap().bytes().await.unwrap() }));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

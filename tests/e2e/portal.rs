@@ -1,0 +1,322 @@
+//! The portal's screens over HTTP, as htmx and plain forms drive them: the list and side panel,
+//! fields that save themselves with conflict detection, mass actions, search, the admin console,
+//! field permissions in the HTML, CSRF and tenant isolation. (The same flows in a real browser
+//! are in `tests/browser`.)
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use socle_marketplace::schema::SchemaFile;
+use socle_tenants::{Actor, Tenant};
+use socle_tests::{Browser, TestApp};
+
+const TICKETS: &str = r##"
+[[collections]]
+name = "custom.ticket"
+label = { fr = "Tickets", en = "Tickets" }
+label_one = { fr = "Ticket", en = "Ticket" }
+title_field = "subject"
+
+[[collections.fields]]
+name = "subject"
+type = "text"
+label = "Objet"
+required = true
+searchable = true
+
+[[collections.fields]]
+name = "priority"
+type = "number"
+label = "Priorité"
+decimals = 0
+
+[[collections.fields]]
+name = "status"
+type = "enum"
+label = "Statut"
+index = true
+values = [{ key = "ouvert", label = "Ouvert", color = "#0e9f6e" }, { key = "resolu", label = "Résolu", color = "#6b7280" }]
+
+[[collections.fields]]
+name = "margin_notes"
+type = "text"
+label = "Notes de marge"
+read_permission = "voir_marge"
+write_permission = "voir_marge"
+
+[collections.workflow]
+field = "status"
+initial = "ouvert"
+transitions = [{ name = "resolve", label = "Résoudre", from = ["ouvert"], to = "resolu" }]
+"##;
+
+async fn setup(t: &TestApp) -> Tenant {
+    let acme = t.create_tenant("acme", "Acme Télécom").await;
+    let schema = SchemaFile::parse(TICKETS).unwrap();
+    t.app.records.registry.install(acme.id, "custom:tickets", &schema, &Actor::system("test")).await.unwrap();
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    t.create_user(&acme, "lucas@acme.fr", "interne", &["support_n1"]).await;
+    acme
+}
+
+async fn create(browser: &Browser, collection: &str, body: Value) -> Value {
+    let (status, record) = browser.api(Method::POST, "acme", &format!("/records/{collection}"), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{record}");
+    record
+}
+
+async fn page(browser: &Browser, path: &str) -> (StatusCode, String) {
+    let response = browser.get(path).await;
+    (response.status(), response.text().await.unwrap())
+}
+
+/// An htmx POST of form fields with the session's CSRF header.
+async fn htmx_post(browser: &Browser, slug: &str, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    let csrf = browser.csrf(slug).await;
+    let response = browser
+        .client()
+        .post(browser.url(&format!("/t/{slug}{path}")))
+        .header("hx-request", "true")
+        .header("x-csrf-token", csrf)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let trigger = response.headers().get("hx-trigger").map(|v| v.to_str().unwrap().to_owned());
+    (response.status(), response.text().await.unwrap(), trigger)
+}
+
+#[tokio::test]
+async fn the_list_and_panel_show_only_the_fields_the_role_may_read() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    let ticket = create(&direction, "custom.ticket", json!({ "subject": "Ligne coupée", "priority": 2, "margin_notes": "marge-secrete-42" })).await;
+    let id = ticket["id"].as_str().unwrap();
+
+    let (status, html) = page(&direction, &format!("/t/acme/c/custom.ticket?open={id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Ligne coupée") && html.contains("Notes de marge") && html.contains("marge-secrete-42"), "{html}");
+    assert!(html.contains("chip chip-0e9f6e"), "enum values get their colour class");
+
+    let n1 = t.logged_in("acme", "lucas@acme.fr").await;
+    for path in [format!("/t/acme/c/custom.ticket?open={id}"), format!("/t/acme/c/custom.ticket/{id}"), "/t/acme/search?q=ligne".to_owned()] {
+        let (status, html) = page(&n1, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("Ligne coupée"), "{path}: {html}");
+        assert!(!html.contains("marge-secrete-42") && !html.contains("Notes de marge") && !html.contains("margin_notes"), "{path} leaks the margin: {html}");
+    }
+    // The field cannot be written by name either.
+    let (status, body, _) = htmx_post(&n1, "acme", &format!("/c/custom.ticket/{id}/fields/margin_notes"), &[("value", "x"), ("version", "1"), ("original", "")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test]
+async fn a_record_created_from_the_form_saves_its_fields_one_by_one_and_keeps_history() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let browser = t.logged_in("acme", "claire@acme.fr").await;
+
+    // A plain form (no JavaScript): errors come back in the page, then the record opens.
+    let (status, html) = page(&browser, "/t/acme/c/custom.ticket/new").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = Browser::form_csrf(&html).unwrap();
+    let response = browser.client().post(browser.url("/t/acme/c/custom.ticket")).form(&[("_csrf", csrf.as_str()), ("subject", ""), ("priority", "abc")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Objet") && html.contains("Priorité"), "each wrong field is named by its label: {html}");
+    let response = browser.client().post(browser.url("/t/acme/c/custom.ticket")).form(&[("_csrf", csrf.as_str()), ("subject", "Fibre lente"), ("priority", "3")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let id = location.split("open=").nth(1).unwrap().to_owned();
+
+    // Auto-save of one field: the answer carries the new version and the saved state.
+    let (status, html, trigger) = htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "1"), ("version", "1"), ("original", "3")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("id=\"version-{id}\" name=\"version\" value=\"2\"")), "{html}");
+    assert!(html.contains("Enregistré"), "{html}");
+    assert_eq!(trigger.as_deref(), Some("records-changed"), "the list refreshes");
+    // A wrong value is refused next to the field; nothing is written.
+    let (_, html, _) = htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "beaucoup"), ("version", "2"), ("original", "1")]).await;
+    assert!(html.contains("Priorité :") && html.contains("not a number"), "{html}");
+    let (_, record) = browser.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
+    assert_eq!(record["data"]["priority"], 1);
+    assert_eq!(record["version"], 2);
+
+    // The panel shows the history and the workflow button; firing it moves the record.
+    let (_, html) = page(&browser, &format!("/t/acme/c/custom.ticket?open={id}")).await;
+    assert!(html.contains("Priorité : 1") && html.contains("data-transition=\"resolve\""), "{html}");
+    let (status, html, _) = htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/transitions/resolve"), &[("version", "2")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Résolu") && !html.contains("data-transition=\"resolve\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_field_someone_else_changed_meanwhile_shows_a_conflict_and_other_fields_merge() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    let lucas = t.logged_in("acme", "lucas@acme.fr").await;
+    let ticket = create(&claire, "custom.ticket", json!({ "subject": "Standard en panne", "priority": 2 })).await;
+    let id = ticket["id"].as_str().unwrap();
+    // Both opened the panel at version 1. Lucas changes the subject first.
+    let (status, _) = lucas.api(Method::PATCH, "acme", &format!("/records/custom.ticket/{id}"), Some(json!({ "subject": "Standard en panne depuis 9h" }))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Claire edits the same field from her stale page: nothing is written, both values shown.
+    let (status, html, trigger) = htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/subject"), &[("value", "Standard HS"), ("version", "1"), ("original", "Standard en panne")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("class=\"conflict\"") && html.contains("Standard en panne depuis 9h") && html.contains("Standard HS") && html.contains("lucas@acme.fr"), "{html}");
+    assert_eq!(trigger, None);
+    let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
+    assert_eq!(record["data"]["subject"], "Standard en panne depuis 9h");
+
+    // A different field from the same stale page merges on top of Lucas's change.
+    let (_, html, _) = htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "1"), ("version", "1"), ("original", "2")]).await;
+    assert!(!html.contains("class=\"conflict\"") && html.contains("Enregistré"), "{html}");
+    let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
+    assert_eq!((record["data"]["subject"].as_str(), record["data"]["priority"].as_i64()), (Some("Standard en panne depuis 9h"), Some(1)));
+
+    // "Keep mine" sends her value again with the current version: it wins, knowingly.
+    let version = record["version"].as_i64().unwrap().to_string();
+    let (_, html, _) = htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/subject"), &[("value", "Standard HS"), ("version", &version), ("original", "Standard en panne depuis 9h")]).await;
+    assert!(html.contains("Enregistré"), "{html}");
+    let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
+    assert_eq!(record["data"]["subject"], "Standard HS");
+}
+
+#[tokio::test]
+async fn a_mass_action_runs_on_the_selected_records_and_reports_failures() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let browser = t.logged_in("acme", "claire@acme.fr").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(create(&browser, "custom.ticket", json!({ "subject": format!("Incident {n}") })).await["id"].as_str().unwrap().to_owned());
+    }
+    // One is already resolved: the transition fails for it alone.
+    let (status, _) = browser.api(Method::POST, "acme", &format!("/records/custom.ticket/{}/transitions/resolve", ids[4]), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|id| ("ids", id.as_str())).collect();
+    form.push(("op", "transition:resolve"));
+    let (status, html, trigger) = htmx_post(&browser, "acme", "/c/custom.ticket/mass", &form).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("4 enregistrement(s) traité(s)") && html.contains(&ids[4][..8]), "{html}");
+    assert_eq!(trigger.as_deref(), Some("records-changed"));
+    let (_, html) = page(&browser, "/t/acme/c/custom.ticket?f.status=resolu").await;
+    assert!(html.contains("5 enregistrement(s)"), "{html}");
+
+    // Setting a field on several records at once.
+    let mut form: Vec<(&str, &str)> = ids[..2].iter().map(|id| ("ids", id.as_str())).collect();
+    form.extend([("op", "set:subject"), ("set.subject", "Regroupé")]);
+    let (_, html, _) = htmx_post(&browser, "acme", "/c/custom.ticket/mass", &form).await;
+    assert!(html.contains("2 enregistrement(s)"), "{html}");
+    let (_, html) = page(&browser, "/t/acme/c/custom.ticket?q=regroup").await;
+    assert!(html.contains("2 enregistrement(s)"), "{html}");
+
+    // A list filtered, sorted and paginated keeps its parameters in links.
+    let (_, html) = page(&browser, "/t/acme/c/custom.ticket?sort=-subject&f.status=resolu").await;
+    assert!(html.contains("aria-sort=\"descending\""), "{html}");
+
+    // Bad operations are refused with a clear message.
+    let (status, body, _) = htmx_post(&browser, "acme", "/c/custom.ticket/mass", &[("ids", ids[0].as_str()), ("op", "explode")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("not an operation"), "{body}");
+}
+
+#[tokio::test]
+async fn the_portal_refuses_forged_requests_and_other_tenants_ids() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let globex = t.create_tenant("globex", "Globex").await;
+    t.create_user(&globex, "admin@globex.fr", "interne", &["direction"]).await;
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    let account = create(&claire, "customer_account", json!({ "name": "Boulangerie Kerjean" })).await;
+    let id = account["id"].as_str().unwrap();
+
+    // No CSRF token, no change.
+    let response = claire.client().post(claire.url(&format!("/t/acme/c/customer_account/{id}/fields/name"))).form(&[("value", "Piraté"), ("version", "1")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Globex's admin cannot see or touch Acme's record through Globex's portal.
+    let globex_admin = t.logged_in("globex", "admin@globex.fr").await;
+    let (status, _) = page(&globex_admin, &format!("/t/globex/c/customer_account/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = htmx_post(&globex_admin, "globex", &format!("/c/customer_account/{id}/fields/name"), &[("value", "Piraté"), ("version", "1"), ("original", "Boulangerie Kerjean")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = htmx_post(&globex_admin, "globex", "/c/customer_account/mass", &[("ids", id), ("op", "delete")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, record) = claire.api(Method::GET, "acme", &format!("/records/customer_account/{id}"), None).await;
+    assert_eq!(record["data"]["name"], "Boulangerie Kerjean", "the mass delete failed for Globex: {record}");
+    // And Acme's session is worthless on Globex's portal.
+    let (status, _) = page(&claire, "/t/globex/c/customer_account").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Without a session, an htmx request is told to go to the login page.
+    let anonymous = t.browser();
+    let response = anonymous.client().get(anonymous.url("/t/acme/c/customer_account")).header("hx-request", "true").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["hx-redirect"], "/t/acme/login");
+}
+
+#[tokio::test]
+async fn the_admin_console_shows_each_section_to_admins_only() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    for (path, expected) in [
+        ("/t/acme/admin/marketplace", "Catalogue"),
+        ("/t/acme/admin/plugins", "Extensions installées"),
+        ("/t/acme/admin/approvals", "Rien à approuver"),
+        ("/t/acme/admin/branding", "type=\"color\" name=\"theme.primary\""),
+        ("/t/acme/admin/users", "lucas@acme.fr"),
+        ("/t/acme/admin/roles", "aria-label=\"Support N1 — Voir marge\""),
+        ("/t/acme/admin/audit", "Journal"),
+    ] {
+        let (status, html) = page(&claire, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        assert!(html.contains(expected), "{path} lacks {expected}: {html}");
+    }
+    let lucas = t.logged_in("acme", "lucas@acme.fr").await;
+    let (status, _) = page(&lucas, "/t/acme/admin/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, html) = page(&lucas, "/t/acme/").await;
+    assert!(!html.contains("/t/acme/admin\""), "no admin link for N1: {html}");
+}
+
+#[tokio::test]
+async fn a_saved_view_keeps_the_filters_and_belongs_to_its_user() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    for (subject, resolve) in [("Box HS", true), ("Débit faible", false), ("Facture erronée", true)] {
+        let id = create(&claire, "custom.ticket", json!({ "subject": subject })).await["id"].as_str().unwrap().to_owned();
+        if resolve {
+            claire.api(Method::POST, "acme", &format!("/records/custom.ticket/{id}/transitions/resolve"), None).await;
+        }
+    }
+    let (_, html) = page(&claire, "/t/acme/c/custom.ticket").await;
+    let csrf = Browser::form_csrf(&html).unwrap();
+    let response = claire
+        .client()
+        .post(claire.url("/t/acme/c/custom.ticket/views"))
+        .form(&[("_csrf", csrf.as_str()), ("name", "Résolus"), ("query", "f.status=resolu&sort=subject&open=x&evil=1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let target = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(target.contains("f.status=resolu&sort=subject&saved=") && !target.contains("evil") && !target.contains("open="), "{target}");
+    let (_, html) = page(&claire, &target).await;
+    assert!(html.contains("★ Résolus") && html.contains("2 enregistrement(s)"), "{html}");
+
+    // A view without a name is refused; another user does not see Claire's views.
+    let response = claire.client().post(claire.url("/t/acme/c/custom.ticket/views")).form(&[("_csrf", csrf.as_str()), ("name", " "), ("query", "")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let lucas = t.logged_in("acme", "lucas@acme.fr").await;
+    let (_, html) = page(&lucas, "/t/acme/c/custom.ticket").await;
+    assert!(!html.contains("★ Résolus"), "{html}");
+    let view_id = target.split("saved=").nth(1).unwrap();
+    let csrf_lucas = Browser::form_csrf(&html).unwrap();
+    let response = lucas.client().post(lucas.url(&format!("/t/acme/c/custom.ticket/views/{view_id}/delete"))).form(&[("_csrf", csrf_lucas.as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "only its owner deletes a view");
+}
