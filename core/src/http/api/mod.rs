@@ -7,9 +7,12 @@ mod admin_tenant;
 mod admin_users;
 mod marketplace;
 mod me;
+mod partner_analytics;
+mod partner_statements;
 mod partners;
 mod plugins;
 mod records;
+mod rollouts;
 mod admin_jobs;
 
 use axum::Router;
@@ -31,8 +34,16 @@ pub fn router() -> Router<AppState> {
         .merge(plugins::router())
         .merge(marketplace::router())
         .merge(partners::router())
+        .merge(rollouts::router())
+        .merge(partner_analytics::router())
+        .merge(partner_statements::router())
         .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()).merge(admin_jobs::router()))
         .fallback(|| async { ApiError::not_found("route_not_found", "no API route matches this path and method") })
+}
+
+/// Operator routes of the marketplace (`/ops/marketplace/…`), served next to the console.
+pub fn ops_router() -> Router<AppState> {
+    rollouts::ops_router()
 }
 
 /// Parses an id from a path segment, with the envelope on failure.
