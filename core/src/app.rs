@@ -173,6 +173,30 @@ impl App {
             next_run_at: crate::jobs::next_cron("17 3 * * *", clock.now_ms())?,
         })
         .await?;
+        jobs.upsert_schedule(&crate::jobs::Schedule {
+            name: crate::marketplace::retention::PURGE_JOB.into(),
+            cron: crate::marketplace::retention::SWEEP_CRON.into(),
+            kind: crate::marketplace::retention::PURGE_JOB.into(),
+            payload: serde_json::json!({}),
+            next_run_at: crate::jobs::next_cron(crate::marketplace::retention::SWEEP_CRON, clock.now_ms())?,
+        })
+        .await?;
+        jobs.upsert_schedule(&crate::jobs::Schedule {
+            name: crate::marketplace::rollout::TICK_JOB.into(),
+            cron: crate::marketplace::rollout::TICK_CRON.into(),
+            kind: crate::marketplace::rollout::TICK_JOB.into(),
+            payload: serde_json::json!({}),
+            next_run_at: crate::jobs::next_cron(crate::marketplace::rollout::TICK_CRON, clock.now_ms())?,
+        })
+        .await?;
+        jobs.upsert_schedule(&crate::jobs::Schedule {
+            name: crate::marketplace::billing::CHARGE_JOB.into(),
+            cron: crate::marketplace::billing::CHARGE_CRON.into(),
+            kind: crate::marketplace::billing::CHARGE_JOB.into(),
+            payload: serde_json::json!({}),
+            next_run_at: crate::jobs::next_cron(crate::marketplace::billing::CHARGE_CRON, clock.now_ms())?,
+        })
+        .await?;
         let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
         let mut listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref()), records.registry.listen(bus.as_ref())];
         let templates = Templates::new().context("failed to load the page templates")?;

@@ -127,11 +127,39 @@ pub struct MarketplaceSettings {
     /// Seconds without a heartbeat after which a plugin operation being applied is taken for
     /// interrupted (its node crashed) and rolled back by any node.
     pub operation_lease_secs: u64,
+    /// Days an uninstalled plugin's data (and its export) is kept before it is purged; a
+    /// reinstall before then finds it again.
+    pub retention_days: u64,
+    /// Seconds each rollout step lasts at least before the health gate may promote it.
+    pub rollout_step_secs: u64,
+    /// How many percentage points above the previous version's error rate a rolled-out
+    /// version may fail before it is halted and rolled back.
+    pub rollout_threshold_points: f64,
+    /// Calls of a rolled-out version needed before judging it.
+    pub rollout_min_invocations: u64,
+    /// The platform's commission on a partner's monthly gross, by bands (like tax brackets);
+    /// the last band has no upper bound.
+    pub commission_tiers: Vec<socle_marketplace::billing::Tier>,
+    /// What a white-label reseller gets of its customers' payments, in basis points of the
+    /// gross, out of the platform's commission.
+    pub reseller_share_bp: u32,
 }
 
 impl Default for MarketplaceSettings {
     fn default() -> Self {
-        Self { auto_approve_updates: true, operation_lease_secs: 30 }
+        Self {
+            auto_approve_updates: true,
+            operation_lease_secs: 30,
+            retention_days: 30,
+            rollout_step_secs: 3600,
+            rollout_threshold_points: 2.0,
+            rollout_min_invocations: 50,
+            commission_tiers: vec![
+                socle_marketplace::billing::Tier { up_to_cents: Some(1_000_000), rate_bp: 3000 },
+                socle_marketplace::billing::Tier { up_to_cents: None, rate_bp: 1500 },
+            ],
+            reseller_share_bp: 1000,
+        }
     }
 }
 

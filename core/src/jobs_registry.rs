@@ -22,6 +22,9 @@ pub fn core_handlers() -> Vec<(&'static str, Arc<dyn JobHandler>)> {
         (job_kinds::EVENT, Arc::new(DispatchEvent)),
         (PURGE_JOB, Arc::new(Purge)),
         (crate::plugins::hooks::ACTION_JOB, Arc::new(crate::plugins::hooks::RunAction)),
+        (crate::marketplace::retention::PURGE_JOB, Arc::new(crate::marketplace::retention::PurgeRetained)),
+        (crate::marketplace::rollout::TICK_JOB, Arc::new(crate::marketplace::rollout::Tick)),
+        (crate::marketplace::billing::CHARGE_JOB, Arc::new(crate::marketplace::billing::ChargeMonth)),
     ]
 }
 

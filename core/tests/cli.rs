@@ -76,6 +76,11 @@ fn every_command_has_help() {
         vec!["plugin", "publish", "--help"],
         vec!["publisher", "create", "--help"],
         vec!["marketplace", "queue", "--help"],
+        vec!["marketplace", "kill", "--help"],
+        vec!["marketplace", "rollouts", "--help"],
+        vec!["marketplace", "charge", "--help"],
+        vec!["marketplace", "statement", "--help"],
+        vec!["marketplace", "reseller", "--help"],
         vec!["tenant", "apply", "--help"],
     ] {
         let output = cli.run(&args);
@@ -307,4 +312,45 @@ fn a_crash_while_applying_a_tenant_leaves_the_old_set_and_a_declarative_tenant_r
     let output = cli.run(&["tenant", "apply", export_dir.to_str().unwrap()]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("tenant.toml:5"), "{}", stderr(&output));
+}
+
+#[test]
+fn the_kill_switch_and_the_monthly_charge_run_from_the_command_line() {
+    let cli = Cli::new();
+    let key = cli.dir.join("signing.key");
+    let output = cli.run(&["marketplace", "publish-local", fixtures().join("good").to_str().unwrap(), "--publisher", "socle-tests", "--key", key.to_str().unwrap()]);
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    let tenant_dir = cli.dir.join("acme");
+    std::fs::create_dir_all(&tenant_dir).unwrap();
+    std::fs::write(tenant_dir.join("tenant.toml"), "[tenant]\nslug = \"acme\"\nname = \"Acme SAS\"\n\n[plugins.good]\nversion = \"^1\"\n").unwrap();
+    let output = cli.run(&["tenant", "apply", tenant_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+
+    // Bad input is refused with what to fix.
+    let output = cli.run(&["marketplace", "kill", "good", "9.9.9", "--reason", "bug"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("good@9.9.9 is not in the marketplace"), "{}", stderr(&output));
+    let output = cli.run(&["marketplace", "charge", "2026-13"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("write YYYY-MM"), "{}", stderr(&output));
+
+    // Killing the only version: it is withdrawn, and the tenant that cannot go anywhere else is
+    // named, with the command failing so an operator notices.
+    let output = cli.run(&["marketplace", "kill", "good", "1.0.0", "--reason", "fuite de données"]);
+    assert!(!output.status.success(), "{}", stdout(&output));
+    assert!(stdout(&output).contains("good@1.0.0 is withdrawn (yanked): fuite de données"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("acme: NOT rolled back"), "{}", stdout(&output));
+    assert!(stderr(&output).contains("1 tenant(s) could not be rolled back"), "{}", stderr(&output));
+    let output = cli.run(&["marketplace", "rollouts"]);
+    assert!(stdout(&output).contains("good@1.0.0 (from -): killed at 0% fuite de données"), "{}", stdout(&output));
+
+    // A free plugin charges nothing; the statement is an empty CSV with its total line.
+    let output = cli.run(&["marketplace", "reseller", "acme", "revendeur"]);
+    assert!(output.status.success() && stdout(&output).contains("acme is now a customer of reseller revendeur"), "{}", stderr(&output));
+    let output = cli.run(&["marketplace", "charge", "2026-11"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("2026-11: 0 ledger entries added, 0.00 in all"), "{}", stdout(&output));
+    let output = cli.run(&["marketplace", "statement", "socle-tests", "2026-11"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 2, "header and total: {}", stdout(&output));
 }

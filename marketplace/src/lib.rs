@@ -5,9 +5,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod billing;
 pub mod lockfile;
 pub mod manifest;
 pub mod package;
 pub mod resolve;
+pub mod rollout;
 pub mod schema;
 pub mod signing;

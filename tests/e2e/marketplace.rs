@@ -15,11 +15,11 @@ use socle_marketplace::signing::SecretKey;
 use socle_tenants::Tenant;
 use socle_tests::{Browser, TestApp, fixture};
 
-const PUBLISHER: &str = "socle-tests";
+pub(crate) const PUBLISHER: &str = "socle-tests";
 
 /// A package of fixture `name`'s component with its manifest edited by `edit` (new version,
 /// new capability…): the component does not change, which is all these tests need.
-fn package(name: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
+pub(crate) fn package(name: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
     let (component, _) = fixture(name);
     let text = std::fs::read_to_string(format!("{}/fixtures/{name}/socle.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let text = edit(text);
@@ -29,20 +29,20 @@ fn package(name: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
     Package { manifest, manifest_text: text, component, readme: Some(format!("# {name}\n")), changelog: Some("- first\n".into()), assets }.pack()
 }
 
-fn version(v: &str) -> impl Fn(String) -> String {
+pub(crate) fn version(v: &str) -> impl Fn(String) -> String {
     let v = v.to_owned();
     move |text| text.replacen("version = \"1.0.0\"", &format!("version = \"{v}\""), 1)
 }
 
-struct Partner {
-    token: String,
+pub(crate) struct Partner {
+    pub(crate) token: String,
     key: SecretKey,
     http: reqwest::Client,
     base: String,
 }
 
 impl Partner {
-    async fn new(t: &TestApp, id: &str, seed: u8) -> Self {
+    pub(crate) async fn new(t: &TestApp, id: &str, seed: u8) -> Self {
         let (_, token) = socle_core::marketplace::publishers::create(&t.app, id, "Socle Tests", "partners@socle.test").await.unwrap();
         let partner = Self { token, key: SecretKey::from_seed([seed; 32]), http: reqwest::Client::new(), base: t.base_url() };
         let (status, body) = partner.call(Method::POST, "/keys", Some(json!({ "public_key": partner.key.public().to_string() }))).await;
@@ -50,7 +50,7 @@ impl Partner {
         partner
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}/api/v1/partners{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -80,7 +80,7 @@ impl Partner {
     }
 
     /// Submits and lists (as the operator would).
-    async fn publish(&self, t: &TestApp, archive: &[u8]) {
+    pub(crate) async fn publish(&self, t: &TestApp, archive: &[u8]) {
         let (status, body) = self.submit(archive).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let report = &body["report"];
@@ -91,7 +91,7 @@ impl Partner {
     }
 }
 
-async fn tenant_with_admin(t: &TestApp, slug: &str) -> (Tenant, Browser) {
+pub(crate) async fn tenant_with_admin(t: &TestApp, slug: &str) -> (Tenant, Browser) {
     let tenant = t.create_tenant(slug, &format!("{slug} SAS")).await;
     t.create_user(&tenant, &format!("claire@{slug}.fr"), "interne", &["direction"]).await;
     let admin = t.logged_in(slug, &format!("claire@{slug}.fr")).await;
@@ -214,7 +214,7 @@ fn hostile_archive() -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-async fn installed(t: &TestApp, tenant: &Tenant) -> Vec<(String, String)> {
+pub(crate) async fn installed(t: &TestApp, tenant: &Tenant) -> Vec<(String, String)> {
     t.app.plugins.store().installs(tenant.id).await.unwrap().into_iter().map(|i| (i.plugin_id, i.version)).collect()
 }
 

@@ -161,10 +161,58 @@ pub async fn marketplace(app: Arc<App>, command: MarketplaceCommand) -> anyhow::
                 print_report(&v.report);
             }
         }
+        MarketplaceCommand::Kill { plugin, version, reason } => {
+            let report = crate::marketplace::rollout::kill(&app, &plugin, &version, &reason).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{plugin}@{version} is withdrawn (yanked): {reason}");
+            for (tenant, to) in &report.rolled_back {
+                println!("  {tenant}: rolled back to {plugin} {to}");
+            }
+            for (tenant, why) in &report.failed {
+                println!("  {tenant}: NOT rolled back — {why}");
+            }
+            if !report.failed.is_empty() {
+                bail!("{} tenant(s) could not be rolled back; see above", report.failed.len());
+            }
+        }
+        MarketplaceCommand::Rollouts => {
+            let rollouts = app.marketplace.rollouts(None).await?;
+            if rollouts.is_empty() {
+                println!("no rollout");
+            }
+            for r in rollouts {
+                let previous = r.previous.as_deref().unwrap_or("-");
+                println!("{}@{} (from {previous}): {} at {}% {}", r.plugin_id, r.version, r.state, r.percent, r.note.as_deref().unwrap_or(""));
+            }
+        }
+        MarketplaceCommand::Charge { period } => {
+            let added = crate::marketplace::billing::charge(&app, &period).await?;
+            let total: i64 = added.iter().map(|e| e.amount_cents).sum();
+            println!("{period}: {} ledger entries added, {}.{:02} in all", added.len(), total / 100, total % 100);
+        }
+        MarketplaceCommand::Statement { publisher, period } => {
+            app.marketplace.publisher(&publisher).await?.with_context(|| format!("publisher `{publisher}` does not exist"))?;
+            let statement = crate::marketplace::billing::statement(&app, &publisher, &period).await?;
+            print!("{}", socle_marketplace::billing::to_csv(&statement));
+        }
+        MarketplaceCommand::Reseller { tenant, reseller } => {
+            let slug = socle_tenants::Slug::parse(&tenant).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let found = app.tenants.by_slug(&slug).await?.with_context(|| format!("tenant `{tenant}` does not exist"))?;
+            app.marketplace.set_reseller(found.id, reseller.as_deref()).await?;
+            match reseller {
+                Some(r) => println!("{tenant} is now a customer of reseller {r}"),
+                None => println!("{tenant} is now a direct customer"),
+            }
+        }
+        MarketplaceCommand::RolloutTick => {
+            for r in crate::marketplace::rollout::tick(&app).await? {
+                println!("{}@{}: {} at {}%", r.plugin_id, r.version, r.state, r.percent);
+            }
+        }
         MarketplaceCommand::Approve { plugin, version, note } => {
             if !app.marketplace.decide(&plugin, &version, "listed", &note, "cli").await? {
                 bail!("{plugin}@{version} is not waiting for review (see `socle marketplace queue`)");
             }
+            crate::marketplace::notify::update_available(&app, &plugin, &version).await;
             println!("{plugin}@{version} is listed");
         }
         MarketplaceCommand::Reject { plugin, version, reason } => {

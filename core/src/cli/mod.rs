@@ -184,6 +184,40 @@ pub enum PublisherCommand {
 pub enum MarketplaceCommand {
     /// Versions waiting for review, with their validation reports.
     Queue,
+    /// The kill switch: yank a version and roll every tenant on it back to the version before,
+    /// telling their administrators why.
+    Kill {
+        /// Plugin id.
+        plugin: String,
+        /// Version to withdraw.
+        version: String,
+        /// Why (tenants read it).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Rollouts in progress and past, with their step and state.
+    Rollouts,
+    /// Judge active rollouts now (what the periodic job does): promote, or halt and roll back.
+    RolloutTick,
+    /// Charge a month into the ledger (what the monthly job does for the month before).
+    Charge {
+        /// `YYYY-MM`.
+        period: String,
+    },
+    /// Print a publisher's statement of a month as CSV.
+    Statement {
+        /// Publisher id.
+        publisher: String,
+        /// `YYYY-MM`.
+        period: String,
+    },
+    /// Make a tenant a white-label reseller's customer (its payments are split three ways).
+    Reseller {
+        /// Tenant slug.
+        tenant: String,
+        /// Reseller name; omit to make the tenant direct again.
+        reseller: Option<String>,
+    },
     /// List a version in review.
     Approve {
         /// Plugin id.

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router())
         .merge(auth::router())
         .merge(ops::router())
+        .merge(api::ops_router())
         .merge(openapi::router())
         .nest("/api/v1", api::router())
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))

@@ -20,6 +20,7 @@ use socle_marketplace::manifest::{Manifest, Pricing};
 use socle_marketplace::resolve::{self, Candidate, Channel, Index, Request, Upgrade};
 use socle_tenants::{Actor, PluginWant, Tenant, TenantId};
 
+use super::retention::{self, RetentionChange};
 use super::store::{Approval, Operation, VersionRow};
 use crate::app::App;
 use crate::plugins::install::{self, Snapshot};
@@ -131,7 +132,8 @@ struct Prepared {
 
 async fn prepare(app: &App, tenant: &Tenant, change: &Change) -> Result<Prepared, ApplyError> {
     let (from_wants, from_lock) = current(app, tenant.id).await?;
-    let listed = app.marketplace.listed().await?;
+    // Versions a rollout keeps from this tenant are not candidates (the previous one is).
+    let listed = super::rollout::visible(app, tenant.id, app.marketplace.listed().await?).await?;
 
     let (to_wants, to_lock) = match &change.target {
         Target::Exact { wants, lock } => (wants.clone(), lock.clone()),
@@ -237,6 +239,20 @@ pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &A
     for step in &prepared.plan.steps {
         snapshot.push(Snapshot::take(app, tenant.id, &step.plugin).await?);
     }
+    // The data of each plugin removed, exported before its uninstall runs; stored with the
+    // operation's end, so a rolled-back operation keeps none.
+    let mut retention = RetentionChange::default();
+    for step in &prepared.plan.steps {
+        match step.action.as_str() {
+            "remove" => retention.kept.extend(
+                retention::export(app, tenant, &step.plugin)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("exporting the data of {} in tenant {}: {e:#}", step.plugin, tenant.slug))?,
+            ),
+            "install" => retention.restored.push(step.plugin.clone()),
+            _ => {}
+        }
+    }
     let now = app.now_ms();
     let mut operation = Operation {
         id: uuid::Uuid::now_v7().to_string(),
@@ -262,7 +278,7 @@ pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &A
     beat.abort();
     if let Err(reason) = outcome {
         install::restore(app, tenant.id, &snapshot, by).await?;
-        app.marketplace.finish_operation(tenant.id, &operation.id, "rolled_back", Some(&reason), &[]).await?;
+        app.marketplace.finish_operation(tenant.id, &operation.id, "rolled_back", Some(&reason), &[], &RetentionChange::default()).await?;
         tracing::warn!(tenant.id = %tenant.id, operation = %operation.id, error = %reason, "plugin operation rolled back");
         return Err(ApplyError::RolledBack(format!("{} in tenant {} was rolled back: {reason}", change.summary, tenant.slug)));
     }
@@ -279,7 +295,17 @@ pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &A
         });
     }
     failpoint("marketplace.apply.before_commit");
-    app.marketplace.finish_operation(tenant.id, &operation.id, "done", None, &approvals).await?;
+    app.marketplace.finish_operation(tenant.id, &operation.id, "done", None, &approvals, &retention).await?;
+    retention::schedule_purges(app, tenant.id, &retention.kept).await;
+    for approval in &approvals {
+        let message = format!(
+            "{}@{} demande de nouvelles autorisations : {}. Elle fonctionne sans elles en attendant votre décision.",
+            approval.plugin_id,
+            approval.version,
+            approval.grants.join(", ")
+        );
+        super::notify::notify(app, tenant.id, "approval_waiting", &approval.plugin_id, &approval.version, message).await;
+    }
     for step in &prepared.plan.steps {
         let kind = match step.action.as_str() {
             "install" => "installed",
@@ -357,7 +383,7 @@ pub async fn recover(app: &App) -> anyhow::Result<usize> {
         let snapshot: Vec<Snapshot> = serde_json::from_str(&operation.snapshot)?;
         install::restore(app, tenant_id, &snapshot, &Actor::system("marketplace recovery")).await?;
         app.marketplace
-            .finish_operation(tenant_id, &operation.id, "rolled_back", Some("interrupted: the server stopped while applying it; the previous state was restored"), &[])
+            .finish_operation(tenant_id, &operation.id, "rolled_back", Some("interrupted: the server stopped while applying it; the previous state was restored"), &[], &RetentionChange::default())
             .await?;
         tracing::warn!(tenant.id = %tenant_id, operation = %operation.id, "interrupted plugin operation rolled back");
     }

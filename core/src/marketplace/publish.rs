@@ -177,6 +177,9 @@ pub async fn submit(app: &Arc<App>, publisher: &Publisher, archive: &[u8], signa
         Inserted::OwnedBy(owner) => return Ok(report.fail("version", format!("plugin id belongs to publisher {owner}"))),
     }
     tracing::info!(publisher = %publisher.id, plugin.id = %row.plugin_id, plugin.version = %row.version, outcome = %report.outcome, risk = report.risk, "package submitted");
+    if row.status == "listed" {
+        super::notify::update_available(app, &row.plugin_id, &row.version).await;
+    }
     Ok(report)
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use socle_tenants::TenantId;
 use sqlx::{PgPool, Row as _, SqlitePool};
 
+use super::retention::RetentionChange;
 use crate::clock::SharedClock;
 use crate::db::Scope;
 use crate::error::StoreError;
@@ -220,7 +221,12 @@ pub struct InstallStats {
 
 /// Marketplace storage.
 #[async_trait]
-pub trait MarketplaceStore: Send + Sync {
+pub trait MarketplaceStore:
+    super::retention::RetentionStore + super::rollout::RolloutStore + super::notify::NotificationStore + super::analytics::AnalyticsStore
+        + super::billing::BillingStore
+        + Send
+        + Sync
+{
     /// Creates a publisher; false if the id is taken.
     async fn create_publisher(&self, publisher: &Publisher) -> Result<bool, StoreError>;
     /// A publisher by id.
@@ -268,8 +274,17 @@ pub trait MarketplaceStore: Send + Sync {
     async fn start_operation(&self, tenant: TenantId, op: &Operation) -> Result<(), StoreError>;
     /// Ends an operation; `done` also stores its target requests and lockfile, in the same
     /// transaction, so the tenant's lock and the journal never disagree.
-    /// `approvals` are added to the inbox in that transaction too.
-    async fn finish_operation(&self, tenant: TenantId, id: &str, state: &str, error: Option<&str>, approvals: &[Approval]) -> Result<(), StoreError>;
+    /// `approvals` are added to the inbox in that transaction too, and so are the data
+    /// retentions of plugins it removed (or restored).
+    async fn finish_operation(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        state: &str,
+        error: Option<&str>,
+        approvals: &[Approval],
+        retention: &RetentionChange,
+    ) -> Result<(), StoreError>;
     /// The tenant's latest operations, newest first.
     async fn operations(&self, tenant: TenantId, limit: i64) -> Result<Vec<Operation>, StoreError>;
     /// Notes that the node applying an operation is alive.
@@ -392,7 +407,7 @@ const VERSION_COLUMNS: &str = "v.*, p.publisher_id, p.deprecated";
 /// The marketplace store on SQLite.
 pub struct SqliteMarketplaceStore {
     pool: SqlitePool,
-    clock: SharedClock,
+    pub(super) clock: SharedClock,
 }
 
 impl SqliteMarketplaceStore {
@@ -401,15 +416,15 @@ impl SqliteMarketplaceStore {
         Self { pool, clock }
     }
 
-    async fn tx(&self, _scope: Scope) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pub(super) async fn tx(&self, _scope: Scope) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
-    fn tid(tenant: TenantId) -> String {
+    pub(super) fn tid(tenant: TenantId) -> String {
         tenant.to_string()
     }
 
-    fn parse_tid(raw: String) -> Result<TenantId, StoreError> {
+    pub(super) fn parse_tid(raw: String) -> Result<TenantId, StoreError> {
         raw.parse().map_err(|_| StoreError::Other(anyhow::anyhow!("bad tenant id `{raw}` in the marketplace tables")))
     }
 }
@@ -417,7 +432,7 @@ impl SqliteMarketplaceStore {
 /// The marketplace store on PostgreSQL (tenant tables under row-level security).
 pub struct PgMarketplaceStore {
     pool: PgPool,
-    clock: SharedClock,
+    pub(super) clock: SharedClock,
 }
 
 impl PgMarketplaceStore {
@@ -426,16 +441,16 @@ impl PgMarketplaceStore {
         Self { pool, clock }
     }
 
-    async fn tx(&self, scope: Scope) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pub(super) async fn tx(&self, scope: Scope) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         crate::db::postgres::begin(&self.pool, scope).await
     }
 
-    fn tid(tenant: TenantId) -> uuid::Uuid {
+    pub(super) fn tid(tenant: TenantId) -> uuid::Uuid {
         tenant.as_uuid()
     }
 
     #[allow(clippy::unnecessary_wraps)] // the same signature as SQLite's, which can fail
-    fn parse_tid(raw: uuid::Uuid) -> Result<TenantId, StoreError> {
+    pub(super) fn parse_tid(raw: uuid::Uuid) -> Result<TenantId, StoreError> {
         Ok(TenantId::from_uuid(raw))
     }
 }
@@ -815,7 +830,15 @@ macro_rules! marketplace_store {
                 Ok(())
             }
 
-            async fn finish_operation(&self, tenant: TenantId, id: &str, state: &str, error: Option<&str>, approvals: &[Approval]) -> Result<(), StoreError> {
+            async fn finish_operation(
+                &self,
+                tenant: TenantId,
+                id: &str,
+                state: &str,
+                error: Option<&str>,
+                approvals: &[Approval],
+                retention: &RetentionChange,
+            ) -> Result<(), StoreError> {
                 let now = self.clock.now_ms();
                 let mut tx = self.tx(Scope::Tenant(tenant)).await?;
                 let row = sqlx::query("SELECT to_wants, to_lock FROM plugin_operations WHERE id = $1 AND tenant_id = $2 AND state = 'applying'")
@@ -844,6 +867,35 @@ macro_rules! marketplace_store {
                     .await?;
                     for a in approvals {
                         insert_approval!(tx, Self::tid(tenant), a);
+                    }
+                    let restored = retention.restored.iter().chain(retention.kept.iter().map(|k| &k.plugin_id));
+                    for plugin in restored {
+                        // Reinstalled: its data is its own again. Removed again: the new export
+                        // covers the same data.
+                        sqlx::query("UPDATE plugin_retentions SET status = 'restored', closed_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'kept'")
+                            .bind(now)
+                            .bind(Self::tid(tenant))
+                            .bind(plugin)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for k in &retention.kept {
+                        sqlx::query(
+                            "INSERT INTO plugin_retentions (id, tenant_id, plugin_id, version, collections, export, records, kv_keys, status, created_at, purge_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9, $10)",
+                        )
+                        .bind(&k.id)
+                        .bind(Self::tid(tenant))
+                        .bind(&k.plugin_id)
+                        .bind(&k.version)
+                        .bind(serde_json::to_string(&k.collections).map_err(anyhow::Error::from)?)
+                        .bind(&k.export)
+                        .bind(k.records)
+                        .bind(k.kv_keys)
+                        .bind(k.created_at)
+                        .bind(k.purge_at)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                 }
                 tx.commit().await?;

@@ -229,6 +229,12 @@ impl RuntimeParts {
 }
 
 impl PluginRuntime {
+    /// The app this runtime belongs to, while it runs (for work that needs an owned handle,
+    /// such as a marketplace operation started from a job).
+    pub fn app(&self) -> Option<Arc<App>> {
+        self.app.upgrade()
+    }
+
     /// The plugins' storage.
     pub fn store(&self) -> &Arc<dyn PluginStore> {
         &self.store
@@ -364,6 +370,15 @@ impl PluginRuntime {
             return Err(error(format!("plugins called each other more than {MAX_DEPTH} levels deep")));
         }
         let app = self.app.upgrade().ok_or_else(|| error("the platform is shutting down".into()))?;
+        // A paid plugin runs for tenants that accepted its price (its lifecycle runs anyway:
+        // installing checked the entitlement, and an uninstall must always be possible).
+        if !matches!(call, Call::Install | Call::Upgrade(_) | Call::Uninstall) {
+            let plugin_id = &plugin.manifest.plugin.id;
+            let entitled = crate::marketplace::billing::entitled(&app, tenant.id, plugin_id, &plugin.manifest.pricing).await.map_err(|e| error(format!("{e:#}")))?;
+            if !entitled {
+                return Err(error("this paid plugin has no subscription in this tenant: an administrator accepts its price in the marketplace".into()));
+            }
+        }
         let limits = tenant.plan.limits();
         let deadline_ms = limits.plugin_deadline_ms;
         // Only outermost invocations take permits: a nested one (a plugin's write running

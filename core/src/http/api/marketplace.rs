@@ -1,6 +1,7 @@
 //! The marketplace for tenant administrators: the catalogue and listing pages, the plan of an
 //! install before it happens, install / upgrade / rollback / uninstall of the resolved set, the
-//! lockfile and operation journal, the approval inbox, and reviews.
+//! lockfile and operation journal, the approval inbox, reviews, and the data uninstalled plugins
+//! left (kept for a grace period, downloadable as NDJSON).
 
 use std::collections::BTreeSet;
 
@@ -34,7 +35,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/marketplace/rollback", post(rollback))
         .route("/admin/marketplace/lock", get(lock))
         .route("/admin/marketplace/operations", get(operations))
+        .route("/admin/marketplace/retained", get(retained))
+        .route("/admin/marketplace/retained/{id}/export", get(retained_export))
         .route("/admin/approvals", get(approvals))
+        .route("/admin/notifications", get(notifications))
+        .route("/admin/notifications/read", post(read_all))
+        .route("/admin/notifications/{id}/read", post(read))
         .route("/admin/approvals/{id}/approve", post(approve))
         .route("/admin/approvals/{id}/reject", post(reject))
 }
@@ -168,7 +174,45 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(b
     let change = apply::uninstall_change(wants, &body.plugin)
         .ok_or_else(|| ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin)))?;
     let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
-    Ok(Json(json!({ "operation": operation, "plan": plan })))
+    // What the removed plugins left: exported, downloadable until purged.
+    let removed: BTreeSet<&str> = plan.steps.iter().filter(|s| s.action == "remove").map(|s| s.plugin.as_str()).collect();
+    let retained: Vec<_> =
+        state.marketplace.retentions(auth.tenant.tenant.id).await?.into_iter().filter(|r| r.status == "kept" && removed.contains(r.plugin_id.as_str())).collect();
+    Ok(Json(json!({ "operation": operation, "plan": plan, "retained": retained })))
+}
+
+/// The data uninstalled plugins left in this tenant: kept, restored or purged.
+async fn retained(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    Ok(Json(json!({ "retained": state.marketplace.retentions(auth.tenant.tenant.id).await? })))
+}
+
+/// Downloads the NDJSON export of an uninstalled plugin's data, until it is purged.
+async fn retained_export(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Response> {
+    admin(&state, &auth).await?;
+    let tenant = &auth.tenant.tenant;
+    let (retention, export) = state
+        .marketplace
+        .retention_export(tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("export_not_found", format!("tenant {} has no export `{id}` of an uninstalled plugin's data", tenant.slug)))?;
+    let export = export.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::GONE,
+            "export_purged",
+            format!("the data of plugin {} in tenant {} was purged after its grace period; its export went with it", retention.plugin_id, tenant.slug),
+        )
+    })?;
+    let filename = format!("{}-{}-{}.ndjson", tenant.slug, retention.plugin_id, retention.version);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        export,
+    )
+        .into_response())
 }
 
 /// Back to the state before the last applied operation.
@@ -253,4 +297,34 @@ async fn review(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plug
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationsQuery {
+    #[serde(default)]
+    unread: bool,
+}
+
+/// What the marketplace told this tenant's administrators: updates, approvals waiting,
+/// rollbacks; newest first.
+async fn notifications(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<NotificationsQuery>) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    let tenant = auth.tenant.tenant.id;
+    let unread = state.marketplace.notifications(tenant, true, 1000).await?.len();
+    Ok(Json(json!({ "notifications": state.marketplace.notifications(tenant, query.unread, 200).await?, "unread": unread })))
+}
+
+async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    admin(&state, &auth).await?;
+    let tenant = &auth.tenant.tenant;
+    if !state.marketplace.mark_read(tenant.id, &id, state.now_ms()).await? {
+        return Err(ApiError::not_found("notification_not_found", format!("tenant {} has no notification `{id}`", tenant.slug)));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn read_all(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+    admin(&state, &auth).await?;
+    Ok(Json(json!({ "marked": state.marketplace.mark_all_read(auth.tenant.tenant.id, state.now_ms()).await? })))
 }

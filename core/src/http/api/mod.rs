@@ -7,9 +7,12 @@ pub(crate) mod admin_tenant;
 pub(crate) mod admin_users;
 pub(crate) mod marketplace;
 mod me;
+pub(crate) mod partner_analytics;
+pub(crate) mod partner_statements;
 pub(crate) mod partners;
 pub(crate) mod plugins;
 mod records;
+pub(crate) mod rollouts;
 mod admin_jobs;
 
 use axum::Router;
@@ -31,8 +34,16 @@ pub fn router() -> Router<AppState> {
         .merge(plugins::router())
         .merge(marketplace::router())
         .merge(partners::router())
+        .merge(rollouts::router())
+        .merge(partner_analytics::router())
+        .merge(partner_statements::router())
         .nest("/admin", admin_users::router().merge(admin_roles::router()).merge(admin_tenant::router()).merge(admin_jobs::router()))
         .fallback(|| async { ApiError::not_found("route_not_found", "no API route matches this path and method") })
+}
+
+/// Operator routes of the marketplace (`/ops/marketplace/…`), served next to the console.
+pub fn ops_router() -> Router<AppState> {
+    rollouts::ops_router()
 }
 
 /// Parses an id from a path segment, with the envelope on failure.

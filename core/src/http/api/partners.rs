@@ -146,7 +146,7 @@ pub(crate) async fn versions(State(state): State<AppState>, Partner(publisher): 
     Ok(Json(json!({ "versions": items })))
 }
 
-async fn owned(state: &AppState, publisher: &Publisher, plugin: &str) -> ApiResult<()> {
+pub(super) async fn owned(state: &AppState, publisher: &Publisher, plugin: &str) -> ApiResult<()> {
     let versions = state.marketplace.versions(plugin).await?;
     match versions.first() {
         Some(v) if v.publisher_id == publisher.id => Ok(()),

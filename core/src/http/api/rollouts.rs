@@ -1,0 +1,114 @@
+//! Progressive rollouts over HTTP: a partner starts, pauses, resumes and advances the rollout of
+//! one of its versions (`/api/v1/partners/packages/{plugin}/{version}/rollout…`), and an
+//! operator, on the platform host, lists rollouts and pulls the kill switch
+//! (`/ops/marketplace/…`, with the operator session's CSRF token in `X-CSRF-Token`).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::partners::{Partner, owned};
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::json::Json;
+use crate::http::ops::OperatorUser;
+use crate::marketplace::rollout::{self, RolloutError, StartOptions};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/partners/packages/{plugin}/{version}/rollout", get(show).post(start))
+        .route("/partners/packages/{plugin}/{version}/rollout/pause", post(pause))
+        .route("/partners/packages/{plugin}/{version}/rollout/resume", post(resume))
+        .route("/partners/packages/{plugin}/{version}/rollout/advance", post(advance))
+}
+
+/// Operator routes (merged at the root, next to the operator console).
+pub fn ops_router() -> Router<AppState> {
+    Router::new().route("/ops/marketplace/rollouts", get(all)).route("/ops/marketplace/kill", post(kill))
+}
+
+fn failed(err: RolloutError) -> ApiError {
+    match err {
+        RolloutError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rollout", message),
+        RolloutError::NotFound(message) => ApiError::not_found("rollout_not_found", message),
+        RolloutError::Conflict(message) => ApiError::conflict("rollout_conflict", message),
+        RolloutError::Platform(err) => err.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRequest {
+    #[serde(default)]
+    steps: Option<Vec<u8>>,
+    #[serde(default)]
+    threshold_points: Option<f64>,
+    #[serde(default)]
+    min_invocations: Option<i64>,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Partner(publisher): Partner,
+    Path((plugin, version)): Path<(String, String)>,
+    Json(body): Json<StartRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    owned(&state, &publisher, &plugin).await?;
+    let options = StartOptions { steps: body.steps, threshold_points: body.threshold_points, min_invocations: body.min_invocations };
+    let rollout = rollout::start(&state, &plugin, &version, options).await.map_err(failed)?;
+    Ok((StatusCode::CREATED, Json(json!({ "rollout": rollout }))))
+}
+
+async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    owned(&state, &publisher, &plugin).await?;
+    let rollout = rollout::get(&state, &plugin, &version).await.map_err(failed)?;
+    Ok(Json(json!({ "rollout": rollout })))
+}
+
+async fn pause(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    owned(&state, &publisher, &plugin).await?;
+    Ok(Json(json!({ "rollout": rollout::pause(&state, &plugin, &version, true).await.map_err(failed)? })))
+}
+
+async fn resume(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    owned(&state, &publisher, &plugin).await?;
+    Ok(Json(json!({ "rollout": rollout::pause(&state, &plugin, &version, false).await.map_err(failed)? })))
+}
+
+async fn advance(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    owned(&state, &publisher, &plugin).await?;
+    Ok(Json(json!({ "rollout": rollout::advance(&state, &plugin, &version).await.map_err(failed)? })))
+}
+
+fn operator(op: Result<OperatorUser, Response>) -> ApiResult<OperatorUser> {
+    op.map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in to the operator console (/ops/login) first"))
+}
+
+async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Value>> {
+    operator(op)?;
+    Ok(Json(json!({ "rollouts": state.marketplace.rollouts(None).await? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KillRequest {
+    plugin: String,
+    version: String,
+    reason: String,
+}
+
+/// The kill switch: yanks the version and rolls every tenant on it back.
+async fn kill(State(state): State<AppState>, op: Result<OperatorUser, Response>, headers: HeaderMap, Json(body): Json<KillRequest>) -> ApiResult<Json<Value>> {
+    let op = operator(op)?;
+    let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !crate::identity::secrets::constant_time_eq(sent, &op.session.csrf_token) {
+        return Err(ApiError::forbidden("missing or wrong CSRF token (send the operator session's in X-CSRF-Token)").with_code("csrf_failed"));
+    }
+    let report = rollout::kill(&state, &body.plugin, &body.version, &body.reason).await.map_err(failed)?;
+    tracing::warn!(operator = %op.operator.email, plugin.id = %body.plugin, plugin.version = %body.version, "kill switch pulled");
+    Ok(Json(json!({ "killed": format!("{}@{}", body.plugin, body.version), "report": report })))
+}

@@ -1,0 +1,325 @@
+//! Pricing and revenue: entitlement at call, the monthly charge into an append-only ledger, and
+//! each partner's monthly statement (JSON and CSV) with the platform's commission and the
+//! reseller's share. The arithmetic is `socle_marketplace::billing`'s; this module stores it.
+//!
+//! A plugin is free, monthly per tenant, or per use (counted from the runtime receipts). A
+//! tenant is entitled to a paid plugin when it accepted its price at install (its `tenant.toml`
+//! want says `subscribed`): the resolver checks it at install, [`entitled`] at every call. On the
+//! first of each month a job charges the month before: one `subscription` entry per tenant that
+//! has a monthly plugin, one `usage` entry per tenant that called a per-use one. Entries are
+//! never changed or deleted (the database refuses it); charging a month twice adds nothing.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{Datelike as _, TimeZone as _};
+use serde::Serialize;
+use socle_marketplace::billing::{self, Charge, Statement};
+use socle_marketplace::manifest::{Manifest, Pricing};
+use socle_tenants::TenantId;
+use sqlx::Row as _;
+
+use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
+use crate::app::App;
+use crate::db::Scope;
+use crate::error::StoreError;
+use crate::jobs::{Job, JobFailure, JobHandler};
+
+/// The monthly charge job (payload `{"period": "YYYY-MM"}`, default: the previous month).
+pub const CHARGE_JOB: &str = "marketplace.billing.charge";
+
+/// Its schedule: the first of each month.
+pub const CHARGE_CRON: &str = "5 0 1 * *";
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Id.
+    pub id: String,
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Tenant charged.
+    #[serde(skip)]
+    pub tenant: TenantId,
+    /// Plugin.
+    pub plugin_id: String,
+    /// Its publisher.
+    pub publisher_id: String,
+    /// `subscription` or `usage`.
+    pub kind: String,
+    /// Months or calls.
+    pub quantity: i64,
+    /// Cents per month, or millicents per call.
+    pub unit_price: i64,
+    /// Cents.
+    pub amount_cents: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Reseller whose customer the tenant is.
+    pub reseller: Option<String>,
+    /// Creation (ms).
+    pub created_at: i64,
+}
+
+/// Storage of the ledger and of resellers.
+#[async_trait]
+pub trait BillingStore: Send + Sync {
+    /// Appends an entry; false if the tenant was already charged for this plugin, kind and month.
+    async fn append_entry(&self, entry: &Entry) -> Result<bool, StoreError>;
+    /// A publisher's entries of a month.
+    async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError>;
+    /// Calls of a plugin per tenant and version between `from` and `to` (ms).
+    async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError>;
+    /// Makes `tenant` a customer of white-label reseller `reseller` (`None`: direct).
+    async fn set_reseller(&self, tenant: TenantId, reseller: Option<&str>) -> Result<(), StoreError>;
+    /// The tenant's reseller.
+    async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError>;
+}
+
+/// Whether `tenant` may call `plugin` as far as its price goes: free, or its price accepted.
+pub async fn entitled(app: &App, tenant: TenantId, plugin: &str, pricing: &Pricing) -> anyhow::Result<bool> {
+    if matches!(pricing, Pricing::Free) {
+        return Ok(true);
+    }
+    // Not asked for through the marketplace (a dependency the resolver already checked, a
+    // platform install such as the smoke run): not sold to this tenant, nothing to check.
+    Ok(super::apply::wants(app, tenant).await?.get(plugin).is_none_or(|w| w.subscribed))
+}
+
+/// `YYYY-MM` → its first and last-plus-one millisecond (UTC).
+pub fn month_bounds(period: &str) -> Option<(i64, i64)> {
+    let (year, month) = period.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    let (year, month): (i32, u32) = (year.parse().ok()?, month.parse().ok()?);
+    let start = chrono::Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0).single()?;
+    let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let end = chrono::Utc.with_ymd_and_hms(next_year, next_month, 1, 0, 0, 0).single()?;
+    Some((start.timestamp_millis(), end.timestamp_millis()))
+}
+
+/// The month containing `now` (ms), as `YYYY-MM`.
+pub fn month_of(now: i64) -> String {
+    let date = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default();
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
+/// The month before the one containing `now` (ms), as `YYYY-MM`.
+pub fn previous_month(now: i64) -> String {
+    let date = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default();
+    let (year, month) = if date.month() == 1 { (date.year() - 1, 12) } else { (date.year(), date.month() - 1) };
+    format!("{year:04}-{month:02}")
+}
+
+/// Charges `period`: monthly plugins to the entitled tenants that have them installed now, per-use
+/// plugins to the tenants that called them during the month. Idempotent; returns the entries
+/// added.
+pub async fn charge(app: &App, period: &str) -> anyhow::Result<Vec<Entry>> {
+    let (from, to) = month_bounds(period).ok_or_else(|| anyhow::anyhow!("`{period}` is not a month: write YYYY-MM"))?;
+    let mut latest: BTreeMap<String, (semver::Version, super::store::VersionRow)> = BTreeMap::new();
+    for row in app.marketplace.listed().await? {
+        let Ok(version) = semver::Version::parse(&row.version) else { continue };
+        if latest.get(&row.plugin_id).is_none_or(|(v, _)| *v < version) {
+            latest.insert(row.plugin_id.clone(), (version, row));
+        }
+    }
+    let mut added = Vec::new();
+    for (plugin, (_, row)) in latest {
+        let Ok(manifest) = Manifest::parse(&row.manifest) else { continue };
+        let mut charges: Vec<(TenantId, &'static str, i64, i64, i64, String)> = Vec::new();
+        match &manifest.pricing {
+            Pricing::Free => continue,
+            Pricing::Monthly { cents, currency } => {
+                let cents = i64::try_from(*cents)?;
+                for (tenant, _) in app.marketplace.installs_of(&plugin).await? {
+                    if !entitled(app, tenant, &plugin, &manifest.pricing).await? {
+                        continue;
+                    }
+                    charges.push((tenant, "subscription", 1, cents, cents, currency.clone()));
+                }
+            }
+            Pricing::PerUse { millicents, currency } => {
+                let mut per_tenant: BTreeMap<TenantId, i64> = BTreeMap::new();
+                for (tenant, _, calls) in app.marketplace.calls(&plugin, from, to).await? {
+                    *per_tenant.entry(tenant).or_default() += calls;
+                }
+                for (tenant, calls) in per_tenant {
+                    let amount = billing::usage_cents(u64::try_from(calls)?, *millicents);
+                    charges.push((tenant, "usage", calls, i64::try_from(*millicents)?, i64::try_from(amount)?, currency.clone()));
+                }
+            }
+        }
+        for (tenant, kind, quantity, unit_price, amount_cents, currency) in charges {
+            let entry = Entry {
+                id: uuid::Uuid::now_v7().to_string(),
+                period: period.into(),
+                tenant,
+                plugin_id: plugin.clone(),
+                publisher_id: row.publisher_id.clone(),
+                kind: kind.into(),
+                quantity,
+                unit_price,
+                amount_cents,
+                currency,
+                reseller: app.marketplace.reseller(tenant).await?,
+                created_at: app.now_ms(),
+            };
+            if app.marketplace.append_entry(&entry).await? {
+                added.push(entry);
+            }
+        }
+    }
+    tracing::info!(period, entries = added.len(), "marketplace month charged");
+    Ok(added)
+}
+
+/// A publisher's statement of `period` (one currency per statement: the first entry's).
+pub async fn statement(app: &App, publisher: &str, period: &str) -> anyhow::Result<Statement> {
+    month_bounds(period).ok_or_else(|| anyhow::anyhow!("`{period}` is not a month: write YYYY-MM"))?;
+    let entries = app.marketplace.entries(publisher, period).await?;
+    let currency = entries.first().map_or_else(|| "EUR".to_owned(), |e| e.currency.clone());
+    let charges = entries
+        .into_iter()
+        .map(|e| Charge {
+            plugin: e.plugin_id,
+            kind: e.kind,
+            quantity: u64::try_from(e.quantity).unwrap_or(0),
+            gross: u64::try_from(e.amount_cents).unwrap_or(0),
+            reseller: e.reseller,
+        })
+        .collect();
+    let market = &app.settings.marketplace;
+    billing::validate_tiers(&market.commission_tiers).map_err(|e| anyhow::anyhow!("marketplace.commission_tiers: {e}"))?;
+    Ok(billing::statement(period, publisher, &currency, charges, &market.commission_tiers, market.reseller_share_bp))
+}
+
+/// Runs [`charge`].
+pub struct ChargeMonth;
+
+#[async_trait]
+impl JobHandler for ChargeMonth {
+    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
+        let period = job.payload.get("period").and_then(serde_json::Value::as_str).map_or_else(|| previous_month(app.now_ms()), str::to_owned);
+        charge(app, &period).await.map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
+        Ok(())
+    }
+}
+
+macro_rules! billing_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl BillingStore for $store {
+            async fn append_entry(&self, e: &Entry) -> Result<bool, StoreError> {
+                let mut tx = self.tx(Scope::Tenant(e.tenant)).await?;
+                let done = sqlx::query(
+                    "INSERT INTO marketplace_ledger (id, period, tenant_id, plugin_id, publisher_id, kind, quantity, unit_price, amount_cents, currency, reseller, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, tenant_id, plugin_id, kind) DO NOTHING",
+                )
+                .bind(&e.id)
+                .bind(&e.period)
+                .bind(Self::tid(e.tenant))
+                .bind(&e.plugin_id)
+                .bind(&e.publisher_id)
+                .bind(&e.kind)
+                .bind(e.quantity)
+                .bind(e.unit_price)
+                .bind(e.amount_cents)
+                .bind(&e.currency)
+                .bind(&e.reseller)
+                .bind(e.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+
+            async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                let rows = sqlx::query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
+                    .bind(publisher)
+                    .bind(period)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok(Entry {
+                            id: r.try_get("id")?,
+                            period: r.try_get("period")?,
+                            tenant: Self::parse_tid(r.try_get("tenant_id")?)?,
+                            plugin_id: r.try_get("plugin_id")?,
+                            publisher_id: r.try_get("publisher_id")?,
+                            kind: r.try_get("kind")?,
+                            quantity: r.try_get("quantity")?,
+                            unit_price: r.try_get("unit_price")?,
+                            amount_cents: r.try_get("amount_cents")?,
+                            currency: r.try_get("currency")?,
+                            reseller: r.try_get("reseller")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                // Lifecycle calls (install, upgrade, uninstall) are the platform's, not a use.
+                let rows = sqlx::query(
+                    "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
+                     WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
+                )
+                .bind(plugin)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                rows.into_iter().map(|r| Ok((Self::parse_tid(r.try_get("tenant_id")?)?, r.try_get("version")?, r.try_get("calls")?))).collect()
+            }
+
+            async fn set_reseller(&self, tenant: TenantId, reseller: Option<&str>) -> Result<(), StoreError> {
+                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
+                sqlx::query("DELETE FROM tenant_resellers WHERE tenant_id = $1").bind(Self::tid(tenant)).execute(&mut *tx).await?;
+                if let Some(reseller) = reseller {
+                    sqlx::query("INSERT INTO tenant_resellers (tenant_id, reseller, created_at) VALUES ($1, $2, $3)")
+                        .bind(Self::tid(tenant))
+                        .bind(reseller)
+                        .bind(self.clock.now_ms())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError> {
+                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
+                let reseller = sqlx::query_scalar("SELECT reseller FROM tenant_resellers WHERE tenant_id = $1").bind(Self::tid(tenant)).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(reseller)
+            }
+        }
+    };
+}
+
+billing_store!(SqliteMarketplaceStore);
+billing_store!(PgMarketplaceStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_have_bounds_and_a_previous_one() {
+        let (from, to) = month_bounds("2026-02").unwrap();
+        assert_eq!(to - from, 28 * 86_400_000);
+        assert_eq!(month_bounds("2026-12").unwrap().1, month_bounds("2027-01").unwrap().0);
+        assert!(month_bounds("2026-13").is_none());
+        assert!(month_bounds("26-01").is_none());
+        assert!(month_bounds("2026-1").is_none());
+        assert_eq!(previous_month(month_bounds("2027-01").unwrap().0 + 5), "2026-12");
+        assert_eq!(previous_month(month_bounds("2026-11").unwrap().0), "2026-10");
+    }
+}

@@ -1,0 +1,213 @@
+//! What the marketplace tells a tenant's administrators — an update applied or available, an
+//! approval waiting, a rollback — stored per tenant (listed and marked read in the portal) and
+//! mailed to each administrator.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use socle_tenants::{Permission, TenantId};
+use sqlx::Row as _;
+
+use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
+use crate::app::App;
+use crate::db::Scope;
+use crate::error::StoreError;
+
+/// One notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    /// Id.
+    pub id: String,
+    /// `update_available`, `updated`, `approval_waiting` or `rollback`.
+    pub kind: String,
+    /// Plugin.
+    pub plugin_id: String,
+    /// Version concerned.
+    pub version: String,
+    /// What happened, in words.
+    pub message: String,
+    /// Creation (ms).
+    pub created_at: i64,
+    /// When an administrator marked it read (ms).
+    pub read_at: Option<i64>,
+}
+
+/// Storage of notifications.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Adds a notification to the tenant's list.
+    async fn add_notification(&self, tenant: TenantId, notification: &Notification) -> Result<(), StoreError>;
+    /// The tenant's notifications, newest first (unread ones only if asked).
+    async fn notifications(&self, tenant: TenantId, unread_only: bool, limit: i64) -> Result<Vec<Notification>, StoreError>;
+    /// Marks one read; false if the tenant has no such notification.
+    async fn mark_read(&self, tenant: TenantId, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Marks every one read; how many were unread.
+    async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError>;
+}
+
+/// Tells each tenant that has `plugin` at an older version, and may have `version` (no rollout
+/// holds it back from it), that `version` is available.
+pub async fn update_available(app: &App, plugin: &str, version: &str) {
+    let Ok(target) = semver::Version::parse(version) else { return };
+    let (rollouts, installs) = match (app.marketplace.rollouts(Some(plugin)).await, app.marketplace.installs_of(plugin).await) {
+        (Ok(rollouts), Ok(installs)) => (rollouts, installs),
+        (Err(err), _) | (_, Err(err)) => {
+            tracing::warn!(plugin.id = %plugin, error = %err, "update notifications not sent");
+            return;
+        }
+    };
+    for (tenant, installed) in installs {
+        let older = semver::Version::parse(&installed).is_ok_and(|v| v < target);
+        if older && !rollouts.iter().any(|r| r.version == version && r.holds_back(tenant)) {
+            notify(app, tenant, "update_available", plugin, version, format!("{plugin} {version} est disponible ; vous avez {installed}.")).await;
+        }
+    }
+}
+
+/// Stores a notification for `tenant` and mails it to its administrators. Never fails the
+/// change it reports: a failure is logged.
+pub async fn notify(app: &App, tenant: TenantId, kind: &str, plugin: &str, version: &str, message: String) {
+    if let Err(err) = try_notify(app, tenant, kind, plugin, version, message).await {
+        tracing::warn!(tenant.id = %tenant, plugin.id = %plugin, error = format!("{err:#}"), "marketplace notification not delivered");
+    }
+}
+
+async fn try_notify(app: &App, tenant_id: TenantId, kind: &str, plugin: &str, version: &str, message: String) -> anyhow::Result<()> {
+    let notification = Notification {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: kind.into(),
+        plugin_id: plugin.into(),
+        version: version.into(),
+        message,
+        created_at: app.now_ms(),
+        read_at: None,
+    };
+    app.marketplace.add_notification(tenant_id, &notification).await?;
+    let Some(tenant) = app.tenants.get(tenant_id).await? else { return Ok(()) };
+    let subject = match kind {
+        "update_available" => format!("Mise à jour disponible : {plugin} {version}"),
+        "updated" => format!("Extension mise à jour : {plugin} {version}"),
+        "approval_waiting" => format!("Autorisation en attente : {plugin} {version}"),
+        _ => format!("Extension revenue en arrière : {plugin}"),
+    };
+    let vars = serde_json::json!({ "subject": subject, "message": notification.message });
+    for email in administrators(app, tenant_id).await? {
+        let dedupe = format!("marketplace:{}:{email}", notification.id);
+        let request = crate::mail::MailRequest { recipient: &email, template: "notification", locale: tenant.locale, vars: &vars, record_id: None, dedupe: Some(&dedupe) };
+        crate::mail::queue(app, &tenant, request).await?;
+    }
+    Ok(())
+}
+
+/// Addresses of the tenant's active users who may administer it.
+async fn administrators(app: &App, tenant: TenantId) -> anyhow::Result<Vec<String>> {
+    let mut emails = Vec::new();
+    for user in app.users.list(tenant).await? {
+        if user.status == crate::identity::UserStatus::Active && app.authz.has_permission(tenant, user.id, Permission::Administrer.as_str()).await? {
+            emails.push(user.email);
+        }
+    }
+    Ok(emails)
+}
+
+fn notification(r: &impl NotificationRow) -> Result<Notification, StoreError> {
+    Ok(Notification {
+        id: r.text("id")?,
+        kind: r.text("kind")?,
+        plugin_id: r.text("plugin_id")?,
+        version: r.text("version")?,
+        message: r.text("message")?,
+        created_at: r.int("created_at")?,
+        read_at: r.opt_int("read_at")?,
+    })
+}
+
+trait NotificationRow {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+}
+
+macro_rules! notification_row {
+    ($row:ty) => {
+        impl NotificationRow for $row {
+            fn text(&self, column: &str) -> Result<String, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn int(&self, column: &str) -> Result<i64, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+        }
+    };
+}
+notification_row!(sqlx::sqlite::SqliteRow);
+notification_row!(sqlx::postgres::PgRow);
+
+macro_rules! notification_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl NotificationStore for $store {
+            async fn add_notification(&self, tenant: TenantId, n: &Notification) -> Result<(), StoreError> {
+                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
+                sqlx::query("INSERT INTO tenant_notifications (id, tenant_id, kind, plugin_id, version, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&n.id)
+                    .bind(Self::tid(tenant))
+                    .bind(&n.kind)
+                    .bind(&n.plugin_id)
+                    .bind(&n.version)
+                    .bind(&n.message)
+                    .bind(n.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn notifications(&self, tenant: TenantId, unread_only: bool, limit: i64) -> Result<Vec<Notification>, StoreError> {
+                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
+                let sql = if unread_only {
+                    "SELECT * FROM tenant_notifications WHERE tenant_id = $1 AND read_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
+                } else {
+                    "SELECT * FROM tenant_notifications WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+                };
+                let rows = sqlx::query(sql).bind(Self::tid(tenant)).bind(limit).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows.iter().map(notification).collect()
+            }
+
+            async fn mark_read(&self, tenant: TenantId, id: &str, now: i64) -> Result<bool, StoreError> {
+                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
+                let found: Option<String> = sqlx::query_scalar("SELECT id FROM tenant_notifications WHERE tenant_id = $1 AND id = $2")
+                    .bind(Self::tid(tenant))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND id = $3 AND read_at IS NULL")
+                    .bind(now)
+                    .bind(Self::tid(tenant))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(found.is_some())
+            }
+
+            async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError> {
+                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
+                let done = sqlx::query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL")
+                    .bind(now)
+                    .bind(Self::tid(tenant))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
+    };
+}
+
+notification_store!(SqliteMarketplaceStore);
+notification_store!(PgMarketplaceStore);

@@ -1,0 +1,559 @@
+//! Progressive rollout and the kill switch.
+//!
+//! A partner starts a rollout of a version: it goes to a growing cohort of tenants
+//! (`socle_marketplace::rollout::in_cohort`), and tenants outside it resolve to the previous
+//! version. At each step the tenants of the cohort that have the plugin are upgraded (through
+//! the atomic apply). A periodic job promotes the rollout step by step while the new version's
+//! error rate (from the runtime receipts) stays within a threshold of the previous version's;
+//! otherwise it halts it and rolls every tenant on it back. An operator's kill switch yanks a
+//! version and rolls every tenant on it back. Tenants are told each time.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use socle_marketplace::resolve::Upgrade;
+use socle_marketplace::rollout::{self as cohort, Gate, Health, Verdict};
+use socle_tenants::{Actor, TenantId};
+use sqlx::Row as _;
+
+use super::apply::{self, Change, Target};
+use super::notify::notify;
+use super::store::{PgMarketplaceStore, SqliteMarketplaceStore, VersionRow};
+use crate::app::App;
+use crate::db::Scope;
+use crate::error::StoreError;
+use crate::jobs::{Job, JobFailure, JobHandler};
+
+/// The periodic job judging active rollouts.
+pub const TICK_JOB: &str = "marketplace.rollout.tick";
+
+/// Its schedule.
+pub const TICK_CRON: &str = "*/10 * * * *";
+
+/// A rollout of one version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rollout {
+    /// Plugin.
+    pub plugin_id: String,
+    /// The version rolled out.
+    pub version: String,
+    /// The version it replaces (what tenants outside the cohort get).
+    pub previous: Option<String>,
+    /// Promotion steps, in percent of tenants.
+    pub steps: Vec<u8>,
+    /// Tenants that get it now, in percent.
+    pub percent: u8,
+    /// `active`, `paused`, `completed`, `halted` (health gate) or `killed` (operator).
+    pub state: String,
+    /// How many percentage points above the previous version's error rate are tolerated, in
+    /// hundredths.
+    pub threshold_bp: i64,
+    /// Calls needed before judging the version.
+    pub min_invocations: i64,
+    /// Start (ms).
+    pub started_at: i64,
+    /// Last step (ms).
+    pub step_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+    /// Why it was halted, killed or paused.
+    pub note: Option<String>,
+}
+
+impl Rollout {
+    /// Whether this rollout keeps its version from `tenant`.
+    pub fn holds_back(&self, tenant: TenantId) -> bool {
+        match self.state.as_str() {
+            "active" | "paused" => !cohort::in_cohort(&tenant.to_string(), &self.plugin_id, self.percent),
+            "halted" | "killed" => true,
+            _ => false,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{}@{}", self.plugin_id, self.version)
+    }
+}
+
+/// Why a rollout request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RolloutError {
+    /// Bad request.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such version or rollout.
+    #[error("{0}")]
+    NotFound(String),
+    /// Not in a state that allows it.
+    #[error("{0}")]
+    Conflict(String),
+    /// The platform failed.
+    #[error(transparent)]
+    Platform(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for RolloutError {
+    fn from(err: StoreError) -> Self {
+        Self::Platform(err.into())
+    }
+}
+
+/// Storage of rollouts.
+#[async_trait]
+pub trait RolloutStore: Send + Sync {
+    /// Inserts a rollout; false if the plugin has one active or paused, or this version had one.
+    async fn insert_rollout(&self, rollout: &Rollout) -> Result<bool, StoreError>;
+    /// Rollouts (of one plugin, or all), newest first.
+    async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError>;
+    /// Updates a rollout's step, state and note.
+    async fn update_rollout(&self, rollout: &Rollout) -> Result<(), StoreError>;
+    /// Invocations and failures of a version in every tenant since `since` (ms).
+    async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError>;
+    /// Every tenant that has the plugin installed, with its version.
+    async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError>;
+}
+
+/// What a rollout request may set.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Steps (default 5, 25, 50, 100).
+    pub steps: Option<Vec<u8>>,
+    /// Error-rate tolerance in percentage points (default: the setting).
+    pub threshold_points: Option<f64>,
+    /// Calls before judging (default: the setting).
+    pub min_invocations: Option<i64>,
+}
+
+/// Keeps the versions rollouts hold back from `tenant` out of `listed`.
+pub async fn visible(app: &App, tenant: TenantId, mut listed: Vec<VersionRow>) -> anyhow::Result<Vec<VersionRow>> {
+    let rollouts = app.marketplace.rollouts(None).await?;
+    listed.retain(|v| !rollouts.iter().any(|r| r.plugin_id == v.plugin_id && r.version == v.version && r.holds_back(tenant)));
+    Ok(listed)
+}
+
+fn gate(app: &App, rollout: &Rollout) -> Gate {
+    Gate {
+        threshold_points: rollout.threshold_bp as f64 / 100.0,
+        min_invocations: u64::try_from(rollout.min_invocations).unwrap_or(0),
+        min_step_ms: i64::try_from(app.settings.marketplace.rollout_step_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+    }
+}
+
+/// Starts a rollout of `plugin@version` (the caller checked the publisher owns it) at its first
+/// step, and upgrades the first cohort.
+pub async fn start(app: &App, plugin: &str, version: &str, options: StartOptions) -> Result<Rollout, RolloutError> {
+    let row = app.marketplace.version(plugin, version).await?.ok_or_else(|| RolloutError::NotFound(format!("{plugin}@{version} was never submitted")))?;
+    if row.yanked.is_some() || row.status == "rejected" {
+        return Err(RolloutError::Conflict(format!("{plugin}@{version} is yanked or rejected: it cannot be rolled out")));
+    }
+    let target = semver::Version::parse(version).map_err(|e| RolloutError::Invalid(format!("{plugin}@{version}: {e}")))?;
+    let previous = app
+        .marketplace
+        .versions(plugin)
+        .await?
+        .into_iter()
+        .filter(|v| v.status == "listed" && v.yanked.is_none())
+        .filter_map(|v| semver::Version::parse(&v.version).ok())
+        .filter(|v| *v < target)
+        .max()
+        .ok_or_else(|| RolloutError::Conflict(format!("{plugin} has no listed version before {version} to roll out from; list {version} normally")))?;
+    let steps = options.steps.unwrap_or_else(|| cohort::DEFAULT_STEPS.to_vec());
+    cohort::validate_steps(&steps).map_err(|e| RolloutError::Invalid(format!("steps: {e}")))?;
+    let threshold = options.threshold_points.unwrap_or(app.settings.marketplace.rollout_threshold_points);
+    if !(0.0..=100.0).contains(&threshold) {
+        return Err(RolloutError::Invalid("threshold_points: give 0 to 100 percentage points".into()));
+    }
+    let min_invocations = options.min_invocations.unwrap_or(i64::try_from(app.settings.marketplace.rollout_min_invocations).unwrap_or(i64::MAX));
+    if min_invocations < 1 {
+        return Err(RolloutError::Invalid("min_invocations: at least 1 call is needed to judge a version".into()));
+    }
+    let now = app.now_ms();
+    let rollout = Rollout {
+        plugin_id: plugin.into(),
+        version: version.into(),
+        previous: Some(previous.to_string()),
+        percent: steps[0],
+        steps,
+        state: "active".into(),
+        threshold_bp: (threshold * 100.0).round() as i64,
+        min_invocations,
+        started_at: now,
+        step_at: now,
+        updated_at: now,
+        note: None,
+    };
+    if !app.marketplace.insert_rollout(&rollout).await? {
+        return Err(RolloutError::Conflict(format!(
+            "{plugin} already has a rollout in progress, or {version} had one; pause or finish it (GET …/rollout shows it)"
+        )));
+    }
+    tracing::info!(plugin.id = %plugin, plugin.version = %version, percent = rollout.percent, "rollout started");
+    release(app, &rollout).await;
+    Ok(rollout)
+}
+
+/// The rollout of `plugin@version`.
+pub async fn get(app: &App, plugin: &str, version: &str) -> Result<Rollout, RolloutError> {
+    app.marketplace
+        .rollouts(Some(plugin))
+        .await?
+        .into_iter()
+        .find(|r| r.version == version)
+        .ok_or_else(|| RolloutError::NotFound(format!("{plugin}@{version} has no rollout")))
+}
+
+/// Pauses (`true`) or resumes an active rollout: paused, it stays at its step.
+pub async fn pause(app: &App, plugin: &str, version: &str, paused: bool) -> Result<Rollout, RolloutError> {
+    let mut rollout = get(app, plugin, version).await?;
+    let (from, to) = if paused { ("active", "paused") } else { ("paused", "active") };
+    if rollout.state != from {
+        return Err(RolloutError::Conflict(format!("the rollout of {} is {}, not {from}", rollout.label(), rollout.state)));
+    }
+    rollout.state = to.into();
+    rollout.updated_at = app.now_ms();
+    rollout.note = paused.then(|| "paused by the publisher".to_owned());
+    app.marketplace.update_rollout(&rollout).await?;
+    Ok(rollout)
+}
+
+/// Goes to the next step now, unless the health gate says the version is unhealthy.
+pub async fn advance(app: &App, plugin: &str, version: &str) -> Result<Rollout, RolloutError> {
+    let rollout = get(app, plugin, version).await?;
+    if rollout.state != "active" && rollout.state != "paused" {
+        return Err(RolloutError::Conflict(format!("the rollout of {} is {}: it cannot advance", rollout.label(), rollout.state)));
+    }
+    let (new, previous) = health(app, &rollout).await?;
+    let mut gate = gate(app, &rollout);
+    // The publisher takes the responsibility for time and volume, never for errors.
+    gate.min_step_ms = 0;
+    let verdict = match cohort::evaluate(&rollout.steps, rollout.percent, 0, new, previous, &gate) {
+        Verdict::Wait(_) => Verdict::Promote(rollout.steps.iter().copied().find(|s| *s > rollout.percent).unwrap_or(100)),
+        other => other,
+    };
+    let mut rollout = rollout;
+    rollout.state = "active".into();
+    apply_verdict(app, rollout, verdict).await
+}
+
+async fn health(app: &App, rollout: &Rollout) -> Result<(Health, Health), StoreError> {
+    let new = app.marketplace.version_health(&rollout.plugin_id, &rollout.version, rollout.started_at).await?;
+    let previous = match &rollout.previous {
+        // The previous version over the week before the rollout and since.
+        Some(previous) => app.marketplace.version_health(&rollout.plugin_id, previous, rollout.started_at - 7 * 86_400_000).await?,
+        None => Health::default(),
+    };
+    Ok((new, previous))
+}
+
+/// Judges every active rollout once: promote, wait, complete, or halt and roll back.
+pub async fn tick(app: &App) -> anyhow::Result<Vec<Rollout>> {
+    let mut changed = Vec::new();
+    for rollout in app.marketplace.rollouts(None).await?.into_iter().filter(|r| r.state == "active") {
+        let (new, previous) = health(app, &rollout).await?;
+        let verdict = cohort::evaluate(&rollout.steps, rollout.percent, app.now_ms() - rollout.step_at, new, previous, &gate(app, &rollout));
+        if let Verdict::Wait(why) = &verdict {
+            tracing::debug!(plugin.id = %rollout.plugin_id, plugin.version = %rollout.version, why = %why, "rollout waits");
+            continue;
+        }
+        changed.push(apply_verdict(app, rollout, verdict).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    Ok(changed)
+}
+
+async fn apply_verdict(app: &App, mut rollout: Rollout, verdict: Verdict) -> Result<Rollout, RolloutError> {
+    let now = app.now_ms();
+    rollout.updated_at = now;
+    match verdict {
+        Verdict::Wait(_) => {}
+        Verdict::Promote(percent) => {
+            rollout.percent = percent;
+            rollout.step_at = now;
+            rollout.note = None;
+            if percent >= 100 {
+                rollout.state = "completed".into();
+            }
+            app.marketplace.update_rollout(&rollout).await?;
+            tracing::info!(plugin.id = %rollout.plugin_id, plugin.version = %rollout.version, percent, "rollout promoted");
+            release(app, &rollout).await;
+        }
+        Verdict::Complete => {
+            rollout.state = "completed".into();
+            app.marketplace.update_rollout(&rollout).await?;
+        }
+        Verdict::Halt(why) => {
+            rollout.state = "halted".into();
+            rollout.note = Some(why.clone());
+            app.marketplace.update_rollout(&rollout).await?;
+            tracing::warn!(plugin.id = %rollout.plugin_id, plugin.version = %rollout.version, why = %why, "rollout halted");
+            roll_back_everyone(app, &rollout.plugin_id, &rollout.version, &format!("its health check failed: {why}")).await?;
+        }
+    }
+    Ok(rollout)
+}
+
+/// Upgrades the cohort's tenants that have the plugin at an older version (best effort: a
+/// tenant whose set does not resolve keeps its version and is logged).
+async fn release(app: &App, rollout: &Rollout) {
+    let Ok(target) = semver::Version::parse(&rollout.version) else { return };
+    let installs = match app.marketplace.installs_of(&rollout.plugin_id).await {
+        Ok(installs) => installs,
+        Err(err) => {
+            tracing::warn!(plugin.id = %rollout.plugin_id, error = %err, "rollout release skipped");
+            return;
+        }
+    };
+    for (tenant, version) in installs {
+        let older = semver::Version::parse(&version).is_ok_and(|v| v < target);
+        if !older || rollout.holds_back(tenant) {
+            continue;
+        }
+        let summary = format!("rollout of {}: upgrade {} {version} → {}", rollout.label(), rollout.plugin_id, rollout.version);
+        match change_plugin(app, tenant, &rollout.plugin_id, "upgrade", summary).await {
+            Ok(Some(to)) if to == rollout.version => {
+                notify(app, tenant, "updated", &rollout.plugin_id, &rollout.version, format!("{} a été mis à jour de {version} vers {to}.", rollout.plugin_id)).await;
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(tenant.id = %tenant, plugin.id = %rollout.plugin_id, error = %err, "rollout upgrade not applied"),
+        }
+    }
+}
+
+/// Moves `plugin` in `tenant` to the best version this tenant may have now (the held-back
+/// version excluded), atomically over its set; the version it ended at.
+async fn change_plugin(app: &App, tenant_id: TenantId, plugin: &str, kind: &'static str, summary: String) -> anyhow::Result<Option<String>> {
+    let Some(tenant) = app.tenants.get(tenant_id).await? else { return Ok(None) };
+    let (wants, lock) = apply::current(app, tenant_id).await?;
+    if lock.get(plugin).is_none() {
+        // Installed outside the marketplace: not ours to move.
+        return Ok(None);
+    }
+    let change = Change { kind, summary, target: Target::Resolve { wants, upgrade: Upgrade::Only([plugin.to_owned()].into()), locked: None } };
+    let app = app.plugins.app().ok_or_else(|| anyhow::anyhow!("the platform is shutting down"))?;
+    apply::apply(&app, &Arc::new(tenant), &change, &Actor::system("marketplace rollout")).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(app.plugins.store().installs(tenant_id).await?.into_iter().find(|i| i.plugin_id == plugin).map(|i| i.version))
+}
+
+/// What rolling every tenant off a version did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RollbackReport {
+    /// Tenants rolled back (slug or id), with the version they went to.
+    pub rolled_back: Vec<(String, String)>,
+    /// Tenants that could not be (why).
+    pub failed: Vec<(String, String)>,
+}
+
+/// Rolls every tenant on `plugin@version` back to the best version it may have (the previous
+/// one), each atomically, and tells its administrators.
+pub async fn roll_back_everyone(app: &App, plugin: &str, version: &str, why: &str) -> Result<RollbackReport, RolloutError> {
+    let mut report = RollbackReport::default();
+    for (tenant, installed) in app.marketplace.installs_of(plugin).await? {
+        if installed != version {
+            continue;
+        }
+        let name = app.tenants.get(tenant).await.map_err(|e| RolloutError::Platform(anyhow::anyhow!("{e}")))?.map_or_else(|| tenant.to_string(), |t| t.slug.to_string());
+        let summary = format!("roll back {plugin} {version}: {why}");
+        match change_plugin(app, tenant, plugin, "rollback", summary).await {
+            Ok(Some(to)) if to != version => {
+                notify(app, tenant, "rollback", plugin, version, format!("{plugin} {version} a été retiré ({why}) ; votre espace est revenu à {plugin} {to}.")).await;
+                report.rolled_back.push((name, to));
+            }
+            Ok(_) => report.failed.push((name, format!("no other version of {plugin} resolves for this tenant"))),
+            Err(err) => {
+                tracing::warn!(tenant.id = %tenant, plugin.id = %plugin, error = %err, "rollback not applied");
+                report.failed.push((name, err.to_string()));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The operator's kill switch: yanks `plugin@version` (no new resolution picks it), holds it
+/// back from every tenant, and rolls every tenant on it back, telling them.
+pub async fn kill(app: &App, plugin: &str, version: &str, reason: &str) -> Result<RollbackReport, RolloutError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(RolloutError::Invalid("reason: say in 1 to 500 characters why the version is withdrawn (tenants read it)".into()));
+    }
+    if !app.marketplace.set_yanked(plugin, version, Some(&format!("withdrawn by the platform: {reason}"))).await? {
+        return Err(RolloutError::NotFound(format!("{plugin}@{version} is not in the marketplace")));
+    }
+    let now = app.now_ms();
+    let rollout = match get(app, plugin, version).await {
+        Ok(mut r) => {
+            r.state = "killed".into();
+            r.note = Some(reason.into());
+            r.updated_at = now;
+            app.marketplace.update_rollout(&r).await?;
+            r
+        }
+        Err(_) => {
+            let r = Rollout {
+                plugin_id: plugin.into(),
+                version: version.into(),
+                previous: None,
+                steps: vec![100],
+                percent: 0,
+                state: "killed".into(),
+                threshold_bp: 0,
+                min_invocations: 1,
+                started_at: now,
+                step_at: now,
+                updated_at: now,
+                note: Some(reason.into()),
+            };
+            if !app.marketplace.insert_rollout(&r).await? {
+                // A rollout of another version is active: the kill stands by the yank alone.
+                tracing::warn!(plugin.id = %plugin, plugin.version = %version, "kill switch: no rollout row stored");
+            }
+            r
+        }
+    };
+    tracing::warn!(plugin.id = %plugin, plugin.version = %version, reason = %reason, "kill switch");
+    roll_back_everyone(app, &rollout.plugin_id, &rollout.version, reason).await
+}
+
+/// Runs [`tick`].
+pub struct Tick;
+
+#[async_trait]
+impl JobHandler for Tick {
+    async fn run(&self, app: &App, _job: &Job) -> Result<(), JobFailure> {
+        tick(app).await.map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
+        Ok(())
+    }
+}
+
+fn rollout_row(r: &impl RolloutRow) -> Result<Rollout, StoreError> {
+    let steps: Vec<u8> = serde_json::from_str(&r.text("steps")?).map_err(anyhow::Error::from)?;
+    Ok(Rollout {
+        plugin_id: r.text("plugin_id")?,
+        version: r.text("version")?,
+        previous: r.opt_text("previous")?,
+        steps,
+        percent: u8::try_from(r.int("percent")?).unwrap_or(0),
+        state: r.text("state")?,
+        threshold_bp: r.int("threshold_bp")?,
+        min_invocations: r.int("min_invocations")?,
+        started_at: r.int("started_at")?,
+        step_at: r.int("step_at")?,
+        updated_at: r.int("updated_at")?,
+        note: r.opt_text("note")?,
+    })
+}
+
+trait RolloutRow {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+}
+
+macro_rules! rollout_row_impl {
+    ($row:ty) => {
+        impl RolloutRow for $row {
+            fn text(&self, column: &str) -> Result<String, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn int(&self, column: &str) -> Result<i64, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+        }
+    };
+}
+rollout_row_impl!(sqlx::sqlite::SqliteRow);
+rollout_row_impl!(sqlx::postgres::PgRow);
+
+macro_rules! rollout_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl RolloutStore for $store {
+            async fn insert_rollout(&self, r: &Rollout) -> Result<bool, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                let busy: Option<String> = sqlx::query_scalar("SELECT version FROM plugin_rollouts WHERE plugin_id = $1 AND (state IN ('active', 'paused') OR version = $2)")
+                    .bind(&r.plugin_id)
+                    .bind(&r.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if busy.is_some() {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO plugin_rollouts (plugin_id, version, previous, steps, percent, state, threshold_bp, min_invocations, started_at, step_at, updated_at, note)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&r.plugin_id)
+                .bind(&r.version)
+                .bind(&r.previous)
+                .bind(serde_json::to_string(&r.steps).map_err(anyhow::Error::from)?)
+                .bind(i64::from(r.percent))
+                .bind(&r.state)
+                .bind(r.threshold_bp)
+                .bind(r.min_invocations)
+                .bind(r.started_at)
+                .bind(r.step_at)
+                .bind(r.updated_at)
+                .bind(&r.note)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                let rows = sqlx::query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
+                    .bind(plugin)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows.iter().map(rollout_row).collect()
+            }
+
+            async fn update_rollout(&self, r: &Rollout) -> Result<(), StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                sqlx::query("UPDATE plugin_rollouts SET percent = $1, state = $2, step_at = $3, updated_at = $4, note = $5 WHERE plugin_id = $6 AND version = $7")
+                    .bind(i64::from(r.percent))
+                    .bind(&r.state)
+                    .bind(r.step_at)
+                    .bind(r.updated_at)
+                    .bind(&r.note)
+                    .bind(&r.plugin_id)
+                    .bind(&r.version)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
+                     FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3",
+                )
+                .bind(plugin)
+                .bind(version)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let calls: i64 = row.try_get("calls")?;
+                let failures: i64 = row.try_get("failures")?;
+                Ok(Health { invocations: u64::try_from(calls).unwrap_or(0), failures: u64::try_from(failures).unwrap_or(0) })
+            }
+
+            async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
+                let mut tx = self.tx(Scope::Platform).await?;
+                let rows = sqlx::query("SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id").bind(plugin).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows.into_iter().map(|r| Ok((Self::parse_tid(r.try_get("tenant_id")?)?, r.try_get("version")?))).collect()
+            }
+        }
+    };
+}
+
+rollout_store!(SqliteMarketplaceStore);
+rollout_store!(PgMarketplaceStore);

@@ -1,0 +1,26 @@
+-- What an uninstalled plugin left in a tenant: its data exported at uninstall (NDJSON: its
+-- collections' records, its kv, its settings without secrets), downloadable by the tenant's
+-- administrators until `purge_at`. The data itself stays where it was, out of sight (the plugin
+-- and its collections are gone), so a reinstall before then finds it again ('restored'); after
+-- it a durable job deletes it and the export ('purged').
+CREATE TABLE plugin_retentions (
+    id           TEXT PRIMARY KEY,
+    tenant_id    uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    plugin_id    TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    collections  TEXT NOT NULL,
+    export       TEXT,
+    records      BIGINT NOT NULL,
+    kv_keys      BIGINT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('kept', 'restored', 'purged')),
+    created_at   BIGINT NOT NULL,
+    purge_at     BIGINT NOT NULL,
+    closed_at    BIGINT
+);
+CREATE INDEX plugin_retentions_tenant ON plugin_retentions (tenant_id, plugin_id, status);
+CREATE INDEX plugin_retentions_due ON plugin_retentions (status, purge_at);
+
+ALTER TABLE plugin_retentions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE plugin_retentions FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON plugin_retentions USING (tenant_id = app_tenant() OR app_platform())
+    WITH CHECK (tenant_id = app_tenant() OR app_platform());
