@@ -227,9 +227,10 @@ pub(crate) mod host {
     pub fn records_bulk(_collection: &str, ids: &[String], op: &Value) -> Result<Vec<BulkResult>, Error> {
         check("records")?;
         let patch = op.get("patch").cloned().unwrap_or(Value::Null);
+        let transition = (op.get("op").and_then(Value::as_str) == Some("transition")).then(|| op.get("name").and_then(Value::as_str).unwrap_or_default().to_owned());
         Ok(ids
             .iter()
-            .map(|id| match records_update(id, &patch, None) {
+            .map(|id| match transition.as_deref().map_or_else(|| records_update(id, &patch, None), |name| records_transition(id, name)) {
                 Ok(r) => BulkResult { id: id.clone(), ok: true, error: None, version: Some(r.version) },
                 Err(e) => BulkResult { id: id.clone(), ok: false, error: Some(e.to_string()), version: None },
             })
