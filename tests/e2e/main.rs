@@ -14,3 +14,4 @@ mod ops;
 mod plugins;
 mod records;
 mod tenants;
+mod verticals;

@@ -15,6 +15,7 @@ use socle_sdk::{Error, FilterOutcome, Plugin, Query, Record, Value, Write, clock
 
 pub mod billing;
 mod money;
+pub mod operator;
 
 pub use money::{cents, format_cents, money};
 
@@ -37,7 +38,7 @@ pub const CATALOGUE: &str = "catalogue_item";
 
 struct Telecom;
 
-fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
+pub(crate) fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
     data.get(field).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
 }
 
@@ -65,10 +66,21 @@ fn operator_label(key: &str) -> &str {
         "sfr" => "SFR",
         "bouygues" => "Bouygues Telecom",
         "alphalink" => "Alphalink",
-        "3cx" => "3CX",
+        "threecx" => "3CX",
         "palo_alto" => "Palo Alto",
         "autre" => "Autre",
         other => other,
+    }
+}
+
+/// The platform connector that drives an operator's lines by default.
+pub fn default_connector(operator: &str) -> Option<&'static str> {
+    match operator {
+        "orange" | "sfr" | "bouygues" => Some("snaic"),
+        "alphalink" => Some("alphalink"),
+        "threecx" => Some("3cx"),
+        "palo_alto" => Some("palo-alto"),
+        _ => None,
     }
 }
 
@@ -99,8 +111,10 @@ fn parc_rules(write: &Write) -> Result<Option<Value>, String> {
     let line_type = text(&data, "line_type").unwrap_or_default().to_owned();
     let operator = text(&data, "operator").unwrap_or_default().to_owned();
     data["name"] = json!(format!("{} / {}", type_label(&line_type), operator_label(&operator)));
-    if text(&data, "connector").is_none() && !operator.is_empty() {
-        data["connector"] = json!(operator.replace('_', "-"));
+    if text(&data, "connector").is_none()
+        && let Some(connector) = default_connector(&operator)
+    {
+        data["connector"] = json!(connector);
     }
     Ok((data != write.data).then_some(data))
 }
@@ -224,7 +238,7 @@ fn import_rules(write: &Write) -> Result<Option<Value>, String> {
 }
 
 /// The lines `ids`, each read once; refuses ids that are not lines.
-fn lines(ids: &[String]) -> Result<Vec<Record>, String> {
+pub(crate) fn lines(ids: &[String]) -> Result<Vec<Record>, String> {
     if ids.is_empty() {
         return Err("sélectionnez au moins une ligne".into());
     }
@@ -234,7 +248,7 @@ fn lines(ids: &[String]) -> Result<Vec<Record>, String> {
     ids.iter().map(|id| get_in(LINE, id, "la ligne")).collect()
 }
 
-fn parcs_of(lines: &[Record]) -> Result<BTreeMap<String, Record>, String> {
+pub(crate) fn parcs_of(lines: &[Record]) -> Result<BTreeMap<String, Record>, String> {
     let mut parcs = BTreeMap::new();
     for line in lines {
         let id = line.get::<String>("parc").unwrap_or_default();
@@ -245,7 +259,7 @@ fn parcs_of(lines: &[Record]) -> Result<BTreeMap<String, Record>, String> {
     Ok(parcs)
 }
 
-fn number(line: &Record) -> String {
+pub(crate) fn number(line: &Record) -> String {
     line.get::<String>("number").unwrap_or_else(|| line.id.clone())
 }
 
@@ -407,13 +421,13 @@ fn deploy(lines: &[Record], title: &str, kind: &str, parcs: &BTreeMap<String, Re
     for line in lines {
         records::create(
             OPERATION,
-            &json!({ "deployment": deployment.id, "account": account, "side": "fournisseur", "kind": supplier_kind, "line": line.id, "summary": format!("{} — {}", number(line), title) }),
+            &json!({ "deployment": deployment.id, "account": account, "side": "fournisseur", "kind": supplier_kind, "line": line.id, "op_status": "a_faire", "summary": format!("{} — {}", number(line), title) }),
         )
         .map_err(|e| format!("l'opération de la ligne {} n'a pas pu être créée : {e}", number(line)))?;
     }
     records::create(
         OPERATION,
-        &json!({ "deployment": deployment.id, "account": account, "side": "facturation", "kind": billing_kind, "summary": format!("{} ligne(s) — {title}", lines.len()) }),
+        &json!({ "deployment": deployment.id, "account": account, "side": "facturation", "kind": billing_kind, "op_status": "a_faire", "summary": format!("{} ligne(s) — {title}", lines.len()) }),
     )
     .map_err(|e| format!("l'opération de facturation n'a pas pu être créée : {e}"))?;
     let patches = lines
@@ -601,6 +615,8 @@ impl Plugin for Telecom {
             "create_deployment" => create_deployment(ids, params),
             "order_sims" => order_sims(ids, params),
             "link_ticket" => link_ticket(ids, params),
+            "operator_action" => operator::line_action(ids, params),
+            "execute_operations" => operator::execute(ids),
             "run_billing_control" => {
                 let tolerance = config::get::<f64>("price_tolerance_cents").ok().flatten().unwrap_or(1.0).max(0.0) as i64;
                 billing::run(ids, tolerance)

@@ -71,7 +71,7 @@ fn the_parc_is_named_by_type_and_operator_and_its_site_belongs_to_the_account() 
     let foreign_site = testing::insert("site", json!({ "account": other, "name": "Ailleurs" }));
     let FilterOutcome::Change(data) = Telecom::filter(&write("parc_rules", PARC, json!({ "account": f.account, "line_type": "internet", "operator": "alphalink" }))) else { panic!() };
     assert_eq!((data["name"].as_str(), data["connector"].as_str()), (Some("Internet / Alphalink"), Some("alphalink")));
-    let veto = Telecom::filter(&write("parc_rules", PARC, json!({ "account": f.account, "site": foreign_site, "line_type": "fixe", "operator": "3cx" })));
+    let veto = Telecom::filter(&write("parc_rules", PARC, json!({ "account": f.account, "site": foreign_site, "line_type": "fixe", "operator": "threecx" })));
     assert!(matches!(veto, FilterOutcome::Veto(r) if r.contains("n'appartient pas à ce compte client")));
 }
 
@@ -169,4 +169,44 @@ fn a_hidden_purchase_price_is_an_error_not_a_gap() {
     let lines = BTreeMap::from([("+33611111111".to_owned(), line)]);
     let rows = vec![Row { number: "+33611111111".into(), label: "x".into(), cents: 100 }];
     assert!(findings(&import, &rows, &lines, 1).unwrap_err().contains("voir_marge"));
+}
+
+#[test]
+fn operator_actions_go_through_the_parcs_connector_and_keep_the_reference() {
+    let f = fixture();
+    records::update(&f.parc, &json!({ "connector": "snaic" }), None).unwrap();
+    let ids = vec![line(&f, "+33611111111", &[]), line(&f, "+33622222222", &[])];
+    testing::connector_answer("snaic", "suspend-line", Ok(json!({ "reference": "SN-42", "status": "suspended" })));
+    let result = operator::line_action(&ids, &json!({ "operation": "suspend_line" })).unwrap();
+    assert_eq!(result["done"], 2, "{result}");
+    assert_eq!(records::get(&ids[0]).unwrap().get::<String>("operator_ref").as_deref(), Some("SN-42"));
+    let calls = testing::connector_calls();
+    assert_eq!((calls[0].0.as_str(), calls[0].1.as_str()), ("snaic", "suspend-line"));
+    assert_eq!(calls[0].2["number"], "+33611111111");
+    assert_eq!(calls[0].2["plan"], "MOB-20");
+    testing::connector_answer("snaic", "get-status", Err("ligne inconnue chez l'opérateur".into()));
+    let refused = operator::line_action(&ids[..1], &json!({ "operation": "get_status" })).unwrap();
+    assert_eq!(refused["failed"], json!(["+33611111111 : ligne inconnue chez l'opérateur"]));
+    assert!(operator::line_action(&ids, &json!({ "operation": "format_c" })).unwrap_err().contains("n'est pas une action opérateur"));
+}
+
+#[test]
+fn a_launched_deployment_runs_its_operations_through_the_connectors_then_is_provisioned() {
+    let f = fixture();
+    records::update(&f.parc, &json!({ "connector": "snaic" }), None).unwrap();
+    testing::set_config("billing_connector", json!("cfast"));
+    let ids = vec![line(&f, "+33611111111", &[]), line(&f, "+33622222222", &[])];
+    let created = create_deployment(&ids, &json!({ "title": "Résiliation dépôt", "kind": "resiliation" })).unwrap();
+    let deployment = created["deployment"].as_str().unwrap().to_owned();
+    assert!(operator::execute(std::slice::from_ref(&deployment)).unwrap_err().contains("doit être lancé"));
+    records::transition(&deployment, "en_cours").unwrap();
+    testing::connector_answer("snaic", "terminate-line", Ok(json!({ "reference": "SN-1" })));
+    testing::connector_answer("cfast", "change-subscription", Ok(json!({ "ok": true })));
+    let result = operator::execute(std::slice::from_ref(&deployment)).unwrap();
+    assert_eq!(result, json!({ "done": 3, "failed": [], "provisioned": true }));
+    let calls: Vec<(String, String)> = testing::connector_calls().into_iter().map(|(c, o, _)| (c, o)).collect();
+    assert_eq!(calls.iter().filter(|c| *c == &("snaic".to_owned(), "terminate-line".to_owned())).count(), 2);
+    assert!(calls.contains(&("cfast".into(), "change-subscription".into())));
+    // The terminated lines are terminated in the parc too.
+    assert_eq!(records::get(&ids[0]).unwrap().state.as_deref(), Some("terminate"));
 }
