@@ -372,6 +372,8 @@ async fn upgrading_helpdesk_to_a_new_minor_under_telecom_keeps_all_data() {
     assert_eq!(installed(&t, &tenant).await, [("helpdesk".into(), "1.1.0".into()), ("telecom".into(), "1.0.0".into())]);
 
     // Everything is still there and still works.
+    let (status, def) = admin.api(Method::GET, slug, "/collections/telecom.line", None).await;
+    assert_eq!(status, StatusCode::OK, "telecom's collections survive the upgrade of the helpdesk they refer to: {def}");
     let (_, kept) = admin.api(Method::GET, slug, &format!("/records/helpdesk.ticket/{ticket}"), None).await;
     assert_eq!((kept["data"]["subject"].as_str(), kept["data"]["sla_minutes"].as_i64()), (Some("Le standard ne sonne plus"), Some(240)), "{kept}");
     assert_eq!(count(&t, &tenant, "helpdesk.reply", json!([{ "field": "ticket", "op": "eq", "value": ticket }])).await, 1);
