@@ -155,7 +155,8 @@ pub fn findings(import: &Record, rows: &[Row], lines: &BTreeMap<String, Record>,
 fn lines_by_number(numbers: &BTreeSet<String>) -> Result<BTreeMap<String, Record>, String> {
     let mut lines = BTreeMap::new();
     let numbers: Vec<&String> = numbers.iter().collect();
-    for chunk in numbers.chunks(200) {
+    // The host takes at most 100 values in an `in` filter.
+    for chunk in numbers.chunks(100) {
         let page = records::query(LINE, &Query::new().filter("number", "in", json!(chunk)).limit(500)).map_err(|e| format!("les lignes n'ont pas pu être lues : {e}"))?;
         for line in page.items {
             if let Some(number) = line.get::<String>("number") {
@@ -187,7 +188,7 @@ pub fn run(ids: &[String], tolerance: i64) -> Result<Value, String> {
     }
     let keys: Vec<&String> = all.iter().map(|f| &f.key).collect();
     let mut known = BTreeSet::new();
-    for chunk in keys.chunks(200) {
+    for chunk in keys.chunks(100) {
         let page = records::query(ANOMALY, &Query::new().filter("key", "in", json!(chunk)).limit(500)).map_err(|e| format!("les anomalies n'ont pas pu être lues : {e}"))?;
         known.extend(page.items.iter().filter_map(|a| a.get::<String>("key")));
     }
