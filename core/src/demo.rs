@@ -171,7 +171,7 @@ async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, actor: &
         filters: first.data.iter().filter(|(_, v)| v.is_string()).take(1).map(|(k, v)| crate::records::query::Filter { field: k.clone(), op: Default::default(), value: v.clone() }).collect(),
         ..Default::default()
     };
-    if app.records.query(&system, &first.collection, &probe).await?.items.iter().next().is_some() {
+    if !app.records.query(&system, &first.collection, &probe).await?.items.is_empty() {
         return Ok("demo records already there".into());
     }
     let mut refs: BTreeMap<String, String> = BTreeMap::new();

@@ -117,12 +117,15 @@ pub fn assemble(fragments: &[(String, SchemaFile)]) -> Result<TenantCollections,
     Ok(TenantCollections { by_name: raw.into_iter().map(|(k, (_, c))| (k, Arc::new(c))).collect() })
 }
 
+/// A schema fragment and where it comes from (`core`, `plugin:<id>`, `custom:<name>`).
+pub type Fragment = (String, SchemaFile);
+
 /// Keeps the fragments that assemble together, whatever order the store returns them in: a
 /// fragment referring to another's collections (telecom's lines to helpdesk's tickets) is tried
 /// again once that one is in, so re-installing a dependency never drops its dependents. Returns
 /// the fragments kept, in a working order, and the ones skipped with why.
-pub fn assemble_fragments(mut pending: Vec<(String, SchemaFile)>) -> (Vec<(String, SchemaFile)>, Vec<(String, SchemaError)>) {
-    let mut kept: Vec<(String, SchemaFile)> = Vec::new();
+pub fn assemble_fragments(mut pending: Vec<Fragment>) -> (Vec<Fragment>, Vec<(String, SchemaError)>) {
+    let mut kept: Vec<Fragment> = Vec::new();
     loop {
         let mut progress = false;
         let mut failed = Vec::new();
