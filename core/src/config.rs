@@ -109,12 +109,28 @@ pub struct PluginSettings {
     pub allow_private_hosts: Vec<String>,
     /// Plugin invocations running at once on this node (others wait).
     pub max_concurrent: usize,
+    /// The platform's connectors to operator and billing systems (SNAIC, Alphalink, CFAST,
+    /// Pennylane…), by name: plugins call them through the `connectors` capability and never
+    /// see their endpoints or tokens (`SOCLE__PLUGINS__CONNECTORS__ALPHALINK__URL=https://…`).
+    pub connectors: std::collections::BTreeMap<String, ConnectorSettings>,
 }
 
 impl Default for PluginSettings {
     fn default() -> Self {
-        Self { cache_dir: "./data/plugin-cache".into(), allow_private_hosts: Vec::new(), max_concurrent: 64 }
+        Self { cache_dir: "./data/plugin-cache".into(), allow_private_hosts: Vec::new(), max_concurrent: 64, connectors: Default::default() }
     }
+}
+
+/// One connector: where the platform's adapter for a remote system listens, and its credential.
+/// An operation `op` is a `POST {url}/{op}` with a JSON body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSettings {
+    /// Base URL of the connector (https; plain http only for hosts in `allow_private_hosts`).
+    pub url: String,
+    /// Bearer token sent to the connector.
+    #[serde(default)]
+    pub token: Option<SecretString>,
 }
 
 /// Marketplace settings.

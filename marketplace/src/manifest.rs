@@ -120,16 +120,27 @@ struct RawCapability {
     hosts: Option<Vec<String>>,
     #[serde(default)]
     permissions: Option<Vec<String>>,
+    #[serde(default)]
+    connectors: Option<Vec<String>>,
 }
 
 impl TryFrom<RawCapability> for CapabilityRequest {
     type Error = String;
 
     fn try_from(raw: RawCapability) -> Result<Self, String> {
-        let RawCapability { capability, reason, collections, hosts, permissions } = raw;
+        let RawCapability { capability, reason, collections, hosts, permissions, connectors } = raw;
         let expect = |name: &str, list: Option<Vec<String>>| list.ok_or_else(|| format!("`{capability}` needs `{name}`"));
         let extra = |present: bool, name: &str| if present { Err(format!("`{name}` does not apply to `{capability}`")) } else { Ok(()) };
+        if connectors.is_some() && capability != "connectors" {
+            return Err(format!("`connectors` does not apply to `{capability}`"));
+        }
         let parsed = match capability.as_str() {
+            "connectors" => {
+                extra(collections.is_some(), "collections")?;
+                extra(hosts.is_some(), "hosts")?;
+                extra(permissions.is_some(), "permissions")?;
+                Capability::Connectors { connectors: expect("connectors", connectors)? }
+            }
             "records_read" | "records_write" => {
                 extra(hosts.is_some(), "hosts")?;
                 extra(permissions.is_some(), "permissions")?;
@@ -159,7 +170,7 @@ impl TryFrom<RawCapability> for CapabilityRequest {
             }
             other => {
                 return Err(format!(
-                    "`{other}` is not a capability; use records_read, records_write, events, kv, config, http, mail or permissions"
+                    "`{other}` is not a capability; use records_read, records_write, events, kv, config, http, mail, permissions or connectors"
                 ));
             }
         };
@@ -199,6 +210,11 @@ pub enum Capability {
         /// Permission keys (`voir_marge`).
         permissions: Vec<String>,
     },
+    /// Call operator and billing systems through these platform connectors (host API 1.1).
+    Connectors {
+        /// Connector names (`alphalink`, `cfast`…), as the platform configures them.
+        connectors: Vec<String>,
+    },
 }
 
 impl Capability {
@@ -213,6 +229,7 @@ impl Capability {
             Self::Http { .. } => "http",
             Self::Mail => "mail",
             Self::Permissions { .. } => "permissions",
+            Self::Connectors { .. } => "connectors",
         }
     }
 
@@ -230,6 +247,8 @@ impl Capability {
             Self::Http { .. } => 7,
             Self::Permissions { permissions } if permissions.iter().any(|p| p == "administrer") => 10,
             Self::Permissions { .. } => 6,
+            // Acts on the tenant's contracts with operators (suspend, terminate, order).
+            Self::Connectors { .. } => 7,
         }
     }
 }
@@ -382,6 +401,11 @@ fn is_plugin_id(id: &str) -> bool {
     (2..=40).contains(&id.len()) && id.as_bytes()[0].is_ascii_lowercase() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// A connector name: 2 to 40 lowercase letters, digits, `-` and `_` (`alphalink`, `3cx`).
+pub fn is_connector_name(name: &str) -> bool {
+    (2..=40).contains(&name.len()) && name.as_bytes()[0].is_ascii_alphanumeric() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 fn is_host(host: &str) -> bool {
     if host == "localhost" {
         // Development only: the runtime refuses it unless the node allows private hosts.
@@ -474,6 +498,14 @@ impl Manifest {
                 Capability::Permissions { permissions } => {
                     for p in permissions {
                         check_permission(p).map_err(|m| SchemaError::new(format!("{at}.permissions"), m))?;
+                    }
+                }
+                Capability::Connectors { connectors } => {
+                    if connectors.is_empty() {
+                        return err(&format!("{at}.connectors"), "name the connectors the plugin calls".into());
+                    }
+                    if let Some(bad) = connectors.iter().find(|c| !is_connector_name(c)) {
+                        return err(&format!("{at}.connectors"), format!("`{bad}` is not a connector name (lowercase letters, digits, `-` and `_`)"));
                     }
                 }
                 _ => {}
@@ -618,6 +650,21 @@ default = 240
             let err = Manifest::parse(&text).unwrap_err();
             assert!(err.path.starts_with(path), "expected {path}, got {err}");
         }
+    }
+
+    #[test]
+    fn connectors_are_requested_by_name() {
+        let text = GOOD.replace(
+            "[[collections]]",
+            "[[capabilities]]\ncapability = \"connectors\"\nconnectors = [\"alphalink\", \"cfast\"]\nreason = \"Piloter les lignes chez l'opérateur\"\n\n[[collections]]",
+        );
+        let m = Manifest::parse(&text).unwrap();
+        assert!(m.effective_capabilities().contains(&Capability::Connectors { connectors: vec!["alphalink".into(), "cfast".into()] }));
+        assert_eq!(Capability::Connectors { connectors: vec![] }.kind(), "connectors");
+        let bad = text.replace("\"cfast\"]", "\"https://cfast.fr\"]");
+        assert!(Manifest::parse(&bad).unwrap_err().path.ends_with(".connectors"));
+        let misplaced = GOOD.replace("hosts = [\"api.pennylane.com\"]", "hosts = [\"api.pennylane.com\"]\nconnectors = [\"cfast\"]");
+        assert!(Manifest::parse(&misplaced).is_err());
     }
 
     #[test]

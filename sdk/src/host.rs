@@ -10,7 +10,7 @@ pub(crate) use wasm::*;
 mod wasm {
     use serde_json::Value;
 
-    use crate::bindings::socle::plugin::{clock, config, events, http as whttp, kv, log as wlog, mail, random as wrandom, records, types};
+    use crate::bindings::socle::plugin::{clock, config, connectors, events, http as whttp, kv, log as wlog, mail, random as wrandom, records, types};
     use crate::records::{BulkResult, Page, Query, Record};
     use crate::{Error, http};
 
@@ -109,6 +109,11 @@ mod wasm {
 
     pub fn mail_send(to: &str, template: &str, vars: &Value) -> Result<(), Error> {
         mail::send(to, template, &vars.to_string()).map_err(Error::from)
+    }
+
+    pub fn connectors_call(connector: &str, operation: &str, input: &Value) -> Result<Value, Error> {
+        let answer = connectors::call(connector, operation, &input.to_string()).map_err(Error::from)?;
+        Ok(serde_json::from_str(&answer).unwrap_or(Value::String(answer)))
     }
 
     pub fn http_fetch(request: &http::Request) -> Result<http::Response, Error> {

@@ -240,3 +240,16 @@ pub fn bulk_update(collection: &str, ids: &[String], patch: &impl Serialize) -> 
     let op = serde_json::json!({ "op": "update", "patch": serde_json::to_value(patch)? });
     host::records_bulk(collection, ids, &op)
 }
+
+/// The same workflow transition on several records, each independently (a record whose state
+/// does not allow it fails alone).
+///
+/// ```
+/// let ids: Vec<String> = (0..2).map(|_| socle_sdk::testing::insert("t.line", socle_sdk::json!({}))).collect();
+/// let results = socle_sdk::records::bulk_transition("t.line", &ids, "suspend").unwrap();
+/// assert!(results.iter().all(|r| r.ok));
+/// assert_eq!(socle_sdk::records::get(&ids[0]).unwrap().state.as_deref(), Some("suspend"));
+/// ```
+pub fn bulk_transition(collection: &str, ids: &[String], name: &str) -> Result<Vec<BulkResult>, Error> {
+    host::records_bulk(collection, ids, &serde_json::json!({ "op": "transition", "name": name }))
+}

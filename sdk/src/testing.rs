@@ -26,6 +26,8 @@ struct State {
     mails: Vec<(String, String, Value)>,
     logs: Vec<(u8, String)>,
     responses: BTreeMap<String, (u16, Vec<u8>)>,
+    connector_answers: BTreeMap<(String, String), Result<Value, String>>,
+    connector_calls: Vec<(String, String, Value)>,
     denied: BTreeSet<String>,
     now: i64,
     next_id: u64,
@@ -37,6 +39,24 @@ thread_local! {
 
 fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
     STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// Arranges the answer of `connector` to `operation`: `Ok(json)`, or `Err(reason)` for a refusal
+/// by the remote system (`Error::Invalid`).
+///
+/// ```
+/// socle_sdk::testing::connector_answer("orange", "suspend-line", Ok(socle_sdk::json!({"reference": "OR-1"})));
+/// let answer = socle_sdk::connectors::call("orange", "suspend-line", &socle_sdk::json!({"number": "+33612345678"})).unwrap();
+/// assert_eq!(answer["reference"], "OR-1");
+/// assert_eq!(socle_sdk::testing::connector_calls()[0].1, "suspend-line");
+/// ```
+pub fn connector_answer(connector: &str, operation: &str, answer: Result<Value, String>) {
+    with(|s| s.connector_answers.insert((connector.into(), operation.into()), answer));
+}
+
+/// The connector calls made so far: `(connector, operation, input)`.
+pub fn connector_calls() -> Vec<(String, String, Value)> {
+    with(|s| s.connector_calls.clone())
 }
 
 /// Empties the in-memory host.
@@ -227,9 +247,10 @@ pub(crate) mod host {
     pub fn records_bulk(_collection: &str, ids: &[String], op: &Value) -> Result<Vec<BulkResult>, Error> {
         check("records")?;
         let patch = op.get("patch").cloned().unwrap_or(Value::Null);
+        let transition = (op.get("op").and_then(Value::as_str) == Some("transition")).then(|| op.get("name").and_then(Value::as_str).unwrap_or_default().to_owned());
         Ok(ids
             .iter()
-            .map(|id| match records_update(id, &patch, None) {
+            .map(|id| match transition.as_deref().map_or_else(|| records_update(id, &patch, None), |name| records_transition(id, name)) {
                 Ok(r) => BulkResult { id: id.clone(), ok: true, error: None, version: Some(r.version) },
                 Err(e) => BulkResult { id: id.clone(), ok: false, error: Some(e.to_string()), version: None },
             })
@@ -322,6 +343,18 @@ pub(crate) mod host {
             Some((status, body)) => Ok(http::Response { status, headers: Vec::new(), body }),
             None => Err(Error::Unavailable(format!("no answer arranged for {} (testing::respond)", request.url))),
         }
+    }
+
+    pub fn connectors_call(connector: &str, operation: &str, input: &Value) -> Result<Value, Error> {
+        check("connectors")?;
+        with(|s| {
+            s.connector_calls.push((connector.into(), operation.into(), input.clone()));
+            match s.connector_answers.get(&(connector.to_owned(), operation.to_owned())) {
+                Some(Ok(answer)) => Ok(answer.clone()),
+                Some(Err(reason)) => Err(Error::Invalid(vec![crate::FieldError { field: "operation".into(), message: reason.clone() }])),
+                None => Err(Error::Unavailable(format!("no answer arranged for {connector}/{operation} (testing::connector_answer)"))),
+            }
+        })
     }
 
     pub fn log(level: u8, message: &str) {

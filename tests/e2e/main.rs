@@ -20,3 +20,4 @@ mod plugins;
 mod portal;
 mod records;
 mod tenants;
+mod verticals;

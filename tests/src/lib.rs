@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod client;
+pub mod connector;
 pub mod fixtures;
 pub mod smtp;
 
@@ -23,6 +24,7 @@ use socle_tenants::{Actor, NewTenant, Slug, Tenant};
 use sqlx::Connection as _;
 
 pub use client::Browser;
+pub use connector::FakeConnector;
 pub use fixtures::fixture;
 pub use smtp::SmtpSink;
 

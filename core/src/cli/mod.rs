@@ -2,8 +2,8 @@
 //! seed the demo. Every command has `--help`.
 
 mod commands;
-mod marketplace;
-mod plugin;
+pub(crate) mod marketplace;
+pub(crate) mod plugin;
 mod plugin_run;
 mod plugin_template;
 mod plugin_test;

@@ -53,6 +53,26 @@ pub struct Step {
     expect_status: Option<u16>,
     expect_json: Option<Value>,
     expect_count: Option<usize>,
+    /// Acts as a new user holding this business role from here on (`admin`: back to the demo
+    /// administrator); with `account`, a client user of that customer account.
+    as_role: Option<String>,
+    account: Option<String>,
+    /// Mails queued for the tenant so far must include one to `to` whose subject (or text)
+    /// contains `contains`.
+    expect_mail: Option<ExpectMail>,
+    /// No mail to this address may have been queued.
+    expect_no_mail_to: Option<String>,
+    /// Fields the answer must not carry (hidden by a read permission).
+    expect_absent: Option<Vec<String>>,
+}
+
+/// A mail a step expects.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectMail {
+    to: String,
+    #[serde(default)]
+    contains: Option<String>,
 }
 
 /// Whether `actual` contains everything in `expected` (objects recursively, other values equal).
@@ -70,6 +90,8 @@ struct Context {
     caller: Caller,
     plugin: String,
     ids: Vec<String>,
+    admin: Caller,
+    users: usize,
 }
 
 impl Context {
@@ -85,17 +107,68 @@ impl Context {
         uuid::Uuid::parse_str(&text).with_context(|| format!("`{text}` is not a record id"))
     }
 
+    /// Replaces `$n` and `$last` strings inside a value with the ids they name.
+    fn substitute(&self, value: &Value) -> anyhow::Result<Value> {
+        Ok(match value {
+            Value::String(s) if s == "$last" || (s.len() > 1 && s.starts_with('$') && s[1..].bytes().all(|b| b.is_ascii_digit())) => {
+                Value::String(self.resolve(s)?.to_string())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.substitute(v)).collect::<anyhow::Result<_>>()?),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.substitute(v)?))).collect::<anyhow::Result<_>>()?),
+            other => other.clone(),
+        })
+    }
+
+    fn substitute_map(&self, map: Option<&Map<String, Value>>) -> anyhow::Result<Map<String, Value>> {
+        match self.substitute(&Value::Object(map.cloned().unwrap_or_default()))? {
+            Value::Object(map) => Ok(map),
+            _ => Ok(Map::new()),
+        }
+    }
+
+    /// Switches the identity of the following steps.
+    async fn act_as(&mut self, role: &str, account: Option<&str>) -> anyhow::Result<Value> {
+        if role == "admin" {
+            self.caller = self.admin.clone();
+            return Ok(Value::from("admin"));
+        }
+        let template = socle_tenants::roles::template(role).with_context(|| format!("`{role}` is not a business role"))?;
+        let account = account.map(|a| self.resolve(a)).transpose()?;
+        let user_type = if account.is_some() { socle_tenants::UserType::Client } else { template.user_types[0] };
+        self.users += 1;
+        let request = crate::identity::accounts::CreateUser {
+            email: format!("{role}-{}@plugin-demo.localhost", self.users),
+            display_name: format!("{} {}", template.name_fr, self.users),
+            user_type,
+            roles: vec![role.to_owned()],
+            password: None,
+            locale: None,
+        };
+        let (user, _) = crate::identity::accounts::create_user(&self.app, self.tenant.id, request, &Actor::cli("socle plugin test")).await?;
+        self.caller = Caller {
+            tenant: self.tenant.id,
+            actor: Actor { subject: format!("user:{}", user.id), label: user.email.clone(), ip: None, request_id: None },
+            principal: Principal::User { id: user.id, user_type: user.user_type, account },
+        };
+        Ok(Value::from(user.email))
+    }
+
     async fn step(&mut self, step: &Step) -> anyhow::Result<String> {
+        if let Some(role) = &step.as_role {
+            let who = self.act_as(role, step.account.as_deref()).await?;
+            return Ok(format!("now acting as {who}"));
+        }
+        let data = self.substitute_map(step.data.as_ref())?;
+        let expect = step.expect.as_ref().map(|e| self.substitute_map(Some(e))).transpose()?;
         let records = &self.app.records;
         let result: Result<Value, String> = if let Some(collection) = &step.create {
-            let data = step.data.clone().unwrap_or_default();
             records.create(&self.caller, collection, data).await.map(|r| {
                 self.ids.push(r.id.to_string());
                 Value::Object(r.data)
             }).map_err(|e| e.to_string())
         } else if let Some(id) = &step.update {
             let id = self.resolve(id)?;
-            records.update(&self.caller, id, step.data.clone().unwrap_or_default(), None).await.map(|r| Value::Object(r.data)).map_err(|e| e.to_string())
+            records.update(&self.caller, id, data, None).await.map(|r| Value::Object(r.data)).map_err(|e| e.to_string())
         } else if let Some(id) = &step.transition {
             let id = self.resolve(id)?;
             let name = step.name.as_deref().context("a transition step needs `name`")?;
@@ -109,7 +182,7 @@ impl Context {
                 path: path.into(),
                 query: query.into(),
                 headers: vec![("content-type".into(), "application/json".into())],
-                body: step.body.as_ref().map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+                body: step.body.as_ref().map(|b| self.substitute(b)).transpose()?.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
                 user: self.caller.user_id().map(|u| format!("user:{u}")),
             };
             match self.app.plugins.call(&self.tenant, &plugin, Call::Route(request), self.caller.user_id().map(|u| format!("user:{u}"))).await {
@@ -126,7 +199,7 @@ impl Context {
         } else if let Some(action) = &step.action {
             let plugin = self.app.plugins.plugin(self.tenant.id, &self.plugin).await?.context("the plugin is not installed")?;
             let ids = step.ids.clone().unwrap_or_default().iter().map(|i| self.resolve(i).map(|u| u.to_string())).collect::<anyhow::Result<Vec<_>>>()?;
-            let params = step.params.clone().unwrap_or(Value::Object(Map::new())).to_string();
+            let params = self.substitute(&step.params.clone().unwrap_or(Value::Object(Map::new())))?.to_string();
             match self.app.plugins.call(&self.tenant, &plugin, Call::RunAction { action: action.clone(), ids, params }, None).await {
                 Ok(Output::Text(Ok(json))) => Ok(serde_json::from_str(&json).unwrap_or(Value::Null)),
                 Ok(Output::Text(Err(e))) => Err(e),
@@ -134,7 +207,7 @@ impl Context {
                 Err(e) => Err(e.to_string()),
             }
         } else if let Some(collection) = &step.query {
-            let filters = step.filters.clone().unwrap_or_default();
+            let filters = self.substitute(&Value::Array(step.filters.clone().unwrap_or_default()))?;
             let query: crate::records::Query = serde_json::from_value(serde_json::json!({ "filters": filters, "count": true }))?;
             records.query(&self.caller, collection, &query).await.map(|p| Value::from(p.total.unwrap_or(0))).map_err(|e| e.to_string())
         } else if let Some(settings) = &step.set_setting {
@@ -144,6 +217,24 @@ impl Context {
                 self.app.plugins.store().set_setting(self.tenant.id, &self.plugin, key, value, secret, &Actor::cli("socle plugin test")).await?;
             }
             Ok(Value::Null)
+        } else if let Some(expected) = &step.expect_mail {
+            let mails = self.app.mails.list(self.tenant.id, 500).await?;
+            let found = mails.iter().find(|m| {
+                m.recipient == expected.to && expected.contains.as_deref().is_none_or(|c| m.subject.contains(c) || m.text.contains(c))
+            });
+            match found {
+                Some(mail) => Ok(Value::String(format!("mail to {}: {}", mail.recipient, mail.subject))),
+                None => {
+                    let seen: Vec<String> = mails.iter().map(|m| format!("{} « {} »", m.recipient, m.subject)).collect();
+                    bail!("no mail to {} containing {:?}; queued: {}", expected.to, expected.contains, if seen.is_empty() { "none".into() } else { seen.join(", ") })
+                }
+            }
+        } else if let Some(to) = &step.expect_no_mail_to {
+            let mails = self.app.mails.list(self.tenant.id, 500).await?;
+            match mails.iter().find(|m| &m.recipient == to) {
+                Some(mail) => bail!("expected no mail to {to}, found « {} »", mail.subject),
+                None => Ok(Value::Null),
+            }
         } else if step.run_jobs == Some(true) {
             let ran = crate::jobs::Worker::new(self.app.clone()).run_until_idle().await?;
             Ok(Value::from(ran))
@@ -152,7 +243,7 @@ impl Context {
             self.clock.advance(d);
             Ok(Value::Null)
         } else {
-            bail!("the step has no action (create, update, transition, route, action, query, set_setting, run_jobs, advance)");
+            bail!("the step has no action (create, update, transition, route, action, query, set_setting, run_jobs, advance, as_role, expect_mail, expect_no_mail_to)");
         };
         match (result, &step.expect_error) {
             (Err(error), Some(expected)) if error.contains(expected.as_str()) => Ok(format!("refused as expected: {error}")),
@@ -160,8 +251,8 @@ impl Context {
             (Err(error), None) => bail!("{error}"),
             (Ok(value), Some(expected)) => bail!("expected an error containing `{expected}`, but it succeeded: {value}"),
             (Ok(value), None) => {
-                if let Some(expected) = &step.expect {
-                    let expected = Value::Object(expected.clone());
+                if let Some(expected) = expect {
+                    let expected = Value::Object(expected);
                     if !subset(&expected, &value) {
                         bail!("expected {expected}, got {value}");
                     }
@@ -169,6 +260,10 @@ impl Context {
                 if let Some(expected) = &step.expect_json
                     && !subset(expected, &value) {
                         bail!("expected {expected}, got {value}");
+                    }
+                if let Some(absent) = &step.expect_absent
+                    && let Some(present) = absent.iter().find(|f| value.get(f.as_str()).is_some()) {
+                        bail!("expected no `{present}` in {value}");
                     }
                 if let Some(count) = step.expect_count
                     && value.as_u64() != Some(count as u64) {
@@ -247,11 +342,21 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
     files.sort();
     anyhow::ensure!(!files.is_empty(), "no scenarios: add tests/*.toml (see the template of `socle plugin new`)");
     let mut failures = 0;
+    let mut users_created = 0;
     let mut results: BTreeMap<String, bool> = BTreeMap::new();
     for file in files {
         let text = std::fs::read_to_string(&file)?;
         let scenario: Scenario = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), socle_marketplace::schema::toml_error(&text, &e)))?;
-        let mut context = Context { app: app.clone(), clock: clock.clone(), tenant: tenant.clone(), caller: caller.clone(), plugin: target.manifest.plugin.id.clone(), ids: Vec::new() };
+        let mut context = Context {
+            app: app.clone(),
+            clock: clock.clone(),
+            tenant: tenant.clone(),
+            caller: caller.clone(),
+            plugin: target.manifest.plugin.id.clone(),
+            ids: Vec::new(),
+            admin: caller.clone(),
+            users: users_created,
+        };
         println!("scenario: {} ({})", scenario.name, file.file_name().and_then(|n| n.to_str()).unwrap_or(""));
         let mut ok = true;
         for (i, step) in scenario.steps.iter().enumerate() {
@@ -264,6 +369,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
                 }
             }
         }
+        users_created = context.users;
         if !ok {
             failures += 1;
         }

@@ -69,6 +69,11 @@ pub fn declared(manifest: &Manifest) -> Vec<Grant> {
                     push(format!("permissions:{p}"), Capability::Permissions { permissions: vec![p.clone()] });
                 }
             }
+            Capability::Connectors { connectors } => {
+                for c in connectors {
+                    push(format!("connectors:{c}"), Capability::Connectors { connectors: vec![c.clone()] });
+                }
+            }
             other => push(other.kind().to_owned(), other.clone()),
         }
     }

@@ -45,7 +45,8 @@ pub const SUPPORTED_API: &[&str] = &["1"];
 
 /// The exact host API versions this server serves (the `socle:plugin` WIT packages it links).
 pub fn host_api_versions() -> Vec<semver::Version> {
-    vec![semver::Version::new(1, 0, 0)]
+    // 1.1 added `connectors`; components built for 1.0 link unchanged (minors only add).
+    vec![semver::Version::new(1, 0, 0), semver::Version::new(1, 1, 0)]
 }
 /// Custom section where the SDK records the API version a plugin was built against.
 pub const API_SECTION: &str = "socle:api-version";

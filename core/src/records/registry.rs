@@ -117,6 +117,36 @@ pub fn assemble(fragments: &[(String, SchemaFile)]) -> Result<TenantCollections,
     Ok(TenantCollections { by_name: raw.into_iter().map(|(k, (_, c))| (k, Arc::new(c))).collect() })
 }
 
+/// A schema fragment and where it comes from (`core`, `plugin:<id>`, `custom:<name>`).
+pub type Fragment = (String, SchemaFile);
+
+/// Keeps the fragments that assemble together, whatever order the store returns them in: a
+/// fragment referring to another's collections (telecom's lines to helpdesk's tickets) is tried
+/// again once that one is in, so re-installing a dependency never drops its dependents. Returns
+/// the fragments kept, in a working order, and the ones skipped with why.
+pub fn assemble_fragments(mut pending: Vec<Fragment>) -> (Vec<Fragment>, Vec<(String, SchemaError)>) {
+    let mut kept: Vec<Fragment> = Vec::new();
+    loop {
+        let mut progress = false;
+        let mut failed = Vec::new();
+        for (source, file) in pending {
+            let mut candidate = kept.clone();
+            candidate.push((source.clone(), file.clone()));
+            match assemble(&candidate) {
+                Ok(_) => {
+                    kept = candidate;
+                    progress = true;
+                }
+                Err(err) => failed.push((source, file, err)),
+            }
+        }
+        if failed.is_empty() || !progress {
+            return (kept, failed.into_iter().map(|(source, _, err)| (source, err)).collect());
+        }
+        pending = failed.into_iter().map(|(source, file, _)| (source, file)).collect();
+    }
+}
+
 /// The indexes a collection needs, in the store's dialect.
 pub fn indexes(store: &dyn RecordStore, collection: &CollectionDef) -> Vec<IndexSpec> {
     collection
@@ -158,19 +188,16 @@ impl CollectionRegistry {
         if let Some(hit) = self.cache.get(&tenant).await {
             return Ok(hit);
         }
-        let mut fragments = Vec::new();
+        let mut readable = Vec::new();
         for (source, json) in self.store.tenant_schemas(tenant).await? {
             match serde_json::from_value::<SchemaFile>(json) {
-                Ok(file) => {
-                    let mut candidate = fragments.clone();
-                    candidate.push((source.clone(), file.clone()));
-                    match assemble(&candidate) {
-                        Ok(_) => fragments = candidate,
-                        Err(err) => tracing::error!(tenant.id = %tenant, source = %source, error = %err, "schema fragment skipped"),
-                    }
-                }
+                Ok(file) => readable.push((source, file)),
                 Err(err) => tracing::error!(tenant.id = %tenant, source = %source, error = %err, "unreadable schema fragment skipped"),
             }
+        }
+        let (fragments, skipped) = assemble_fragments(readable);
+        for (source, err) in skipped {
+            tracing::error!(tenant.id = %tenant, source = %source, error = %err, "schema fragment skipped");
         }
         let collections = Arc::new(assemble(&fragments).map_err(|e| StoreError::Other(anyhow::anyhow!("{e}")))?);
         for collection in collections.iter() {
@@ -294,5 +321,23 @@ label = "ID CFAST"
         let dangling = SchemaFile::parse("[[collections]]\nname = \"x.y\"\nlabel = \"Y\"\n[[collections.fields]]\nname = \"r\"\ntype = \"reference\"\nlabel = \"R\"\ncollection = \"nowhere\"\n").unwrap();
         let err = assemble(&[("custom:y".into(), dangling)]).unwrap_err();
         assert!(err.message.contains("no collection `nowhere`"), "{err}");
+    }
+
+    #[test]
+    fn a_fragment_referring_to_a_later_one_is_kept_whatever_the_order() {
+        let parse = |text: &str| SchemaFile::parse(text).unwrap();
+        let base = parse("[[collections]]\nname = \"helpdesk.ticket\"\nlabel = \"Tickets\"\n[[collections.fields]]\nname = \"subject\"\ntype = \"text\"\nlabel = \"Objet\"\n");
+        let dependent = parse("[[collections]]\nname = \"telecom.line\"\nlabel = \"Lignes\"\n[[collections.fields]]\nname = \"tickets\"\ntype = \"reference\"\ncollection = \"helpdesk.ticket\"\nlabel = \"Tickets\"\nmultiple = true\n");
+        let broken = parse("[[collections]]\nname = \"x.y\"\nlabel = \"Y\"\n[[collections.fields]]\nname = \"z\"\ntype = \"reference\"\ncollection = \"nowhere\"\nlabel = \"Z\"\n");
+        let (kept, skipped) = assemble_fragments(vec![
+            ("plugin:telecom".into(), dependent),
+            ("plugin:x".into(), broken),
+            ("plugin:helpdesk".into(), base),
+        ]);
+        let sources: Vec<&str> = kept.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(sources, ["plugin:helpdesk", "plugin:telecom"]);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].0, "plugin:x");
+        assert!(assemble(&kept).unwrap().get("telecom.line").is_some());
     }
 }

@@ -6,6 +6,7 @@
 
 mod clock;
 mod config;
+pub mod connectors;
 mod events;
 pub mod http;
 mod kv;
@@ -180,6 +181,7 @@ pub fn grant_rules(tenant: socle_tenants::TenantId, plugin: &str, capability: &C
             .collect(),
         Capability::Http { hosts } => hosts.iter().map(|h| allow(capability_object(&format!("http:{h}")), crate::authz::USE)).collect(),
         Capability::Permissions { permissions } => permissions.iter().map(|p| allow(subject::permission(p), crate::authz::USE)).collect(),
+        Capability::Connectors { connectors } => connectors.iter().map(|c| allow(connectors::object(c), crate::authz::USE)).collect(),
         other => vec![allow(capability_object(other.kind()), crate::authz::USE)],
     }
 }
