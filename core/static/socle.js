@@ -138,7 +138,7 @@
   function formBody(form) {
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.disabled || el.type === "submit" || el.type === "button" || el.type === "file") return;
+      if (!el.name || el.disabled || el.type === "submit" || el.type === "button" || el.type === "file" || el.hasAttribute("data-path-param")) return;
       var type = el.getAttribute("data-type");
       if (type === "list") {
         var list = body[el.name] || [];
@@ -200,9 +200,15 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.hasAttribute("data-api")) return;
+    if (!form.hasAttribute("data-api") && !form.hasAttribute("data-api-template")) return;
     event.preventDefault();
-    var url = form.getAttribute("data-api"), method = form.getAttribute("data-method") || "POST";
+    var question = event.submitter && event.submitter.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) return;
+    var method = form.getAttribute("data-method") || "POST";
+    // `/…/{version}/…`: path parts come from the form's [data-path-param] fields.
+    var url = form.getAttribute("data-api") || form.getAttribute("data-api-template").replace(/\{(\w+)\}/g, function (_, name) {
+      return encodeURIComponent(form.elements[name].value);
+    });
     if (form.hasAttribute("data-raw-file")) {
       var file = form.querySelector("input[type=file]").files[0];
       if (!file) return;

@@ -320,3 +320,64 @@ async fn a_saved_view_keeps_the_filters_and_belongs_to_its_user() {
     let response = lucas.client().post(lucas.url(&format!("/t/acme/c/custom.ticket/views/{view_id}/delete"))).form(&[("_csrf", csrf_lucas.as_str())]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "only its owner deletes a view");
 }
+
+#[tokio::test]
+async fn the_partner_console_shows_a_publishers_own_packages_analytics_and_statements_only() {
+    let t = TestApp::spawn().await;
+    let partner = crate::marketplace::Partner::new(&t, "socle-tests", 7).await;
+    partner.publish(&t, &crate::marketplace::package("good", |m| m)).await;
+    let browser = t.browser();
+    assert_eq!(browser.get("/partners").await.headers()["location"], "/partners/login");
+    let refused = browser.submit("/partners/login", "/partners/login", &[("token", "socle_pub_not-a-token")]).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let ok = browser.submit("/partners/login", "/partners/login", &[("token", partner.token.as_str())]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    for (path, expected) in [
+        ("/partners", "ed25519:"),
+        ("/partners/packages", "Rapport de validation"),
+        ("/partners/analytics/good", "Versions utilisées"),
+        ("/partners/statements?period=2026-10", "Relevé de 2026-10"),
+    ] {
+        let (status, html) = page(&browser, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        assert!(html.contains(expected), "{path} lacks {expected}: {html}");
+    }
+    // The console's session works on the partner API, but a change needs the CSRF token too.
+    let response = browser.client().post(browser.url("/api/v1/partners/tokens")).json(&json!({ "name": "ci" })).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Another publisher's plugin looks like a missing one.
+    let other = crate::marketplace::Partner::new(&t, "autre-editeur", 9).await;
+    let other_browser = t.browser();
+    other_browser.submit("/partners/login", "/partners/login", &[("token", other.token.as_str())]).await;
+    let (status, _) = page(&other_browser, "/partners/analytics/good").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Not served on a tenant host.
+    t.create_tenant("acme", "Acme").await;
+    let on_tenant = browser.on_host(Method::GET, "acme.localhost", "/partners/login").send().await.unwrap();
+    assert_eq!(on_tenant.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_operator_console_reviews_submissions_and_shows_rollouts_and_health() {
+    let t = TestApp::spawn().await;
+    let hash = socle_core::identity::secrets::hash_password(socle_tests::PASSWORD).await.unwrap();
+    t.app.operators.create("ops@socle.fr", "Ops", &hash, &Actor::system("test")).await.unwrap();
+    let partner = crate::marketplace::Partner::new(&t, "socle-tests", 7).await;
+    let (status, body) = partner.call(Method::GET, "/me", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let browser = t.browser();
+    let ok = browser.submit("/ops/login", "/ops/login", &[("email", "ops@socle.fr"), ("password", socle_tests::PASSWORD)]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    for (path, expected) in [("/ops/reviews", "Validation des extensions"), ("/ops/rollouts", "/ops/marketplace/kill"), ("/ops/health", "Base de données")] {
+        let (status, html) = page(&browser, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        assert!(html.contains(expected), "{path} lacks {expected}: {html}");
+    }
+    // A rejection without a reason is refused; a decision on nothing in review is a conflict.
+    let (_, html) = page(&browser, "/ops/reviews").await;
+    let csrf = Browser::form_csrf(&html).unwrap();
+    let response = browser.client().post(browser.url("/ops/reviews")).form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "reject"), ("note", "")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = browser.client().post(browser.url("/ops/reviews")).form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "approve"), ("note", "")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/ops", get(tenants))
         .route("/ops/reviews", get(reviews).post(decide))
         .route("/ops/health", get(health))
+        .route("/ops/rollouts", get(rollouts))
         .route("/ops/login", get(login_page).post(login_submit))
         .route("/ops/logout", post(logout))
 }
@@ -290,4 +291,10 @@ async fn health(State(state): State<AppState>, op: OperatorUser) -> Result<Respo
         "queue": state.marketplace.review_queue().await?.len(),
     });
     Ok(state.templates.render("ops/health.html", ops_page(&op, "health", data)))
+}
+
+/// Rollouts in progress everywhere, and the kill switch (which calls `POST /ops/marketplace/kill`).
+async fn rollouts(State(state): State<AppState>, op: OperatorUser) -> Result<Response, ApiError> {
+    let rollouts = state.marketplace.rollouts(None).await?;
+    Ok(state.templates.render("ops/rollouts.html", ops_page(&op, "rollouts", serde_json::json!({ "rollouts": rollouts }))))
 }

@@ -21,12 +21,12 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AnalyticsQuery {
+pub(crate) struct AnalyticsQuery {
     #[serde(default)]
-    days: Option<u32>,
+    pub(crate) days: Option<u32>,
 }
 
-async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(plugin): Path<String>, Query(query): Query<AnalyticsQuery>) -> ApiResult<Json<Value>> {
+pub(crate) async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(plugin): Path<String>, Query(query): Query<AnalyticsQuery>) -> ApiResult<Json<Value>> {
     owned(&state, &publisher, &plugin).await?;
     let days = query.days.unwrap_or(30);
     if !(1..=366).contains(&days) {

@@ -26,7 +26,7 @@ fn check(period: &str) -> ApiResult<()> {
     Ok(())
 }
 
-async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Json<Value>> {
+pub(crate) async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Json<Value>> {
     check(&period)?;
     Ok(Json(json!({ "statement": billing::statement(&state, &publisher.id, &period).await? })))
 }

@@ -88,7 +88,7 @@ fn operator(op: Result<OperatorUser, Response>) -> ApiResult<OperatorUser> {
     op.map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in to the operator console (/ops/login) first"))
 }
 
-async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Value>> {
+pub(crate) async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Value>> {
     operator(op)?;
     Ok(Json(json!({ "rollouts": state.marketplace.rollouts(None).await? })))
 }

@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partners", get(overview))
         .route("/partners/packages", get(packages))
+        .route("/partners/analytics/{plugin}", get(analytics))
+        .route("/partners/statements", get(statements))
         .route("/partners/login", get(login_page).post(login))
         .route("/partners/logout", post(logout))
 }
@@ -124,6 +126,76 @@ async fn packages(State(state): State<AppState>, jar: CookieJar, tenant: Option<
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
     Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "packages", data: versions, error: None }, "partners/packages.html")).into_response())
+}
+
+async fn analytics(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tenant: Option<axum::Extension<TenantContext>>,
+    axum::extract::Path(plugin): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<crate::http::api::partner_analytics::AnalyticsQuery>,
+) -> Result<Response, Response> {
+    platform_only(tenant.as_deref()).map_err(IntoResponse::into_response)?;
+    let publisher = session(&state, &jar).await?;
+    let mut data = crate::http::api::partner_analytics::show(State(state.clone()), Partner(publisher.clone()), axum::extract::Path(plugin.clone()), axum::extract::Query(query))
+        .await
+        .map_err(IntoResponse::into_response)?
+        .0;
+    let rollouts = state.marketplace.rollouts(Some(&plugin)).await.map_err(|e| ApiError::from(e).into_response())?;
+    data["rollouts"] = serde_json::to_value(rollouts).unwrap_or_default();
+    data["chart"] = chart(&data["analytics"]["daily"]);
+    let (jar, csrf) = csrf_of(&state, jar);
+    let user = serde_json::json!({ "display_name": publisher.name });
+    Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "packages", data, error: None }, "partners/analytics.html")).into_response())
+}
+
+/// Bars of daily installs (up) and uninstalls (down), as SVG coordinates: drawn on the server,
+/// no chart library, readable without JavaScript.
+fn chart(daily: &Value) -> Value {
+    let days = daily.as_array().cloned().unwrap_or_default();
+    let max = days.iter().flat_map(|d| [d["installs"].as_i64().unwrap_or(0), d["uninstalls"].as_i64().unwrap_or(0)]).max().unwrap_or(0).max(1);
+    let width = 8.0;
+    let bars: Vec<Value> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let installs = d["installs"].as_i64().unwrap_or(0);
+            let uninstalls = d["uninstalls"].as_i64().unwrap_or(0);
+            let up = 50.0 * installs as f64 / max as f64;
+            let down = 50.0 * uninstalls as f64 / max as f64;
+            serde_json::json!({ "x": i as f64 * (width + 2.0), "up_y": 55.0 - up, "up_h": up, "down_h": down, "date": d["date"], "installs": installs, "uninstalls": uninstalls })
+        })
+        .collect();
+    serde_json::json!({ "bars": bars, "width": (days.len().max(1) as f64) * (width + 2.0), "max": max })
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    period: Option<String>,
+}
+
+async fn statements(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tenant: Option<axum::Extension<TenantContext>>,
+    axum::extract::Query(query): axum::extract::Query<PeriodQuery>,
+) -> Result<Response, Response> {
+    platform_only(tenant.as_deref()).map_err(IntoResponse::into_response)?;
+    let publisher = session(&state, &jar).await?;
+    // Default: the last complete month.
+    let period = query.period.filter(|p| !p.is_empty()).unwrap_or_else(|| {
+        let now = time::OffsetDateTime::from_unix_timestamp(state.now_ms() / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let (year, month) = if u8::from(now.month()) == 1 { (now.year() - 1, 12) } else { (now.year(), u8::from(now.month()) - 1) };
+        format!("{year:04}-{month:02}")
+    });
+    let (data, error) = match crate::http::api::partner_statements::show(State(state.clone()), Partner(publisher.clone()), axum::extract::Path(period.clone())).await {
+        Ok(json) => (json.0, None),
+        Err(err) => (Value::Null, Some(err.detail)),
+    };
+    let data = serde_json::json!({ "period": period, "statement": data.get("statement").cloned().unwrap_or(Value::Null) });
+    let (jar, csrf) = csrf_of(&state, jar);
+    let user = serde_json::json!({ "display_name": publisher.name });
+    Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "statements", data, error }, "partners/statements.html")).into_response())
 }
 
 async fn login_page(State(state): State<AppState>, jar: CookieJar, tenant: Option<axum::Extension<TenantContext>>) -> Result<Response, ApiError> {
