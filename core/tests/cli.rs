@@ -23,6 +23,8 @@ impl Cli {
             .args(args)
             .current_dir(&self.dir)
             .env("DATABASE_URL", format!("sqlite://{}/socle.db", self.dir.display()))
+            // `socle demo` installs the first-party plugins, built by the test command.
+            .env("SOCLE_DEMO_PLUGINS", concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins"))
             .env_remove("REDIS_URL")
             .env_remove("RUST_LOG");
         command
