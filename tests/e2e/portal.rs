@@ -271,6 +271,7 @@ async fn the_admin_console_shows_each_section_to_admins_only() {
         ("/t/acme/admin/users", "lucas@acme.fr"),
         ("/t/acme/admin/roles", "aria-label=\"Support N1 — Voir marge\""),
         ("/t/acme/admin/audit", "Journal"),
+        ("/t/acme/admin/notifications", "Aucune notification"),
     ] {
         let (status, html) = page(&claire, path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {html}");

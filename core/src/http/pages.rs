@@ -55,6 +55,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin/plugin.html", include_str!("../../templates/admin/plugin.html")),
     ("admin/approvals.html", include_str!("../../templates/admin/approvals.html")),
     ("admin/audit.html", include_str!("../../templates/admin/audit.html")),
+    ("admin/notifications.html", include_str!("../../templates/admin/notifications.html")),
 ];
 
 /// The compiled templates.

@@ -528,11 +528,13 @@ macro_rules! rollout_store {
                 Ok(())
             }
 
+            // Uses only: the install and upgrade calls the rollout itself makes are not traffic (counting
+            // them made the gate depend on when their receipts happened to be stored).
             async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError> {
                 let mut tx = self.tx(Scope::Platform).await?;
                 let row = sqlx::query(
                     "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
-                     FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3",
+                     FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3 AND kind <> 'lifecycle'",
                 )
                 .bind(plugin)
                 .bind(version)

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/plugins/{plugin}", get(plugin))
         .route("/admin/approvals", get(approvals))
         .route("/admin/audit", get(audit))
+        .route("/admin/notifications", get(notifications))
 }
 
 /// A console page: its section (for the menu) and what it shows.
@@ -51,18 +52,23 @@ struct Section {
     badge: usize,
 }
 
-const SECTIONS: &[&str] = &["marketplace", "plugins", "approvals", "branding", "users", "roles", "audit"];
+const SECTIONS: &[&str] = &["notifications", "marketplace", "plugins", "approvals", "branding", "users", "roles", "audit"];
 
 async fn render(state: &AppState, auth: &Authenticated, section: &'static str, template: &str, data: Value) -> Result<Response, ApiError> {
     auth.require(state, Permission::Administrer).await?;
     let pending = crate::marketplace::approvals::inbox(state, &auth.tenant.tenant).await?.len();
+    let unread = state.marketplace.notifications(auth.tenant.tenant.id, true, 1000).await?.len();
     let sections = SECTIONS
         .iter()
         .map(|key| Section {
             key,
             label: crate::i18n::text(auth.locale(), &format!("admin_{key}")),
             href: auth.tenant.link(&format!("/admin/{key}")),
-            badge: if *key == "approvals" { pending } else { 0 },
+            badge: match *key {
+                "approvals" => pending,
+                "notifications" => unread,
+                _ => 0,
+            },
         })
         .collect();
     let shell = shell(state, auth, "admin").await?;
@@ -121,6 +127,13 @@ async fn plugin(State(state): State<AppState>, UiUser(auth): UiUser, Path(plugin
 async fn approvals(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
     let inbox = marketplace::approvals(State(state.clone()), api(&auth)).await?.0;
     render(&state, &auth, "approvals", "admin/approvals.html", inbox).await
+}
+
+/// Updates, rollbacks and approvals waiting, newest first (also sent by mail).
+async fn notifications(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
+    auth.require(&state, Permission::Administrer).await?;
+    let list = state.marketplace.notifications(auth.tenant.tenant.id, false, 200).await?;
+    render(&state, &auth, "notifications", "admin/notifications.html", json!({ "notifications": list })).await
 }
 
 async fn audit(State(state): State<AppState>, UiUser(auth): UiUser, Query(params): Query<admin_tenant::AuditParams>) -> Result<Response, ApiError> {
