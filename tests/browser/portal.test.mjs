@@ -101,6 +101,8 @@ test("several records are selected and changed by one mass action", async () => 
   await page.click("#mass-form button[type=submit]");
   await page.waitForSelector("#mass-result:has-text('3 enregistrement(s) traité(s)')");
   await page.waitForFunction(() => [...document.querySelectorAll("#list tbody tr[data-id]")].every((row) => row.textContent.includes("Actif")));
+  // The panel still open on the last record shows the new status too.
+  await page.waitForFunction(() => document.querySelector("#panel #in-status")?.value === "actif");
   await page.screenshot({ path: `${SHOTS}mass-action.png`, fullPage: true });
   await page.context().close();
 });

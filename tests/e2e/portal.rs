@@ -201,7 +201,7 @@ async fn a_mass_action_runs_on_the_selected_records_and_reports_failures() {
     let (status, html, trigger) = htmx_post(&browser, "acme", "/c/custom.ticket/mass", &form).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("4 enregistrement(s) traité(s)") && html.contains(&ids[4][..8]), "{html}");
-    assert_eq!(trigger.as_deref(), Some("records-changed"));
+    assert_eq!(trigger.as_deref(), Some("records-changed, panel-stale"), "the list and the open panel refresh");
     let (_, html) = page(&browser, "/t/acme/c/custom.ticket?f.status=resolu").await;
     assert!(html.contains("5 enregistrement(s)"), "{html}");
 

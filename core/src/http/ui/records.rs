@@ -943,7 +943,8 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
         MassResult { succeeded: results.len() - failed.len(), failed, message: None }
     };
     let response = state.templates.render("records/mass_result.html", fragment(&auth, result));
-    Ok(trigger(response, "records-changed"))
+    // The open panel may show one of the changed records: it reloads too.
+    Ok(trigger(response, "records-changed, panel-stale"))
 }
 
 /// Saves the list's current parameters under a name (the same name replaces the older view).
