@@ -541,14 +541,8 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
     for l in state.records.links(&caller, id).await? {
         links.push(LinkItem { href: link(&format!("/c/{}/{}", l.collection, l.record_id)), title: l.title, kind: l.kind });
     }
-    let timers = record
-        .timers
-        .iter()
-        .map(|t| {
-            let minutes = t.remaining_ms.unwrap_or(0) / 60_000;
-            format!("{} — {} ({} h {:02} min)", t.name, t.status, minutes / 60, minutes % 60)
-        })
-        .collect();
+    let now = state.now_ms();
+    let timers = record.timers.iter().map(|t| timer_text(t, now, auth.locale())).collect();
     let mut panels = Vec::new();
     for plugin in state.plugins.installed(auth.tenant.tenant.id).await?.iter() {
         for p in plugin.manifest.panels.iter().filter(|p| p.collection.as_deref() == Some(def.name.as_str())) {
@@ -577,6 +571,28 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         is_new: false,
         errors,
     })
+}
+
+/// A workflow timer in words: running with its deadline and what is left (or how late it is),
+/// paused with what was left, or finished.
+fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants::Locale) -> String {
+    let lang = locale.as_str();
+    let en = lang == "en";
+    let duration = |ms: i64| {
+        let minutes = ms.abs() / 60_000;
+        let day = if en { "d" } else { "j" };
+        if minutes >= 24 * 60 { format!("{} {day} {} h", minutes / (24 * 60), minutes % (24 * 60) / 60) } else { format!("{} h {:02} min", minutes / 60, minutes % 60) }
+    };
+    let name = timer.name.to_uppercase();
+    match (timer.status.as_str(), timer.due_at) {
+        ("running", Some(due)) if due >= now => {
+            format!("{name} — {} {} ({} {})", if en { "due" } else { "échéance" }, when(due, lang), duration(due - now), if en { "left" } else { "restantes" })
+        }
+        ("running", Some(due)) => format!("{name} — {} {}", if en { "overdue by" } else { "dépassé de" }, duration(now - due)),
+        ("paused", _) => format!("{name} — {} ({} {})", if en { "paused" } else { "en pause" }, duration(timer.remaining_ms.unwrap_or(0)), if en { "left" } else { "restantes" }),
+        ("fired", _) => format!("{name} — {}", if en { "expired" } else { "échu" }),
+        _ => format!("{name} — {}", if en { "stopped" } else { "arrêté" }),
+    }
 }
 
 async fn render_panel(state: &AppState, auth: &Authenticated, collection: &str, id: Uuid) -> Result<Response, ApiError> {
@@ -1002,4 +1018,21 @@ async fn delete_view(State(state): State<AppState>, UiUser(auth): UiUser, Path((
 async fn chips_css(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
     let collections = state.records.collections(&auth.caller()).await?;
     Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=60")], fields::chip_css(collections.iter())).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::TimerView;
+
+    #[test]
+    fn timers_read_as_deadlines_pauses_and_delays() {
+        let hour = 3_600_000;
+        let running = TimerView { name: "sla".into(), status: "running".into(), due_at: Some(5 * hour), remaining_ms: None };
+        let text = timer_text(&running, 3 * hour, socle_tenants::Locale::Fr);
+        assert!(text.starts_with("SLA — échéance 01/01/1970 05:00 UTC (2 h 00 min restantes)"), "{text}");
+        assert_eq!(timer_text(&running, 6 * hour + 60_000, socle_tenants::Locale::Fr), "SLA — dépassé de 1 h 01 min");
+        let paused = TimerView { status: "paused".into(), remaining_ms: Some(26 * hour), ..running };
+        assert_eq!(timer_text(&paused, 0, socle_tenants::Locale::En), "SLA — paused (1 d 2 h left)");
+    }
 }

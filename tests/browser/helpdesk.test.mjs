@@ -1,0 +1,57 @@
+// Seed 003 in a real Chromium, on the demo agency (Atelier Pixel, helpdesk installed from the
+// marketplace by `socle demo`): a client opens a ticket on one of their own projects and never sees
+// another client's projects nor the internal comments; the support team finds the ticket.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.SOCLE_URL;
+const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+});
+after(async () => { await browser?.close(); });
+
+async function loggedIn(email) {
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "fr-FR" })).newPage();
+  await page.goto(`${BASE}/t/atelier-pixel/login`);
+  await page.fill("#email", email);
+  await page.fill("#password", "socle-demo-2026");
+  await Promise.all([page.waitForURL((url) => !url.pathname.endsWith("/login")), page.click("button[type=submit]")]);
+  return page;
+}
+
+test("the agency's client opens a ticket on their own project; the support team finds it", async () => {
+  const client = await loggedIn("marc.durand@client-exemple.demo");
+  const nav = await client.textContent(".side-nav");
+  assert.match(nav, /Tickets/);
+  assert.doesNotMatch(nav, /Commentaires internes/, "internal comments are not even in a client's menu");
+  await client.goto(`${BASE}/t/atelier-pixel/c/helpdesk.ticket`);
+  await client.click("text=Nouveau");
+  await client.waitForSelector("#panel form.record-form");
+  const projects = await client.$$eval("#panel #in-project option", (options) => options.map((o) => o.textContent));
+  assert.ok(projects.includes("Site vitrine Durand Immobilier"), projects.join(", "));
+  assert.ok(!projects.includes("Boutique en ligne") && !projects.includes("Portail citoyen"), `another client's projects: ${projects.join(", ")}`);
+  await client.fill("#panel #in-subject", "Le formulaire de contact n'envoie plus rien");
+  await client.selectOption("#panel #in-project", { label: "Site vitrine Durand Immobilier" });
+  await client.selectOption("#panel #in-ticket_type", "urgence");
+  await client.click("#panel button[type=submit]");
+  await client.waitForSelector("#panel #panel-fields");
+  assert.equal(await client.textContent("#panel-title"), "Le formulaire de contact n'envoie plus rien");
+  await client.screenshot({ path: `${SHOTS}helpdesk-client-ticket.png`, fullPage: true });
+  const listed = await client.textContent("#list");
+  assert.doesNotMatch(listed, /Boutique en ligne|Portail citoyen|plateaux/i, "the client's list holds their own tickets only");
+
+  const support = await loggedIn("thomas.petit@atelier-pixel.demo");
+  await support.goto(`${BASE}/t/atelier-pixel/c/helpdesk.ticket`);
+  await support.fill("#list-q", "formulaire de contact");
+  await support.waitForSelector("#list >> text=Le formulaire de contact n'envoie plus rien");
+  await support.click("#list >> text=Le formulaire de contact n'envoie plus rien");
+  await support.waitForSelector("#panel #panel-fields");
+  assert.match(await support.textContent("#panel"), /Urgence/);
+  await support.screenshot({ path: `${SHOTS}helpdesk-support-ticket.png`, fullPage: true });
+  await client.context().close();
+  await support.context().close();
+});
