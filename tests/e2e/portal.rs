@@ -4,10 +4,12 @@
 //! are in `tests/browser`.)
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use socle_marketplace::schema::SchemaFile;
 use socle_tenants::{Actor, Tenant};
 use socle_tests::{Browser, TestApp};
+
+use crate::records::create;
 
 const TICKETS: &str = r##"
 [[collections]]
@@ -58,11 +60,6 @@ async fn setup(t: &TestApp) -> Tenant {
     acme
 }
 
-async fn create(browser: &Browser, collection: &str, body: Value) -> Value {
-    let (status, record) = browser.api(Method::POST, "acme", &format!("/records/{collection}"), Some(body)).await;
-    assert_eq!(status, StatusCode::CREATED, "{record}");
-    record
-}
 
 async fn page(browser: &Browser, path: &str) -> (StatusCode, String) {
     let response = browser.get(path).await;

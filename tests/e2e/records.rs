@@ -106,7 +106,8 @@ async fn setup(t: &TestApp) -> Tenant {
     acme
 }
 
-async fn create(browser: &Browser, collection: &str, body: Value) -> Value {
+/// Creates a record on tenant `acme` through the JSON API (shared with the portal tests).
+pub(crate) async fn create(browser: &Browser, collection: &str, body: Value) -> Value {
     let (status, record) = browser.api(Method::POST, "acme", &format!("/records/{collection}"), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{record}");
     record

@@ -2,10 +2,10 @@
 //! approval waiting, a rollback — stored per tenant (listed and marked read in the portal) and
 //! mailed to each administrator.
 
+use super::store::RowExt;
 use async_trait::async_trait;
 use serde::Serialize;
 use socle_tenants::{Permission, TenantId};
-use sqlx::Row as _;
 
 use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
 use crate::app::App;
@@ -109,7 +109,7 @@ async fn administrators(app: &App, tenant: TenantId) -> anyhow::Result<Vec<Strin
     Ok(emails)
 }
 
-fn notification(r: &impl NotificationRow) -> Result<Notification, StoreError> {
+fn notification(r: &impl RowExt) -> Result<Notification, StoreError> {
     Ok(Notification {
         id: r.text("id")?,
         kind: r.text("kind")?,
@@ -121,29 +121,6 @@ fn notification(r: &impl NotificationRow) -> Result<Notification, StoreError> {
     })
 }
 
-trait NotificationRow {
-    fn text(&self, column: &str) -> Result<String, StoreError>;
-    fn int(&self, column: &str) -> Result<i64, StoreError>;
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
-}
-
-macro_rules! notification_row {
-    ($row:ty) => {
-        impl NotificationRow for $row {
-            fn text(&self, column: &str) -> Result<String, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn int(&self, column: &str) -> Result<i64, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-        }
-    };
-}
-notification_row!(sqlx::sqlite::SqliteRow);
-notification_row!(sqlx::postgres::PgRow);
 
 macro_rules! notification_store {
     ($store:ty) => {

@@ -9,6 +9,7 @@
 //! `restored`); at the purge date a durable job deletes the data and the export (`purged`). An
 //! hourly schedule purges whatever a lost job missed.
 
+use super::store::RowExt;
 use async_trait::async_trait;
 use base64::Engine as _;
 use serde::Serialize;
@@ -225,7 +226,7 @@ impl JobHandler for PurgeRetained {
     }
 }
 
-fn retention(r: &impl RetentionRow) -> Result<Retention, StoreError> {
+fn retention(r: &impl RowExt) -> Result<Retention, StoreError> {
     Ok(Retention {
         id: r.text("id")?,
         plugin_id: r.text("plugin_id")?,
@@ -240,29 +241,6 @@ fn retention(r: &impl RetentionRow) -> Result<Retention, StoreError> {
     })
 }
 
-trait RetentionRow {
-    fn text(&self, column: &str) -> Result<String, StoreError>;
-    fn int(&self, column: &str) -> Result<i64, StoreError>;
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
-}
-
-macro_rules! retention_row {
-    ($row:ty) => {
-        impl RetentionRow for $row {
-            fn text(&self, column: &str) -> Result<String, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn int(&self, column: &str) -> Result<i64, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-        }
-    };
-}
-retention_row!(sqlx::sqlite::SqliteRow);
-retention_row!(sqlx::postgres::PgRow);
 
 const RETENTION_COLUMNS: &str = "id, plugin_id, version, collections, records, kv_keys, status, created_at, purge_at, closed_at";
 

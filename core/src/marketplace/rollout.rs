@@ -8,6 +8,7 @@
 //! otherwise it halts it and rolls every tenant on it back. An operator's kill switch yanks a
 //! version and rolls every tenant on it back. Tenants are told each time.
 
+use super::store::RowExt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -424,7 +425,7 @@ impl JobHandler for Tick {
     }
 }
 
-fn rollout_row(r: &impl RolloutRow) -> Result<Rollout, StoreError> {
+fn rollout_row(r: &impl RowExt) -> Result<Rollout, StoreError> {
     let steps: Vec<u8> = serde_json::from_str(&r.text("steps")?).map_err(anyhow::Error::from)?;
     Ok(Rollout {
         plugin_id: r.text("plugin_id")?,
@@ -442,29 +443,6 @@ fn rollout_row(r: &impl RolloutRow) -> Result<Rollout, StoreError> {
     })
 }
 
-trait RolloutRow {
-    fn text(&self, column: &str) -> Result<String, StoreError>;
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
-    fn int(&self, column: &str) -> Result<i64, StoreError>;
-}
-
-macro_rules! rollout_row_impl {
-    ($row:ty) => {
-        impl RolloutRow for $row {
-            fn text(&self, column: &str) -> Result<String, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn int(&self, column: &str) -> Result<i64, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-        }
-    };
-}
-rollout_row_impl!(sqlx::sqlite::SqliteRow);
-rollout_row_impl!(sqlx::postgres::PgRow);
 
 macro_rules! rollout_store {
     ($store:ty) => {

@@ -373,8 +373,8 @@ fn approval(r: &impl RowExt) -> Result<Approval, StoreError> {
     })
 }
 
-/// Column access shared by both backends' rows.
-trait RowExt {
+/// Column access shared by both backends' rows (every marketplace store reads its rows this way).
+pub(super) trait RowExt {
     fn text(&self, column: &str) -> Result<String, StoreError>;
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, column: &str) -> Result<i64, StoreError>;

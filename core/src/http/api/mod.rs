@@ -11,7 +11,7 @@ pub(crate) mod partner_analytics;
 pub(crate) mod partner_statements;
 pub(crate) mod partners;
 pub(crate) mod plugins;
-mod records;
+pub(crate) mod records;
 pub(crate) mod rollouts;
 mod admin_jobs;
 

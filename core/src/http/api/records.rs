@@ -135,9 +135,14 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(coll
 
 async fn find(state: &AppState, auth: &crate::http::extract::Authenticated, collection: &str, id: &str) -> ApiResult<Record> {
     let id = parse_id(id, "record")?;
-    let record = state.records.get(&auth.caller(), id).await?;
+    in_collection(state.records.get(&auth.caller(), id).await?, collection)
+}
+
+/// A record reached through a URL naming its collection (API or portal): one of another
+/// collection is "not found", like a missing one.
+pub(crate) fn in_collection(record: Record, collection: &str) -> ApiResult<Record> {
     if record.collection != collection {
-        return Err(ApiError::not_found("not_found", format!("record {id} is not in {collection}")));
+        return Err(ApiError::not_found("not_found", format!("record {} is not in {collection}", record.id)));
     }
     Ok(record)
 }

@@ -24,6 +24,7 @@ use super::{UiUser, check_csrf, fragment, is_htmx, page, shell, trigger};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::api::parse_id;
+use crate::http::api::records::in_collection;
 use crate::http::extract::Authenticated;
 use crate::records::engine::{Abilities, BulkOp};
 use crate::records::{Caller, Filter, Op, Query, RecordError, Sort};
@@ -489,10 +490,7 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
 async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef, abilities: &Abilities, id: Uuid, errors: Vec<String>) -> Result<PanelData, ApiError> {
     let lang = lang(auth);
     let caller = auth.caller();
-    let record = state.records.get(&caller, id).await?;
-    if record.collection != def.name {
-        return Err(ApiError::not_found("not_found", format!("record {id} is not in {}", def.name)));
-    }
+    let record = in_collection(state.records.get(&caller, id).await?, &def.name)?;
     let titles = reference_titles(state, &caller, def, std::iter::once(&record.data)).await;
     let choices = reference_choices(state, &caller, def, abilities).await;
     let link = |p: &str| auth.tenant.link(p);
@@ -785,10 +783,7 @@ async fn save_field(
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
     let field = def.fields.iter().find(|f| f.name == field_name).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no field `{field_name}`")))?;
-    let current = state.records.get_fields(&caller, id).await?;
-    if current.collection != collection {
-        return Err(ApiError::not_found("not_found", format!("record {id} is not in {collection}")));
-    }
+    let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let sent_version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(current.version);
     let original = form.get("original").unwrap_or("");
     let sent: Vec<String> = form.all("value");
@@ -841,6 +836,7 @@ async fn attach(
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
     let field = def.fields.iter().find(|f| f.name == field_name && f.field_type == FieldType::File).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no file field `{field_name}`")))?;
+    in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let mut upload = None;
     while let Some(part) = multipart.next_field().await.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))? {
         if part.name() == Some("file") {
@@ -870,10 +866,7 @@ async fn fire(
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let id = parse_id(&id, "record")?;
     let caller = auth.caller();
-    let record = state.records.get_fields(&caller, id).await?;
-    if record.collection != collection {
-        return Err(ApiError::not_found("not_found", format!("record {id} is not in {collection}")));
-    }
+    in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let expected = form.get("version").and_then(|v| v.parse().ok());
     match state.records.transition(&caller, id, &name, expected).await {
         Ok(_) => {}
@@ -899,10 +892,7 @@ async fn remove(State(state): State<AppState>, UiUser(auth): UiUser, Path((colle
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let id = parse_id(&id, "record")?;
     let caller = auth.caller();
-    let record = state.records.get_fields(&caller, id).await?;
-    if record.collection != collection {
-        return Err(ApiError::not_found("not_found", format!("record {id} is not in {collection}")));
-    }
+    in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     state.records.delete(&caller, id, form.get("version").and_then(|v| v.parse().ok())).await?;
     if !is_htmx(&headers) {
         return Ok(Redirect::to(&auth.tenant.link(&format!("/c/{collection}"))).into_response());
