@@ -97,10 +97,27 @@
     var chosen = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
     var form = document.getElementById("mass-form");
     if (form) form.hidden = chosen === 0;
+    var whole = chosen > 0 && chosen === boxes.length;
+    // "Select all N results": offered once the whole page is selected; any change of the
+    // selection goes back to the boxes.
+    var matching = document.querySelector("[data-all-matching]");
+    if (matching) matching.disabled = true;
+    var offer = document.querySelector("[data-select-matching]");
+    if (offer) offer.hidden = !whole;
     document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = String(chosen); });
     var all = document.querySelector("[data-select-all]");
-    if (all) { all.checked = chosen > 0 && chosen === boxes.length; all.indeterminate = chosen > 0 && chosen < boxes.length; }
+    if (all) { all.checked = whole; all.indeterminate = chosen > 0 && chosen < boxes.length; }
   }
+
+  document.addEventListener("click", function (event) {
+    var offer = event.target.closest && event.target.closest("[data-select-matching]");
+    if (!offer) return;
+    var matching = document.querySelector("[data-all-matching]");
+    if (!matching) return;
+    matching.disabled = false;
+    offer.hidden = true;
+    document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = offer.getAttribute("data-total"); });
+  });
 
   function massOperationChanged(select) {
     var form = select.form;

@@ -12,7 +12,7 @@ struct Cli {
 
 impl Cli {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("socle-cli-{}", std::process::id()) + &rand_suffix());
+        let dir = std::env::temp_dir().join(format!("socle-cli-{}{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir }
     }
@@ -314,6 +314,98 @@ fn a_crash_while_applying_a_tenant_leaves_the_old_set_and_a_declarative_tenant_r
     let output = cli.run(&["tenant", "apply", export_dir.to_str().unwrap()]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("tenant.toml:5"), "{}", stderr(&output));
+}
+
+/// `good` at another version: the built fixture's component under an edited manifest, packed
+/// as a partner would upload it.
+fn good_package_at(version: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    use socle_marketplace::manifest::Manifest;
+    use socle_marketplace::package::Package;
+    let built = socle_core::plugins::build::built(&fixtures()).unwrap();
+    let good = built.into_iter().find(|b| b.manifest.plugin.id == "good").unwrap();
+    let text = std::fs::read_to_string(good.dir.join("socle.toml")).unwrap().replacen("version = \"1.0.0\"", &format!("version = \"{version}\""), 1);
+    let manifest = Manifest::parse(&text).unwrap();
+    let component = std::fs::read(&good.component).unwrap();
+    let package = Package { manifest, manifest_text: text, component, readme: Some("# good\n".into()), changelog: Some(format!("- {version}\n")), assets: Default::default() };
+    let path = dir.join(package.file_name());
+    std::fs::write(&path, package.pack()).unwrap();
+    path
+}
+
+/// The version of `plugin` in the tenant's lockfile, as `socle tenant export` writes it.
+fn locked_version(cli: &Cli, plugin: &str, env: &[(&str, &str)]) -> String {
+    let dir = cli.dir.join(format!("export-{}", rand_suffix()));
+    let mut command = cli.command(&["tenant", "export", "acme", "--dir", dir.to_str().unwrap()]);
+    command.envs(env.iter().copied());
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lock = socle_marketplace::lockfile::Lockfile::parse(&std::fs::read_to_string(dir.join("tenant.lock")).unwrap()).unwrap();
+    lock.get(plugin).map(|p| p.version.to_string()).unwrap_or_default()
+}
+
+#[test]
+fn a_kill_9_in_the_middle_of_an_upgrade_leaves_the_old_version_or_the_new_one_and_the_data() {
+    use std::io::BufRead as _;
+    let cli = Cli::new();
+    let key = cli.dir.join("signing.key");
+    let publish = |path: &std::path::Path| {
+        let output = cli.run(&["marketplace", "publish-local", path.to_str().unwrap(), "--publisher", "socle-tests", "--key", key.to_str().unwrap()]);
+        assert!(output.status.success(), "publishing {}: {}{}", path.display(), stdout(&output), stderr(&output));
+    };
+    publish(&fixtures().join("good"));
+    publish(&fixtures().join("addon"));
+    let tenant_dir = cli.dir.join("acme");
+    std::fs::create_dir_all(&tenant_dir).unwrap();
+    let tenant_toml = |good: &str| format!("[tenant]\nslug = \"acme\"\nname = \"Acme SAS\"\n\n[plugins.addon]\nversion = \"^1\"\n\n[plugins.good]\nversion = \"{good}\"\n");
+    std::fs::write(tenant_dir.join("tenant.toml"), tenant_toml("^1")).unwrap();
+    let output = cli.run(&["tenant", "apply", tenant_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    let output = cli.run(&["record", "create", "--tenant", "acme", "good.note", r#"{"title":"Relancer la facture 2026-114"}"#]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let notes = |cli: &Cli| stdout(&cli.run(&["record", "query", "--tenant", "acme", "good.note"]));
+    assert!(notes(&cli).contains("Relancer la facture 2026-114"));
+
+    // good 1.1.0 is published; the tenant asks for it: an upgrade under addon.
+    publish(&good_package_at("1.1.0", &cli.dir));
+    std::fs::write(tenant_dir.join("tenant.toml"), tenant_toml("^1.1")).unwrap();
+    let lease = [("SOCLE__MARKETPLACE__OPERATION_LEASE_SECS", "1")];
+
+    // SIGKILLed at each step of the upgrade, then restarted: good is back at 1.0.0 with its note.
+    // Killed right after the commit: 1.1.0 stands, with its note.
+    for (point, expected) in [
+        ("marketplace.apply.journaled", "1.0.0"),
+        ("marketplace.apply.first_step", "1.0.0"),
+        ("marketplace.apply.before_commit", "1.0.0"),
+        ("marketplace.apply.committed", "1.1.0"),
+    ] {
+        let mut child = cli
+            .command(&["tenant", "apply", tenant_dir.to_str().unwrap()])
+            .env("SOCLE_FAILPOINT", point)
+            .env("SOCLE_FAILPOINT_ACTION", "pause")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr_lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let paused = stderr_lines.by_ref().map_while(Result::ok).any(|line| line.contains(&format!("failpoint {point}: paused")));
+        assert!(paused, "{point}: the upgrade never reached its failpoint");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        assert_eq!(locked_version(&cli, "good", &lease), expected, "{point}");
+        assert_eq!(locked_version(&cli, "addon", &lease), "1.0.0", "{point}");
+        assert!(notes(&cli).contains("Relancer la facture 2026-114"), "{point}: the note is lost");
+        if expected == "1.0.0" {
+            // The good plugin still runs as 1.0.0: its hook still fires on a new note.
+            let output = cli.run(&["record", "create", "--tenant", "acme", "good.note", &format!(r#"{{"title":"après {point}"}}"#)]);
+            assert!(output.status.success(), "{point}: {}", stderr(&output));
+        }
+    }
+
+    // Applying again changes nothing: the upgrade that survived the crash is complete.
+    let output = cli.run(&["tenant", "apply", tenant_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("upgrade "), "nothing left to do: {}", stdout(&output));
 }
 
 #[test]

@@ -15,9 +15,9 @@
 //! - plugins that are locked but neither wanted nor needed by a wanted plugin are left out of the
 //!   result: that is how uninstalling resolves.
 
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
@@ -213,7 +213,50 @@ pub enum ResolveError {
         /// Why, in plain sentences naming plugins, versions and the reason for each constraint.
         explanation: String,
     },
+    /// The search went on longer than its [`Budget`] allows without settling: the ranges leave
+    /// too many combinations to try. Never seen with real catalogues; a bound so that a hostile
+    /// or broken set of ranges cannot hold a server thread.
+    #[error("{}", too_complex_message(*.steps, *.elapsed_ms, .contested))]
+    TooComplex {
+        /// Search steps taken before giving up.
+        steps: u32,
+        /// Time spent before giving up, in milliseconds.
+        elapsed_ms: u64,
+        /// The plugins whose versions kept conflicting, most contested first (at most five).
+        contested: Vec<String>,
+    },
 }
+
+fn too_complex_message(steps: u32, elapsed_ms: u64, contested: &[String]) -> String {
+    let culprits = if contested.is_empty() { "the requested plugins".to_owned() } else { contested.join(", ") };
+    format!(
+        "the tenant's plugins could not be resolved within the resolver's budget ({steps} steps, {elapsed_ms} ms): the version ranges of {culprits} leave too many combinations to try. \
+         Pin one of them to an exact version in tenant.toml (e.g. `version = \"=1.2.0\"`), or ask their publishers to narrow or align their dependency ranges"
+    )
+}
+
+/// How long [`resolve`] may search before giving up with [`ResolveError::TooComplex`].
+///
+/// A step is one round of PubGrub's loop (propagate, then decide one package or learn from a
+/// conflict). Steps alone do not bound the time: each one costs more as the search learns, so
+/// the budget has a clock too. Resolving 30 plugins out of a catalogue of 200 × 10 versions takes
+/// a few hundred steps and about 5 ms in release builds (`marketplace/benches/resolve.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Most search steps.
+    pub steps: u32,
+    /// Most time spent.
+    pub time: std::time::Duration,
+}
+
+impl Default for Budget {
+    /// 100 000 steps or one second, whichever comes first: two orders of magnitude above real
+    /// resolutions, short enough that a request waiting for one stays responsive.
+    fn default() -> Self {
+        Self { steps: 100_000, time: std::time::Duration::from_secs(1) }
+    }
+}
+
 
 fn unknown_plugin_message(id: &str, needed_by: Option<&str>) -> String {
     match needed_by {
@@ -254,18 +297,23 @@ fn unknown_plugin_message(id: &str, needed_by: Option<&str>) -> String {
 /// assert!(!resolution.plugins["helpdesk"].requested);
 /// ```
 pub fn resolve(index: &Index, request: &Request) -> Result<Resolution, ResolveError> {
+    resolve_within(index, request, Budget::default())
+}
+
+/// [`resolve`] with another [`Budget`] than the default.
+pub fn resolve_within(index: &Index, request: &Request, budget: Budget) -> Result<Resolution, ResolveError> {
     if let Some(id) = request.wanted.keys().find(|id| !index.contains(id)) {
         return Err(ResolveError::UnknownPlugin { id: id.clone(), needed_by: None });
     }
-    let provider = Provider { index, request };
+    let provider = Provider { index, request, budget, started: std::time::Instant::now(), steps: Cell::new(0), conflicts: RefCell::default() };
     let solution = match pubgrub::resolve(&provider, Pkg::Root, root_version()) {
         Ok(solution) => solution,
         Err(PubGrubError::NoSolution(tree)) => return Err(provider.explain(tree)),
         Err(
-            PubGrubError::ErrorRetrievingDependencies { source, .. }
-            | PubGrubError::ErrorChoosingVersion { source, .. }
-            | PubGrubError::ErrorInShouldCancel(source),
-        ) => match source {},
+            PubGrubError::ErrorRetrievingDependencies { source: OutOfSteps, .. }
+            | PubGrubError::ErrorChoosingVersion { source: OutOfSteps, .. }
+            | PubGrubError::ErrorInShouldCancel(OutOfSteps),
+        ) => return Err(provider.too_complex()),
     };
     let chosen: BTreeMap<String, Version> = solution
         .into_iter()
@@ -369,9 +417,38 @@ enum Unfit {
 struct Provider<'a> {
     index: &'a Index,
     request: &'a Request,
+    /// What the search may spend, when it started, and the steps taken so far.
+    budget: Budget,
+    started: std::time::Instant,
+    steps: Cell<u32>,
+    /// Conflicts per plugin as PubGrub last reported them, to name the culprits of a search
+    /// that ran out of steps.
+    conflicts: RefCell<BTreeMap<String, u32>>,
 }
 
+/// The search ran out of its budget.
+#[derive(Debug)]
+struct OutOfSteps;
+
+impl fmt::Display for OutOfSteps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the resolution budget is spent")
+    }
+}
+
+impl std::error::Error for OutOfSteps {}
+
 impl Provider<'_> {
+    fn too_complex(&self) -> ResolveError {
+        let mut contested: Vec<(String, u32)> = self.conflicts.borrow().iter().filter(|(_, n)| **n > 0).map(|(id, n)| (id.clone(), *n)).collect();
+        contested.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ResolveError::TooComplex {
+            steps: self.steps.get(),
+            elapsed_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            contested: contested.into_iter().take(5).map(|(id, _)| id).collect(),
+        }
+    }
+
     fn follows_beta(&self, id: &str) -> bool {
         self.request.beta.contains(id)
     }
@@ -476,12 +553,15 @@ impl DependencyProvider for Provider<'_> {
     type V = Version;
     type VS = VersionSet;
     type M = String;
-    type Err = Infallible;
+    type Err = OutOfSteps;
     type Priority = (u32, Reverse<usize>);
 
     /// Plugins with conflicts first, then those with fewest eligible versions left: both find
     /// dead ends early. A plugin with none left goes first, to fail fast.
     fn prioritize(&self, package: &Pkg, range: &VersionSet, statistics: &PackageResolutionStatistics) -> Self::Priority {
+        if let Pkg::Plugin(id) = package {
+            self.conflicts.borrow_mut().insert(id.clone(), statistics.conflict_count());
+        }
         let eligible = self.versions_in(package, range).into_iter().filter(|c| self.fits(c)).count();
         if eligible == 0 {
             return (u32::MAX, Reverse(0));
@@ -493,7 +573,7 @@ impl DependencyProvider for Provider<'_> {
     /// eligible version in range. Ineligible versions are never offered: when none is left,
     /// PubGrub records "no versions" for the range and the explanation lists why each was
     /// refused.
-    fn choose_version(&self, package: &Pkg, range: &VersionSet) -> Result<Option<Version>, Infallible> {
+    fn choose_version(&self, package: &Pkg, range: &VersionSet) -> Result<Option<Version>, OutOfSteps> {
         let Pkg::Plugin(id) = package else {
             return Ok(Some(root_version()).filter(|v| range.contains(v)));
         };
@@ -503,7 +583,7 @@ impl DependencyProvider for Provider<'_> {
         Ok(locked.or_else(|| versions.iter().find(usable)).map(|c| c.version.clone()))
     }
 
-    fn get_dependencies(&self, package: &Pkg, version: &Version) -> Result<Dependencies<Pkg, VersionSet, String>, Infallible> {
+    fn get_dependencies(&self, package: &Pkg, version: &Version) -> Result<Dependencies<Pkg, VersionSet, String>, OutOfSteps> {
         let dependencies: DependencyConstraints<Pkg, VersionSet> = match package {
             Pkg::Root => self.request.wanted.iter().map(|(id, req)| (Pkg::Plugin(id.clone()), self.req_set(id, req))).collect(),
             Pkg::Plugin(id) => match self.index.get(id, version) {
@@ -528,6 +608,13 @@ impl DependencyProvider for Provider<'_> {
             },
         };
         Ok(Dependencies::Available(dependencies))
+    }
+
+    /// Called once per round of the search: counts it against the budget.
+    fn should_cancel(&self) -> Result<(), OutOfSteps> {
+        let steps = self.steps.get() + 1;
+        self.steps.set(steps);
+        if steps > self.budget.steps || self.started.elapsed() > self.budget.time { Err(OutOfSteps) } else { Ok(()) }
     }
 }
 
@@ -902,6 +989,42 @@ mod tests {
             Err(ResolveError::Conflict { explanation }) => explanation,
             other => panic!("expected a conflict, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_large_catalogue_resolves_well_within_the_budget() {
+        let (index, request) = crate::synthetic::marketplace(200, 10, 30);
+        // A hundredth of the default steps, and no clock (a slow test machine must not fail it).
+        let budget = Budget { steps: Budget::default().steps / 100, time: std::time::Duration::from_secs(3600) };
+        let resolution = resolve_within(&index, &request, budget).unwrap();
+        assert!(resolution.plugins.len() >= 30, "{} plugins", resolution.plugins.len());
+        for (id, resolved) in &resolution.plugins {
+            for (dep, range) in &resolved.dependencies {
+                assert!(range.matches(&resolution.plugins[dep].version), "{id} needs {dep} {range}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pathological_search_stops_at_its_budget_naming_the_contested_plugins() {
+        let (index, request) = crate::synthetic::pigeonhole(9);
+        let budget = Budget { steps: 300, time: std::time::Duration::from_secs(3600) };
+        let error = resolve_within(&index, &request, budget).unwrap_err();
+        let ResolveError::TooComplex { steps, contested, .. } = &error else { panic!("expected the budget to run out, got {error}") };
+        assert_eq!(*steps, 301, "stopped at the first step over the budget");
+        assert!(!contested.is_empty() && contested.len() <= 5, "{contested:?}");
+        assert!(contested.iter().all(|id| id.starts_with("pigeon-") || id.starts_with("hole-")), "{contested:?}");
+        let message = error.to_string();
+        assert!(message.contains("301 steps") && message.contains("Pin one of them"), "{message}");
+
+        // The clock stops it too, whatever the steps.
+        let budget = Budget { steps: u32::MAX, time: std::time::Duration::from_millis(100) };
+        let Err(ResolveError::TooComplex { elapsed_ms, .. }) = resolve_within(&index, &request, budget) else { panic!("expected the clock to run out") };
+        assert!(elapsed_ms >= 100, "{elapsed_ms} ms");
+
+        // Small enough, the same shape is proved impossible and explained like any conflict.
+        let (index, request) = crate::synthetic::pigeonhole(3);
+        assert!(explanation(resolve(&index, &request)).contains("pigeon-"));
     }
 
     #[test]

@@ -221,6 +221,70 @@ async fn a_mass_action_runs_on_the_selected_records_and_reports_failures() {
 }
 
 #[tokio::test]
+async fn a_mass_action_takes_every_record_the_filtered_list_matches_across_pages() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let browser = t.logged_in("acme", "claire@acme.fr").await;
+    for n in 0..60 {
+        create(&browser, "custom.ticket", json!({ "subject": format!("Ligne coupée {n}") })).await;
+    }
+    for n in 0..3 {
+        create(&browser, "custom.ticket", json!({ "subject": format!("Facture {n}") })).await;
+    }
+    // The list of the 60 shows 50 and offers to select all 60.
+    let (_, html) = page(&browser, "/t/acme/c/custom.ticket?q=coup").await;
+    assert!(html.contains("60 enregistrement(s)") && html.contains("data-select-matching data-total=\"60\""), "{html}");
+    assert!(html.contains("name=\"all_matching\" value=\"q=coup\""), "{html}");
+
+    let (status, html, _) = htmx_post(&browser, "acme", "/c/custom.ticket/mass", &[("all_matching", "q=coup"), ("op", "transition:resolve")]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("60 enregistrement(s) traité(s)"), "{html}");
+    let (_, html) = page(&browser, "/t/acme/c/custom.ticket?f.status=resolu").await;
+    assert!(html.contains("60 enregistrement(s)"), "the three others are untouched: {html}");
+
+    // Filters are checked like the list's own.
+    let (status, body, _) = htmx_post(&browser, "acme", "/c/custom.ticket/mass", &[("all_matching", "f.nope=1"), ("op", "delete")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("has no field `nope`"), "{body}");
+}
+
+#[tokio::test]
+async fn each_user_switches_the_portal_to_english_and_back_without_losing_their_page() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    let lucas = t.logged_in("acme", "lucas@acme.fr").await;
+    let (_, html) = page(&claire, "/t/acme/c/custom.ticket").await;
+    assert!(html.contains("Se déconnecter") && html.contains(">English</button>"), "French by default: {html}");
+
+    let csrf = claire.csrf("acme").await;
+    let response = claire
+        .client()
+        .post(claire.url("/t/acme/me/language"))
+        .header("referer", claire.url("/t/acme/c/custom.ticket?q=panne"))
+        .form(&[("_csrf", csrf.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/t/acme/c/custom.ticket?q=panne", "back to the same list");
+    let (_, html) = page(&claire, "/t/acme/c/custom.ticket").await;
+    assert!(html.contains("Log out") && html.contains(">Français</button>") && html.contains("<html lang=\"en\">"), "{html}");
+    let (_, html) = page(&lucas, "/t/acme/c/custom.ticket").await;
+    assert!(html.contains("Se déconnecter"), "another user keeps French: {html}");
+
+    // A referer elsewhere sends home; an unknown language is refused; no token, no change.
+    let response = claire.client().post(claire.url("/t/acme/me/language")).header("referer", "https://evil.example/ailleurs").form(&[("_csrf", csrf.as_str()), ("lang", "fr")]).send().await.unwrap();
+    assert_eq!(response.headers()["location"], "/t/acme/");
+    let response = claire.client().post(claire.url("/t/acme/me/language")).form(&[("_csrf", csrf.as_str()), ("lang", "klingon")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = claire.client().post(claire.url("/t/acme/me/language")).form(&[("lang", "en")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, html) = page(&claire, "/t/acme/c/custom.ticket").await;
+    assert!(html.contains("Se déconnecter"), "{html}");
+}
+
+#[tokio::test]
 async fn the_portal_refuses_forged_requests_and_other_tenants_ids() {
     let t = TestApp::spawn().await;
     setup(&t).await;

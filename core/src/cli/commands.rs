@@ -63,7 +63,14 @@ async fn serve(mut settings: Settings, args: super::ServeArgs) -> anyhow::Result
         settings.jobs.run_in_serve = false;
     }
     let addr = settings.server.addr;
-    let app = App::build(settings, BuildOptions::default()).await?;
+    #[allow(unused_mut)]
+    let mut options = BuildOptions::default();
+    #[cfg(debug_assertions)]
+    if let Some(path) = std::env::var_os("SOCLE_TEST_CLOCK_FILE") {
+        tracing::warn!(file = %std::path::Path::new(&path).display(), "test clock: time is shifted by the offset in this file");
+        options.clock = crate::clock::follow_offset_file(path.into());
+    }
+    let app = App::build(settings, options).await?;
     let server = crate::http::Server::bind(app.clone(), addr).await?;
     tracing::info!(addr = %server.local_addr(), backend = app.db.backend().as_str(), "socle is listening");
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -238,6 +245,15 @@ async fn record(app: std::sync::Arc<App>, command: RecordCommand) -> anyhow::Res
             if let Some(cursor) = page.next_cursor {
                 eprintln!("more: add \"cursor\": \"{cursor}\" to the query");
             }
+        }
+        RecordCommand::Create { tenant, collection, data } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            let serde_json::Value::Object(data) = serde_json::from_str(&data).context("the record is not valid JSON")? else {
+                anyhow::bail!("the record must be a JSON object of field values, e.g. '{{\"title\":\"Bonjour\"}}'");
+            };
+            let caller = crate::records::Caller::system(tenant.id, "socle record create");
+            let record = app.records.create(&caller, &collection, data).await?;
+            println!("{}", serde_json::to_string(&record)?);
         }
         RecordCommand::Collections { tenant } => {
             let tenant = find_tenant(&app, &tenant).await?;

@@ -230,7 +230,8 @@ pub async fn marketplace(app: Arc<App>, command: MarketplaceCommand) -> anyhow::
     Ok(())
 }
 
-/// Packs, signs and submits the built plugins of `dir` into this server's marketplace as
+/// Packs, signs and submits the built plugins of `dir` (or the `.socle` package `dir` names)
+/// into this server's marketplace as
 /// `publisher` (created, with `key` generated and registered, when missing), then lists what
 /// waits for review: what `socle demo` does with the first-party plugins. A version already
 /// published is left as it is.
@@ -247,7 +248,8 @@ pub async fn publish_local(app: &Arc<App>, dir: &Path, publisher_id: &str, key_p
         publishers::add_key(app, &publisher.id, &key.public().to_string()).await?;
     }
     let mut outcomes = Vec::new();
-    for path in pack(dir)? {
+    let packages = if dir.is_file() { vec![dir.to_path_buf()] } else { pack(dir)? };
+    for path in packages {
         let bytes = std::fs::read(&path)?;
         let package = Package::unpack(&bytes, &socle_marketplace::package::PackageLimits::default())?;
         let label = format!("{}@{}", package.manifest.plugin.id, package.manifest.plugin.version);

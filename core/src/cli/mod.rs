@@ -238,10 +238,11 @@ pub enum MarketplaceCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Publish a plugin directory straight into this server's marketplace as a listed version
-    /// (packed, signed with the publisher's key file, validated like any submission).
+    /// Publish a plugin directory, or a `.socle` package, straight into this server's marketplace
+    /// as a listed version (packed, signed with the publisher's key file, validated like any
+    /// submission).
     PublishLocal {
-        /// The plugin's directory (built).
+        /// The plugin's directory (built), or a `.socle` package file.
         dir: PathBuf,
         /// Publisher id (created if missing).
         #[arg(long)]
@@ -265,6 +266,17 @@ pub enum RecordCommand {
         /// Query as JSON: {"filters":[{"field":"status","op":"eq","value":"actif"}],"sort":{"field":"name"},"limit":50}
         #[arg(long, default_value = "{}")]
         query: String,
+    },
+    /// Create a record from a JSON object of field values and print it (as the platform itself,
+    /// so every validation and hook still runs): `socle record create --tenant acme good.note '{"title":"Bonjour"}'`.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Collection, e.g. customer_account.
+        collection: String,
+        /// Field values as a JSON object.
+        data: String,
     },
     /// Print the collections of a tenant and their fields.
     Collections {

@@ -296,6 +296,7 @@ pub async fn apply(app: &Arc<App>, tenant: &Arc<Tenant>, change: &Change, by: &A
     }
     failpoint("marketplace.apply.before_commit");
     app.marketplace.finish_operation(tenant.id, &operation.id, "done", None, &approvals, &retention).await?;
+    failpoint("marketplace.apply.committed");
     retention::schedule_purges(app, tenant.id, &retention.kept).await;
     for approval in &approvals {
         let message = format!(
@@ -488,10 +489,18 @@ pub async fn resolve_fresh(app: &App, wanted: BTreeMap<String, semver::VersionRe
 }
 
 /// Kills the process at a named point when `SOCLE_FAILPOINT` names it: how the crash tests
-/// stop a real server mid-operation, exactly like `kill -9` at that step. Debug builds only.
+/// stop a real server mid-operation, exactly like `kill -9` at that step. With
+/// `SOCLE_FAILPOINT_ACTION=pause` the process says so on stderr and waits there instead, for the
+/// test to send the real `SIGKILL`. Debug builds only.
 fn failpoint(name: &str) {
     #[cfg(debug_assertions)]
     if std::env::var("SOCLE_FAILPOINT").is_ok_and(|v| v == name) {
+        if std::env::var("SOCLE_FAILPOINT_ACTION").is_ok_and(|v| v == "pause") {
+            eprintln!("failpoint {name}: paused");
+            loop {
+                std::thread::park();
+            }
+        }
         eprintln!("failpoint {name}: aborting");
         std::process::abort();
     }

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod fields;
 pub mod partners;
+pub mod profile;
 pub mod records;
 pub mod search;
 
@@ -27,7 +28,7 @@ use crate::error::ApiError;
 
 /// Routes of the portal screens.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(records::router()).merge(search::router()).merge(admin::router()).merge(partners::router())
+    Router::new().merge(records::router()).merge(search::router()).merge(admin::router()).merge(partners::router()).merge(profile::router())
 }
 
 /// Whether the request comes from htmx (it wants a fragment, not a page).

@@ -142,6 +142,9 @@ struct ListData {
     total: Option<i64>,
     q: String,
     filters: Vec<FilterInput>,
+    /// Parameters the filter form has no input for (the view, a filter on a reference from a
+    /// related list) but must keep when the user changes a filter.
+    kept_params: Vec<(String, String)>,
     views: Vec<super::NavItem>,
     saved_views: Vec<SavedViewItem>,
     /// The list's current parameters (what "save this view" keeps).
@@ -182,6 +185,21 @@ struct LinkItem {
     kind: String,
 }
 
+/// Records of another collection pointing at this one through a reference field: a ticket's
+/// replies, an account's sites. The newest few, their count, and a form to add one already
+/// pointing here.
+#[derive(Debug, Serialize)]
+struct RelatedList {
+    label: String,
+    count: Option<i64>,
+    items: Vec<LinkItem>,
+    all_href: String,
+    add_href: Option<String>,
+}
+
+/// How many records of each related list the panel shows.
+const RELATED_SHOWN: u32 = 8;
+
 #[derive(Debug, Serialize)]
 struct PluginPanel {
     url: String,
@@ -202,6 +220,7 @@ struct PanelData {
     can_delete: bool,
     history: Vec<HistoryItem>,
     links: Vec<LinkItem>,
+    related: Vec<RelatedList>,
     timers: Vec<String>,
     panels: Vec<PluginPanel>,
     actions: Vec<ActionView>,
@@ -409,7 +428,7 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
             }
         })
         .collect();
-    let filters = def
+    let filters: Vec<FilterInput> = def
         .fields
         .iter()
         .filter(|f| f.field_type == FieldType::Enum && !f.multiple)
@@ -473,6 +492,12 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
         rows,
         total: result.total,
         q: params.get("q").unwrap_or("").to_owned(),
+        kept_params: params
+            .0
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && (k == "view" || k == "sort" || (k.starts_with("f.") && !filters.iter().any(|f| &f.name == k))))
+            .cloned()
+            .collect(),
         filters,
         views,
         saved_views,
@@ -561,6 +586,7 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         can_delete: abilities.delete,
         history,
         links,
+        related: related_lists(state, auth, def, id).await,
         timers,
         panels,
         actions,
@@ -569,6 +595,44 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         is_new: false,
         errors,
     })
+}
+
+/// Every collection the user may read whose (single) reference fields point at `def`, with the
+/// records pointing at `id`. Collections the user may not read are left out, as are empty lists
+/// the user could not add to.
+async fn related_lists(state: &AppState, auth: &Authenticated, def: &CollectionDef, id: Uuid) -> Vec<RelatedList> {
+    let lang = lang(auth);
+    let caller = auth.caller();
+    let link = |p: &str| auth.tenant.link(p);
+    let Ok(collections) = state.records.collections(&caller).await else { return Vec::new() };
+    let mut out = Vec::new();
+    for other in &collections {
+        let pointing = other.fields.iter().filter(|f| f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(def.name.as_str()));
+        for field in pointing {
+            let query = Query {
+                filters: vec![Filter { field: field.name.clone(), op: Op::Eq, value: Value::String(id.to_string()) }],
+                limit: Some(RELATED_SHOWN),
+                count: true,
+                ..Query::default()
+            };
+            // A field the user may not filter on (not readable) hides the list, like the field.
+            let Ok(page) = state.records.query(&caller, &other.name, &query).await else { continue };
+            let can_add = state.records.abilities(&caller, &other.name).await.is_ok_and(|a| a.create && a.writable.contains(&field.name));
+            if page.items.is_empty() && !can_add {
+                continue;
+            }
+            let several = other.fields.iter().filter(|f| f.field_type == FieldType::Reference && f.collection.as_deref() == Some(def.name.as_str())).count() > 1;
+            let label = if several { format!("{} ({})", other.label.get(lang), field.label.get(lang)) } else { other.label.get(lang).to_owned() };
+            out.push(RelatedList {
+                label,
+                count: page.total,
+                items: page.items.iter().map(|r| LinkItem { href: link(&format!("/c/{}?open={}", other.name, r.id)), title: fields::title(other, &r.id.to_string(), &r.data), kind: String::new() }).collect(),
+                all_href: link(&format!("/c/{}?f.{}={id}", other.name, field.name)),
+                add_href: can_add.then(|| link(&format!("/c/{}/new?{}={id}", other.name, field.name))),
+            });
+        }
+    }
+    out
 }
 
 /// A workflow timer in words: running with its deadline and what is left (or how late it is),
@@ -588,7 +652,8 @@ fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants
         }
         ("running", Some(due)) => format!("{name} — {} {}", if en { "overdue by" } else { "dépassé de" }, duration(now - due)),
         ("paused", _) => format!("{name} — {} ({} {})", if en { "paused" } else { "en pause" }, duration(timer.remaining_ms.unwrap_or(0)), if en { "left" } else { "restantes" }),
-        ("fired", _) => format!("{name} — {}", if en { "expired" } else { "échu" }),
+        ("fired", Some(due)) => format!("{name} — {} {} ({} {})", if en { "expired on" } else { "échu le" }, when(due, lang), if en { "overdue by" } else { "dépassé de" }, duration(now - due)),
+        ("fired", None) => format!("{name} — {}", if en { "expired" } else { "échu" }),
         _ => format!("{name} — {}", if en { "stopped" } else { "arrêté" }),
     }
 }
@@ -632,14 +697,23 @@ async fn show(State(state): State<AppState>, UiUser(auth): UiUser, Path((collect
     render_list(&state, &auth, &collection, FormPairs::default(), Some(id)).await
 }
 
-async fn new_form(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+/// The form of a new record; `?<field>=<value>` fills fields in (a reply created from its
+/// ticket points at it already).
+async fn new_form(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
     let abilities = state.records.abilities(&caller, &collection).await?;
     if !abilities.create {
         return Err(ApiError::forbidden(format!("your roles do not let you create {}", def.label.get(lang(&auth)))));
     }
-    let data = new_panel(&state, &auth, &def, &abilities, &Map::new(), Vec::new()).await;
+    let prefill = FormPairs::parse(raw.unwrap_or_default().as_bytes());
+    let values: Map<String, Value> = def
+        .fields
+        .iter()
+        .filter(|f| abilities.writable.contains(&f.name))
+        .filter_map(|f| prefill.get(&f.name).filter(|v| !v.is_empty()).map(|v| (f.name.clone(), fields::from_form(f, &[v.to_owned()]))))
+        .collect();
+    let data = new_panel(&state, &auth, &def, &abilities, &values, Vec::new()).await;
     if is_htmx(&headers) {
         return Ok(state.templates.render("records/panel.html", fragment(&auth, PanelOnly { panel: data })));
     }
@@ -673,6 +747,7 @@ async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, 
         can_delete: false,
         history: Vec::new(),
         links: Vec::new(),
+        related: Vec::new(),
         timers: Vec::new(),
         panels: Vec::new(),
         actions: Vec::new(),
@@ -914,9 +989,12 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
-    let raw_ids = form.all("ids");
-    if raw_ids.is_empty() || raw_ids.len() > 1000 {
-        return Err(socle_tenants::ValidationError::new("ids", "select 1 to 1000 records").into());
+    let raw_ids = match form.get("all_matching") {
+        Some(list_params) => matching_ids(&state, &auth, &def, list_params).await?,
+        None => form.all("ids"),
+    };
+    if raw_ids.is_empty() || raw_ids.len() > MASS_LIMIT {
+        return Err(socle_tenants::ValidationError::new("ids", format!("select 1 to {MASS_LIMIT} records")).into());
     }
     let ids = raw_ids.iter().map(|id| parse_id(id, "record")).collect::<Result<Vec<_>, _>>()?;
     let operation = form.get("op").unwrap_or("");
@@ -951,6 +1029,44 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
     let response = state.templates.render("records/mass_result.html", fragment(&auth, result));
     // The open panel may show one of the changed records: it reloads too.
     Ok(trigger(response, "records-changed, panel-stale"))
+}
+
+/// The most records one mass action takes: a bound on the work (and the transaction) a single
+/// click can start.
+const MASS_LIMIT: usize = 1000;
+
+/// The ids of every record the list with these parameters shows, across its pages ("select all
+/// N results"): the same filters, search, view and permissions as the list the user saw.
+async fn matching_ids(state: &AppState, auth: &Authenticated, def: &CollectionDef, list_params: &str) -> Result<Vec<String>, ApiError> {
+    let params = FormPairs::parse(list_params.as_bytes());
+    let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
+    let view_key = params.get("view").unwrap_or("");
+    let view = installed
+        .iter()
+        .flat_map(|p| p.manifest.views.iter().filter(|v| v.collection == def.name).map(move |v| (p.id.as_str(), v)))
+        .find(|(p, v)| format!("{p}/{}", v.name) == view_key)
+        .map(|(_, v)| v);
+    let mut query = list_query(def, &params, view)?;
+    query.cursor = None;
+    query.count = false;
+    query.limit = Some(200);
+    let caller = auth.caller();
+    let mut ids = Vec::new();
+    loop {
+        let page = state.records.query(&caller, &def.name, &query).await?;
+        ids.extend(page.items.iter().map(|r| r.id.to_string()));
+        if ids.len() > MASS_LIMIT {
+            return Err(socle_tenants::ValidationError::new(
+                "ids",
+                format!("more than {MASS_LIMIT} records match: a mass action takes at most {MASS_LIMIT}; narrow the filter and run it again"),
+            )
+            .into());
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(ids),
+        }
+    }
 }
 
 /// Saves the list's current parameters under a name (the same name replaces the older view).
@@ -1022,6 +1138,8 @@ mod tests {
         let text = timer_text(&running, 3 * hour, socle_tenants::Locale::Fr);
         assert!(text.starts_with("SLA — échéance 01/01/1970 05:00 UTC (2 h 00 min restantes)"), "{text}");
         assert_eq!(timer_text(&running, 6 * hour + 60_000, socle_tenants::Locale::Fr), "SLA — dépassé de 1 h 01 min");
+        let fired = TimerView { status: "fired".into(), ..running.clone() };
+        assert_eq!(timer_text(&fired, 6 * hour + 120_000, socle_tenants::Locale::Fr), "SLA — échu le 01/01/1970 05:00 UTC (dépassé de 1 h 02 min)");
         let paused = TimerView { status: "paused".into(), remaining_ms: Some(26 * hour), ..running };
         assert_eq!(timer_text(&paused, 0, socle_tenants::Locale::En), "SLA — paused (1 d 2 h left)");
     }

@@ -1,0 +1,69 @@
+// Shared by the browser tests: Chromium, logging in as a demo user, the mails the SMTP server
+// received, and the server's test clock. tests/browser/run sets the environment.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+export const BASE = process.env.SOCLE_URL;
+export const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
+const PASSWORD = "socle-demo-2026";
+
+export async function launch() {
+  assert.ok(BASE, "SOCLE_URL is not set: run tests/browser/run");
+  return chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+}
+
+export async function loggedIn(browser, slug, email) {
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "fr-FR" })).newPage();
+  await page.goto(`${BASE}/t/${slug}/login`);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForURL((url) => !url.pathname.endsWith("/login")), page.click("button[type=submit]")]);
+  return page;
+}
+
+// RFC 2047 words in headers and quoted-printable bodies, undone enough to search the text.
+function decoded(raw) {
+  const words = raw.replace(/=\?utf-8\?b\?([^?]*)\?=/gi, (_, b64) => Buffer.from(b64, "base64").toString("utf8"));
+  const joined = words.replace(/=\r?\n/g, "");
+  const bytes = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-F]{2}$/.test(hex)) { bytes.push(parseInt(hex, 16)); i += 2; }
+    else bytes.push(...Buffer.from(joined[i], "utf8"));
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+// Every mail the SMTP server received: { to: [...], text }.
+export function mails() {
+  const dir = process.env.SOCLE_SMTP_DIR;
+  assert.ok(dir, "SOCLE_SMTP_DIR is not set: run tests/browser/run");
+  return readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => {
+    const mail = JSON.parse(readFileSync(`${dir}/${f}`, "utf8"));
+    return { to: mail.to, text: decoded(mail.data) };
+  });
+}
+
+// Waits until a mail to `address` whose text matches `pattern` has arrived.
+export async function mailTo(address, pattern, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = mails().find((m) => m.to.includes(address) && pattern.test(m.text));
+    if (found) return found;
+    if (Date.now() > deadline) {
+      const seen = mails().map((m) => `${m.to.join(",")}: ${(m.text.match(/^Subject:.*$/im) || [""])[0]}`);
+      assert.fail(`no mail to ${address} matching ${pattern}; received:\n${seen.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// Moves the server's clock `seconds` ahead of real time (the server reads the file every 100 ms;
+// its worker fires due timers every 500 ms).
+export async function setClockAhead(seconds) {
+  const file = process.env.SOCLE_TEST_CLOCK_FILE;
+  assert.ok(file, "SOCLE_TEST_CLOCK_FILE is not set: run tests/browser/run");
+  writeFileSync(file, String(seconds));
+  await new Promise((r) => setTimeout(r, 1500));
+}
