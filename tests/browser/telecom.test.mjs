@@ -28,6 +28,19 @@ test("Direction runs one mass action on over a hundred lines of an account, acro
   await direction.click("#list >> text=Transports Le Goff");
   const lines = direction.locator("#panel section.related", { has: direction.locator("h3", { hasText: "Lignes et services" }) });
   await lines.waitFor();
+  // A multi-site account gets a site navigator; a mono-site one a compact site block.
+  const sites = direction.locator("#panel section.plugin-panel[aria-label='Sites et parcs']");
+  await sites.locator("text=/\\d+ sites/").waitFor();
+  assert.ok(await sites.locator("li").count() >= 2, await sites.textContent());
+  const kerjean = await loggedIn(browser, "connextoo", "claire.martin@connextoo.demo");
+  await kerjean.goto(`${BASE}/t/connextoo/c/customer_account`);
+  await kerjean.click("#list >> text=Boulangerie Kerjean");
+  const compact = kerjean.locator("#panel section.plugin-panel[aria-label='Sites et parcs']");
+  await compact.locator("b").waitFor();
+  assert.match(await compact.textContent(), /Mobile \/ Orange \(\d+ ligne\(s\)\)/);
+  assert.equal(await compact.locator("li").count(), 0, "no navigator for a single site");
+  await kerjean.screenshot({ path: `${SHOTS}telecom-account-mono-site.png`, fullPage: true });
+  await kerjean.context().close();
   await Promise.all([direction.waitForURL(/telecom\.line\?f\.account=/), lines.locator("text=Tout voir").click()]);
   const all = Number((await direction.textContent("#list .count")).match(/\d+/)[0]);
   assert.equal(await direction.locator("#list tbody tr").count(), 50, "one page shows 50 lines");
