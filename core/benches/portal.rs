@@ -65,7 +65,8 @@ async fn page_weight(client: &reqwest::Client, addr: SocketAddr, html: &str) -> 
     let mut total = 0;
     for marker in ["<script src=\"", "rel=\"stylesheet\" href=\""] {
         for part in html.split(marker).skip(1) {
-            let url = &part[..part.find('"').unwrap()];
+            // Attribute values are HTML-escaped (`/` as `&#x2f;`).
+            let url = part[..part.find('"').unwrap()].replace("&#x2f;", "/").replace("&amp;", "&");
             let bytes = client.get(format!("http://{addr}{url}")).send().await.unwrap().bytes().await.unwrap();
             println!("  {url}: {} bytes", bytes.len());
             total += bytes.len();
