@@ -25,7 +25,7 @@ test("Direction runs one mass action on over a hundred lines of an account, acro
   const direction = await loggedIn(browser, "connextoo", "claire.martin@connextoo.demo");
   // From the account to its lines: the panel lists the records pointing at it.
   await direction.goto(`${BASE}/t/connextoo/c/customer_account`);
-  await direction.click("#list >> text=Transports Le Goff");
+  await direction.click(`#list >> text="Transports Le Goff"`);
   const lines = direction.locator("#panel section.related", { has: direction.locator("h3", { hasText: "Lignes et services" }) });
   await lines.waitFor();
   // A multi-site account gets a site navigator; a mono-site one a compact site block.
@@ -34,7 +34,7 @@ test("Direction runs one mass action on over a hundred lines of an account, acro
   assert.ok(await sites.locator("li").count() >= 2, await sites.textContent());
   const kerjean = await loggedIn(browser, "connextoo", "claire.martin@connextoo.demo");
   await kerjean.goto(`${BASE}/t/connextoo/c/customer_account`);
-  await kerjean.click("#list >> text=Boulangerie Kerjean");
+  await kerjean.click(`#list >> text="Boulangerie Kerjean"`);
   const compact = kerjean.locator("#panel section.plugin-panel[aria-label='Sites et parcs']");
   await compact.locator("b").waitFor();
   assert.match(await compact.textContent(), /Mobile \/ Orange \(\d+ ligne\(s\)\)/);
