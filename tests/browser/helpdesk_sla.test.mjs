@@ -28,6 +28,9 @@ async function addRelated(page, section, body) {
   await page.fill("#panel form.record-form textarea[name=body]", body);
   await page.click("#panel form.record-form button[type=submit]");
   await page.waitForSelector("#panel #panel-fields");
+  // Back on the ticket, which now lists what was added.
+  assert.equal(await page.textContent("#panel-title"), SUBJECT);
+  assert.match(await page.textContent(`#panel section.related:has(h3:has-text('${section}'))`), new RegExp(body.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
 }
 
 test("an urgent ticket's SLA pauses while waiting for the client, then runs out and escalates, with every mail sent", async () => {

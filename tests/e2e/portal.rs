@@ -284,6 +284,60 @@ async fn each_user_switches_the_portal_to_english_and_back_without_losing_their_
     assert!(html.contains("Se déconnecter"), "{html}");
 }
 
+const COMMENTS: &str = r##"
+[[collections]]
+name = "custom.comment"
+label = { fr = "Commentaires", en = "Comments" }
+title_field = "body"
+
+[[collections.fields]]
+name = "body"
+type = "text"
+label = "Texte"
+required = true
+
+[[collections.fields]]
+name = "ticket"
+type = "reference"
+collection = "custom.ticket"
+label = "Ticket"
+required = true
+"##;
+
+#[tokio::test]
+async fn a_record_lists_what_points_at_it_and_adds_one_already_linked_then_comes_back() {
+    let t = TestApp::spawn().await;
+    let acme = setup(&t).await;
+    t.app.records.registry.install(acme.id, "custom:comments", &SchemaFile::parse(COMMENTS).unwrap(), &Actor::system("test")).await.unwrap();
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    let ticket = create(&claire, "custom.ticket", json!({ "subject": "Standard en panne" })).await;
+    let id = ticket["id"].as_str().unwrap();
+    let other = create(&claire, "custom.ticket", json!({ "subject": "Autre ticket" })).await;
+    create(&claire, "custom.comment", json!({ "body": "Sur l'autre ticket", "ticket": other["id"] })).await;
+
+    // The ticket's panel has a related list of its comments (none yet) with an add button.
+    let (_, html) = page(&claire, &format!("/t/acme/c/custom.ticket/{id}")).await;
+    assert!(html.contains("section class=\"panel-section related\"") && html.contains("Commentaires"), "{html}");
+    assert!(!html.contains("Sur l'autre ticket"), "another ticket's comment is not listed: {html}");
+    let add = format!("&#x2f;t&#x2f;acme&#x2f;c&#x2f;custom.comment&#x2f;new?ticket={id}&amp;return=custom.ticket&#x2f;{id}");
+    assert!(html.contains(&add), "{html}");
+
+    // The form comes prefilled and remembers where it came from.
+    let (_, form) = page(&claire, &format!("/t/acme/c/custom.comment/new?ticket={id}&return=custom.ticket/{id}")).await;
+    assert!(form.contains(&format!("name=\"_return\" value=\"custom.ticket&#x2f;{id}\"")), "{form}");
+    assert!(form.contains(&format!("value=\"{id}\" selected")), "the ticket is chosen: {form}");
+
+    // Created: the ticket's panel comes back, listing the new comment.
+    let return_to = format!("custom.ticket/{id}");
+    let (status, html, _) = htmx_post(&claire, "acme", "/c/custom.comment", &[("body", "Rappeler le client à 14 h"), ("ticket", id), ("_return", &return_to)]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Standard en panne") && html.contains("Rappeler le client à 14 h") && html.contains("(1)"), "{html}");
+
+    // A return that is not `<collection>/<id>` is ignored: the new record is shown.
+    let (_, html, _) = htmx_post(&claire, "acme", "/c/custom.comment", &[("body", "Deuxième"), ("ticket", id), ("_return", "https://evil.example/x")]).await;
+    assert!(html.contains("id=\"panel-title\" tabindex=\"-1\">Deuxième<"), "{html}");
+}
+
 #[tokio::test]
 async fn the_portal_refuses_forged_requests_and_other_tenants_ids() {
     let t = TestApp::spawn().await;

@@ -228,6 +228,9 @@ struct PanelData {
     updated: String,
     /// Set for a new record's form.
     is_new: bool,
+    /// For a new record's form opened from another record's related list: that record
+    /// (`<collection>/<id>`), shown again once this one is created.
+    return_to: Option<String>,
     errors: Vec<String>,
 }
 
@@ -593,6 +596,7 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         created: when(record.created_at, lang),
         updated: when(record.updated_at, lang),
         is_new: false,
+        return_to: None,
         errors,
     })
 }
@@ -628,7 +632,7 @@ async fn related_lists(state: &AppState, auth: &Authenticated, def: &CollectionD
                 count: page.total,
                 items: page.items.iter().map(|r| LinkItem { href: link(&format!("/c/{}?open={}", other.name, r.id)), title: fields::title(other, &r.id.to_string(), &r.data), kind: String::new() }).collect(),
                 all_href: link(&format!("/c/{}?f.{}={id}", other.name, field.name)),
-                add_href: can_add.then(|| link(&format!("/c/{}/new?{}={id}", other.name, field.name))),
+                add_href: can_add.then(|| link(&format!("/c/{}/new?{}={id}&return={}/{id}", other.name, field.name, def.name))),
             });
         }
     }
@@ -697,6 +701,13 @@ async fn show(State(state): State<AppState>, UiUser(auth): UiUser, Path((collect
     render_list(&state, &auth, &collection, FormPairs::default(), Some(id)).await
 }
 
+/// A `return` parameter, `<collection>/<id>`: a collection name and a record id, nothing else.
+fn parse_return(raw: &str) -> Option<(String, Uuid)> {
+    let (collection, id) = raw.split_once('/')?;
+    let name_ok = !collection.is_empty() && collection.len() <= 80 && collection.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    Some((collection.to_owned(), id.parse().ok()?)).filter(|_| name_ok)
+}
+
 /// The form of a new record; `?<field>=<value>` fills fields in (a reply created from its
 /// ticket points at it already).
 async fn new_form(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -713,7 +724,8 @@ async fn new_form(State(state): State<AppState>, UiUser(auth): UiUser, Path(coll
         .filter(|f| abilities.writable.contains(&f.name))
         .filter_map(|f| prefill.get(&f.name).filter(|v| !v.is_empty()).map(|v| (f.name.clone(), fields::from_form(f, &[v.to_owned()]))))
         .collect();
-    let data = new_panel(&state, &auth, &def, &abilities, &values, Vec::new()).await;
+    let mut data = new_panel(&state, &auth, &def, &abilities, &values, Vec::new()).await;
+    data.return_to = prefill.get("return").and_then(parse_return).map(|(collection, id)| format!("{collection}/{id}"));
     if is_htmx(&headers) {
         return Ok(state.templates.render("records/panel.html", fragment(&auth, PanelOnly { panel: data })));
     }
@@ -754,6 +766,7 @@ async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, 
         created: String::new(),
         updated: String::new(),
         is_new: true,
+        return_to: None,
         errors,
     }
 }
@@ -786,19 +799,31 @@ async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collec
             input.insert(field.name.clone(), value);
         }
     }
+    let return_to = form.get("_return").and_then(parse_return);
     match state.records.create(&caller, &collection, input.clone()).await {
         Ok(record) => {
+            // Created from another record's related list: back to that record, which now lists
+            // this one; otherwise the new record.
+            let (shown_collection, shown_id) = match &return_to {
+                Some((parent, id)) => (parent.as_str(), *id),
+                None => (collection.as_str(), record.id),
+            };
+            let shown_url = auth.tenant.link(&format!("/c/{shown_collection}?open={shown_id}"));
             if !is_htmx(&headers) {
-                return Ok(Redirect::to(&auth.tenant.link(&format!("/c/{collection}?open={}", record.id))).into_response());
+                return Ok(Redirect::to(&shown_url).into_response());
             }
-            let response = render_panel(&state, &auth, &collection, record.id).await?;
-            // The address shows the new record, so a reload keeps it open.
-            let response = push_url(response, &auth.tenant.link(&format!("/c/{collection}?open={}", record.id)));
+            let response = match render_panel(&state, &auth, shown_collection, shown_id).await {
+                Ok(response) => push_url(response, &shown_url),
+                // The parent went away meanwhile (or is no longer readable): show the new record.
+                Err(_) => push_url(render_panel(&state, &auth, &collection, record.id).await?, &auth.tenant.link(&format!("/c/{collection}?open={}", record.id))),
+            };
+            // The address shows what the panel shows, so a reload keeps it open.
             Ok(trigger(response, "records-changed"))
         }
         Err(err @ (RecordError::Invalid(_) | RecordError::Vetoed { .. } | RecordError::Denied(_))) => {
             let errors = error_messages(&def, &err, lang(&auth));
-            let data = new_panel(&state, &auth, &def, &abilities, &input, errors).await;
+            let mut data = new_panel(&state, &auth, &def, &abilities, &input, errors).await;
+            data.return_to = return_to.map(|(parent, id)| format!("{parent}/{id}"));
             let mut response = if is_htmx(&headers) {
                 state.templates.render("records/panel.html", fragment(&auth, PanelOnly { panel: data }))
             } else {
