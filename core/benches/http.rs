@@ -9,43 +9,13 @@
 use std::net::SocketAddr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use secrecy::SecretString;
-use socle_core::identity::accounts::{self, CreateUser};
-use socle_core::{App, BuildOptions, Settings};
-use socle_tenants::{Actor, NewTenant, Slug};
 
-const PASSWORD: &str = "benchmark password";
+mod support;
 
 async fn socle_server(dir: &std::path::Path) -> (SocketAddr, reqwest::Client) {
-    let mut settings = Settings::default();
-    settings.database.url = SecretString::from(format!("sqlite://{}/socle.db", dir.display()));
-    let app = App::build(settings, BuildOptions::default()).await.unwrap();
-    let tenant = app.tenants.create(NewTenant::new(Slug::parse("acme").unwrap(), "Acme"), &Actor::system("bench")).await.unwrap();
-    let request = CreateUser {
-        email: "claire@acme.fr".into(),
-        display_name: "Claire".into(),
-        user_type: "interne".parse().unwrap(),
-        roles: vec!["direction".into()],
-        password: Some(PASSWORD.into()),
-        locale: None,
-    };
-    accounts::create_user(&app, tenant.id, request, &Actor::system("bench")).await.unwrap();
-    let server = socle_core::http::Server::bind(app, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run(std::future::pending()));
-
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let login = client.get(format!("http://{addr}/t/acme/login")).send().await.unwrap().text().await.unwrap();
-    let start = login.find("name=\"_csrf\" value=\"").unwrap() + 20;
-    let csrf = &login[start..start + 43];
-    let response = client
-        .post(format!("http://{addr}/t/acme/login"))
-        .form(&[("email", "claire@acme.fr"), ("password", PASSWORD), ("_csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    (addr, client)
+    let app = support::app(dir).await;
+    support::acme_with_user(&app).await;
+    support::serve_logged_in(app).await
 }
 
 async fn bare_server() -> SocketAddr {

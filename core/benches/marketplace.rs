@@ -18,14 +18,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use secrecy::SecretString;
 use socle_core::marketplace::apply::{self, Change, Target, Wants};
-use socle_core::{App, BuildOptions, Settings};
+use socle_core::App;
 use socle_marketplace::manifest::Manifest;
 use socle_marketplace::package::{Digest, Package};
 use socle_marketplace::resolve::Upgrade;
 use socle_marketplace::signing::SecretKey;
 use socle_tenants::{Actor, NewTenant, PluginWant, Slug};
+
+mod support;
 
 struct Setup {
     app: Arc<App>,
@@ -49,10 +50,7 @@ fn package(fixtures: &std::path::Path, name: &str, id: &str) -> Vec<u8> {
 async fn setup() -> Setup {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.database.url = SecretString::from(format!("sqlite://{}/socle.db", dir.path().display()));
-    settings.plugins.cache_dir = dir.path().join("cache").display().to_string();
-    let app = App::build(settings, BuildOptions::default()).await.unwrap();
+    let app = support::app(dir.path()).await;
     let (publisher, _) = socle_core::marketplace::publishers::create(&app, "socle-tests", "Socle Tests", "bench@socle.test").await.unwrap();
     let key = SecretKey::from_seed([9; 32]);
     socle_core::marketplace::publishers::add_key(&app, &publisher.id, &key.public().to_string()).await.unwrap();

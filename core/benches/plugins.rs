@@ -19,15 +19,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use secrecy::SecretString;
 use serde_json::json;
 use socle_core::plugins::host::exports::socle::plugin::{hooks, routes};
 use socle_core::plugins::host::{LoadedPlugin, MemoryLimit, PluginState};
 use socle_core::plugins::{Call, Output};
 use socle_core::records::Caller;
-use socle_core::{App, BuildOptions, Settings};
+use socle_core::App;
 use socle_marketplace::schema::SchemaFile;
-use socle_tenants::{Actor, NewTenant, Slug, Tenant};
+use socle_tenants::{Actor, Tenant};
+
+mod support;
 
 const BASELINE_COLLECTION: &str = r#"
 [[collections]]
@@ -56,11 +57,8 @@ async fn setup() -> Setup {
     let built = socle_core::plugins::build::built(&fixtures).unwrap_or_else(|e| panic!("{e:#}: run `cargo run --bin socle -- plugin build tests/fixtures` first"));
     let bench = built.into_iter().find(|b| b.manifest.plugin.id == "bench").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.database.url = SecretString::from(format!("sqlite://{}/socle.db", dir.path().display()));
-    settings.plugins.cache_dir = dir.path().join("cache").display().to_string();
-    let app = App::build(settings, BuildOptions::default()).await.unwrap();
-    let tenant = Arc::new(app.tenants.create(NewTenant::new(Slug::parse("acme").unwrap(), "Acme"), &Actor::system("bench")).await.unwrap());
+    let app = support::app(dir.path()).await;
+    let tenant = Arc::new(support::acme(&app).await);
     let bytes = std::fs::read(&bench.component).unwrap();
     socle_core::plugins::install::install(&app, &tenant, &bytes, &bench.manifest, None, &Actor::system("bench")).await.unwrap();
     let schema = SchemaFile::parse(BASELINE_COLLECTION).unwrap();

@@ -10,54 +10,23 @@
 use std::net::SocketAddr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use secrecy::SecretString;
-use socle_core::identity::accounts::{self, CreateUser};
 use socle_core::records::Caller;
-use socle_core::{App, BuildOptions, Settings};
-use socle_tenants::{Actor, NewTenant, Slug};
 
-const PASSWORD: &str = "benchmark password";
+mod support;
 
 async fn server(dir: &std::path::Path) -> (SocketAddr, reqwest::Client) {
-    let mut settings = Settings::default();
-    settings.database.url = SecretString::from(format!("sqlite://{}/socle.db", dir.display()));
-    settings.plugins.cache_dir = dir.join("cache").display().to_string();
-    let app = App::build(settings, BuildOptions::default()).await.unwrap();
-    let tenant = app.tenants.create(NewTenant::new(Slug::parse("acme").unwrap(), "Acme"), &Actor::system("bench")).await.unwrap();
-    let request = CreateUser {
-        email: "claire@acme.fr".into(),
-        display_name: "Claire".into(),
-        user_type: "interne".parse().unwrap(),
-        roles: vec!["direction".into()],
-        password: Some(PASSWORD.into()),
-        locale: None,
-    };
-    accounts::create_user(&app, tenant.id, request, &Actor::system("bench")).await.unwrap();
+    let app = support::app(dir).await;
+    let tenant = support::acme_with_user(&app).await;
     let caller = Caller::system(tenant.id, "bench");
     for n in 0..120 {
         let status = ["prospect", "actif", "suspendu"][n % 3];
         let data = serde_json::json!({
             "name": format!("Client {n:03} — Boulangerie de la gare"), "status": status,
-            "sales_rep": "claire@acme.fr", "siret": format!("123456789{n:05}"), "email": format!("contact{n}@exemple.fr"), "phone": "02 98 12 34 56",
+            "sales_rep": support::EMAIL, "siret": format!("123456789{n:05}"), "email": format!("contact{n}@exemple.fr"), "phone": "02 98 12 34 56",
         });
         app.records.create(&caller, "customer_account", data.as_object().unwrap().clone()).await.unwrap();
     }
-    let server = socle_core::http::Server::bind(app, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run(std::future::pending()));
-
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let login = client.get(format!("http://{addr}/t/acme/login")).send().await.unwrap().text().await.unwrap();
-    let start = login.find("name=\"_csrf\" value=\"").unwrap() + 20;
-    let csrf = &login[start..start + 43];
-    let response = client
-        .post(format!("http://{addr}/t/acme/login"))
-        .form(&[("email", "claire@acme.fr"), ("password", PASSWORD), ("_csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    (addr, client)
+    support::serve_logged_in(app).await
 }
 
 /// The bytes of every script and stylesheet the page references.

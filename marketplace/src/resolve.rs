@@ -560,7 +560,13 @@ impl DependencyProvider for Provider<'_> {
     /// dead ends early. A plugin with none left goes first, to fail fast.
     fn prioritize(&self, package: &Pkg, range: &VersionSet, statistics: &PackageResolutionStatistics) -> Self::Priority {
         if let Pkg::Plugin(id) = package {
-            self.conflicts.borrow_mut().insert(id.clone(), statistics.conflict_count());
+            let mut conflicts = self.conflicts.borrow_mut();
+            match conflicts.get_mut(id) {
+                Some(count) => *count = statistics.conflict_count(),
+                None => {
+                    conflicts.insert(id.clone(), statistics.conflict_count());
+                }
+            }
         }
         let eligible = self.versions_in(package, range).into_iter().filter(|c| self.fits(c)).count();
         if eligible == 0 {

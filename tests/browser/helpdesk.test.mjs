@@ -3,25 +3,13 @@
 // another client's projects nor the internal comments; the support team finds the ticket.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { BASE, SHOTS, launch, loggedIn as logIn } from "./support.mjs";
 
-const BASE = process.env.SOCLE_URL;
-const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
 let browser;
-
-before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function loggedIn(email) {
-  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "fr-FR" })).newPage();
-  await page.goto(`${BASE}/t/atelier-pixel/login`);
-  await page.fill("#email", email);
-  await page.fill("#password", "socle-demo-2026");
-  await Promise.all([page.waitForURL((url) => !url.pathname.endsWith("/login")), page.click("button[type=submit]")]);
-  return page;
-}
+const loggedIn = (email) => logIn(browser, "atelier-pixel", email);
 
 test("the agency's client opens a ticket on their own project; the support team finds it", async () => {
   const client = await loggedIn("marc.durand@client-exemple.demo");

@@ -2,28 +2,13 @@
 // which starts a fresh Socle with the demo tenants and a plugin in the marketplace.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { BASE, SHOTS, launch, loggedIn as logIn } from "./support.mjs";
 
-const BASE = process.env.SOCLE_URL;
-const PASSWORD = "socle-demo-2026";
-const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
 let browser;
-
-before(async () => {
-  assert.ok(BASE, "SOCLE_URL is not set: run tests/browser/run");
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function loggedIn(slug, email, viewport = { width: 1366, height: 900 }) {
-  const context = await browser.newContext({ viewport, locale: "fr-FR" });
-  const page = await context.newPage();
-  await page.goto(`${BASE}/t/${slug}/login`);
-  await page.fill("#email", email);
-  await page.fill("#password", PASSWORD);
-  await Promise.all([page.waitForURL((url) => !url.pathname.endsWith("/login")), page.click("button[type=submit]")]);
-  return page;
-}
+const loggedIn = (slug, email, viewport) => logIn(browser, slug, email, viewport);
 
 async function primaryColour(page) {
   return page.evaluate(() => getComputedStyle(document.querySelector(".brand-bar")).backgroundColor);

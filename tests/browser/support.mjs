@@ -13,8 +13,8 @@ export async function launch() {
   return chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
 }
 
-export async function loggedIn(browser, slug, email) {
-  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "fr-FR" })).newPage();
+export async function loggedIn(browser, slug, email, viewport = { width: 1366, height: 900 }) {
+  const page = await (await browser.newContext({ viewport, locale: "fr-FR" })).newPage();
   await page.goto(`${BASE}/t/${slug}/login`);
   await page.fill("#email", email);
   await page.fill("#password", PASSWORD);

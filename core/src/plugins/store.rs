@@ -177,6 +177,28 @@ const RECEIPT_ROWS_PER_INSERT: usize = 250;
 const RECEIPT_INSERT: &str =
     "INSERT INTO plugin_receipts (tenant_id, plugin_id, version, kind, target, started_at, duration_us, epochs, peak_memory, host_calls, denials, outcome, error) ";
 
+/// The values of `chunk` appended to a receipts `INSERT`, the tenant column bound as each
+/// backend stores it.
+macro_rules! push_receipt_rows {
+    ($insert:expr, $chunk:expr, |$r:ident| $tenant:expr) => {
+        $insert.push_values($chunk, |mut row, $r| {
+            row.push_bind($tenant)
+                .push_bind(&$r.plugin_id)
+                .push_bind(&$r.version)
+                .push_bind(&$r.kind)
+                .push_bind(&$r.target)
+                .push_bind($r.started_at)
+                .push_bind($r.duration_us)
+                .push_bind($r.epochs)
+                .push_bind($r.peak_memory)
+                .push_bind($r.host_calls)
+                .push_bind($r.denials)
+                .push_bind(&$r.outcome)
+                .push_bind(&$r.error);
+        })
+    };
+}
+
 fn summarize(plugin: String, mut durations: Vec<i64>, rows: &[(String, i64, i64, i32, i32)]) -> ReceiptSummary {
     durations.sort_unstable();
     let pick = |q: f64| durations.get(((durations.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0);
@@ -387,21 +409,7 @@ impl PluginStore for SqlitePluginStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in receipts.chunks(RECEIPT_ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(RECEIPT_INSERT);
-            insert.push_values(chunk, |mut row, r| {
-                row.push_bind(r.tenant.to_string())
-                    .push_bind(&r.plugin_id)
-                    .push_bind(&r.version)
-                    .push_bind(&r.kind)
-                    .push_bind(&r.target)
-                    .push_bind(r.started_at)
-                    .push_bind(r.duration_us)
-                    .push_bind(r.epochs)
-                    .push_bind(r.peak_memory)
-                    .push_bind(r.host_calls)
-                    .push_bind(r.denials)
-                    .push_bind(&r.outcome)
-                    .push_bind(&r.error);
-            });
+            push_receipt_rows!(insert, chunk, |r| r.tenant.to_string());
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -619,21 +627,7 @@ impl PluginStore for PgPluginStore {
         let mut tx = begin(&self.pool, Scope::Platform).await?;
         for chunk in receipts.chunks(RECEIPT_ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(RECEIPT_INSERT);
-            insert.push_values(chunk, |mut row, r| {
-                row.push_bind(r.tenant.as_uuid())
-                    .push_bind(&r.plugin_id)
-                    .push_bind(&r.version)
-                    .push_bind(&r.kind)
-                    .push_bind(&r.target)
-                    .push_bind(r.started_at)
-                    .push_bind(r.duration_us)
-                    .push_bind(r.epochs)
-                    .push_bind(r.peak_memory)
-                    .push_bind(r.host_calls)
-                    .push_bind(r.denials)
-                    .push_bind(&r.outcome)
-                    .push_bind(&r.error);
-            });
+            push_receipt_rows!(insert, chunk, |r| r.tenant.as_uuid());
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

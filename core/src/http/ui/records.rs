@@ -7,6 +7,7 @@
 //! same thing; htmx only avoids the full reload.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use socle_marketplace::manifest::ViewDef;
 use socle_marketplace::schema::{CollectionDef, FieldType};
 use uuid::Uuid;
 
@@ -26,6 +28,7 @@ use crate::http::AppState;
 use crate::http::api::parse_id;
 use crate::http::api::records::in_collection;
 use crate::http::extract::Authenticated;
+use crate::plugins::host::LoadedPlugin;
 use crate::records::engine::{Abilities, BulkOp};
 use crate::records::{Caller, Filter, Op, Query, RecordError, Sort};
 
@@ -310,9 +313,19 @@ async fn plugin_actions(state: &AppState, auth: &Authenticated, collection: &str
     Ok(out)
 }
 
+/// The views the installed plugins declare on `collection`, with the plugin that declares each.
+fn plugin_views<'a>(installed: &'a [Arc<LoadedPlugin>], collection: &str) -> Vec<(&'a str, &'a ViewDef)> {
+    installed.iter().flat_map(|p| p.manifest.views.iter().filter(|v| v.collection == collection).map(|v| (p.id.as_str(), v))).collect()
+}
+
+/// The view a list URL's `view=<plugin>/<view>` names, if any.
+fn chosen_view<'a>(views: &[(&str, &'a ViewDef)], key: &str) -> Option<&'a ViewDef> {
+    views.iter().find(|(plugin, v)| format!("{plugin}/{}", v.name) == key).map(|(_, v)| *v)
+}
+
 /// Builds the query of a list page from its URL: a view's filters and sort, `f.<field>` equality
 /// filters, `q` (text in the title), `sort`, `cursor`.
-fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&socle_marketplace::manifest::ViewDef>) -> Result<Query, ApiError> {
+fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&ViewDef>) -> Result<Query, ApiError> {
     let mut query = Query { limit: Some(PAGE_SIZE), count: true, ..Query::default() };
     if let Some(view) = view {
         for filter in &view.filters {
@@ -368,10 +381,9 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
     let base = auth.tenant.link(&format!("/c/{collection}"));
 
     let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
-    let plugin_views: Vec<(&str, &socle_marketplace::manifest::ViewDef)> =
-        installed.iter().flat_map(|p| p.manifest.views.iter().filter(|v| v.collection == collection).map(|v| (p.id.as_str(), v))).collect();
+    let plugin_views = plugin_views(&installed, collection);
     let view_key = params.get("view").unwrap_or("");
-    let view = plugin_views.iter().find(|(p, v)| format!("{p}/{}", v.name) == view_key).map(|(_, v)| *v);
+    let view = chosen_view(&plugin_views, view_key);
     let query = list_query(&def, &params, view)?;
     let result = state.records.query(&caller, collection, &query).await?;
 
@@ -1065,12 +1077,7 @@ const MASS_LIMIT: usize = 1000;
 async fn matching_ids(state: &AppState, auth: &Authenticated, def: &CollectionDef, list_params: &str) -> Result<Vec<String>, ApiError> {
     let params = FormPairs::parse(list_params.as_bytes());
     let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
-    let view_key = params.get("view").unwrap_or("");
-    let view = installed
-        .iter()
-        .flat_map(|p| p.manifest.views.iter().filter(|v| v.collection == def.name).map(move |v| (p.id.as_str(), v)))
-        .find(|(p, v)| format!("{p}/{}", v.name) == view_key)
-        .map(|(_, v)| v);
+    let view = chosen_view(&plugin_views(&installed, &def.name), params.get("view").unwrap_or(""));
     let mut query = list_query(def, &params, view)?;
     query.cursor = None;
     query.count = false;
