@@ -96,6 +96,7 @@ async fn bare_filter(s: &Setup) {
         deadline: Instant::now() + std::time::Duration::from_secs(60),
         epochs: 0,
         user: None,
+        pending_files: Vec::new(),
     };
     let mut store = wasmtime::Store::new(socle_core::plugins::engine::shared().unwrap(), state);
     // The engine interrupts on epochs; a far deadline keeps this loop free of callbacks.
@@ -106,7 +107,7 @@ async fn bare_filter(s: &Setup) {
 }
 
 async fn runtime_filter(s: &Setup) {
-    let output = s.app.plugins.call(&s.tenant, &s.plugin, Call::Filter(filter_input()), None).await.unwrap();
+    let output = s.app.plugins.call(&s.tenant, &s.plugin, Call::Filter(filter_input(), Vec::new()), None).await.unwrap();
     assert!(matches!(output, Output::Filter(hooks::FilterOutcome::Keep)));
 }
 

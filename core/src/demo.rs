@@ -33,6 +33,8 @@ struct DemoTenant {
     users_toml: &'static str,
     data_toml: &'static str,
     logo: &'static [u8],
+    /// Files the demo records attach (`files = { field = "name" }` in data.toml).
+    files: &'static [(&'static str, &'static [u8])],
 }
 
 const DEMO_TENANTS: &[DemoTenant] = &[
@@ -41,12 +43,17 @@ const DEMO_TENANTS: &[DemoTenant] = &[
         users_toml: include_str!("../../tenants/demo/connextoo/users.toml"),
         data_toml: include_str!("../../tenants/demo/connextoo/data.toml"),
         logo: include_bytes!("../../tenants/demo/connextoo/logo.svg"),
+        files: &[
+            ("orange-business-2026-10.csv", include_bytes!("../../tenants/demo/connextoo/files/orange-business-2026-10.csv")),
+            ("cfast-export-2026-10.csv", include_bytes!("../../tenants/demo/connextoo/files/cfast-export-2026-10.csv")),
+        ],
     },
     DemoTenant {
         tenant_toml: include_str!("../../tenants/demo/atelier-pixel/tenant.toml"),
         users_toml: include_str!("../../tenants/demo/atelier-pixel/users.toml"),
         data_toml: include_str!("../../tenants/demo/atelier-pixel/data.toml"),
         logo: include_bytes!("../../tenants/demo/atelier-pixel/logo.svg"),
+        files: &[],
     },
 ];
 
@@ -128,6 +135,9 @@ struct DemoRecord {
     /// Client users (by email) attached to this customer account.
     #[serde(default)]
     users: Vec<String>,
+    /// Files to upload into file fields: field → name of a file in the tenant's `files/`.
+    #[serde(default)]
+    files: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,7 +167,7 @@ fn substitute_map(map: &Map<String, Value>, refs: &BTreeMap<String, String>) -> 
 }
 
 /// Seeds a tenant's demo records once (skipped when its first record already exists).
-async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, actor: &Actor) -> anyhow::Result<String> {
+async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, files: &[(&str, &[u8])], actor: &Actor) -> anyhow::Result<String> {
     use crate::records::{Caller, Principal};
     let data: DemoData = toml::from_str(text).map_err(|e| anyhow::anyhow!("data.toml of {}: {e}", tenant.slug))?;
     let system = Caller::system(tenant.id, "socle demo");
@@ -190,7 +200,13 @@ async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, actor: &
                 }
             }
         };
-        let input = substitute_map(&record.data, &refs).with_context(at)?;
+        let mut input = substitute_map(&record.data, &refs).with_context(at)?;
+        for (field, name) in &record.files {
+            let (_, bytes) = files.iter().find(|(n, _)| n == name).with_context(|| format!("{}: no demo file {name}", at()))?;
+            let content_type = if name.ends_with(".csv") { "text/csv" } else { "application/octet-stream" };
+            let file = app.records.upload(&caller, name, content_type, bytes).await.with_context(at)?;
+            input.insert(field.clone(), serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size }));
+        }
         let created = app.records.create(&caller, &record.collection, input).await.with_context(at)?;
         for name in &record.transitions {
             app.records.transition(&system, created.id, name, None).await.with_context(|| format!("{}: transition {name}", at()))?;
@@ -295,7 +311,7 @@ pub async fn seed(app: &Arc<App>) -> anyhow::Result<String> {
         if !installed.is_empty() {
             let _ = writeln!(report, "  plugins: {}", installed.join(", "));
         }
-        let seeded = seed_records(app, &tenant, demo.data_toml, &actor).await?;
+        let seeded = seed_records(app, &tenant, demo.data_toml, demo.files, &actor).await?;
         if !seeded.is_empty() {
             let _ = writeln!(report, "  data: {seeded}");
         }

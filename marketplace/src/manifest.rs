@@ -141,11 +141,15 @@ impl TryFrom<RawCapability> for CapabilityRequest {
                 extra(permissions.is_some(), "permissions")?;
                 Capability::Connectors { connectors: expect("connectors", connectors)? }
             }
-            "records_read" | "records_write" => {
+            "records_read" | "records_write" | "files_read" => {
                 extra(hosts.is_some(), "hosts")?;
                 extra(permissions.is_some(), "permissions")?;
                 let collections = expect("collections", collections)?;
-                if capability == "records_read" { Capability::RecordsRead { collections } } else { Capability::RecordsWrite { collections } }
+                match capability.as_str() {
+                    "records_read" => Capability::RecordsRead { collections },
+                    "records_write" => Capability::RecordsWrite { collections },
+                    _ => Capability::FilesRead { collections },
+                }
             }
             "http" => {
                 extra(collections.is_some(), "collections")?;
@@ -170,7 +174,7 @@ impl TryFrom<RawCapability> for CapabilityRequest {
             }
             other => {
                 return Err(format!(
-                    "`{other}` is not a capability; use records_read, records_write, events, kv, config, http, mail, permissions or connectors"
+                    "`{other}` is not a capability; use records_read, records_write, files_read, events, kv, config, http, mail, permissions or connectors"
                 ));
             }
         };
@@ -215,6 +219,11 @@ pub enum Capability {
         /// Connector names (`alphalink`, `cfast`…), as the platform configures them.
         connectors: Vec<String>,
     },
+    /// Read the content of the files attached to records of these collections (host API 1.2).
+    FilesRead {
+        /// Collection names (never `*`: file contents are asked for collection by collection).
+        collections: Vec<String>,
+    },
 }
 
 impl Capability {
@@ -230,6 +239,7 @@ impl Capability {
             Self::Mail => "mail",
             Self::Permissions { .. } => "permissions",
             Self::Connectors { .. } => "connectors",
+            Self::FilesRead { .. } => "files_read",
         }
     }
 
@@ -249,6 +259,8 @@ impl Capability {
             Self::Permissions { .. } => 6,
             // Acts on the tenant's contracts with operators (suspend, terminate, order).
             Self::Connectors { .. } => 7,
+            // Documents users upload (invoices, contracts) are often more sensitive than fields.
+            Self::FilesRead { .. } => 4,
         }
     }
 }
@@ -487,6 +499,17 @@ impl Manifest {
                         check_collection_name(c).map_err(|m| SchemaError::new(format!("{at}.collections"), m))?;
                     }
                 }
+                Capability::FilesRead { collections } => {
+                    if collections.is_empty() || collections.iter().any(|c| c == "*") {
+                        return err(&format!("{at}.collections"), "name the collections whose files the plugin reads (`*` is not allowed)".into());
+                    }
+                    for c in collections {
+                        check_collection_name(c).map_err(|m| SchemaError::new(format!("{at}.collections"), m))?;
+                        if !self.may_read(c) && !self.collections.iter().any(|own| &own.name == c) {
+                            return err(&format!("{at}.collections"), format!("reading the files of `{c}` needs `records_read` on `{c}` (or `{c}` among the plugin's collections)"));
+                        }
+                    }
+                }
                 Capability::Http { hosts } => {
                     if hosts.is_empty() {
                         return err(&format!("{at}.hosts"), "name the hosts the plugin calls".into());
@@ -650,6 +673,25 @@ default = 240
             let err = Manifest::parse(&text).unwrap_err();
             assert!(err.path.starts_with(path), "expected {path}, got {err}");
         }
+    }
+
+    #[test]
+    fn file_contents_are_requested_collection_by_collection() {
+        let with = |collections: &str| {
+            GOOD.replace(
+                "[[collections]]",
+                &format!("[[capabilities]]\ncapability = \"files_read\"\ncollections = {collections}\nreason = \"Lire les factures importées\"\n\n[[collections]]"),
+            )
+        };
+        let m = Manifest::parse(&with(r#"["helpdesk.ticket", "customer_account"]"#)).unwrap();
+        let files = Capability::FilesRead { collections: vec!["helpdesk.ticket".into(), "customer_account".into()] };
+        assert!(m.effective_capabilities().contains(&files));
+        assert_eq!(files.kind(), "files_read");
+        // Never every collection at once, and never one the plugin cannot read.
+        let star = Manifest::parse(&with(r#"["*"]"#)).unwrap_err();
+        assert!(star.path.ends_with(".collections") && star.message.contains("`*`"), "{star}");
+        let unreadable = Manifest::parse(&with(r#"["site"]"#)).unwrap_err();
+        assert!(unreadable.message.contains("needs `records_read` on `site`"), "{unreadable}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub(crate) use wasm::*;
 mod wasm {
     use serde_json::Value;
 
-    use crate::bindings::socle::plugin::{clock, config, connectors, events, http as whttp, kv, log as wlog, mail, random as wrandom, records, types};
+    use crate::bindings::socle::plugin::{clock, config, connectors, events, files, http as whttp, kv, log as wlog, mail, random as wrandom, records, types};
     use crate::records::{BulkResult, Page, Query, Record};
     use crate::{Error, http};
 
@@ -114,6 +114,11 @@ mod wasm {
     pub fn connectors_call(connector: &str, operation: &str, input: &Value) -> Result<Value, Error> {
         let answer = connectors::call(connector, operation, &input.to_string()).map_err(Error::from)?;
         Ok(serde_json::from_str(&answer).unwrap_or(Value::String(answer)))
+    }
+
+    pub fn files_read(id: &str) -> Result<crate::files::File, Error> {
+        let f = files::read(id).map_err(Error::from)?;
+        Ok(crate::files::File { id: f.id, name: f.name, content_type: f.content_type, size: f.size, sha256: f.sha256, content: f.content })
     }
 
     pub fn http_fetch(request: &http::Request) -> Result<http::Response, Error> {

@@ -5,7 +5,7 @@
 //! default, so you implement only what your manifest subscribes to — registered with
 //! [`register_plugin!`]. From its methods, the plugin calls the host through the modules of this
 //! crate: [`records`], [`kv`], [`config`], [`http`], [`mail`], [`events`], [`log`], [`clock`],
-//! [`random`] and [`connectors`]. Each call succeeds only if the plugin's manifest (`socle.toml`) declared the
+//! [`random`], [`connectors`] and [`files`]. Each call succeeds only if the plugin's manifest (`socle.toml`) declared the
 //! capability and the tenant granted it; otherwise it returns [`Error::Denied`].
 //!
 //! ```
@@ -45,6 +45,7 @@ mod plugin;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod files;
 pub mod events;
 pub mod http;
 pub mod kv;
@@ -64,7 +65,7 @@ pub use serde_json::{Value, json};
 
 /// The host API version this SDK speaks. [`register_plugin!`] embeds it in the component (custom
 /// section `socle:api-version`); the host refuses a plugin whose version it does not serve.
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// Registers `T: Plugin` as the component's implementation of the `socle:plugin` world, and embeds
 /// the API version. Use it once per plugin crate.
@@ -89,6 +90,6 @@ macro_rules! register_plugin {
         #[cfg(target_arch = "wasm32")]
         #[unsafe(link_section = "socle:api-version")]
         #[used]
-        static __SOCLE_API_VERSION: [u8; 5] = *b"1.1.0";
+        static __SOCLE_API_VERSION: [u8; 5] = *b"1.2.0";
     };
 }

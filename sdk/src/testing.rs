@@ -28,6 +28,7 @@ struct State {
     responses: BTreeMap<String, (u16, Vec<u8>)>,
     connector_answers: BTreeMap<(String, String), Result<Value, String>>,
     connector_calls: Vec<(String, String, Value)>,
+    files: BTreeMap<String, crate::files::File>,
     denied: BTreeSet<String>,
     now: i64,
     next_id: u64,
@@ -69,6 +70,18 @@ pub fn insert(collection: &str, data: Value) -> String {
     host::records_create(collection, &data).map(|r| r.id).unwrap_or_default()
 }
 
+/// Adds a file the plugin may read (as if attached to one of its records) and returns its id.
+pub fn add_file(name: &str, content_type: &str, content: &[u8]) -> String {
+    with(|s| {
+        s.next_id += 1;
+        let id = format!("file-{}", s.next_id);
+        let size = content.len() as u64;
+        let file = crate::files::File { id: id.clone(), name: name.into(), content_type: content_type.into(), size, sha256: String::new(), content: content.to_vec() };
+        s.files.insert(id.clone(), file);
+        id
+    })
+}
+
 /// Sets a configuration value.
 pub fn set_config(key: &str, value: Value) {
     with(|s| s.config.insert(key.into(), value));
@@ -79,7 +92,8 @@ pub fn set_secret(key: &str, value: &str) {
     with(|s| s.secrets.insert(key.into(), value.into()));
 }
 
-/// Makes calls of a capability (`records`, `kv`, `config`, `http`, `mail`, `events`) fail with
+/// Makes calls of a capability (`records`, `kv`, `config`, `http`, `mail`, `events`,
+/// `connectors`, `files`) fail with
 /// [`crate::Error::Denied`], as an ungranted capability does.
 pub fn deny(capability: &str) {
     with(|s| s.denied.insert(capability.into()));
@@ -355,6 +369,15 @@ pub(crate) mod host {
                 None => Err(Error::Unavailable(format!("no answer arranged for {connector}/{operation} (testing::connector_answer)"))),
             }
         })
+    }
+
+    pub fn files_read(id: &str) -> Result<crate::files::File, Error> {
+        check("files")?;
+        let file = with(|s| s.files.get(id).cloned()).ok_or_else(|| Error::NotFound(format!("file {id}")))?;
+        if file.size > crate::files::MAX_READ_BYTES {
+            return Err(Error::Invalid(vec![crate::FieldError { field: "file".into(), message: "larger than 8 MiB".into() }]));
+        }
+        Ok(file)
     }
 
     pub fn log(level: u8, message: &str) {

@@ -67,3 +67,13 @@ export async function setClockAhead(seconds) {
   writeFileSync(file, String(seconds));
   await new Promise((r) => setTimeout(r, 1500));
 }
+
+// Every call the fake operator (tests/support/fake_connector.py) received:
+// { path: "/snaic/get-status", authorized, body: { tenant, plugin, operation, input } }.
+export function operatorCalls() {
+  const dir = process.env.SOCLE_OPERATOR_DIR;
+  assert.ok(dir, "SOCLE_OPERATOR_DIR is not set: run tests/browser/run");
+  let text = "";
+  try { text = readFileSync(`${dir}/calls.jsonl`, "utf8"); } catch { return []; }
+  return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+}

@@ -1,11 +1,13 @@
 // Seed 001 in a real Chromium, on the demo operator (Connextoo Télécom: telecom + helpdesk from the
-// marketplace, 146 lines, October's supplier invoice and billing export already imported):
-// Direction selects every line and runs a mass action on all of them, sees margins and purchase
-// prices; Comptabilité finds both billing-control anomalies; Support N1 never receives a margin
-// or a purchase price, and has no anomaly screen.
+// marketplace, 146 lines, October's supplier invoice and billing export already imported as CSV
+// files): Direction selects every line and runs a mass action on all of them, sees margins and
+// purchase prices, and runs an operator API action through the platform's connector (a fake
+// operator started by tests/browser/run); Comptabilité imports November's invoice as a CSV file
+// and finds both billing-control anomalies; Support N1 never receives a margin or a purchase
+// price, and has no anomaly screen.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, SHOTS, launch, loggedIn } from "./support.mjs";
+import { BASE, SHOTS, launch, loggedIn, operatorCalls } from "./support.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -48,7 +50,7 @@ test("Direction runs one mass action on over a hundred lines of an account, acro
   // Every line of the account, terminated ones included: the plugin refuses, naming the line;
   // no deployment is created.
   await massDeployment(direction, "Déploiement refusé");
-  assert.match(await direction.textContent("#toasts"), /telecom@1\.0\.0.*est résiliée/);
+  assert.match(await direction.textContent("#toasts"), /telecom@1\.1\.0.*est résiliée/);
   await direction.goto(`${BASE}/t/connextoo/c/telecom.deployment?q=${encodeURIComponent("Déploiement refusé")}`);
   assert.match(await direction.textContent("#list .count"), /^0 /);
   await direction.goBack();
@@ -110,4 +112,105 @@ test("Direction sees margins; Support N1 never receives them; Comptabilité find
   await accounting.goto(`${BASE}/t/connextoo/c/telecom.anomaly?view=telecom/anomalies_a_corriger`);
   assert.equal(await accounting.textContent("#list .count"), before, "the same anomalies, none twice");
   for (const page of [direction, n1, accounting]) await page.context().close();
+});
+
+test("Comptabilité imports the supplier's invoice as a CSV file; the control finds both anomalies in it", async () => {
+  const accounting = await loggedIn(browser, "connextoo", "sophie.leroy@connextoo.demo");
+  await accounting.goto(`${BASE}/t/connextoo/c/telecom.import`);
+  await accounting.click("text=Nouveau");
+  await accounting.fill("#in-label", "Facture Orange Business — novembre 2026");
+  await accounting.selectOption("#in-kind", "facture_fournisseur");
+  await accounting.fill("#in-period", "2026-11");
+  // As Orange Business exports it: Windows-1252, CRLF. Line 1 billed above its purchase price
+  // (12,50 €), line 2 right, and a line terminated at the end of August still billed.
+  const csv = Buffer.from("numéro;libellé;montant HT\r\n06 12 37 01 13;Forfait novembre;15,00\r\n06 12 74 02 26;Forfait novembre;12,50\r\n06 12 96 08 04;Forfait novembre;12,50\r\n", "latin1");
+  await accounting.setInputFiles("#in-file", { name: "orange-novembre.csv", mimeType: "text/csv", buffer: csv });
+  await accounting.click("#panel .record-form button[type=submit]");
+  await accounting.waitForSelector("#panel #panel-fields");
+  assert.equal(await accounting.inputValue("#panel #in-rows"), "3", "the plugin read the file's three rows before saving it");
+  assert.match(await accounting.textContent("#panel"), /orange-novembre\.csv/);
+  await accounting.screenshot({ path: `${SHOTS}telecom-import-file.png`, fullPage: true });
+
+  // A file that is not a CSV invoice is refused with the line at fault; nothing is created.
+  await accounting.goto(`${BASE}/t/connextoo/c/telecom.import/new`);
+  await accounting.fill("#in-label", "Facture illisible");
+  await accounting.selectOption("#in-kind", "facture_fournisseur");
+  await accounting.fill("#in-period", "2026-11");
+  await accounting.setInputFiles("#in-file", { name: "notes.csv", mimeType: "text/csv", buffer: Buffer.from("bonjour\n") });
+  await accounting.click("#panel .record-form button[type=submit]");
+  await accounting.waitForSelector("#panel .error, #toasts .toast");
+  assert.match(await accounting.textContent("body"), /fichier « notes\.csv », ligne 1 : trois colonnes attendues/);
+  await accounting.goto(`${BASE}/t/connextoo/c/telecom.import?q=${encodeURIComponent("Facture illisible")}`);
+  assert.match(await accounting.textContent("#list .count"), /^0 /);
+
+  // The control on November's import alone: one terminated line still billed, one price gap.
+  await accounting.goto(`${BASE}/t/connextoo/c/telecom.import`);
+  await accounting.check(`#list tr:has-text("novembre 2026") input[name=ids]`);
+  await accounting.selectOption("#mass-op", "action:telecom/run_billing_control");
+  await accounting.click("#mass-form button[type=submit]");
+  await accounting.waitForSelector("#mass-result:has-text('anomalie')");
+  assert.match(await accounting.textContent("#mass-result"), /3 ligne\(s\) de facture lue\(s\) : 2 anomalie\(s\) nouvelle\(s\) \(1 ligne\(s\) résiliée\(s\) encore facturée\(s\), 1 écart\(s\) de prix d'achat\)/);
+  await accounting.goto(`${BASE}/t/connextoo/c/telecom.anomaly?q=${encodeURIComponent("2026-11")}`);
+  const list = await accounting.textContent("#list");
+  assert.match(list, /Ligne \+33612968804|06 12 96 08 04|résiliée le 2026-08-31/);
+  assert.match(list, /prix d'achat facturé 15,00/);
+  await accounting.context().close();
+});
+
+test("Direction runs an operator API action on selected lines through the platform's connector; a line the operator does not know is reported", async () => {
+  const direction = await loggedIn(browser, "connextoo", "claire.martin@connextoo.demo");
+  const before = operatorCalls().length;
+  // Boulangerie Kerjean's lines: its Orange parc goes through `snaic`, its internet parc through `alphalink`.
+  await direction.goto(`${BASE}/t/connextoo/c/customer_account`);
+  await direction.click(`#list >> text="Boulangerie Kerjean"`);
+  await direction.waitForURL(/open=/);
+  const account = new URL(direction.url()).searchParams.get("open");
+  await direction.goto(`${BASE}/t/connextoo/c/telecom.line?f.account=${account}`);
+  const count = await direction.locator("#list tbody tr").count();
+  await direction.check("[data-select-all]");
+  await direction.selectOption("#mass-op", "action:telecom/operator_action");
+  await direction.selectOption("#mass-form [name='param.telecom/operator_action.operation']", "get_status");
+  await direction.click("#mass-form button[type=submit]");
+  await direction.waitForSelector("#mass-result:has-text('opérateur')");
+  assert.match(await direction.textContent("#mass-result"), new RegExp(`${count} ligne\\(s\\) traitée\\(s\\) chez l'opérateur`));
+  const calls = operatorCalls().slice(before);
+  assert.equal(calls.length, count, JSON.stringify(calls));
+  for (const call of calls) {
+    assert.ok(call.authorized, "the platform sent the connector's token, which the plugin never sees");
+    assert.match(call.path, /^\/(snaic|alphalink)\/get-status$/);
+    assert.equal(call.body.tenant, "connextoo");
+    assert.equal(call.body.plugin, "telecom");
+  }
+  assert.ok(calls.some((c) => c.path.startsWith("/snaic/")) && calls.some((c) => c.path.startsWith("/alphalink/")), "each line through its parc's connector");
+  // Their calls, fetched from the telephony (`3cx` connector), become communications on the line.
+  await direction.waitForSelector("#list tbody tr");
+  await direction.check("[data-select-all]");
+  await direction.selectOption("#mass-op", "action:telecom/fetch_calls");
+  await direction.click("#mass-form button[type=submit]");
+  await direction.waitForSelector("#mass-result:has-text('appel')");
+  assert.match(await direction.textContent("#mass-result"), new RegExp(`${2 * count} appel\\(s\\) récupéré\\(s\\) sur ${count} ligne\\(s\\), 0 déjà connu`));
+  await direction.click("#list tbody tr:first-child th a, #list tbody tr:first-child td a >> nth=0");
+  const communications = direction.locator("#panel section.related", { has: direction.locator("h3", { hasText: "Communications" }) });
+  await communications.locator("text=Question sur la facture de la ligne").waitFor();
+  await direction.screenshot({ path: `${SHOTS}telecom-line-communications.png`, fullPage: true });
+
+  // The operator's reference is kept on the line.
+  const first = calls.find((c) => c.path.startsWith("/snaic/"));
+  await direction.goto(`${BASE}/t/connextoo/c/telecom.line?q=${encodeURIComponent(first.body.input.number)}`);
+  await direction.click("#list tbody tr:first-child th a, #list tbody tr:first-child td a >> nth=0");
+  await direction.waitForSelector("#panel #panel-fields");
+  assert.match(await direction.textContent("#panel"), new RegExp(`OP-${first.body.input.number.replace(/\D/g, "")}`));
+
+  // Suspending a line the operator does not know: refused by the operator, named in the result.
+  await direction.goto(`${BASE}/t/connextoo/c/telecom.line?q=${encodeURIComponent("+33612512399")}`);
+  await direction.check("#list tbody tr:first-child input[name=ids]");
+  await direction.selectOption("#mass-op", "action:telecom/operator_action");
+  await direction.selectOption("#mass-form [name='param.telecom/operator_action.operation']", "suspend_line");
+  await direction.click("#mass-form button[type=submit]");
+  await direction.waitForSelector("#mass-result:has-text('opérateur')");
+  const result = await direction.textContent("#mass-result");
+  assert.match(result, /0 ligne\(s\) traitée\(s\) chez l'opérateur, 1 en échec/);
+  assert.match(result, /inconnue chez l'opérateur/);
+  await direction.screenshot({ path: `${SHOTS}telecom-operator-action.png`, fullPage: true });
+  await direction.context().close();
 });

@@ -126,13 +126,14 @@ async fn installed(t: &TestApp, tenant: &Tenant) -> Vec<(String, String)> {
 #[tokio::test]
 async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines_and_find_both_billing_anomalies() {
     let operator = FakeConnector::start().await;
-    let snaic = operator.url("snaic");
+    let (snaic, telephony) = (operator.url("snaic"), operator.url("3cx"));
     let t = TestApp::spawn_configured(move |s| {
         s.plugins.allow_private_hosts = vec!["127.0.0.1".into()];
         s.plugins.connectors.insert(
             "snaic".into(),
             socle_core::config::ConnectorSettings { url: snaic.clone(), token: Some(secrecy::SecretString::from("jeton-snaic")) },
         );
+        s.plugins.connectors.insert("3cx".into(), socle_core::config::ConnectorSettings { url: telephony.clone(), token: None });
     })
     .await;
     let partner = Partner::new(&t).await;
@@ -143,7 +144,7 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
 
     // Installing telecom brings helpdesk, resolved through telecom's `helpdesk = "^1.0"`.
     install(&admin, slug, "telecom").await;
-    assert_eq!(installed(&t, &tenant).await, [("helpdesk".into(), "1.0.0".into()), ("telecom".into(), "1.0.0".into())]);
+    assert_eq!(installed(&t, &tenant).await, [("helpdesk".into(), "1.0.0".into()), ("telecom".into(), "1.1.0".into())]);
 
     // The hierarchy: account → site → parc (Mobile / Orange) → 100 lines priced from the catalogue.
     let account = id(&create(&admin, slug, "customer_account", json!({ "name": "Transports Le Goff" })).await);
@@ -199,6 +200,17 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     assert_eq!(calls[0].body["input"]["plan"], "MOB-100");
     let (_, line) = admin.api(Method::GET, slug, &format!("/records/telecom.line/{}", lines[20]), None).await;
     assert_eq!(line["data"]["operator_ref"], "OP-33610000020", "{line}");
+    // Calls come from the telephony through its connector and become the lines' communications,
+    // once however often they are fetched.
+    let fetched = action(&admin, slug, "telecom", "fetch_calls", &lines[20..22], json!({ "days": 30 })).await;
+    assert_eq!((fetched["created"].as_u64(), fetched["done"].as_u64()), (Some(4), Some(2)), "{fetched}");
+    assert_eq!(operator.calls().last().unwrap().path, "/3cx/list-calls");
+    let again = action(&admin, slug, "telecom", "fetch_calls", &lines[20..22], json!({})).await;
+    assert_eq!((again["created"].as_u64(), again["already_known"].as_u64()), (Some(0), Some(4)), "{again}");
+    let on_line = json!([{ "field": "line", "op": "eq", "value": lines[20] }]);
+    assert_eq!(count(&t, &tenant, "telecom.communication", on_line.clone()).await, 2);
+    let (_, communications) = admin.api(Method::GET, slug, &format!("/records/telecom.communication?filter[line]={}", lines[20]), None).await;
+    assert_eq!(communications["items"][0]["data"]["account"], json!(account), "the account comes from the line: {communications}");
     // The deployment's operations run through the connectors once launched.
     let (status, refused) = admin.api(Method::POST, slug, "/x/telecom/actions/execute_operations", Some(json!({ "ids": [deployment] }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
@@ -245,8 +257,51 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
             export.push_str(&format!("{number};Abonnement mobile;34,90\n"));
         }
     }
-    let supplier = id(&create(&admin, slug, "telecom.import", json!({ "label": "Facture Orange octobre", "kind": "facture_fournisseur", "period": "2026-10", "content": invoice })).await);
+    // The supplier's invoice arrives as a CSV file in Windows-1252 (the filter reads it before it
+    // is saved: host API 1.2 `files`); the billing export is pasted.
+    let latin1: Vec<u8> = invoice.replace("libelle", "libellé").chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+    let (status, file) = admin.upload(slug, "Facture Orange octobre.csv", "text/csv", &latin1).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    let supplier = create(&admin, slug, "telecom.import", json!({ "label": "Facture Orange octobre", "kind": "facture_fournisseur", "period": "2026-10", "file": file })).await;
+    assert_eq!(supplier["data"]["rows"], 100, "the filter counted the file's rows: {supplier}");
+    let supplier = id(&supplier);
     let billing = id(&create(&admin, slug, "telecom.import", json!({ "label": "Export CFAST octobre", "kind": "export_facturation", "period": "2026-10", "content": export })).await);
+    // Only the uploader's own files reach the plugin before they are attached, and only this
+    // tenant's; a page that is not CSV is refused by the field before any plugin sees it.
+    let (_, lucas_file) = n1.upload(slug, "lignes.csv", "text/csv", b"0610000001;Forfait;20").await;
+    let (other_tenant, other_admin) = tenant_with_admin(&t, "autre-operateur").await;
+    let (_, foreign_file) = other_admin.upload(other_tenant.slug.as_str(), "lignes.csv", "text/csv", b"0610000001;Forfait;20").await;
+    for (file, expected) in [(&lucas_file, "n'a pas pu être lu"), (&foreign_file, "n'a pas pu être lu")] {
+        let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": file }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert!(refused.to_string().contains(expected), "{refused}");
+    }
+    let (_, page) = admin.upload(slug, "facture.html", "text/html", b"<html>").await;
+    let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": page }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    // The tenant grants file contents collection by collection: revoked, the plugin cannot read the
+    // import's file and says so; granted back, it can.
+    let (_, detail) = admin.api(Method::GET, slug, "/admin/plugins/telecom", None).await;
+    let all: Vec<String> = detail["grants"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap().to_owned()).collect();
+    assert!(all.contains(&"files_read:telecom.import".to_owned()), "{all:?}");
+    let without: Vec<&String> = all.iter().filter(|k| k.as_str() != "files_read:telecom.import").collect();
+    let (status, body) = admin.api(Method::PUT, slug, "/admin/plugins/telecom/grants", Some(json!({ "granted": without }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, again) = admin.upload(slug, "octobre.csv", "text/csv", b"0610000001;Forfait;20").await;
+    let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": again }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.to_string().contains("has not granted `files_read` on `telecom.import`"), "{refused}");
+    let (status, body) = admin.api(Method::PUT, slug, "/admin/plugins/telecom/grants", Some(json!({ "granted": all }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let granted = create(&admin, slug, "telecom.import", json!({ "label": "Essai", "kind": "facture_fournisseur", "period": "2026-10", "file": again })).await;
+    assert_eq!(granted["data"]["rows"], 1);
+    let (status, _) = admin.api(Method::DELETE, slug, &format!("/records/telecom.import/{}", id(&granted)), None).await;
+    assert!(status.is_success());
+    // A client lying about the type and size of a file does not get past the field's bounds.
+    let lying = json!({ "id": page["id"], "name": "facture.csv", "content_type": "text/csv", "size": 6 });
+    let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": lying }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.to_string().contains("text/html files are not accepted"), "{refused}");
     let (status, bad) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "content": "0610000001;Forfait;vingt" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.to_string().contains("ligne 1 : « vingt » n'est pas un montant"), "{bad}");
@@ -369,7 +424,7 @@ async fn upgrading_helpdesk_to_a_new_minor_under_telecom_keeps_all_data() {
     partner.publish(&t, &package("helpdesk", minor)).await;
     let (status, upgraded) = admin.api(Method::POST, slug, "/admin/marketplace/upgrade", Some(json!({ "plugins": ["helpdesk"] }))).await;
     assert_eq!(status, StatusCode::OK, "{upgraded}");
-    assert_eq!(installed(&t, &tenant).await, [("helpdesk".into(), "1.1.0".into()), ("telecom".into(), "1.0.0".into())]);
+    assert_eq!(installed(&t, &tenant).await, [("helpdesk".into(), "1.1.0".into()), ("telecom".into(), "1.1.0".into())]);
 
     // Everything is still there and still works.
     let (status, def) = admin.api(Method::GET, slug, "/collections/telecom.line", None).await;

@@ -74,6 +74,26 @@ impl Browser {
         me["csrf_token"].as_str().expect("csrf_token").to_owned()
     }
 
+    /// Uploads a file to tenant `slug` (`POST /api/v1/files`); returns status and the value to put
+    /// in a file field.
+    pub async fn upload(&self, slug: &str, name: &str, content_type: &str, bytes: &[u8]) -> (StatusCode, Value) {
+        let csrf = self.csrf(slug).await;
+        let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20");
+        let response = self
+            .client
+            .post(self.url(&format!("/t/{slug}/api/v1/files")))
+            .header("x-csrf-token", csrf)
+            .header("content-type", content_type)
+            .header("x-file-name", encoded)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("request failed");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     /// A JSON API call on tenant `slug` with the session's CSRF token; returns status and body.
     pub async fn api(&self, method: Method, slug: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let csrf = if method == Method::GET { String::new() } else { self.csrf(slug).await };

@@ -1,6 +1,7 @@
 //! A fake operator behind the platform's connector interface (host API 1.1), for tests: answers
 //! `POST /<connector>/<operation>` with JSON like a connector would, and records every call. A
-//! line whose number ends in `99` is unknown to the operator (answered 422).
+//! line whose number ends in `99` is unknown to the operator (answered 422); `list-calls` answers
+//! a line's call log (two calls). tests/support/fake_connector.py answers the same way.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -88,10 +89,17 @@ async fn serve(mut stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<Connector
     let number = body["input"]["number"].as_str().unwrap_or_default().to_owned();
     calls.lock().unwrap().push(ConnectorCall { path: path.clone(), authorization: header("authorization"), body: body.clone() });
     let operation = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
     let (status, answer) = if number.ends_with("99") {
         ("422 Unprocessable Entity", json!({ "error": format!("ligne {number} inconnue chez l'opérateur") }))
+    } else if operation == "list-calls" {
+        // The telephony's call log of a line: the same two calls each time (ids from the number).
+        let calls = json!([
+            { "id": format!("{digits}-1"), "started_at": "2026-11-02T09:14:00Z", "direction": "entrant", "party": "+33298000000", "duration_seconds": 184, "summary": "Question sur la facture de la ligne" },
+            { "id": format!("{digits}-2"), "started_at": "2026-11-03T16:40:00Z", "direction": "sortant", "party": "Support Connextoo", "duration_seconds": 61, "summary": "Rappel : ligne rétablie" },
+        ]);
+        ("200 OK", json!({ "calls": calls }))
     } else {
-        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
         ("200 OK", json!({ "reference": format!("OP-{digits}"), "operation": operation, "status": "ok" }))
     };
     let text = answer.to_string();

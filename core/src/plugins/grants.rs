@@ -69,6 +69,11 @@ pub fn declared(manifest: &Manifest) -> Vec<Grant> {
                     push(format!("permissions:{p}"), Capability::Permissions { permissions: vec![p.clone()] });
                 }
             }
+            Capability::FilesRead { collections } => {
+                for c in collections {
+                    push(format!("files_read:{c}"), Capability::FilesRead { collections: vec![c.clone()] });
+                }
+            }
             Capability::Connectors { connectors } => {
                 for c in connectors {
                     push(format!("connectors:{c}"), Capability::Connectors { connectors: vec![c.clone()] });

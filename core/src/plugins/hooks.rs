@@ -82,7 +82,7 @@ impl FilterHook for PluginFilters {
                 actor: caller.actor.subject.clone(),
             };
             let by = Some(format!("plugin:{}", plugin.id));
-            match app.plugins.call(&tenant, &plugin, Call::Filter(input), None).await {
+            match app.plugins.call(&tenant, &plugin, Call::Filter(input, write.files.clone()), None).await {
                 Ok(Output::Filter(FilterOutcome::Keep)) => {}
                 Ok(Output::Filter(FilterOutcome::Change(json))) => match serde_json::from_str::<Value>(&json) {
                     Ok(Value::Object(data)) => write.data = data,

@@ -17,6 +17,7 @@ use sha2::Digest as _;
 use socle_marketplace::manifest::Manifest;
 use socle_tenants::{Tenant, TenantId};
 use tokio::sync::Semaphore;
+use uuid::Uuid;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, UpdateDeadline};
 
@@ -45,8 +46,9 @@ pub const SUPPORTED_API: &[&str] = &["1"];
 
 /// The exact host API versions this server serves (the `socle:plugin` WIT packages it links).
 pub fn host_api_versions() -> Vec<semver::Version> {
-    // 1.1 added `connectors`; components built for 1.0 link unchanged (minors only add).
-    vec![semver::Version::new(1, 0, 0), semver::Version::new(1, 1, 0)]
+    // 1.1 added `connectors`, 1.2 `files`; components built for an older minor link unchanged
+    // (minors only add).
+    vec![semver::Version::new(1, 0, 0), semver::Version::new(1, 1, 0), semver::Version::new(1, 2, 0)]
 }
 /// Custom section where the SDK records the API version a plugin was built against.
 pub const API_SECTION: &str = "socle:api-version";
@@ -67,8 +69,9 @@ pub enum Call {
     Upgrade(String),
     /// Lifecycle: uninstall.
     Uninstall,
-    /// A filter hook.
-    Filter(hooks::Write),
+    /// A filter hook, with the files the write attaches (the plugin may read them, if granted,
+    /// before they are saved).
+    Filter(hooks::Write, Vec<Uuid>),
     /// An action hook.
     Action(hooks::Event),
     /// An action on records.
@@ -95,7 +98,7 @@ impl Call {
     fn kind(&self) -> &'static str {
         match self {
             Call::Install | Call::Upgrade(_) | Call::Uninstall => "lifecycle",
-            Call::Filter(_) => "filter",
+            Call::Filter(..) => "filter",
             Call::Action(_) => "action",
             Call::RunAction { .. } => "run_action",
             Call::Route(_) => "route",
@@ -108,7 +111,7 @@ impl Call {
             Call::Install => "install".into(),
             Call::Upgrade(from) => format!("upgrade from {from}"),
             Call::Uninstall => "uninstall".into(),
-            Call::Filter(w) => w.hook.clone(),
+            Call::Filter(w, _) => w.hook.clone(),
             Call::Action(e) => e.hook.clone(),
             Call::RunAction { action, .. } => action.clone(),
             Call::Route(r) => format!("{} {}", r.method, r.path),
@@ -412,6 +415,10 @@ impl PluginRuntime {
         let (kind, target) = (call.kind(), call.target());
         let started = Instant::now();
         let started_at = app.now_ms();
+        let pending_files = match &call {
+            Call::Filter(write, files) => files.iter().map(|&id| super::host::PendingFile { id, collection: write.collection.clone(), uploader: write.actor.clone() }).collect(),
+            _ => Vec::new(),
+        };
         let state = PluginState {
             app: app.clone(),
             tenant: tenant.clone(),
@@ -423,6 +430,7 @@ impl PluginRuntime {
             deadline: started + Duration::from_millis(deadline_ms),
             epochs: 0,
             user,
+            pending_files,
         };
         let mut store = Store::new(self.engine, state);
         store.limiter(|s| &mut s.memory);
@@ -517,7 +525,7 @@ async fn invoke(pre: &PluginPre<PluginState>, store: &mut Store<PluginState>, ca
         Call::Install => Output::Done(instance.socle_plugin_lifecycle().call_install(&mut *store).await?),
         Call::Upgrade(from) => Output::Done(instance.socle_plugin_lifecycle().call_upgrade(&mut *store, &from).await?),
         Call::Uninstall => Output::Done(instance.socle_plugin_lifecycle().call_uninstall(&mut *store).await?),
-        Call::Filter(write) => Output::Filter(instance.socle_plugin_hooks().call_filter(&mut *store, &write).await?),
+        Call::Filter(write, _) => Output::Filter(instance.socle_plugin_hooks().call_filter(&mut *store, &write).await?),
         Call::Action(event) => Output::Done(instance.socle_plugin_hooks().call_action(&mut *store, &event).await?),
         Call::RunAction { action, ids, params } => Output::Text(instance.socle_plugin_actions().call_run(&mut *store, &action, &ids, &params).await?),
         Call::Route(request) => Output::Route(instance.socle_plugin_routes().call_handle(&mut *store, &request).await?),

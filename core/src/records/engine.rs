@@ -415,9 +415,26 @@ impl RecordEngine {
         if errors.is_empty() { Ok(out) } else { Err(RecordError::Invalid(errors)) }
     }
 
+    /// Checks the files a write attaches as they are stored, not as the client describes them, so
+    /// a field's `max_bytes` and `accept` hold whatever size and type the client claims (and
+    /// hooks only ever see files that fit).
+    async fn check_stored_files(&self, caller: &Caller, collection: &CollectionDef, files: &[(Uuid, String)]) -> Result<(), RecordError> {
+        let mut errors = Vec::new();
+        for (file_id, field_name) in files {
+            let (Some(field), Some(stored)) = (collection.field(field_name), self.store.file(caller.tenant, *file_id).await?) else { continue };
+            let actual = json!({ "id": stored.id.to_string(), "name": stored.name, "content_type": stored.content_type, "size": stored.size });
+            if let Err(message) = normalize_value(field, &if field.multiple { json!([actual]) } else { actual }) {
+                errors.push(FieldError { field: field_name.clone(), message });
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(RecordError::Invalid(errors)) }
+    }
+
     /// The one write path: hooks, checks, then everything in one transaction.
     async fn write(&self, caller: &Caller, collection: &CollectionDef, id: Uuid, change: Change) -> Result<Record, RecordError> {
         let Change { op, before, mut data, mut state, transition, expected_version, outcome } = change;
+        let attached = new_files(collection, before.as_ref().map(|b| &b.data), &data);
+        self.check_stored_files(caller, collection, &attached).await?;
         let mut pending = PendingWrite {
             op,
             collection: collection.name.clone(),
@@ -425,6 +442,7 @@ impl RecordEngine {
             before: before.as_ref().map(|b| b.data.clone()),
             data: data.clone(),
             transition: transition.clone(),
+            files: attached.iter().map(|(id, _)| *id).collect(),
         };
         for hook in self.hooks.applicable(caller, &collection.name) {
             if let Err(veto) = hook.before_write(caller, &mut pending).await {
@@ -805,6 +823,17 @@ impl RecordEngine {
         Ok(file)
     }
 
+    /// A file's description, whoever may read it: for the plugin host, which checks the plugin's
+    /// grants itself (see `plugins::host::files`).
+    pub async fn file_info(&self, tenant: TenantId, id: Uuid) -> Result<Option<StoredFile>, RecordError> {
+        Ok(self.store.file(tenant, id).await?)
+    }
+
+    /// A file's content, whoever may read it (see [`RecordEngine::file_info`]).
+    pub async fn file_content(&self, tenant: TenantId, id: Uuid) -> Result<Option<Vec<u8>>, RecordError> {
+        Ok(self.store.file_bytes(tenant, id).await?)
+    }
+
     /// A file the caller may read: attached to a field of a record they may read, or uploaded by
     /// them and not attached yet.
     pub async fn download(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, Vec<u8>), RecordError> {
@@ -824,6 +853,25 @@ impl RecordEngine {
         let bytes = self.store.file_bytes(caller.tenant, id).await?.ok_or_else(not_found)?;
         Ok((file, bytes))
     }
+}
+
+/// The files a write attaches, with their fields: ids in its file fields that the record did not
+/// hold before.
+fn new_files(collection: &CollectionDef, before: Option<&Map<String, Value>>, after: &Map<String, Value>) -> Vec<(Uuid, String)> {
+    let ids = |value: Option<&Value>| -> Vec<Uuid> {
+        let values: Vec<&Value> = match value {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(v) => vec![v],
+            None => Vec::new(),
+        };
+        values.into_iter().filter_map(|v| v.get("id")?.as_str()).filter_map(|s| Uuid::parse_str(s).ok()).collect()
+    };
+    let mut files = Vec::new();
+    for field in collection.fields.iter().filter(|f| f.field_type == FieldType::File) {
+        let old = ids(before.and_then(|b| b.get(&field.name)));
+        files.extend(ids(after.get(&field.name)).into_iter().filter(|id| !old.contains(id)).map(|id| (id, field.name.clone())));
+    }
+    files
 }
 
 fn diff(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldChange> {

@@ -26,6 +26,8 @@ pub struct PendingWrite {
     pub data: Map<String, Value>,
     /// Transition being fired.
     pub transition: Option<String>,
+    /// Files the write attaches (new values of its file fields): uploaded, not yet attached.
+    pub files: Vec<Uuid>,
 }
 
 /// A hook's refusal.

@@ -1,16 +1,17 @@
-//! Billing control V1 (seed 001 §7.2): from a supplier invoice and a billing export (CSV imports),
+//! Billing control V1 (seed 001 §7.2): from a supplier invoice and a billing export (CSV files
+//! attached to imports, read through the host's `files` capability, or pasted content),
 //! find the **terminated lines still billed** and the **purchase-price gaps**, as anomalies to
 //! correct. Re-running on the same imports finds the same anomalies and creates none twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use socle_sdk::{Query, Record, Value, json, records};
+use socle_sdk::{Query, Record, Value, files, json, records};
 
 use crate::money::{cents, format_cents, money, parse_euros};
 use crate::{ANOMALY, IMPORT, LINE, get_in};
 
 /// Rows an import may hold.
-pub const MAX_ROWS: usize = 2000;
+pub const MAX_ROWS: usize = 5000;
 
 /// One row of an import: a line number and an amount excluding tax.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,18 @@ pub fn parse_csv(content: &str) -> Result<Vec<Row>, String> {
         return Err("l'import ne contient aucune ligne (format : numero;libelle;montant_ht)".into());
     }
     Ok(rows)
+}
+
+/// The rows of an import: its attached CSV file, or else its pasted content.
+pub fn import_rows(data: &Value) -> Result<Vec<Row>, String> {
+    if let Some(id) = files::id_in(data.get("file")) {
+        let file = files::read(id).map_err(|e| format!("le fichier joint n'a pas pu être lu : {e}"))?;
+        return parse_csv(&file.text()).map_err(|e| format!("fichier « {} », {e}", file.name));
+    }
+    match data.get("content").and_then(Value::as_str).filter(|c| !c.trim().is_empty()) {
+        Some(content) => parse_csv(content),
+        None => Err("joignez le fichier CSV de l'import (ou collez son contenu)".into()),
+    }
 }
 
 /// The first day of a period (`2026-10` → `2026-10-01`).
@@ -175,7 +188,7 @@ pub fn run(ids: &[String], tolerance: i64) -> Result<Value, String> {
     let mut imports = Vec::new();
     for id in ids {
         let import = get_in(IMPORT, id, "l'import")?;
-        let rows = parse_csv(&import.get::<String>("content").unwrap_or_default()).map_err(|e| format!("import « {} » : {e}", import.get::<String>("label").unwrap_or_default()))?;
+        let rows = import_rows(&import.data).map_err(|e| format!("import « {} » : {e}", import.get::<String>("label").unwrap_or_default()))?;
         imports.push((import, rows));
     }
     let numbers: BTreeSet<String> = imports.iter().flat_map(|(_, rows)| rows.iter().map(|r| r.number.clone())).collect();
@@ -204,8 +217,18 @@ pub fn run(ids: &[String], tolerance: i64) -> Result<Value, String> {
         records::create(ANOMALY, &data).map_err(|e| format!("l'anomalie {} n'a pas pu être enregistrée : {e}", finding.key))?;
         *created.entry(data["kind"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
     }
+    let rows: usize = imports.iter().map(|(_, r)| r.len()).sum();
+    let (terminated, gaps) = (created["resiliee_facturee"], created["ecart_prix_achat"]);
+    let mut message = format!(
+        "{rows} ligne(s) de facture lue(s) : {} anomalie(s) nouvelle(s) ({terminated} ligne(s) résiliée(s) encore facturée(s), {gaps} écart(s) de prix d'achat), {already} déjà connue(s)",
+        terminated + gaps
+    );
+    if !unknown.is_empty() {
+        message.push_str(&format!(", {} numéro(s) inconnu(s) du parc", unknown.len()));
+    }
     Ok(json!({
-        "rows": imports.iter().map(|(_, r)| r.len()).sum::<usize>(),
+        "message": message,
+        "rows": rows,
         "lines_matched": lines.len(),
         "created": created,
         "already_known": already,

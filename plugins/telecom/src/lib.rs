@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use socle_sdk::{Error, FilterOutcome, Plugin, Query, Record, Value, Write, clock, config, json, records};
 
 pub mod billing;
+pub mod communications;
 mod money;
 pub mod operator;
 
@@ -90,7 +91,7 @@ pub fn today() -> String {
 }
 
 /// Checks that a record referenced by `field` belongs to `account`.
-fn same_account(data: &Value, field: &str, collection: &str, account: &str, what: &str) -> Result<(), String> {
+pub(crate) fn same_account(data: &Value, field: &str, collection: &str, account: &str, what: &str) -> Result<(), String> {
     if let Some(id) = text(data, field) {
         let record = get_in(collection, id, what)?;
         if record.get::<String>("account").as_deref() != Some(account) {
@@ -232,7 +233,7 @@ fn import_rules(write: &Write) -> Result<Option<Value>, String> {
     let mut data = write.data.clone();
     let period = text(&data, "period").unwrap_or_default();
     billing::check_period(period)?;
-    let rows = billing::parse_csv(text(&data, "content").unwrap_or_default())?;
+    let rows = billing::import_rows(&data)?;
     data["rows"] = json!(rows.len());
     Ok((data != write.data).then_some(data))
 }
@@ -577,7 +578,7 @@ fn line_summary(line_id: &str) -> Result<String, String> {
     let label = |id: Option<String>| id.and_then(|i| records::get(&i).ok()).and_then(|r| r.get::<String>("label")).unwrap_or_else(|| "—".into());
     let options: Vec<String> = line.get::<Vec<String>>("options").unwrap_or_default().into_iter().map(|o| label(Some(o))).collect();
     Ok(format!(
-        "<dl><dt>Numéro</dt><dd>{}</dd><dt>Utilisateur</dt><dd>{}</dd><dt>Forfait</dt><dd>{}</dd><dt>Options</dt><dd>{}</dd><dt>Statut</dt><dd>{}</dd><dt>Tickets liés</dt><dd>{}</dd><dt>Déploiements</dt><dd>{}</dd></dl>",
+        "<dl><dt>Numéro</dt><dd>{}</dd><dt>Utilisateur</dt><dd>{}</dd><dt>Forfait</dt><dd>{}</dd><dt>Options</dt><dd>{}</dd><dt>Statut</dt><dd>{}</dd><dt>Tickets liés</dt><dd>{}</dd><dt>Déploiements</dt><dd>{}</dd><dt>Communications</dt><dd>{}</dd></dl>",
         escape(&number(&line)),
         escape(&line.get::<String>("user_name").unwrap_or_else(|| "—".into())),
         escape(&label(line.get("plan"))),
@@ -585,6 +586,7 @@ fn line_summary(line_id: &str) -> Result<String, String> {
         escape(line.state.as_deref().unwrap_or_default()),
         line.get::<Vec<String>>("tickets").map_or(0, |t| t.len()),
         line.get::<Vec<String>>("deployments").map_or(0, |d| d.len()),
+        communications::count_for_line(line_id),
     ))
 }
 
@@ -598,6 +600,7 @@ impl Plugin for Telecom {
             "line_rules" => line_rules(write),
             "deployment_rules" => deployment_rules(write),
             "import_rules" => import_rules(write),
+            "communication_rules" => communications::rules(write),
             _ => Ok(None),
         };
         match outcome {
@@ -616,6 +619,7 @@ impl Plugin for Telecom {
             "order_sims" => order_sims(ids, params),
             "link_ticket" => link_ticket(ids, params),
             "operator_action" => operator::line_action(ids, params),
+            "fetch_calls" => communications::fetch_calls(ids, params),
             "execute_operations" => operator::execute(ids),
             "run_billing_control" => {
                 let tolerance = config::get::<f64>("price_tolerance_cents").ok().flatten().unwrap_or(1.0).max(0.0) as i64;

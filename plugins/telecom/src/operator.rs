@@ -39,7 +39,7 @@ fn line_input(line: &Record) -> Value {
     })
 }
 
-fn describe(err: &Error) -> String {
+pub(crate) fn describe(err: &Error) -> String {
     match err {
         Error::Invalid(fields) => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" ; "),
         other => other.to_string(),
@@ -79,7 +79,8 @@ pub fn line_action(ids: &[String], params: &Value) -> Result<Value, String> {
             Err(e) => failed.push(format!("{} : {}", number(line), describe(&e))),
         }
     }
-    Ok(json!({ "done": done, "failed": failed, "answers": answers }))
+    let message = format!("{done} ligne(s) traitée(s) chez l'opérateur{}", if failed.is_empty() { String::new() } else { format!(", {} en échec", failed.len()) });
+    Ok(json!({ "done": done, "failed": failed, "answers": answers, "message": message }))
 }
 
 /// Runs the operations still to do of one deployment (launched first), supplier side through the

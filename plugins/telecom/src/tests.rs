@@ -161,6 +161,24 @@ fn billing_control_finds_terminated_lines_still_billed_and_purchase_price_gaps()
 }
 
 #[test]
+fn an_import_reads_its_attached_file_before_any_pasted_content() {
+    testing::reset();
+    // A Windows-1252 export, as French accounting tools still write them ("é" is 0xE9).
+    let id = testing::add_file("orange-octobre.csv", "text/csv", b"num\xe9ro;libell\xe9;montant_ht\n0611111111;Forfait \xe9t\xe9;12,50\n");
+    let file = json!({ "id": id, "name": "orange-octobre.csv", "size": 48 });
+    let rows = billing::import_rows(&json!({ "file": file, "content": "0622222222;Collé;1" })).unwrap();
+    assert_eq!(rows, vec![Row { number: "+33611111111".into(), label: "Forfait été".into(), cents: 1250 }]);
+    assert_eq!(billing::import_rows(&json!({ "content": "0622222222;Collé;1" })).unwrap()[0].cents, 100);
+    assert!(billing::import_rows(&json!({ "content": "  " })).unwrap_err().contains("joignez le fichier CSV"));
+    // A bad file names itself and the line; an unreadable one says so.
+    let bad = testing::add_file("faux.csv", "text/csv", b"0611111111;Forfait;douze");
+    let err = billing::import_rows(&json!({ "file": { "id": bad } })).unwrap_err();
+    assert!(err.starts_with("fichier « faux.csv », ligne 1 :"), "{err}");
+    testing::deny("files");
+    assert!(billing::import_rows(&json!({ "file": { "id": id } })).unwrap_err().contains("n'a pas pu être lu"));
+}
+
+#[test]
 fn a_hidden_purchase_price_is_an_error_not_a_gap() {
     let f = fixture();
     let id = testing::insert(LINE, json!({ "number": "+33611111111", "parc": f.parc, "account": f.account }));
@@ -209,4 +227,42 @@ fn a_launched_deployment_runs_its_operations_through_the_connectors_then_is_prov
     assert!(calls.contains(&("cfast".into(), "change-subscription".into())));
     // The terminated lines are terminated in the parc too.
     assert_eq!(records::get(&ids[0]).unwrap().state.as_deref(), Some("terminate"));
+}
+
+#[test]
+fn a_communication_takes_its_account_from_its_line_and_refuses_another_accounts_line() {
+    let f = fixture();
+    let id = line(&f, "+33611111111", &[]);
+    let filled = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id }))).unwrap().unwrap();
+    assert_eq!(filled["account"], json!(f.account));
+    let other = testing::insert("customer_account", json!({ "name": "Autre" }));
+    let err = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "account": other }))).unwrap_err();
+    assert!(err.contains("+33611111111 n'appartient pas"), "{err}");
+    assert!(crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel" }))).unwrap_err().contains("compte client"));
+}
+
+#[test]
+fn calls_are_fetched_through_the_telephony_connector_once() {
+    let f = fixture();
+    let ids = vec![line(&f, "+33611111111", &[]), line(&f, "+33622222222", &[])];
+    let calls = json!({ "calls": [
+        { "id": "c-1", "started_at": "2026-11-02T09:14:00Z", "direction": "inbound", "party": "+33298000000", "duration_seconds": 184, "summary": "Question sur la facture" },
+        { "id": "c-2", "started_at": "2026-11-03T16:40:00Z", "direction": "sortant", "duration_seconds": 60 },
+    ] });
+    testing::connector_answer("3cx", "list-calls", Ok(calls));
+    let result = crate::communications::fetch_calls(&ids, &json!({ "days": 7 })).unwrap();
+    // The fake answers the same two calls for both lines: the second line's are already known.
+    assert_eq!((result["created"].as_u64(), result["already_known"].as_u64(), result["done"].as_u64()), (Some(2), Some(2), Some(2)), "{result}");
+    let (_, operation, input) = &testing::connector_calls()[0];
+    assert_eq!((operation.as_str(), input["number"].as_str()), ("list-calls", Some("+33611111111")));
+    let stored = records::query(crate::communications::COMMUNICATION, &Query::new().eq("source_ref", "3cx:c-2")).unwrap();
+    assert_eq!(stored.items[0].get::<String>("subject").as_deref(), Some("Appel sortant +33611111111"));
+    assert_eq!(stored.items[0].get::<String>("account").as_deref(), Some(f.account.as_str()));
+    let again = crate::communications::fetch_calls(&ids[..1], &json!({})).unwrap();
+    assert_eq!((again["created"].as_u64(), again["already_known"].as_u64()), (Some(0), Some(2)));
+    // An unreadable answer is reported for the line, nothing half-imported from it.
+    testing::connector_answer("3cx", "list-calls", Ok(json!({ "calls": [{ "id": "c-3" }] })));
+    let bad = crate::communications::fetch_calls(&ids[..1], &json!({})).unwrap();
+    assert_eq!(bad["created"], 0);
+    assert!(bad["failed"][0].as_str().unwrap().contains("l'appel c-3 n'a pas de date"), "{bad}");
 }

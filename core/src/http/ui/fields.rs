@@ -219,6 +219,8 @@ pub struct Input {
     pub display: Display,
     /// The value as it was when the page was drawn (sent back to detect conflicting edits).
     pub original: String,
+    /// File inputs: the MIME types offered (`accept` attribute), comma-separated.
+    pub accept: String,
 }
 
 /// The input for `field` holding `value`. `reference_choices` lists the records a reference may
@@ -273,6 +275,7 @@ pub fn input(field: &FieldDef, value: Option<&Value>, writable: bool, lang: &str
         max_length: field.max_length,
         display: display(field, value, lang, titles, link),
         original: as_text,
+        accept: field.accept.join(","),
     }
 }
 

@@ -231,6 +231,8 @@ struct PanelData {
     updated: String,
     /// Set for a new record's form.
     is_new: bool,
+    /// The creation form carries files (multipart).
+    multipart: bool,
     /// For a new record's form opened from another record's related list: that record
     /// (`<collection>/<id>`), shown again once this one is created.
     return_to: Option<String>,
@@ -608,6 +610,7 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         created: when(record.created_at, lang),
         updated: when(record.updated_at, lang),
         is_new: false,
+        multipart: false,
         return_to: None,
         errors,
     })
@@ -751,13 +754,15 @@ async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, 
     let choices = reference_choices(state, &caller, def, abilities).await;
     let link = |p: &str| auth.tenant.link(p);
     let workflow_field = def.workflow.as_ref().map(|w| w.field.as_str());
-    // On creation every field the user may write is offered (create implies writing them).
-    let inputs = def
+    // On creation every field the user may write is offered (create implies writing them),
+    // files included: the form is then sent as multipart.
+    let inputs: Vec<fields::Input> = def
         .fields
         .iter()
-        .filter(|f| Some(f.name.as_str()) != workflow_field && f.field_type != FieldType::File && abilities.writable.contains(&f.name))
+        .filter(|f| Some(f.name.as_str()) != workflow_field && abilities.writable.contains(&f.name))
         .map(|f| fields::input(f, values.get(&f.name).or(f.default.as_ref()), true, lang, &Titles::new(), choices.get(&f.name).map_or(&[][..], Vec::as_slice), &link))
         .collect();
+    let multipart = inputs.iter().any(|i| i.kind == "file");
     PanelData {
         id: String::new(),
         collection: collection_view(auth, def, lang),
@@ -778,6 +783,7 @@ async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, 
         created: String::new(),
         updated: String::new(),
         is_new: true,
+        multipart,
         return_to: None,
         errors,
     }
@@ -797,14 +803,60 @@ fn error_messages(def: &CollectionDef, err: &RecordError, lang: &str) -> Vec<Str
     }
 }
 
-async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let form = FormPairs::parse(&body);
+/// A creation form as sent: its fields, and the files chosen in its file inputs.
+struct SentForm {
+    pairs: FormPairs,
+    /// (field, file name, content type, bytes), non-empty files only.
+    files: Vec<(String, String, String, Bytes)>,
+}
+
+/// Reads a form sent urlencoded or, when it carries files, as multipart.
+async fn read_form(state: &AppState, headers: &HeaderMap, request: axum::extract::Request) -> Result<SentForm, ApiError> {
+    use axum::extract::FromRequest as _;
+    let multipart = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if !multipart {
+        let body = Bytes::from_request(request, state).await.map_err(|e| ApiError::bad_request("invalid_form", e.body_text()))?;
+        return Ok(SentForm { pairs: FormPairs::parse(&body), files: Vec::new() });
+    }
+    let invalid = |e: axum::extract::multipart::MultipartError| ApiError::bad_request("invalid_upload", e.body_text());
+    let mut form = Multipart::from_request(request, state).await.map_err(|e| ApiError::bad_request("invalid_upload", e.body_text()))?;
+    let mut sent = SentForm { pairs: FormPairs(Vec::new()), files: Vec::new() };
+    while let Some(part) = form.next_field().await.map_err(invalid)? {
+        let Some(name) = part.name().map(str::to_owned) else { continue };
+        match part.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                let content_type = part.content_type().unwrap_or("application/octet-stream").to_owned();
+                let bytes = part.bytes().await.map_err(invalid)?;
+                // An empty file input still sends a part, with no name and no bytes.
+                if !bytes.is_empty() {
+                    sent.files.push((name, file_name, content_type, bytes));
+                }
+            }
+            None if sent.pairs.0.len() < 5_000 => sent.pairs.0.push((name, part.text().await.map_err(invalid)?)),
+            None => return Err(ApiError::bad_request("invalid_form", "the form has more than 5 000 fields")),
+        }
+    }
+    Ok(sent)
+}
+
+async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, headers: HeaderMap, request: axum::extract::Request) -> Result<Response, ApiError> {
+    let SentForm { pairs: form, files } = read_form(&state, &headers, request).await?;
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
     let abilities = state.records.abilities(&caller, &collection).await?;
     let mut input = Map::new();
-    for field in def.fields.iter().filter(|f| abilities.writable.contains(&f.name) && f.field_type != FieldType::File) {
+    for field in def.fields.iter().filter(|f| abilities.writable.contains(&f.name)) {
+        if field.field_type == FieldType::File {
+            // Stored now, attached by the write below (a refused write leaves them unattached,
+            // readable only by this user).
+            if let Some((_, file_name, content_type, bytes)) = files.iter().find(|(name, ..)| name == &field.name) {
+                let file = state.records.upload(&caller, file_name, content_type, bytes).await?;
+                let value = serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size });
+                input.insert(field.name.clone(), value);
+            }
+            continue;
+        }
         let sent = form.all(&field.name);
         let value = fields::from_form(field, &sent);
         if !value.is_null() {
@@ -1044,8 +1096,12 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
             params.insert(field.name.clone(), value);
         }
         let outcome = crate::http::api::plugins::run_action(&state, &auth, plugin, name, raw_ids.clone(), &params).await?;
+        // A plugin reports partial outcomes the same way the bulk operations do: `message`, the
+        // records it could not handle in `failed` (text), and how many it did in `done`.
         let message = outcome.get("message").and_then(Value::as_str).map(str::to_owned);
-        MassResult { succeeded: ids.len(), failed: Vec::new(), message }
+        let failed: Vec<String> = outcome.get("failed").and_then(Value::as_array).map(|f| f.iter().filter_map(Value::as_str).map(str::to_owned).take(100).collect()).unwrap_or_default();
+        let succeeded = outcome.get("done").and_then(Value::as_u64).map_or_else(|| ids.len().saturating_sub(failed.len()), |d| usize::try_from(d).unwrap_or(usize::MAX));
+        MassResult { succeeded, failed, message }
     } else {
         let op = match operation {
             "delete" => BulkOp::Delete,

@@ -8,6 +8,7 @@ mod clock;
 mod config;
 pub mod connectors;
 mod events;
+pub mod files;
 pub mod http;
 mod kv;
 mod log;
@@ -101,6 +102,19 @@ pub struct PluginState {
     pub epochs: u64,
     /// The user on whose behalf a route runs, if any.
     pub user: Option<String>,
+    /// Files the write being filtered attaches (filter hooks only).
+    pub pending_files: Vec<PendingFile>,
+}
+
+/// A file a write attaches, readable by the filter hooks checking that write.
+#[derive(Debug, Clone)]
+pub struct PendingFile {
+    /// File id.
+    pub id: uuid::Uuid,
+    /// The collection of the record being written.
+    pub collection: String,
+    /// Who is writing: only their own uploads are handed to plugins.
+    pub uploader: String,
 }
 
 impl PluginState {
@@ -182,6 +196,7 @@ pub fn grant_rules(tenant: socle_tenants::TenantId, plugin: &str, capability: &C
         Capability::Http { hosts } => hosts.iter().map(|h| allow(capability_object(&format!("http:{h}")), crate::authz::USE)).collect(),
         Capability::Permissions { permissions } => permissions.iter().map(|p| allow(subject::permission(p), crate::authz::USE)).collect(),
         Capability::Connectors { connectors } => connectors.iter().map(|c| allow(connectors::object(c), crate::authz::USE)).collect(),
+        Capability::FilesRead { collections } => collections.iter().map(|c| allow(files::object(c), crate::authz::USE)).collect(),
         other => vec![allow(capability_object(other.kind()), crate::authz::USE)],
     }
 }

@@ -37,7 +37,7 @@ fn object(json: &str) -> Result<Map<String, Value>, HostError> {
 }
 
 impl PluginState {
-    fn error(&mut self, err: RecordError) -> HostError {
+    pub(super) fn error(&mut self, err: RecordError) -> HostError {
         match err {
             RecordError::NotFound(m) => HostError::NotFound(m),
             RecordError::Invalid(errors) => HostError::Invalid(errors.into_iter().map(|e| FieldError { field: e.field, message: e.message }).collect()),
@@ -76,7 +76,7 @@ impl PluginState {
     }
 
     /// The collection of a record of the tenant, to check access before touching it.
-    async fn collection_of(&mut self, id: &str) -> Result<(Uuid, String), HostError> {
+    pub(super) async fn collection_of(&mut self, id: &str) -> Result<(Uuid, String), HostError> {
         let not_found = || HostError::NotFound(format!("record {id} does not exist in this tenant"));
         let uuid = Uuid::parse_str(id).map_err(|_| not_found())?;
         match self.app.records.store().get(self.tenant.id, uuid).await {

@@ -1,0 +1,95 @@
+//! `files` (host API 1.2): the content of files users attach to records, for plugins granted
+//! `files_read` on the record's collection (`cap:files:<collection>`).
+//!
+//! Two ways in, both needing the grant: a file attached to a record the plugin may read (its
+//! field included), or — inside a filter hook — a file the filtered write attaches, uploaded by
+//! the user making that write, so a plugin can check an import before it is saved. Anything else
+//! is `not-found`, exactly as a file that does not exist, so a plugin cannot probe for ids.
+
+use socle_marketplace::manifest::Capability;
+use uuid::Uuid;
+
+use super::socle::plugin::files::{File, Host};
+use super::socle::plugin::types::HostError;
+use super::{PluginState, WitFieldError, capability_object};
+
+/// Largest file handed to a plugin: its linear memory is bounded (32 to 128 MiB by plan), and a
+/// partner parsing a file this size needs several times its size.
+pub const MAX_READ_BYTES: i64 = 8 * 1024 * 1024;
+
+/// The casbin object granting the files of a collection.
+pub fn object(collection: &str) -> String {
+    capability_object(&format!("files:{collection}"))
+}
+
+impl PluginState {
+    /// Declared in the manifest and granted by the tenant for `collection`.
+    async fn may_read_files_of(&mut self, collection: &str) -> wasmtime::Result<Result<(), HostError>> {
+        let declared = self.declared(|c| matches!(c, Capability::FilesRead { collections } if collections.iter().any(|x| x == collection)));
+        if !declared {
+            return Ok(Err(self.deny(format!("the manifest does not declare `files_read` on `{collection}`"))));
+        }
+        if !self.granted(&object(collection), crate::authz::USE).await? {
+            return Ok(Err(self.deny(format!("the tenant has not granted `files_read` on `{collection}`"))));
+        }
+        Ok(Ok(()))
+    }
+}
+
+impl Host for PluginState {
+    async fn read(&mut self, id: String) -> wasmtime::Result<Result<File, HostError>> {
+        self.charge()?;
+        if !self.declared(|c| matches!(c, Capability::FilesRead { .. })) {
+            return Ok(Err(self.deny("the manifest does not declare the `files_read` capability".into())));
+        }
+        let not_found = || HostError::NotFound(format!("file {id} does not exist in this tenant"));
+        let Ok(uuid) = Uuid::parse_str(&id) else { return Ok(Err(not_found())) };
+        let info = match self.app.records.file_info(self.tenant.id, uuid).await {
+            Ok(Some(info)) => info,
+            Ok(None) => return Ok(Err(not_found())),
+            Err(e) => return Ok(Err(self.error(e))),
+        };
+        // Which collection's grant applies: the record the file is attached to, or the write
+        // being filtered that attaches it.
+        let collection = match info.record_id {
+            Some(record) => match self.collection_of(&record.to_string()).await {
+                Ok((_, collection)) => collection,
+                Err(_) => return Ok(Err(not_found())),
+            },
+            None => match self.pending_files.iter().find(|p| p.id == uuid && p.uploader == info.created_by) {
+                Some(pending) => pending.collection.clone(),
+                None => return Ok(Err(not_found())),
+            },
+        };
+        if let Err(denied) = self.may_read_files_of(&collection).await? {
+            return Ok(Err(denied));
+        }
+        if info.size > MAX_READ_BYTES {
+            let message = format!("the file is {} MiB; plugins read files of at most {} MiB", info.size >> 20, MAX_READ_BYTES >> 20);
+            return Ok(Err(HostError::Invalid(vec![WitFieldError { field: "file".into(), message }])));
+        }
+        let content = if info.record_id.is_some() {
+            // The records engine decides whether the plugin may read the record and the field.
+            match self.app.records.download(&self.caller(), uuid).await {
+                Ok((_, bytes)) => bytes,
+                Err(crate::records::RecordError::NotFound(_)) => return Ok(Err(not_found())),
+                Err(e) => return Ok(Err(self.error(e))),
+            }
+        } else {
+            match self.app.records.file_content(self.tenant.id, uuid).await {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Ok(Err(not_found())),
+                Err(e) => return Ok(Err(self.error(e))),
+            }
+        };
+        tracing::debug!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, file.id = %uuid, collection = %collection, bytes = content.len(), "plugin read a file");
+        Ok(Ok(File {
+            id: uuid.to_string(),
+            name: info.name,
+            content_type: info.content_type,
+            size: u64::try_from(info.size).unwrap_or(0),
+            sha256: info.sha256,
+            content,
+        }))
+    }
+}
