@@ -28,8 +28,12 @@ pub fn core_handlers() -> Vec<(&'static str, Arc<dyn JobHandler>)> {
     ]
 }
 
-/// Housekeeping: drop finished jobs after a week.
+/// Housekeeping: drop finished jobs after a week, and uploads no record took after a day.
 pub const PURGE_JOB: &str = "maintenance.purge";
+
+/// How long an upload may wait for the record that takes it (a form being filled in, a client
+/// uploading then creating) before the nightly purge deletes it.
+pub const UNATTACHED_FILE_TTL_MS: i64 = 24 * 3600 * 1000;
 
 fn tenant_of(job: &Job) -> Result<TenantId, JobFailure> {
     job.tenant_id.ok_or_else(|| JobFailure::Permanent("this job needs a tenant".into()))
@@ -89,14 +93,16 @@ impl JobHandler for DispatchEvent {
     }
 }
 
-struct Purge;
+/// The nightly housekeeping (`maintenance.purge`).
+pub struct Purge;
 
 #[async_trait]
 impl JobHandler for Purge {
     async fn run(&self, app: &App, _job: &Job) -> Result<(), JobFailure> {
         let week = 7 * 24 * 3600 * 1000;
         let purged = app.jobs.purge_done(app.now_ms() - week).await?;
-        tracing::info!(purged, "finished jobs purged");
+        let files = app.records.purge_unattached_files(app.now_ms() - UNATTACHED_FILE_TTL_MS).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
+        tracing::info!(purged, files, "finished jobs and abandoned uploads purged");
         Ok(())
     }
 }

@@ -620,6 +620,54 @@ async fn files_are_uploaded_attached_and_served_to_those_who_may_read_them() {
 }
 
 #[tokio::test]
+async fn a_files_real_size_and_type_hold_against_what_the_client_claims_and_abandoned_uploads_are_purged() {
+    let t = TestApp::spawn().await;
+    let acme = setup(&t).await;
+    // A custom collection takes PDFs of at most 10 bytes.
+    let scans = "[[collections]]\nname = \"custom.scan\"\nlabel = \"Scans\"\n[[collections.fields]]\nname = \"pdf\"\ntype = \"file\"\nlabel = \"PDF\"\naccept = [\"application/pdf\"]\nmax_bytes = 10\n";
+    t.app.records.registry.install(acme.id, "custom:scans", &SchemaFile::parse(scans).unwrap(), &Actor::system("test")).await.unwrap();
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let account = create(&admin, "customer_account", json!({ "name": "Client" })).await;
+    let (_, page) = admin.upload("acme", "page.html", "text/html", b"<b>x</b>").await;
+    let lying = json!({ "id": page["id"], "name": "scan.pdf", "content_type": "application/pdf", "size": 5 });
+    let (status, refused) = admin.api(Method::POST, "acme", "/records/custom.scan", Some(json!({ "pdf": lying }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.to_string().contains("text/html files are not accepted"), "{refused}");
+    let (_, big) = admin.upload("acme", "scan.pdf", "application/pdf", b"%PDF-1.4 too long").await;
+    let small = json!({ "id": big["id"], "name": "scan.pdf", "content_type": "application/pdf", "size": 9 });
+    let (status, refused) = admin.api(Method::POST, "acme", "/records/custom.scan", Some(json!({ "pdf": small }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.to_string().contains("the file is 17 bytes; at most 10"), "{refused}");
+
+    // An upload no record takes within a day is deleted by the nightly housekeeping; one a record
+    // took stays.
+    let (_, kept) = admin.upload("acme", "contrat.pdf", "application/pdf", b"%PDF-1.4").await;
+    create(&admin, "document", json!({ "title": "Contrat", "account": account["id"], "file": kept })).await;
+    let (_, abandoned) = admin.upload("acme", "brouillon.pdf", "application/pdf", b"%PDF-1.4 draft").await;
+    let path = |file: &Value| format!("/t/acme/api/v1/files/{}", file["id"].as_str().unwrap());
+    t.clock.advance(Duration::from_secs(25 * 3600));
+    let purge = socle_core::jobs::Job {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: None,
+        kind: socle_core::jobs_registry::PURGE_JOB.into(),
+        payload: json!({}),
+        status: "running".into(),
+        run_at: t.app.now_ms(),
+        attempts: 1,
+        max_attempts: 1,
+        last_error: None,
+        created_at: t.app.now_ms(),
+        updated_at: t.app.now_ms(),
+    };
+    use socle_core::jobs::JobHandler as _;
+    socle_core::jobs_registry::Purge.run(&t.app, &purge).await.unwrap();
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    assert_eq!(admin.get(&path(&abandoned)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.get(&path(&kept)).await.status(), StatusCode::OK);
+    assert_eq!(admin.get(&path(&page)).await.status(), StatusCode::NOT_FOUND, "the refused write's file went too");
+}
+
+#[tokio::test]
 async fn openapi_describes_the_api_and_the_callers_collections() {
     let t = TestApp::spawn().await;
     setup(&t).await;

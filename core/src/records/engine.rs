@@ -834,6 +834,11 @@ impl RecordEngine {
         Ok(self.store.file_bytes(tenant, id).await?)
     }
 
+    /// Deletes the files uploaded before `before` (ms) that no record took, in every tenant.
+    pub async fn purge_unattached_files(&self, before: i64) -> Result<u64, RecordError> {
+        Ok(self.store.purge_unattached_files(before).await?)
+    }
+
     /// A file the caller may read: attached to a field of a record they may read, or uploaded by
     /// them and not attached yet.
     pub async fn download(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, Vec<u8>), RecordError> {

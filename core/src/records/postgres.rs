@@ -551,6 +551,13 @@ impl RecordStore for PgRecordStore {
             .await?)
     }
 
+    async fn purge_unattached_files(&self, before: i64) -> Result<u64, StoreError> {
+        let mut tx = begin(&self.pool, Scope::Platform).await?;
+        let result = sqlx::query("DELETE FROM files WHERE record_id IS NULL AND created_at < $1").bind(before).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result.rows_affected())
+    }
+
     async fn tenant_schemas(&self, tenant: TenantId) -> Result<Vec<(String, Value)>, StoreError> {
         let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
         let rows = sqlx::query("SELECT name, definition FROM tenant_collections WHERE tenant_id = $1 ORDER BY updated_at, name")

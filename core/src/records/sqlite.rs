@@ -518,6 +518,11 @@ impl RecordStore for SqliteRecordStore {
             .await?)
     }
 
+    async fn purge_unattached_files(&self, before: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM files WHERE record_id IS NULL AND created_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(result.rows_affected())
+    }
+
     async fn tenant_schemas(&self, tenant: TenantId) -> Result<Vec<(String, Value)>, StoreError> {
         let rows = sqlx::query("SELECT name, definition FROM tenant_collections WHERE tenant_id = $1 ORDER BY updated_at, name")
             .bind(tenant.to_string())

@@ -235,6 +235,9 @@ pub trait RecordStore: Send + Sync {
     async fn file(&self, tenant: TenantId, id: Uuid) -> Result<Option<StoredFile>, StoreError>;
     /// A file's bytes.
     async fn file_bytes(&self, tenant: TenantId, id: Uuid) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deletes, in every tenant, the files uploaded before `before` (ms) that no record took
+    /// (abandoned uploads, writes refused after their files were stored); returns how many.
+    async fn purge_unattached_files(&self, before: i64) -> Result<u64, StoreError>;
     /// Schema fragments the tenant installed (custom collections, plugins' collections):
     /// `(source, schema as JSON)`.
     async fn tenant_schemas(&self, tenant: TenantId) -> Result<Vec<(String, Value)>, StoreError>;
