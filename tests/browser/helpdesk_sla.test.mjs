@@ -49,8 +49,19 @@ test("an urgent ticket's SLA pauses while waiting for the client, then runs out 
   await client.fill("#panel #in-subject", SUBJECT);
   await client.selectOption("#panel #in-project", { label: "Site vitrine Durand Immobilier" });
   await client.selectOption("#panel #in-ticket_type", "urgence");
+  // Two attachments chosen in the creation form (one file input, several files).
+  const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
+  await client.setInputFiles("#panel #in-attachments", [
+    { name: "capture-export.png", mimeType: "image/png", buffer: png },
+    { name: "export-transactions.csv", mimeType: "text/csv", buffer: Buffer.from("date;montant\n2026-11-20;120,00\n") },
+  ]);
   await client.click("#panel button[type=submit]");
   await client.waitForSelector("#panel #panel-fields");
+  const attached = client.locator("#panel #field-attachments a");
+  assert.deepEqual(await attached.allTextContents(), ["capture-export.png", "export-transactions.csv"]);
+  const download = await client.request.get(new URL(await attached.nth(1).getAttribute("href"), BASE).href);
+  assert.equal(download.status(), 200);
+  assert.match(await download.text(), /2026-11-20;120,00/);
   await mailTo(TEAM, /Nouveau ticket client/);
   await mailTo(CLIENT, /Demande enregistr/);
 
@@ -58,6 +69,10 @@ test("an urgent ticket's SLA pauses while waiting for the client, then runs out 
   const support = await loggedIn(browser, "atelier-pixel", "thomas.petit@atelier-pixel.demo");
   await openTicket(support);
   assert.match(await support.textContent("#panel .timer"), /échéance/);
+  // Support adds a file to the ticket from its panel: it joins the client's two.
+  await support.setInputFiles("#panel #in-attachments", { name: "procedure-export.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 procédure") });
+  await support.locator("#panel #field-attachments a", { hasText: "procedure-export.pdf" }).waitFor();
+  assert.equal(await support.locator("#panel #field-attachments a").count(), 3);
   await addRelated(support, "Réponses", "Pouvez-vous nous envoyer une capture de l'écran d'export ?");
   await openTicket(support);
   await addRelated(support, "Commentaires internes", "Probablement le filtre de statut côté logiciel de transaction.");

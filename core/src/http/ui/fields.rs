@@ -23,6 +23,8 @@ pub struct Display {
     pub href: Option<String>,
     /// Right-aligned (numbers and amounts).
     pub numeric: bool,
+    /// Several values with their own links (a list of files or references).
+    pub links: Vec<Display>,
 }
 
 /// The CSS class of an enum colour (`#0e9f6e` → `chip-0e9f6e`); colours are validated by the
@@ -98,8 +100,10 @@ fn datetime(text: &str, lang: &str) -> String {
 pub fn display(field: &FieldDef, value: Option<&Value>, lang: &str, titles: &Titles, link: &dyn Fn(&str) -> String) -> Display {
     let Some(value) = value.filter(|v| !v.is_null()) else { return Display::default() };
     if let Value::Array(items) = value {
-        let parts: Vec<String> = items.iter().map(|v| display(&FieldDef { multiple: false, ..field.clone() }, Some(v), lang, titles, link).text).collect();
-        return Display { text: parts.join(", "), ..Display::default() };
+        let parts: Vec<Display> = items.iter().map(|v| display(&FieldDef { multiple: false, ..field.clone() }, Some(v), lang, titles, link)).collect();
+        let text = parts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", ");
+        let links = if parts.iter().any(|p| p.href.is_some()) { parts } else { Vec::new() };
+        return Display { text, links, ..Display::default() };
     }
     match field.field_type {
         FieldType::Enum => {

@@ -850,10 +850,19 @@ async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collec
         if field.field_type == FieldType::File {
             // Stored now, attached by the write below (a refused write leaves them unattached,
             // readable only by this user).
-            if let Some((_, file_name, content_type, bytes)) = files.iter().find(|(name, ..)| name == &field.name) {
+            let mut stored = Vec::new();
+            for (_, file_name, content_type, bytes) in files.iter().filter(|(name, ..)| name == &field.name) {
                 let file = state.records.upload(&caller, file_name, content_type, bytes).await?;
-                let value = serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size });
-                input.insert(field.name.clone(), value);
+                stored.push(serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size }));
+            }
+            match (field.multiple, stored.len()) {
+                (_, 0) => {}
+                (true, _) => {
+                    input.insert(field.name.clone(), Value::Array(stored));
+                }
+                (false, _) => {
+                    input.insert(field.name.clone(), stored.swap_remove(0));
+                }
             }
             continue;
         }
@@ -1000,7 +1009,7 @@ async fn attach(
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
     let field = def.fields.iter().find(|f| f.name == field_name && f.field_type == FieldType::File).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no file field `{field_name}`")))?;
-    in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
+    let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let mut upload = None;
     while let Some(part) = multipart.next_field().await.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))? {
         if part.name() == Some("file") {
@@ -1012,9 +1021,18 @@ async fn attach(
     }
     let (name, content_type, bytes) = upload.ok_or_else(|| ApiError::bad_request("invalid_upload", "send the file in a form field named `file`"))?;
     let file = state.records.upload(&caller, &name, &content_type, &bytes).await?;
+    let value = serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size });
+    // A field of several files (a ticket's attachments) gains this one; a single file replaces.
+    let value = if field.multiple {
+        let mut files = current.data.get(&field.name).and_then(Value::as_array).cloned().unwrap_or_default();
+        files.push(value);
+        Value::Array(files)
+    } else {
+        value
+    };
     let mut patch = Map::new();
-    patch.insert(field.name.clone(), serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size }));
-    state.records.update(&caller, id, patch, None).await?;
+    patch.insert(field.name.clone(), value);
+    state.records.update(&caller, id, patch, Some(current.version)).await?;
     let response = render_panel(&state, &auth, &collection, id).await?;
     Ok(trigger(response, "records-changed"))
 }
