@@ -20,7 +20,7 @@ pub const COMMUNICATION: &str = "telecom.communication";
 const MAX_CALLS_PER_LINE: usize = 500;
 
 /// The communication filter: the account comes from the line when it is not given, and the line,
-/// site and deployment must belong to it.
+/// site, deployment and contact must belong to it.
 pub fn rules(write: &Write) -> Result<Option<Value>, String> {
     let mut data = write.data.clone();
     if let Some(line_id) = text(&data, "line") {
@@ -37,6 +37,7 @@ pub fn rules(write: &Write) -> Result<Option<Value>, String> {
     let account = text(&data, "account").ok_or("choisissez le compte client (ou la ligne) de la communication")?.to_owned();
     same_account(&data, "site", "site", &account, "le site")?;
     same_account(&data, "deployment", DEPLOYMENT, &account, "le déploiement")?;
+    same_account(&data, "contact", "contact", &account, "le contact")?;
     Ok((data != write.data).then_some(data))
 }
 

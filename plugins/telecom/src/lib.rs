@@ -95,7 +95,11 @@ pub(crate) fn same_account(data: &Value, field: &str, collection: &str, account:
     if let Some(id) = text(data, field) {
         let record = get_in(collection, id, what)?;
         if record.get::<String>("account").as_deref() != Some(account) {
-            let name = record.get::<String>("name").unwrap_or_else(|| id.to_owned());
+            let person = || {
+                let full = [record.get::<String>("first_name"), record.get::<String>("last_name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                (!full.is_empty()).then_some(full)
+            };
+            let name = record.get::<String>("name").or_else(person).unwrap_or_else(|| id.to_owned());
             return Err(format!("{what} « {name} » n'appartient pas à ce compte client"));
         }
     }

@@ -239,6 +239,9 @@ fn a_communication_takes_its_account_from_its_line_and_refuses_another_accounts_
     let err = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "account": other }))).unwrap_err();
     assert!(err.contains("+33611111111 n'appartient pas"), "{err}");
     assert!(crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel" }))).unwrap_err().contains("compte client"));
+    let stranger = testing::insert("contact", json!({ "account": other, "first_name": "Anne", "last_name": "Le Goff" }));
+    let err = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "contact": stranger }))).unwrap_err();
+    assert_eq!(err, "le contact « Anne Le Goff » n'appartient pas à ce compte client");
 }
 
 #[test]
