@@ -144,21 +144,7 @@ async fn the_hourly_sweep_purges_every_retention_due_even_without_its_own_job() 
     // The platform-wide sweep (what the hourly schedule runs, without a retention id) finds the
     // retention due and purges it, whether or not its own job ever runs.
     t.clock.advance(Duration::from_secs(DAY + 1));
-    let sweep = socle_core::jobs::Job {
-        id: uuid::Uuid::now_v7(),
-        tenant_id: None,
-        kind: socle_core::marketplace::retention::PURGE_JOB.into(),
-        payload: json!({}),
-        status: "running".into(),
-        run_at: t.app.now_ms(),
-        attempts: 1,
-        max_attempts: 1,
-        last_error: None,
-        created_at: t.app.now_ms(),
-        updated_at: t.app.now_ms(),
-    };
-    use socle_core::jobs::JobHandler as _;
-    socle_core::marketplace::retention::PurgeRetained.run(&t.app, &sweep).await.unwrap();
+    t.run_platform_job(&socle_core::marketplace::retention::PurgeRetained, socle_core::marketplace::retention::PURGE_JOB).await;
     let admin = t.logged_in("acme", "claire@acme.fr").await;
     assert_eq!(retained(&admin).await[0]["status"], "purged");
     let data = t.app.marketplace.plugin_data(acme.id, "good", &["good.note".to_owned()]).await.unwrap();

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use socle_core::jobs::JobHandler as _;
 use socle_core::marketplace::apply;
 use socle_core::marketplace::{Change, Target};
 use socle_core::plugins::store::Receipt;
@@ -76,20 +75,7 @@ async fn fleet(t: &TestApp) -> (Vec<Tenant>, Vec<Tenant>) {
 }
 
 async fn run_tick(t: &TestApp) {
-    let job = socle_core::jobs::Job {
-        id: uuid::Uuid::now_v7(),
-        tenant_id: None,
-        kind: socle_core::marketplace::rollout::TICK_JOB.into(),
-        payload: json!({}),
-        status: "running".into(),
-        run_at: t.app.now_ms(),
-        attempts: 1,
-        max_attempts: 1,
-        last_error: None,
-        created_at: t.app.now_ms(),
-        updated_at: t.app.now_ms(),
-    };
-    socle_core::marketplace::rollout::Tick.run(&t.app, &job).await.unwrap();
+    t.run_platform_job(&socle_core::marketplace::rollout::Tick, socle_core::marketplace::rollout::TICK_JOB).await;
 }
 
 fn configure(s: &mut socle_core::config::Settings) {

@@ -646,21 +646,7 @@ async fn a_files_real_size_and_type_hold_against_what_the_client_claims_and_aban
     let (_, abandoned) = admin.upload("acme", "brouillon.pdf", "application/pdf", b"%PDF-1.4 draft").await;
     let path = |file: &Value| format!("/t/acme/api/v1/files/{}", file["id"].as_str().unwrap());
     t.clock.advance(Duration::from_secs(25 * 3600));
-    let purge = socle_core::jobs::Job {
-        id: uuid::Uuid::now_v7(),
-        tenant_id: None,
-        kind: socle_core::jobs_registry::PURGE_JOB.into(),
-        payload: json!({}),
-        status: "running".into(),
-        run_at: t.app.now_ms(),
-        attempts: 1,
-        max_attempts: 1,
-        last_error: None,
-        created_at: t.app.now_ms(),
-        updated_at: t.app.now_ms(),
-    };
-    use socle_core::jobs::JobHandler as _;
-    socle_core::jobs_registry::Purge.run(&t.app, &purge).await.unwrap();
+    t.run_platform_job(&socle_core::jobs_registry::Purge, socle_core::jobs_registry::PURGE_JOB).await;
     let admin = t.logged_in("acme", "claire@acme.fr").await;
     assert_eq!(admin.get(&path(&abandoned)).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(admin.get(&path(&kept)).await.status(), StatusCode::OK);

@@ -213,6 +213,28 @@ impl TestApp {
         socle_core::jobs::Worker::new(self.app.clone())
     }
 
+    /// Runs one platform-wide job of `kind` (no tenant, empty payload) with `handler` now, as its
+    /// schedule would: the hourly and nightly sweeps without waiting for their cron.
+    pub async fn run_platform_job(&self, handler: &dyn socle_core::jobs::JobHandler, kind: &str) {
+        let now = self.app.now_ms();
+        let job = socle_core::jobs::Job {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: None,
+            kind: kind.into(),
+            payload: serde_json::json!({}),
+            status: "running".into(),
+            run_at: now,
+            attempts: 1,
+            max_attempts: 1,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if let Err(failure) = handler.run(&self.app, &job).await {
+            panic!("job {kind} failed: {failure:?}");
+        }
+    }
+
     async fn start(db: Arc<TestDb>, backend: TestBackend, clock: Arc<ShiftedClock>, smtp_url: Option<String>, configure: Option<Configure>) -> Self {
         // Internal errors are logged, never returned: show them when a test fails.
         socle_core::telemetry::init(&socle_core::config::LogSettings { format: "pretty".into(), level: "error".into() });
