@@ -299,6 +299,38 @@
     }
   });
 
+  // ---- times: the server speaks UTC, each reader sees and types their own time zone ----
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localInputValue(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  function localizeTimes(root) {
+    if (!root || !root.querySelectorAll) return;
+    var lang = document.body.getAttribute("data-lang") || document.documentElement.lang || "fr";
+    var format = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
+    root.querySelectorAll("time[data-local]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) { t.textContent = format.format(d); t.title = t.getAttribute("datetime"); }
+    });
+    // Inputs arrive holding UTC ("2026-11-22T14:00"); shown once in local time.
+    root.querySelectorAll("input[type=datetime-local][data-utc]:not([data-localized])").forEach(function (input) {
+      var d = input.value ? new Date(input.value + ":00Z") : null;
+      if (d && !isNaN(d)) input.value = localInputValue(d);
+      input.setAttribute("data-localized", "");
+    });
+  }
+  // A local date and time typed in an input leaves as an instant (UTC, RFC 3339).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    var inputs = elt.matches && elt.matches("input[type=datetime-local]") ? [elt] : Array.prototype.slice.call(elt.querySelectorAll ? elt.querySelectorAll("input[type=datetime-local]") : []);
+    inputs.forEach(function (input) {
+      if (!input.name || !input.value) return;
+      var d = new Date(input.value);
+      if (!isNaN(d)) event.detail.parameters[input.name] = d.toISOString();
+    });
+  });
+  document.addEventListener("htmx:load", function (event) { localizeTimes(event.detail.elt); });
+
   // ---- htmx integration ----
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "panel") {
@@ -314,5 +346,5 @@
   document.addEventListener("htmx:sendError", function () {
     toast(document.body.getAttribute("data-lang") === "en" ? "The server could not be reached." : "Le serveur est injoignable.", "error");
   });
-  document.addEventListener("DOMContentLoaded", function () { panelOpened(); selectionChanged(); });
+  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); panelOpened(); selectionChanged(); });
 })();

@@ -14,7 +14,7 @@ export async function launch() {
 }
 
 export async function loggedIn(browser, slug, email, viewport = { width: 1366, height: 900 }) {
-  const page = await (await browser.newContext({ viewport, locale: "fr-FR" })).newPage();
+  const page = await (await browser.newContext({ viewport, locale: "fr-FR", timezoneId: "Europe/Paris" })).newPage();
   await page.goto(`${BASE}/t/${slug}/login`);
   await page.fill("#email", email);
   await page.fill("#password", PASSWORD);

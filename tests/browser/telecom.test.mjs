@@ -214,3 +214,21 @@ test("Direction runs an operator API action on selected lines through the platfo
   await direction.screenshot({ path: `${SHOTS}telecom-operator-action.png`, fullPage: true });
   await direction.context().close();
 });
+
+test("Times are shown and typed in the reader's time zone (Paris), stored as instants", async () => {
+  const direction = await loggedIn(browser, "connextoo", "claire.martin@connextoo.demo");
+  await direction.goto(`${BASE}/t/connextoo/c/telecom.communication?view=telecom/communications_recentes`);
+  // Stored 2026-11-18T06:12:00Z; Paris is UTC+1 in November.
+  const row = direction.locator("#list tbody tr", { hasText: "Coupure internet signalée" });
+  assert.match(await row.textContent(), /18\/11\/2026 07:12/);
+  await row.locator("a").first().click();
+  await direction.waitForSelector("#panel #panel-fields");
+  assert.equal(await direction.inputValue("#panel #in-occurred_at"), "2026-11-18T07:12");
+  const id = new URL(direction.url()).searchParams.get("open");
+  await direction.fill("#panel #in-occurred_at", "2026-11-18T08:30");
+  await direction.locator("#panel #in-occurred_at").dispatchEvent("change");
+  await direction.waitForSelector("#status-occurred_at:has-text('Enregistré')");
+  const stored = await (await direction.request.get(`${BASE}/t/connextoo/api/v1/records/telecom.communication/${id}`)).json();
+  assert.match(stored.data.occurred_at, /^2026-11-18T07:30:00/, "08:30 in Paris is 07:30 UTC");
+  await direction.context().close();
+});

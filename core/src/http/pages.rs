@@ -70,7 +70,7 @@ impl Templates {
         // A missing variable or string is a bug: fail loudly instead of rendering a blank.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.add_filter("label", label_filter);
-        env.add_filter("datetime", format_time);
+        env.add_filter("datetime", local_time);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
         }
@@ -98,8 +98,17 @@ fn label_filter(value: minijinja::Value, lang: &str) -> String {
     pick(lang).or_else(|| pick("fr")).unwrap_or_default()
 }
 
-/// A Unix time in milliseconds as a UTC date and time in `lang`'s order (also the template
-/// filter `{{ ms | datetime(lang) }}`).
+/// The `datetime` template filter (`{{ ms | datetime(lang) }}`): a moment as `<time data-local>` markup, its UTC text turned into
+/// the reader's time zone by the browser (socle.js).
+fn local_time(ms: i64, lang: &str) -> minijinja::Value {
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return minijinja::Value::from("") };
+    let iso = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    // Both parts are digits and separators we formatted ourselves: nothing to escape.
+    minijinja::Value::from_safe_string(format!("<time datetime=\"{iso}\" data-local>{}</time>", format_time(ms, lang)))
+}
+
+/// A Unix time in milliseconds as UTC text in `lang`'s order (`21/11/2026 14:30 UTC`, or
+/// `2026-11-21 14:30 UTC` in English).
 pub fn format_time(ms: i64, lang: &str) -> String {
     let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return String::new() };
     if lang == "en" {

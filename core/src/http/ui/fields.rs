@@ -25,6 +25,8 @@ pub struct Display {
     pub numeric: bool,
     /// Several values with their own links (a list of files or references).
     pub links: Vec<Display>,
+    /// A moment (RFC 3339, UTC) the browser shows in the reader's time zone.
+    pub iso: Option<String>,
 }
 
 /// The CSS class of an enum colour (`#0e9f6e` → `chip-0e9f6e`); colours are validated by the
@@ -123,7 +125,10 @@ pub fn display(field: &FieldDef, value: Option<&Value>, lang: &str, titles: &Tit
             Display { text, numeric: true, ..Display::default() }
         }
         FieldType::Date => Display { text: date(value.as_str().unwrap_or_default(), lang), ..Display::default() },
-        FieldType::Datetime => Display { text: datetime(value.as_str().unwrap_or_default(), lang), ..Display::default() },
+        FieldType::Datetime => {
+            let text = value.as_str().unwrap_or_default();
+            Display { text: datetime(text, lang), iso: Some(text.to_owned()), ..Display::default() }
+        }
         FieldType::Reference => {
             let id = value.as_str().unwrap_or_default();
             let target = field.collection.as_deref().unwrap_or_default();

@@ -175,7 +175,7 @@ struct Transition {
 
 #[derive(Debug, Serialize)]
 struct HistoryItem {
-    at: String,
+    at: Stamp,
     actor: String,
     what: String,
     changes: Vec<String>,
@@ -224,11 +224,11 @@ struct PanelData {
     history: Vec<HistoryItem>,
     links: Vec<LinkItem>,
     related: Vec<RelatedList>,
-    timers: Vec<String>,
+    timers: Vec<TimerLine>,
     panels: Vec<PluginPanel>,
     actions: Vec<ActionView>,
-    created: String,
-    updated: String,
+    created: Option<Stamp>,
+    updated: Option<Stamp>,
     /// Set for a new record's form.
     is_new: bool,
     /// The creation form carries files (multipart).
@@ -245,8 +245,42 @@ fn lang(auth: &Authenticated) -> &'static str {
     auth.locale().as_str()
 }
 
-fn when(ms: i64, lang: &str) -> String {
-    crate::http::pages::format_time(ms, lang)
+/// A moment as the portal shows it: UTC text from the server, turned into the reader's own time
+/// zone by the browser (`<time data-local>`, socle.js).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+struct Stamp {
+    /// RFC 3339, UTC.
+    iso: String,
+    /// The UTC text shown until (or without) JavaScript.
+    text: String,
+}
+
+fn when(ms: i64, lang: &str) -> Stamp {
+    let iso = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default();
+    Stamp { iso, text: crate::http::pages::format_time(ms, lang) }
+}
+
+/// One timer's line: text around an optional moment.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+struct TimerLine {
+    before: String,
+    at: Option<Stamp>,
+    after: String,
+}
+
+impl TimerLine {
+    fn text(before: String) -> Self {
+        Self { before, at: None, after: String::new() }
+    }
+
+    /// The line as plain text (UTC).
+    #[cfg(test)]
+    fn plain(&self) -> String {
+        format!("{}{}{}", self.before, self.at.as_ref().map_or("", |a| a.text.as_str()), self.after)
+    }
 }
 
 /// Titles of every record the reference fields of `records` point to, one query per target
@@ -607,8 +641,8 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         timers,
         panels,
         actions,
-        created: when(record.created_at, lang),
-        updated: when(record.updated_at, lang),
+        created: Some(when(record.created_at, lang)),
+        updated: Some(when(record.updated_at, lang)),
         is_new: false,
         multipart: false,
         return_to: None,
@@ -656,7 +690,7 @@ async fn related_lists(state: &AppState, auth: &Authenticated, def: &CollectionD
 
 /// A workflow timer in words: running with its deadline and what is left (or how late it is),
 /// paused with what was left, or finished.
-fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants::Locale) -> String {
+fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants::Locale) -> TimerLine {
     let lang = locale.as_str();
     let en = lang == "en";
     let duration = |ms: i64| {
@@ -666,14 +700,20 @@ fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants
     };
     let name = timer.name.to_uppercase();
     match (timer.status.as_str(), timer.due_at) {
-        ("running", Some(due)) if due >= now => {
-            format!("{name} — {} {} ({} {})", if en { "due" } else { "échéance" }, when(due, lang), duration(due - now), if en { "left" } else { "restantes" })
-        }
-        ("running", Some(due)) => format!("{name} — {} {}", if en { "overdue by" } else { "dépassé de" }, duration(now - due)),
-        ("paused", _) => format!("{name} — {} ({} {})", if en { "paused" } else { "en pause" }, duration(timer.remaining_ms.unwrap_or(0)), if en { "left" } else { "restantes" }),
-        ("fired", Some(due)) => format!("{name} — {} {} ({} {})", if en { "expired on" } else { "échu le" }, when(due, lang), if en { "overdue by" } else { "dépassé de" }, duration(now - due)),
-        ("fired", None) => format!("{name} — {}", if en { "expired" } else { "échu" }),
-        _ => format!("{name} — {}", if en { "stopped" } else { "arrêté" }),
+        ("running", Some(due)) if due >= now => TimerLine {
+            before: format!("{name} — {} ", if en { "due" } else { "échéance" }),
+            at: Some(when(due, lang)),
+            after: format!(" ({} {})", duration(due - now), if en { "left" } else { "restantes" }),
+        },
+        ("running", Some(due)) => TimerLine::text(format!("{name} — {} {}", if en { "overdue by" } else { "dépassé de" }, duration(now - due))),
+        ("paused", _) => TimerLine::text(format!("{name} — {} ({} {})", if en { "paused" } else { "en pause" }, duration(timer.remaining_ms.unwrap_or(0)), if en { "left" } else { "restantes" })),
+        ("fired", Some(due)) => TimerLine {
+            before: format!("{name} — {} ", if en { "expired on" } else { "échu le" }),
+            at: Some(when(due, lang)),
+            after: format!(" ({} {})", if en { "overdue by" } else { "dépassé de" }, duration(now - due)),
+        },
+        ("fired", None) => TimerLine::text(format!("{name} — {}", if en { "expired" } else { "échu" })),
+        _ => TimerLine::text(format!("{name} — {}", if en { "stopped" } else { "arrêté" })),
     }
 }
 
@@ -780,8 +820,8 @@ async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, 
         timers: Vec::new(),
         panels: Vec::new(),
         actions: Vec::new(),
-        created: String::new(),
-        updated: String::new(),
+        created: None,
+        updated: None,
         is_new: true,
         multipart,
         return_to: None,
@@ -982,7 +1022,7 @@ async fn save_field(
         match state.records.update(&caller, id, patch, Some(current.version)).await {
             Ok(record) => {
                 saved.version = record.version;
-                saved.saved_at = Some(when(record.updated_at, lang));
+                saved.saved_at = Some(when(record.updated_at, lang).text);
                 saved.saved_value = fields::form_text(field, record.data.get(&field.name));
             }
             Err(err @ (RecordError::Invalid(_) | RecordError::Vetoed { .. } | RecordError::Denied(_) | RecordError::Conflict { .. })) => {
@@ -1241,12 +1281,14 @@ mod tests {
     fn timers_read_as_deadlines_pauses_and_delays() {
         let hour = 3_600_000;
         let running = TimerView { name: "sla".into(), status: "running".into(), due_at: Some(5 * hour), remaining_ms: None };
-        let text = timer_text(&running, 3 * hour, socle_tenants::Locale::Fr);
-        assert!(text.starts_with("SLA — échéance 01/01/1970 05:00 UTC (2 h 00 min restantes)"), "{text}");
-        assert_eq!(timer_text(&running, 6 * hour + 60_000, socle_tenants::Locale::Fr), "SLA — dépassé de 1 h 01 min");
+        let line = timer_text(&running, 3 * hour, socle_tenants::Locale::Fr);
+        assert_eq!(line.plain(), "SLA — échéance 01/01/1970 05:00 UTC (2 h 00 min restantes)");
+        // The moment travels as UTC for the browser to show in the reader's time zone.
+        assert_eq!(line.at.unwrap().iso, "1970-01-01T05:00:00Z");
+        assert_eq!(timer_text(&running, 6 * hour + 60_000, socle_tenants::Locale::Fr).plain(), "SLA — dépassé de 1 h 01 min");
         let fired = TimerView { status: "fired".into(), ..running.clone() };
-        assert_eq!(timer_text(&fired, 6 * hour + 120_000, socle_tenants::Locale::Fr), "SLA — échu le 01/01/1970 05:00 UTC (dépassé de 1 h 02 min)");
+        assert_eq!(timer_text(&fired, 6 * hour + 120_000, socle_tenants::Locale::Fr).plain(), "SLA — échu le 01/01/1970 05:00 UTC (dépassé de 1 h 02 min)");
         let paused = TimerView { status: "paused".into(), remaining_ms: Some(26 * hour), ..running };
-        assert_eq!(timer_text(&paused, 0, socle_tenants::Locale::En), "SLA — paused (1 d 2 h left)");
+        assert_eq!(timer_text(&paused, 0, socle_tenants::Locale::En).plain(), "SLA — paused (1 d 2 h left)");
     }
 }
