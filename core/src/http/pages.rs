@@ -101,10 +101,16 @@ fn label_filter(value: minijinja::Value, lang: &str) -> String {
 /// The `datetime` template filter (`{{ ms | datetime(lang) }}`): a moment as `<time data-local>` markup, its UTC text turned into
 /// the reader's time zone by the browser (socle.js).
 fn local_time(ms: i64, lang: &str) -> minijinja::Value {
-    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return minijinja::Value::from("") };
-    let iso = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     // Both parts are digits and separators we formatted ourselves: nothing to escape.
-    minijinja::Value::from_safe_string(format!("<time datetime=\"{iso}\" data-local>{}</time>", format_time(ms, lang)))
+    minijinja::Value::from_safe_string(format!("<time datetime=\"{}\" data-local>{}</time>", iso_time(ms), format_time(ms, lang)))
+}
+
+/// A Unix time in milliseconds as RFC 3339 (UTC), empty if out of range.
+pub fn iso_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 /// A Unix time in milliseconds as UTC text in `lang`'s order (`21/11/2026 14:30 UTC`, or

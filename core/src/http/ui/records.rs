@@ -256,11 +256,7 @@ struct Stamp {
 }
 
 fn when(ms: i64, lang: &str) -> Stamp {
-    let iso = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default();
-    Stamp { iso, text: crate::http::pages::format_time(ms, lang) }
+    Stamp { iso: crate::http::pages::iso_time(ms), text: crate::http::pages::format_time(ms, lang) }
 }
 
 /// One timer's line: text around an optional moment.
