@@ -497,3 +497,27 @@ async fn the_operator_console_reviews_submissions_and_shows_rollouts_and_health(
     let response = browser.client().post(browser.url("/ops/reviews")).form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "approve"), ("note", "")]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn static_assets_travel_gzipped_to_browsers_that_accept_it() {
+    let t = TestApp::spawn().await;
+    let browser = t.browser();
+    for (file, ratio) in [("htmx.min.js", 3), ("socle.css", 3), ("socle.js", 2)] {
+        let plain = browser.get(&format!("/static/{file}")).await;
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert!(plain.headers().get("content-encoding").is_none(), "{file}: no gzip unless asked");
+        let plain = plain.bytes().await.unwrap();
+        let url = browser.url(&format!("/static/{file}"));
+        let gz = browser.client().get(&url).header("accept-encoding", "br, gzip;q=0.8").send().await.unwrap();
+        assert_eq!(gz.headers()["content-encoding"], "gzip");
+        assert_eq!(gz.headers()["vary"], "accept-encoding");
+        let compressed = gz.bytes().await.unwrap();
+        assert!(compressed.len() * ratio < plain.len(), "{file}: {} of {} bytes", compressed.len(), plain.len());
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut unzipped).unwrap();
+        assert_eq!(unzipped, plain, "{file}: the same bytes once unzipped");
+        // `q=0` refuses an encoding.
+        let refused = browser.client().get(&url).header("accept-encoding", "gzip;q=0").send().await.unwrap();
+        assert!(refused.headers().get("content-encoding").is_none());
+    }
+}
