@@ -205,7 +205,7 @@ async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, files: &
             let (_, bytes) = files.iter().find(|(n, _)| n == name).with_context(|| format!("{}: no demo file {name}", at()))?;
             let content_type = if name.ends_with(".csv") { "text/csv" } else { "application/octet-stream" };
             let file = app.records.upload(&caller, name, content_type, bytes).await.with_context(at)?;
-            input.insert(field.clone(), serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size }));
+            input.insert(field.clone(), file.field_value());
         }
         let created = app.records.create(&caller, &record.collection, input).await.with_context(at)?;
         for name in &record.transitions {

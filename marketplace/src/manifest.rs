@@ -243,6 +243,34 @@ impl Capability {
         }
     }
 
+    /// The capability one target at a time (each collection, host, permission or connector), as
+    /// a tenant grants it; a capability without targets comes back whole, with no target.
+    pub fn per_target(&self) -> Vec<(Option<String>, Capability)> {
+        let targets = match self {
+            Self::RecordsRead { collections } | Self::RecordsWrite { collections } | Self::FilesRead { collections } => collections,
+            Self::Http { hosts } => hosts,
+            Self::Permissions { permissions } => permissions,
+            Self::Connectors { connectors } => connectors,
+            Self::Events | Self::Kv | Self::Config | Self::Mail => return vec![(None, self.clone())],
+        };
+        targets
+            .iter()
+            .map(|t| {
+                let one = vec![t.clone()];
+                let capability = match self {
+                    Self::RecordsRead { .. } => Self::RecordsRead { collections: one },
+                    Self::RecordsWrite { .. } => Self::RecordsWrite { collections: one },
+                    Self::FilesRead { .. } => Self::FilesRead { collections: one },
+                    Self::Http { .. } => Self::Http { hosts: one },
+                    Self::Permissions { .. } => Self::Permissions { permissions: one },
+                    Self::Connectors { .. } => Self::Connectors { connectors: one },
+                    other => other.clone(),
+                };
+                (Some(t.clone()), capability)
+            })
+            .collect()
+    }
+
     /// A risk score (0–10) shown to reviewers and administrators: what harm the capability could
     /// do if the plugin misbehaved.
     pub fn risk(&self) -> u8 {

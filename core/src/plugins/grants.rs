@@ -48,38 +48,12 @@ pub fn declared(manifest: &Manifest) -> Vec<Grant> {
             let risk = capability.risk();
             grants.push(Grant { key, capability, reason: request.reason.clone(), risk });
         };
-        match &request.capability {
-            Capability::RecordsRead { collections } => {
-                for c in collections {
-                    push(format!("records_read:{c}"), Capability::RecordsRead { collections: vec![c.clone()] });
-                }
-            }
-            Capability::RecordsWrite { collections } => {
-                for c in collections {
-                    push(format!("records_write:{c}"), Capability::RecordsWrite { collections: vec![c.clone()] });
-                }
-            }
-            Capability::Http { hosts } => {
-                for h in hosts {
-                    push(format!("http:{h}"), Capability::Http { hosts: vec![h.clone()] });
-                }
-            }
-            Capability::Permissions { permissions } => {
-                for p in permissions {
-                    push(format!("permissions:{p}"), Capability::Permissions { permissions: vec![p.clone()] });
-                }
-            }
-            Capability::FilesRead { collections } => {
-                for c in collections {
-                    push(format!("files_read:{c}"), Capability::FilesRead { collections: vec![c.clone()] });
-                }
-            }
-            Capability::Connectors { connectors } => {
-                for c in connectors {
-                    push(format!("connectors:{c}"), Capability::Connectors { connectors: vec![c.clone()] });
-                }
-            }
-            other => push(other.kind().to_owned(), other.clone()),
+        for (target, capability) in request.capability.per_target() {
+            let key = match target {
+                Some(target) => format!("{}:{target}", capability.kind()),
+                None => capability.kind().to_owned(),
+            };
+            push(key, capability);
         }
     }
     grants

@@ -505,7 +505,10 @@ impl RecordEngine {
             return Ok(Self::view(collection, record, &readable));
         }
         let mut references = Vec::new();
-        let mut files = Vec::new();
+        let files = if op == WriteOp::Delete { Vec::new() } else { new_files(collection, before.as_ref().map(|b| &b.data), &data) };
+        // A filter hook may have put a file the client did not send: it fits the field too.
+        let set_by_hooks: Vec<(Uuid, String)> = files.iter().filter(|f| !attached.contains(f)).cloned().collect();
+        self.check_stored_files(caller, collection, &set_by_hooks).await?;
         if op != WriteOp::Delete {
             for change in &changes {
                 let Some(field) = collection.field(&change.field) else { continue };
@@ -519,19 +522,10 @@ impl RecordEngine {
                     Value::Null => Vec::new(),
                     v => vec![v],
                 };
+                let (FieldType::Reference, Some(target)) = (field.field_type, &field.collection) else { continue };
                 for value in new_values.into_iter().filter(|v| !old_values.contains(v)) {
-                    match (field.field_type, &field.collection) {
-                        (FieldType::Reference, Some(target)) => {
-                            if let Some(target_id) = value.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-                                references.push(ReferenceCheck { field: field.name.clone(), id: target_id, collection: target.clone() });
-                            }
-                        }
-                        (FieldType::File, _) => {
-                            if let Some(file_id) = value.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()) {
-                                files.push((file_id, field.name.clone()));
-                            }
-                        }
-                        _ => {}
+                    if let Some(target_id) = value.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                        references.push(ReferenceCheck { field: field.name.clone(), id: target_id, collection: target.clone() });
                     }
                 }
             }
@@ -839,9 +833,10 @@ impl RecordEngine {
         Ok(self.store.purge_unattached_files(before).await?)
     }
 
-    /// A file the caller may read: attached to a field of a record they may read, or uploaded by
-    /// them and not attached yet.
-    pub async fn download(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, Vec<u8>), RecordError> {
+    /// A file's description if the caller may read it — attached to a field of a record they may
+    /// read, or uploaded by them and not attached yet — with the collection of the record holding
+    /// it, if any. Anything else is `NotFound`, as a file that does not exist.
+    pub async fn readable_file(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, Option<String>), RecordError> {
         let not_found = || RecordError::NotFound(format!("file {id} does not exist in this tenant"));
         let file = self.store.file(caller.tenant, id).await?.ok_or_else(not_found)?;
         match (file.record_id, &file.field) {
@@ -851,11 +846,18 @@ impl RecordEngine {
                 if !readable.contains(field) {
                     return Err(not_found());
                 }
+                let name = collection.name.clone();
+                Ok((file, Some(name)))
             }
-            _ if file.created_by == caller.actor.subject => {}
-            _ => return Err(not_found()),
+            _ if file.created_by == caller.actor.subject => Ok((file, None)),
+            _ => Err(not_found()),
         }
-        let bytes = self.store.file_bytes(caller.tenant, id).await?.ok_or_else(not_found)?;
+    }
+
+    /// A file and its content, if the caller may read it (see [`RecordEngine::readable_file`]).
+    pub async fn download(&self, caller: &Caller, id: Uuid) -> Result<(StoredFile, Vec<u8>), RecordError> {
+        let (file, _) = self.readable_file(caller, id).await?;
+        let bytes = self.store.file_bytes(caller.tenant, id).await?.ok_or_else(|| RecordError::NotFound(format!("file {id} does not exist in this tenant")))?;
         Ok((file, bytes))
     }
 }

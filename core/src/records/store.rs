@@ -187,6 +187,13 @@ pub struct StoredFile {
     pub field: Option<String>,
 }
 
+impl StoredFile {
+    /// The value a file field holds for this file (what the API's upload answers).
+    pub fn field_value(&self) -> Value {
+        serde_json::json!({ "id": self.id, "name": self.name, "content_type": self.content_type, "size": self.size })
+    }
+}
+
 /// An index a collection needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSpec {

@@ -62,14 +62,15 @@ fn call_of(connector: &str, line: &Record, raw: &Value) -> Result<Call, String> 
     } else {
         summary.chars().take(200).collect()
     };
+    let source_ref = format!("{connector}:{id}");
     Ok(Call {
-        source_ref: format!("{connector}:{id}"),
         data: json!({
             "subject": subject, "channel": "appel", "direction": direction, "occurred_at": started_at,
             "account": line.get::<String>("account"), "line": line.id, "party": party,
             "duration_seconds": raw.get("duration_seconds").and_then(Value::as_u64).unwrap_or(0),
-            "content": summary, "source_ref": format!("{connector}:{id}"),
+            "content": summary, "source_ref": source_ref,
         }),
+        source_ref,
     })
 }
 

@@ -237,8 +237,15 @@ fn import_rules(write: &Write) -> Result<Option<Value>, String> {
     let mut data = write.data.clone();
     let period = text(&data, "period").unwrap_or_default();
     billing::check_period(period)?;
-    let rows = billing::import_rows(&data)?;
-    data["rows"] = json!(rows.len());
+    // Read and count the rows only when what they come from changed: renaming an import must
+    // not re-read a 2 MiB file.
+    let source_unchanged = write.before.as_ref().is_some_and(|before| {
+        ["file", "content"].iter().all(|f| before.get(*f) == data.get(*f)) && before.get("rows").is_some_and(|r| !r.is_null())
+    });
+    data["rows"] = match (&write.before, source_unchanged) {
+        (Some(before), true) => before["rows"].clone(),
+        _ => json!(billing::import_rows(&data)?.len()),
+    };
     Ok((data != write.data).then_some(data))
 }
 

@@ -179,6 +179,24 @@ fn an_import_reads_its_attached_file_before_any_pasted_content() {
 }
 
 #[test]
+fn renaming_an_import_does_not_read_its_file_again() {
+    testing::reset();
+    let id = testing::add_file("octobre.csv", "text/csv", b"0611111111;Forfait;12,50\n0622222222;Forfait;12,50\n");
+    let data = json!({ "label": "Orange", "kind": "facture_fournisseur", "period": "2026-10", "file": { "id": id } });
+    let created = import_rules(&write("import_rules", IMPORT, data)).unwrap().expect("rows are counted");
+    assert_eq!(created["rows"], 2);
+    // With the file unreadable, a rename still passes (the file is not read again); a new file is read.
+    testing::deny("files");
+    let mut renamed = created.clone();
+    renamed["label"] = json!("Orange octobre");
+    let update = |data: Value| Write { op: "update".into(), before: Some(created.clone()), ..write("import_rules", IMPORT, data) };
+    assert_eq!(import_rules(&update(renamed)).unwrap(), None, "nothing to change");
+    let mut replaced = created.clone();
+    replaced["file"] = json!({ "id": "file-99" });
+    assert!(import_rules(&update(replaced)).unwrap_err().contains("n'a pas pu être lu"));
+}
+
+#[test]
 fn a_hidden_purchase_price_is_an_error_not_a_gap() {
     let f = fixture();
     let id = testing::insert(LINE, json!({ "number": "+33611111111", "parc": f.parc, "account": f.account }));

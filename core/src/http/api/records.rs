@@ -330,7 +330,7 @@ async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, headers: 
         return Err(socle_tenants::ValidationError::new("file", "the file is empty").into());
     }
     let file = state.records.upload(&auth.caller(), &name, content_type, &body).await?;
-    let value = json!({ "id": file.id, "name": file.name, "size": file.size, "content_type": file.content_type });
+    let value = file.field_value();
     Ok((StatusCode::CREATED, Json(value)).into_response())
 }
 

@@ -889,7 +889,7 @@ async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collec
             let mut stored = Vec::new();
             for (_, file_name, content_type, bytes) in files.iter().filter(|(name, ..)| name == &field.name) {
                 let file = state.records.upload(&caller, file_name, content_type, bytes).await?;
-                stored.push(serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size }));
+                stored.push(file.field_value());
             }
             match (field.multiple, stored.len()) {
                 (_, 0) => {}
@@ -1038,7 +1038,7 @@ async fn attach(
     UiUser(auth): UiUser,
     Path((collection, id, field_name)): Path<(String, String, String)>,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     check_csrf(&auth, &headers, None)?;
     let id = parse_id(&id, "record")?;
@@ -1046,18 +1046,9 @@ async fn attach(
     let def = state.records.collection(&caller, &collection).await?;
     let field = def.fields.iter().find(|f| f.name == field_name && f.field_type == FieldType::File).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no file field `{field_name}`")))?;
     let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
-    let mut upload = None;
-    while let Some(part) = multipart.next_field().await.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))? {
-        if part.name() == Some("file") {
-            let name = part.file_name().unwrap_or("fichier").to_owned();
-            let content_type = part.content_type().unwrap_or("application/octet-stream").to_owned();
-            let bytes = part.bytes().await.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))?;
-            upload = Some((name, content_type, bytes));
-        }
-    }
-    let (name, content_type, bytes) = upload.ok_or_else(|| ApiError::bad_request("invalid_upload", "send the file in a form field named `file`"))?;
-    let file = state.records.upload(&caller, &name, &content_type, &bytes).await?;
-    let value = serde_json::json!({ "id": file.id, "name": file.name, "content_type": file.content_type, "size": file.size });
+    let sent = read_form(&state, &headers, request).await?;
+    let (_, name, content_type, bytes) = sent.files.iter().find(|(part, ..)| part == "file").ok_or_else(|| ApiError::bad_request("invalid_upload", "send the file in a form field named `file`"))?;
+    let value = state.records.upload(&caller, name, content_type, bytes).await?.field_value();
     // A field of several files (a ticket's attachments) gains this one; a single file replaces.
     let value = if field.multiple {
         let mut files = current.data.get(&field.name).and_then(Value::as_array).cloned().unwrap_or_default();

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::socle::plugin::files::{File, Host};
 use super::socle::plugin::types::HostError;
 use super::{PluginState, WitFieldError, capability_object};
+use crate::records::RecordError;
 
 /// Largest file handed to a plugin: its linear memory is bounded (32 to 128 MiB by plan), and a
 /// partner parsing a file this size needs several times its size.
@@ -44,22 +45,20 @@ impl Host for PluginState {
         }
         let not_found = || HostError::NotFound(format!("file {id} does not exist in this tenant"));
         let Ok(uuid) = Uuid::parse_str(&id) else { return Ok(Err(not_found())) };
-        let info = match self.app.records.file_info(self.tenant.id, uuid).await {
-            Ok(Some(info)) => info,
-            Ok(None) => return Ok(Err(not_found())),
+        // Which collection's grant applies: the record the file is attached to (the records
+        // engine decides whether the plugin may read it, field included), or the write being
+        // filtered that attaches it.
+        let (info, collection) = match self.app.records.readable_file(&self.caller(), uuid).await {
+            Ok((info, Some(collection))) => (info, collection),
+            Ok((_, None)) | Err(RecordError::NotFound(_)) => {
+                let Some(pending) = self.pending_files.iter().find(|p| p.id == uuid).cloned() else { return Ok(Err(not_found())) };
+                match self.app.records.file_info(self.tenant.id, uuid).await {
+                    Ok(Some(info)) if info.record_id.is_none() && info.created_by == pending.uploader => (info, pending.collection),
+                    Ok(_) => return Ok(Err(not_found())),
+                    Err(e) => return Ok(Err(self.error(e))),
+                }
+            }
             Err(e) => return Ok(Err(self.error(e))),
-        };
-        // Which collection's grant applies: the record the file is attached to, or the write
-        // being filtered that attaches it.
-        let collection = match info.record_id {
-            Some(record) => match self.collection_of(&record.to_string()).await {
-                Ok((_, collection)) => collection,
-                Err(_) => return Ok(Err(not_found())),
-            },
-            None => match self.pending_files.iter().find(|p| p.id == uuid && p.uploader == info.created_by) {
-                Some(pending) => pending.collection.clone(),
-                None => return Ok(Err(not_found())),
-            },
         };
         if let Err(denied) = self.may_read_files_of(&collection).await? {
             return Ok(Err(denied));
@@ -68,19 +67,10 @@ impl Host for PluginState {
             let message = format!("the file is {} MiB; plugins read files of at most {} MiB", info.size >> 20, MAX_READ_BYTES >> 20);
             return Ok(Err(HostError::Invalid(vec![WitFieldError { field: "file".into(), message }])));
         }
-        let content = if info.record_id.is_some() {
-            // The records engine decides whether the plugin may read the record and the field.
-            match self.app.records.download(&self.caller(), uuid).await {
-                Ok((_, bytes)) => bytes,
-                Err(crate::records::RecordError::NotFound(_)) => return Ok(Err(not_found())),
-                Err(e) => return Ok(Err(self.error(e))),
-            }
-        } else {
-            match self.app.records.file_content(self.tenant.id, uuid).await {
-                Ok(Some(bytes)) => bytes,
-                Ok(None) => return Ok(Err(not_found())),
-                Err(e) => return Ok(Err(self.error(e))),
-            }
+        let content = match self.app.records.file_content(self.tenant.id, uuid).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(Err(not_found())),
+            Err(e) => return Ok(Err(self.error(e))),
         };
         tracing::debug!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, file.id = %uuid, collection = %collection, bytes = content.len(), "plugin read a file");
         Ok(Ok(File {

@@ -76,7 +76,7 @@ impl PluginState {
     }
 
     /// The collection of a record of the tenant, to check access before touching it.
-    pub(super) async fn collection_of(&mut self, id: &str) -> Result<(Uuid, String), HostError> {
+    async fn collection_of(&mut self, id: &str) -> Result<(Uuid, String), HostError> {
         let not_found = || HostError::NotFound(format!("record {id} does not exist in this tenant"));
         let uuid = Uuid::parse_str(id).map_err(|_| not_found())?;
         match self.app.records.store().get(self.tenant.id, uuid).await {
