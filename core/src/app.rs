@@ -16,11 +16,11 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::db::{Db, DbOptions};
 use crate::http::pages::Templates;
-use crate::identity::operators::{OperatorStore, PgOperatorStore, SqliteOperatorStore};
-use crate::identity::sessions::{PgSessionStore, SessionStore, SqliteSessionStore};
+use crate::identity::operators::{OperatorStore, SqlOperatorStore};
+use crate::identity::sessions::{SessionStore, SqlSessionStore};
 use crate::identity::{self, UserStore};
 use crate::jobs::JobStore;
-use crate::mail::{MailStore, PgMailStore, SqliteMailStore, sender::Sender};
+use crate::mail::{MailStore, SqlMailStore, sender::Sender};
 use crate::records::RecordEngine;
 use crate::records::store::RecordStore;
 use crate::tenancy::{self, TenantResolver};
@@ -101,59 +101,20 @@ impl App {
         db.migrate().await?;
         let clock = options.clock.clone();
 
-        type Stores = (
-            Arc<dyn TenantStore>,
-            Arc<dyn UserStore>,
-            Arc<dyn SessionStore>,
-            Arc<dyn PolicyStore>,
-            Arc<dyn AuditStore>,
-            Arc<dyn OperatorStore>,
-        );
-        let (tenants, users, sessions, policies, audit, operators): Stores = match &db {
-            Db::Sqlite(pool) => (
-                Arc::new(tenancy::sqlite::SqliteTenantStore::new(pool.clone(), clock.clone())),
-                Arc::new(identity::sqlite::SqliteUserStore::new(pool.clone(), clock.clone())),
-                Arc::new(SqliteSessionStore::new(pool.clone(), clock.clone())),
-                Arc::new(authz::sqlite::SqlitePolicyStore::new(pool.clone(), clock.clone())),
-                Arc::new(audit::sqlite::SqliteAuditStore::new(pool.clone(), clock.clone())),
-                Arc::new(SqliteOperatorStore::new(pool.clone(), clock.clone())),
-            ),
-            Db::Postgres { app, .. } => (
-                Arc::new(tenancy::postgres::PgTenantStore::new(app.clone(), clock.clone())),
-                Arc::new(identity::postgres::PgUserStore::new(app.clone(), clock.clone())),
-                Arc::new(PgSessionStore::new(app.clone(), clock.clone())),
-                Arc::new(authz::postgres::PgPolicyStore::new(app.clone(), clock.clone())),
-                Arc::new(audit::postgres::PgAuditStore::new(app.clone(), clock.clone())),
-                Arc::new(PgOperatorStore::new(app.clone(), clock.clone())),
-            ),
-        };
-
-        type Engines = (Arc<dyn RecordStore>, Arc<dyn JobStore>, Arc<dyn MailStore>);
-        let (record_store, jobs, mails): Engines = match &db {
-            Db::Sqlite(pool) => (
-                Arc::new(crate::records::sqlite::SqliteRecordStore::new(pool.clone(), clock.clone())),
-                Arc::new(crate::jobs::sqlite::SqliteJobStore::new(pool.clone(), clock.clone())),
-                Arc::new(SqliteMailStore::new(pool.clone(), clock.clone())),
-            ),
-            Db::Postgres { app, owner_url, .. } => (
-                Arc::new(crate::records::postgres::PgRecordStore::new(app.clone(), owner_url.clone(), clock.clone())),
-                Arc::new(crate::jobs::postgres::PgJobStore::new(app.clone(), clock.clone())),
-                Arc::new(PgMailStore::new(app.clone(), clock.clone())),
-            ),
-        };
+        let tenants: Arc<dyn TenantStore> = Arc::new(tenancy::store::SqlTenantStore::new(db.clone(), clock.clone()));
+        let users: Arc<dyn UserStore> = Arc::new(identity::users::SqlUserStore::new(db.clone(), clock.clone()));
+        let sessions: Arc<dyn SessionStore> = Arc::new(SqlSessionStore::new(db.clone(), clock.clone()));
+        let policies: Arc<dyn PolicyStore> = Arc::new(authz::store::SqlPolicyStore::new(db.clone(), clock.clone()));
+        let audit: Arc<dyn AuditStore> = Arc::new(audit::SqlAuditStore::new(db.clone(), clock.clone()));
+        let operators: Arc<dyn OperatorStore> = Arc::new(SqlOperatorStore::new(db.clone(), clock.clone()));
+        let record_store: Arc<dyn RecordStore> = Arc::new(crate::records::sql::SqlRecordStore::new(db.clone(), clock.clone()));
+        let jobs: Arc<dyn JobStore> = Arc::new(crate::jobs::store::SqlJobStore::new(db.clone(), clock.clone()));
+        let mails: Arc<dyn MailStore> = Arc::new(SqlMailStore::new(db.clone(), clock.clone()));
         let mail_sender = Sender::from_settings(&settings.mail)?;
-        let plugin_store: Arc<dyn crate::plugins::store::PluginStore> = match &db {
-            Db::Sqlite(pool) => Arc::new(crate::plugins::store::SqlitePluginStore::new(pool.clone(), clock.clone())),
-            Db::Postgres { app, .. } => Arc::new(crate::plugins::store::PgPluginStore::new(app.clone(), clock.clone())),
-        };
-        let marketplace: Arc<dyn crate::marketplace::MarketplaceStore> = match &db {
-            Db::Sqlite(pool) => Arc::new(crate::marketplace::store::SqliteMarketplaceStore::new(pool.clone(), clock.clone())),
-            Db::Postgres { app, .. } => Arc::new(crate::marketplace::store::PgMarketplaceStore::new(app.clone(), clock.clone())),
-        };
-        let saved_views: Arc<dyn crate::records::saved_views::SavedViewStore> = match &db {
-            Db::Sqlite(pool) => Arc::new(crate::records::saved_views::SqliteSavedViews::new(pool.clone(), clock.clone())),
-            Db::Postgres { app, .. } => Arc::new(crate::records::saved_views::PgSavedViews::new(app.clone(), clock.clone())),
-        };
+        let plugin_store: Arc<dyn crate::plugins::store::PluginStore> = Arc::new(crate::plugins::store::SqlPluginStore::new(db.clone(), clock.clone()));
+        let marketplace: Arc<dyn crate::marketplace::MarketplaceStore> =
+            Arc::new(crate::marketplace::store::SqlMarketplaceStore::new(db.clone(), clock.clone()));
+        let saved_views: Arc<dyn crate::records::saved_views::SavedViewStore> = Arc::new(crate::records::saved_views::SqlSavedViews::new(db.clone()));
         let plugin_parts = crate::plugins::runtime::RuntimeParts::new(plugin_store, &settings.plugins)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (

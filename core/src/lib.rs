@@ -27,7 +27,6 @@ pub mod marketplace;
 pub mod records;
 pub mod telemetry;
 pub mod tenancy;
-mod util;
 
 pub use app::{App, BuildOptions};
 pub use config::Settings;

@@ -117,7 +117,7 @@ async fn row_level_security_hides_other_tenants_rows_from_unfiltered_queries() {
 
 #[tokio::test]
 async fn indexed_record_filters_stay_on_the_index_under_row_level_security() {
-    use socle_core::records::postgres::PgDialect;
+    use socle_core::records::query::PgDialect;
     use socle_core::records::query::{Dialect as _, ExprKind};
     let t = TestApp::spawn().await;
     let Db::Postgres { app: pool, .. } = &t.app.db else {

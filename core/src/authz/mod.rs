@@ -7,8 +7,7 @@
 //! (`perm:voir_marge`) or resources (`collection:ticket`); a user holds roles through `g` rules.
 
 mod adapter;
-pub mod postgres;
-pub mod sqlite;
+pub mod store;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,6 +2,7 @@
 //! the per-transaction tenant scope PostgreSQL's row-level security relies on.
 
 pub mod postgres;
+pub mod sql;
 mod sqlite;
 
 use std::time::Duration;
@@ -12,6 +13,7 @@ use socle_tenants::TenantId;
 use sqlx::{PgPool, SqlitePool};
 
 pub use postgres::PgScope;
+pub use sql::{Column, IdList, Param, Query, Row, TextList, Tx};
 
 /// The migrations of each backend, embedded in the binary (append-only, same names on both sides).
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -94,6 +96,42 @@ impl Db {
             Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await.context("failed to migrate the SQLite database"),
             Db::Postgres { owner_url, app_role, .. } => {
                 postgres::migrate(owner_url.expose_secret(), app_role, &POSTGRES_MIGRATIONS).await
+            }
+        }
+    }
+
+    /// Work that only reads, limited to `scope`: a pooled connection on SQLite, a transaction
+    /// with its row-level-security scope on PostgreSQL (commit it, or drop it).
+    pub async fn read(&self, scope: Scope) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(Tx::SqliteRead(pool.acquire().await?)),
+            Db::Postgres { app, .. } => Ok(Tx::Postgres(postgres::begin(app, scope).await?)),
+        }
+    }
+
+    /// A transaction that writes, limited to `scope`: it holds SQLite's write lock from its start
+    /// (writers queue instead of failing when they upgrade), and sets PostgreSQL's scope. Nothing
+    /// is kept unless it is committed.
+    pub async fn write(&self, scope: Scope) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres { app, .. } => Ok(Tx::Postgres(postgres::begin(app, scope).await?)),
+        }
+    }
+
+    /// Runs DDL (statements separated by `;`, no parameters) as the tables' owner: on PostgreSQL
+    /// the application role may not create indexes, so this opens a connection as the login
+    /// role; on SQLite it is the pool.
+    pub async fn run_as_owner(&self, sql: String) -> Result<(), sqlx::Error> {
+        use sqlx::Connection as _;
+        let sql = sqlx::AssertSqlSafe(sql);
+        match self {
+            Db::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+            Db::Postgres { owner_url, .. } => {
+                let mut conn = sqlx::PgConnection::connect(owner_url.expose_secret()).await?;
+                let done = sqlx::raw_sql(sql).execute(&mut conn).await.map(drop);
+                conn.close().await.ok();
+                done
             }
         }
     }

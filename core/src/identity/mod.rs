@@ -4,10 +4,9 @@
 
 pub mod accounts;
 pub mod operators;
-pub mod postgres;
 pub mod secrets;
 pub mod sessions;
-pub mod sqlite;
+pub mod users;
 pub mod totp;
 
 use async_trait::async_trait;

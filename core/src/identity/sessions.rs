@@ -4,14 +4,11 @@
 
 use async_trait::async_trait;
 use socle_tenants::TenantId;
-use sqlx::{PgPool, Row as _, SqlitePool};
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
-use crate::db::Scope;
-use crate::db::postgres::begin;
+use crate::db::{Db, Row, Scope};
 use crate::error::StoreError;
-use crate::util::parse_uuid;
 
 /// Idle sessions end after this long.
 pub const IDLE_TIMEOUT_MS: i64 = 12 * 3600 * 1000;
@@ -74,165 +71,78 @@ fn expiry(created_at: i64, now: i64) -> i64 {
     (now + IDLE_TIMEOUT_MS).min(created_at + ABSOLUTE_TIMEOUT_MS)
 }
 
-/// Sessions on SQLite.
-pub struct SqliteSessionStore {
-    pool: SqlitePool,
+/// Sessions in the database.
+pub struct SqlSessionStore {
+    db: Db,
     clock: SharedClock,
 }
 
-impl SqliteSessionStore {
-    /// A store over this pool.
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+impl SqlSessionStore {
+    /// A store over `db`.
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
     }
 }
 
-fn sqlite_session(row: &sqlx::sqlite::SqliteRow) -> Result<Session, StoreError> {
+fn session(row: &Row) -> Result<Session, StoreError> {
     Ok(Session {
-        id_hash: row.try_get("id_hash")?,
-        tenant_id: TenantId::from_uuid(parse_uuid(&row.try_get::<String, _>("tenant_id")?)?),
-        user_id: parse_uuid(&row.try_get::<String, _>("user_id")?)?,
-        csrf_token: row.try_get("csrf_token")?,
-        mfa_verified: row.try_get("mfa_verified")?,
-        created_at: row.try_get("created_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        expires_at: row.try_get("expires_at")?,
+        id_hash: row.get("id_hash")?,
+        tenant_id: row.get("tenant_id")?,
+        user_id: row.get("user_id")?,
+        csrf_token: row.get("csrf_token")?,
+        mfa_verified: row.get("mfa_verified")?,
+        created_at: row.get("created_at")?,
+        last_seen_at: row.get("last_seen_at")?,
+        expires_at: row.get("expires_at")?,
     })
 }
 
 #[async_trait]
-impl SessionStore for SqliteSessionStore {
+impl SessionStore for SqlSessionStore {
     async fn create(&self, tenant: TenantId, new: &NewSession) -> Result<Session, StoreError> {
         let now = self.clock.now_ms();
-        let row = sqlx::query(
-            r#"INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at, ip, user_agent)
-               VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *"#,
-        )
-        .bind(&new.id_hash)
-        .bind(tenant.to_string())
-        .bind(new.user_id.to_string())
-        .bind(&new.csrf_token)
-        .bind(new.mfa_verified)
-        .bind(now)
-        .bind(expiry(now, now))
-        .bind(&new.ip)
-        .bind(&new.user_agent)
-        .fetch_one(&self.pool)
-        .await?;
-        sqlite_session(&row)
-    }
-
-    async fn get(&self, tenant: TenantId, id_hash: &str) -> Result<Option<Session>, StoreError> {
-        let now = self.clock.now_ms();
-        let row = sqlx::query("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2 AND expires_at > $3")
-            .bind(tenant.to_string())
-            .bind(id_hash)
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let row = tx
+            .query(
+                r#"INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at, ip, user_agent)
+                   VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *"#,
+            )
+            .bind(&new.id_hash)
+            .bind(tenant)
+            .bind(new.user_id)
+            .bind(&new.csrf_token)
+            .bind(new.mfa_verified)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .bind(expiry(now, now))
+            .bind(new.ip.as_deref())
+            .bind(new.user_agent.as_deref())
+            .fetch_one(&mut tx)
             .await?;
-        let Some(mut session) = row.as_ref().map(sqlite_session).transpose()? else { return Ok(None) };
-        if now - session.last_seen_at > 60_000 {
-            session.last_seen_at = now;
-            session.expires_at = expiry(session.created_at, now);
-            sqlx::query("UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND id_hash = $2")
-                .bind(tenant.to_string())
-                .bind(id_hash)
-                .bind(session.last_seen_at)
-                .bind(session.expires_at)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(session))
-    }
-
-    async fn delete(&self, tenant: TenantId, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2")
-            .bind(tenant.to_string())
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_for_user(&self, tenant: TenantId, user: Uuid) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.to_string())
-            .bind(user.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
-    }
-}
-
-/// Sessions on PostgreSQL.
-pub struct PgSessionStore {
-    pool: PgPool,
-    clock: SharedClock,
-}
-
-impl PgSessionStore {
-    /// A store over this pool.
-    pub fn new(pool: PgPool, clock: SharedClock) -> Self {
-        Self { pool, clock }
-    }
-}
-
-fn pg_session(row: &sqlx::postgres::PgRow) -> Result<Session, StoreError> {
-    Ok(Session {
-        id_hash: row.try_get("id_hash")?,
-        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
-        user_id: row.try_get("user_id")?,
-        csrf_token: row.try_get("csrf_token")?,
-        mfa_verified: row.try_get("mfa_verified")?,
-        created_at: row.try_get("created_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        expires_at: row.try_get("expires_at")?,
-    })
-}
-
-#[async_trait]
-impl SessionStore for PgSessionStore {
-    async fn create(&self, tenant: TenantId, new: &NewSession) -> Result<Session, StoreError> {
-        let now = self.clock.now_ms();
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let row = sqlx::query(
-            r#"INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at, ip, user_agent)
-               VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *"#,
-        )
-        .bind(&new.id_hash)
-        .bind(tenant.as_uuid())
-        .bind(new.user_id)
-        .bind(&new.csrf_token)
-        .bind(new.mfa_verified)
-        .bind(now)
-        .bind(expiry(now, now))
-        .bind(&new.ip)
-        .bind(&new.user_agent)
-        .fetch_one(&mut *tx)
-        .await?;
         tx.commit().await?;
-        pg_session(&row)
+        session(&row)
     }
 
     async fn get(&self, tenant: TenantId, id_hash: &str) -> Result<Option<Session>, StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let row = sqlx::query("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2 AND expires_at > $3")
-            .bind(tenant.as_uuid())
+        // Every authenticated request comes here: a read, with a small write once a minute.
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let row = tx
+            .query("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2 AND expires_at > $3")
+            .bind(tenant)
             .bind(id_hash)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
-        let Some(mut session) = row.as_ref().map(pg_session).transpose()? else { return Ok(None) };
+        let Some(mut session) = row.as_ref().map(session).transpose()? else { return Ok(None) };
         if now - session.last_seen_at > 60_000 {
             session.last_seen_at = now;
             session.expires_at = expiry(session.created_at, now);
-            sqlx::query("UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND id_hash = $2")
-                .bind(tenant.as_uuid())
+            tx.query("UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND id_hash = $2")
+                .bind(tenant)
                 .bind(id_hash)
                 .bind(session.last_seen_at)
                 .bind(session.expires_at)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         tx.commit().await?;
@@ -240,24 +150,16 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn delete(&self, tenant: TenantId, id_hash: &str) -> Result<(), StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2")
-            .bind(tenant.as_uuid())
-            .bind(id_hash)
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2").bind(tenant).bind(id_hash).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn delete_for_user(&self, tenant: TenantId, user: Uuid) -> Result<u64, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let result = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.as_uuid())
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let removed = tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(user).execute(&mut tx).await?;
         tx.commit().await?;
-        Ok(result.rows_affected())
+        Ok(removed)
     }
 }

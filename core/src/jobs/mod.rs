@@ -4,8 +4,7 @@
 //! the tenant's administrators — when they keep failing. Cron-like schedules enqueue jobs too.
 //! `socle worker` runs them; so does `socle serve` unless told not to.
 
-pub mod postgres;
-pub mod sqlite;
+pub mod store;
 pub mod worker;
 
 use async_trait::async_trait;

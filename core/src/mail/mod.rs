@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::error::StoreError;
 use crate::jobs::NewJob;
 
-pub use store::{MailStore, PgMailStore, SqliteMailStore};
+pub use store::{MailStore, SqlMailStore};
 
 /// The job that sends one queued mail.
 pub const SEND_JOB: &str = "mail.send";

@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use sqlx::Row as _;
 
-use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
+use super::store::SqlMarketplaceStore;
 use crate::app::App;
 use crate::db::Scope;
 use crate::error::StoreError;
@@ -163,66 +162,61 @@ pub async fn analytics(app: &App, plugin: &str, days: u32) -> anyhow::Result<Ana
     })
 }
 
-macro_rules! analytics_store {
-    ($store:ty) => {
-        #[async_trait]
-        impl AnalyticsStore for $store {
-            async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at").bind(plugin).bind(since).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter().map(|r| Ok((r.try_get("at")?, r.try_get("kind")?))).collect()
-            }
+#[async_trait]
+impl AnalyticsStore for SqlMarketplaceStore {
+    async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at").bind(plugin).bind(since).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok((r.get("at")?, r.get("kind")?))).collect()
+    }
 
-            async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT version, COUNT(*) AS n FROM plugin_installs WHERE plugin_id = $1 GROUP BY version").bind(plugin).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter().map(|r| Ok((r.try_get("version")?, r.try_get("n")?))).collect()
-            }
+    async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT version, COUNT(*) AS n FROM plugin_installs WHERE plugin_id = $1 GROUP BY version").bind(plugin).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok((r.get("version")?, r.get("n")?))).collect()
+    }
 
-            async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'").bind(plugin).bind(since).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter().map(|r| Ok(r.try_get("version")?)).collect()
-            }
+    async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'").bind(plugin).bind(since).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok(r.get("version")?)).collect()
+    }
 
-            async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let filter = "plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle' AND ($3 IS NULL OR version = $3)";
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
-                )))
+    async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let filter = "plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle' AND ($3 IS NULL OR version = $3)";
+        let row = tx.query_built(format!(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
+        ))
+        .bind(plugin)
+        .bind(since)
+        .bind(version)
+        .fetch_one(&mut tx)
+        .await?;
+        let invocations: i64 = row.get("calls")?;
+        let failures: i64 = row.get("failures")?;
+        // Nearest-rank percentile: the value at rank ceil(0.95 n), the same on both backends.
+        let p95_us = if invocations == 0 {
+            0
+        } else {
+            let offset = (invocations * 95 + 99) / 100 - 1;
+            tx.query_built(format!("SELECT duration_us FROM plugin_receipts WHERE {filter} ORDER BY duration_us LIMIT 1 OFFSET $4"))
                 .bind(plugin)
                 .bind(since)
                 .bind(version)
-                .fetch_one(&mut *tx)
-                .await?;
-                let invocations: i64 = row.try_get("calls")?;
-                let failures: i64 = row.try_get("failures")?;
-                // Nearest-rank percentile: the value at rank ceil(0.95 n), the same on both backends.
-                let p95_us = if invocations == 0 {
-                    0
-                } else {
-                    let offset = (invocations * 95 + 99) / 100 - 1;
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT duration_us FROM plugin_receipts WHERE {filter} ORDER BY duration_us LIMIT 1 OFFSET $4")))
-                        .bind(plugin)
-                        .bind(since)
-                        .bind(version)
-                        .bind(offset)
-                        .fetch_one(&mut *tx)
-                        .await?
-                };
-                tx.commit().await?;
-                Ok(CallStats { invocations, failures, p95_us })
-            }
-        }
-    };
+                .bind(offset)
+                .fetch_one(&mut tx)
+                .await?
+                .at(0)?
+        };
+        tx.commit().await?;
+        Ok(CallStats { invocations, failures, p95_us })
+    }
 }
 
-analytics_store!(SqliteMarketplaceStore);
-analytics_store!(PgMarketplaceStore);
 
 #[cfg(test)]
 mod tests {

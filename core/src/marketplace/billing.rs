@@ -17,9 +17,8 @@ use serde::Serialize;
 use socle_marketplace::billing::{self, Charge, Statement};
 use socle_marketplace::manifest::{Manifest, Pricing};
 use socle_tenants::TenantId;
-use sqlx::Row as _;
 
-use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
+use super::store::SqlMarketplaceStore;
 use crate::app::App;
 use crate::db::Scope;
 use crate::error::StoreError;
@@ -206,106 +205,99 @@ impl JobHandler for ChargeMonth {
     }
 }
 
-macro_rules! billing_store {
-    ($store:ty) => {
-        #[async_trait]
-        impl BillingStore for $store {
-            async fn append_entry(&self, e: &Entry) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(e.tenant)).await?;
-                let done = sqlx::query(
-                    "INSERT INTO marketplace_ledger (id, period, tenant_id, plugin_id, publisher_id, kind, quantity, unit_price, amount_cents, currency, reseller, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, tenant_id, plugin_id, kind) DO NOTHING",
-                )
-                .bind(&e.id)
-                .bind(&e.period)
-                .bind(Self::tid(e.tenant))
-                .bind(&e.plugin_id)
-                .bind(&e.publisher_id)
-                .bind(&e.kind)
-                .bind(e.quantity)
-                .bind(e.unit_price)
-                .bind(e.amount_cents)
-                .bind(&e.currency)
-                .bind(&e.reseller)
-                .bind(e.created_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(done == 1)
-            }
+#[async_trait]
+impl BillingStore for SqlMarketplaceStore {
+    async fn append_entry(&self, e: &Entry) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(e.tenant)).await?;
+        let done = tx.query(
+            "INSERT INTO marketplace_ledger (id, period, tenant_id, plugin_id, publisher_id, kind, quantity, unit_price, amount_cents, currency, reseller, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, tenant_id, plugin_id, kind) DO NOTHING",
+        )
+        .bind(&e.id)
+        .bind(&e.period)
+        .bind(e.tenant)
+        .bind(&e.plugin_id)
+        .bind(&e.publisher_id)
+        .bind(&e.kind)
+        .bind(e.quantity)
+        .bind(e.unit_price)
+        .bind(e.amount_cents)
+        .bind(&e.currency)
+        .bind(&e.reseller)
+        .bind(e.created_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done == 1)
+    }
 
-            async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
-                    .bind(publisher)
-                    .bind(period)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.into_iter()
-                    .map(|r| {
-                        Ok(Entry {
-                            id: r.try_get("id")?,
-                            period: r.try_get("period")?,
-                            tenant: Self::parse_tid(r.try_get("tenant_id")?)?,
-                            plugin_id: r.try_get("plugin_id")?,
-                            publisher_id: r.try_get("publisher_id")?,
-                            kind: r.try_get("kind")?,
-                            quantity: r.try_get("quantity")?,
-                            unit_price: r.try_get("unit_price")?,
-                            amount_cents: r.try_get("amount_cents")?,
-                            currency: r.try_get("currency")?,
-                            reseller: r.try_get("reseller")?,
-                            created_at: r.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
-            }
+    async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
+            .bind(publisher)
+            .bind(period)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Entry {
+                    id: r.get("id")?,
+                    period: r.get("period")?,
+                    tenant: r.get::<TenantId>("tenant_id")?,
+                    plugin_id: r.get("plugin_id")?,
+                    publisher_id: r.get("publisher_id")?,
+                    kind: r.get("kind")?,
+                    quantity: r.get("quantity")?,
+                    unit_price: r.get("unit_price")?,
+                    amount_cents: r.get("amount_cents")?,
+                    currency: r.get("currency")?,
+                    reseller: r.get("reseller")?,
+                    created_at: r.get("created_at")?,
+                })
+            })
+            .collect()
+    }
 
-            async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                // Lifecycle calls (install, upgrade, uninstall) are the platform's, not a use.
-                let rows = sqlx::query(
-                    "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
-                     WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
-                )
-                .bind(plugin)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *tx)
+    async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        // Lifecycle calls (install, upgrade, uninstall) are the platform's, not a use.
+        let rows = tx.query(
+            "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
+             WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
+        )
+        .bind(plugin)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?, r.get("calls")?))).collect()
+    }
+
+    async fn set_reseller(&self, tenant: TenantId, reseller: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query("DELETE FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).execute(&mut tx).await?;
+        if let Some(reseller) = reseller {
+            tx.query("INSERT INTO tenant_resellers (tenant_id, reseller, created_at) VALUES ($1, $2, $3)")
+                .bind(tenant)
+                .bind(reseller)
+                .bind(self.clock.now_ms())
+                .execute(&mut tx)
                 .await?;
-                tx.commit().await?;
-                rows.into_iter().map(|r| Ok((Self::parse_tid(r.try_get("tenant_id")?)?, r.try_get("version")?, r.try_get("calls")?))).collect()
-            }
-
-            async fn set_reseller(&self, tenant: TenantId, reseller: Option<&str>) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                sqlx::query("DELETE FROM tenant_resellers WHERE tenant_id = $1").bind(Self::tid(tenant)).execute(&mut *tx).await?;
-                if let Some(reseller) = reseller {
-                    sqlx::query("INSERT INTO tenant_resellers (tenant_id, reseller, created_at) VALUES ($1, $2, $3)")
-                        .bind(Self::tid(tenant))
-                        .bind(reseller)
-                        .bind(self.clock.now_ms())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let reseller = sqlx::query_scalar("SELECT reseller FROM tenant_resellers WHERE tenant_id = $1").bind(Self::tid(tenant)).fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(reseller)
-            }
         }
-    };
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let reseller = tx.query("SELECT reseller FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).scalar(&mut tx).await?;
+        tx.commit().await?;
+        Ok(reseller)
+    }
 }
 
-billing_store!(SqliteMarketplaceStore);
-billing_store!(PgMarketplaceStore);
 
 #[cfg(test)]
 mod tests {

@@ -2,14 +2,13 @@
 //! approval waiting, a rollback — stored per tenant (listed and marked read in the portal) and
 //! mailed to each administrator.
 
-use super::store::RowExt;
 use async_trait::async_trait;
 use serde::Serialize;
 use socle_tenants::{Permission, TenantId};
 
-use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
+use super::store::SqlMarketplaceStore;
 use crate::app::App;
-use crate::db::Scope;
+use crate::db::{Row, Scope};
 use crate::error::StoreError;
 
 /// One notification.
@@ -109,82 +108,75 @@ async fn administrators(app: &App, tenant: TenantId) -> anyhow::Result<Vec<Strin
     Ok(emails)
 }
 
-fn notification(r: &impl RowExt) -> Result<Notification, StoreError> {
+fn notification(r: &Row) -> Result<Notification, StoreError> {
     Ok(Notification {
-        id: r.text("id")?,
-        kind: r.text("kind")?,
-        plugin_id: r.text("plugin_id")?,
-        version: r.text("version")?,
-        message: r.text("message")?,
-        created_at: r.int("created_at")?,
-        read_at: r.opt_int("read_at")?,
+        id: r.get::<String>("id")?,
+        kind: r.get::<String>("kind")?,
+        plugin_id: r.get::<String>("plugin_id")?,
+        version: r.get::<String>("version")?,
+        message: r.get::<String>("message")?,
+        created_at: r.get::<i64>("created_at")?,
+        read_at: r.get::<Option<i64>>("read_at")?,
     })
 }
 
 
-macro_rules! notification_store {
-    ($store:ty) => {
-        #[async_trait]
-        impl NotificationStore for $store {
-            async fn add_notification(&self, tenant: TenantId, n: &Notification) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                sqlx::query("INSERT INTO tenant_notifications (id, tenant_id, kind, plugin_id, version, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&n.id)
-                    .bind(Self::tid(tenant))
-                    .bind(&n.kind)
-                    .bind(&n.plugin_id)
-                    .bind(&n.version)
-                    .bind(&n.message)
-                    .bind(n.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
+#[async_trait]
+impl NotificationStore for SqlMarketplaceStore {
+    async fn add_notification(&self, tenant: TenantId, n: &Notification) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query("INSERT INTO tenant_notifications (id, tenant_id, kind, plugin_id, version, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&n.id)
+            .bind(tenant)
+            .bind(&n.kind)
+            .bind(&n.plugin_id)
+            .bind(&n.version)
+            .bind(&n.message)
+            .bind(n.created_at)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-            async fn notifications(&self, tenant: TenantId, unread_only: bool, limit: i64) -> Result<Vec<Notification>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let sql = if unread_only {
-                    "SELECT * FROM tenant_notifications WHERE tenant_id = $1 AND read_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
-                } else {
-                    "SELECT * FROM tenant_notifications WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
-                };
-                let rows = sqlx::query(sql).bind(Self::tid(tenant)).bind(limit).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter().map(notification).collect()
-            }
+    async fn notifications(&self, tenant: TenantId, unread_only: bool, limit: i64) -> Result<Vec<Notification>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let sql = if unread_only {
+            "SELECT * FROM tenant_notifications WHERE tenant_id = $1 AND read_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
+        } else {
+            "SELECT * FROM tenant_notifications WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        };
+        let rows = tx.query(sql).bind(tenant).bind(limit).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(notification).collect()
+    }
 
-            async fn mark_read(&self, tenant: TenantId, id: &str, now: i64) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let found: Option<String> = sqlx::query_scalar("SELECT id FROM tenant_notifications WHERE tenant_id = $1 AND id = $2")
-                    .bind(Self::tid(tenant))
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND id = $3 AND read_at IS NULL")
-                    .bind(now)
-                    .bind(Self::tid(tenant))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(found.is_some())
-            }
+    async fn mark_read(&self, tenant: TenantId, id: &str, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let found: Option<String> = tx.query("SELECT id FROM tenant_notifications WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .scalar(&mut tx)
+            .await?;
+        tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND id = $3 AND read_at IS NULL")
+            .bind(now)
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found.is_some())
+    }
 
-            async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let done = sqlx::query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL")
-                    .bind(now)
-                    .bind(Self::tid(tenant))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok(done)
-            }
-        }
-    };
+    async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let done = tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL")
+            .bind(now)
+            .bind(tenant)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
 }
 
-notification_store!(SqliteMarketplaceStore);
-notification_store!(PgMarketplaceStore);

@@ -9,17 +9,15 @@
 //! `restored`); at the purge date a durable job deletes the data and the export (`purged`). An
 //! hourly schedule purges whatever a lost job missed.
 
-use super::store::RowExt;
 use async_trait::async_trait;
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 use socle_tenants::TenantId;
-use sqlx::Row as _;
 
-use super::store::{PgMarketplaceStore, SqliteMarketplaceStore};
+use super::store::SqlMarketplaceStore;
 use crate::app::App;
-use crate::db::Scope;
+use crate::db::{Row, Scope};
 use crate::error::StoreError;
 use crate::jobs::{Job, JobFailure, JobHandler, NewJob};
 
@@ -226,175 +224,118 @@ impl JobHandler for PurgeRetained {
     }
 }
 
-fn retention(r: &impl RowExt) -> Result<Retention, StoreError> {
+fn retention(r: &Row) -> Result<Retention, StoreError> {
     Ok(Retention {
-        id: r.text("id")?,
-        plugin_id: r.text("plugin_id")?,
-        version: r.text("version")?,
-        collections: serde_json::from_str(&r.text("collections")?).map_err(anyhow::Error::from)?,
-        records: r.int("records")?,
-        kv_keys: r.int("kv_keys")?,
-        status: r.text("status")?,
-        created_at: r.int("created_at")?,
-        purge_at: r.int("purge_at")?,
-        closed_at: r.opt_int("closed_at")?,
+        id: r.get::<String>("id")?,
+        plugin_id: r.get::<String>("plugin_id")?,
+        version: r.get::<String>("version")?,
+        collections: serde_json::from_str(&r.get::<String>("collections")?).map_err(anyhow::Error::from)?,
+        records: r.get::<i64>("records")?,
+        kv_keys: r.get::<i64>("kv_keys")?,
+        status: r.get::<String>("status")?,
+        created_at: r.get::<i64>("created_at")?,
+        purge_at: r.get::<i64>("purge_at")?,
+        closed_at: r.get::<Option<i64>>("closed_at")?,
     })
 }
 
 
 const RETENTION_COLUMNS: &str = "id, plugin_id, version, collections, records, kv_keys, status, created_at, purge_at, closed_at";
 
-/// Record ids of one collection, as a subquery bound to `$1` (tenant) and `$2` (collection).
-const RECORD_IDS: &str = "SELECT id FROM records WHERE tenant_id = $1 AND collection = $2";
 
-macro_rules! retention_store {
-    ($store:ty, $record_columns:literal, $settings_sql:literal) => {
-        #[async_trait]
-        impl RetentionStore for $store {
-            async fn plugin_data(&self, tenant: TenantId, plugin: &str, collections: &[String]) -> Result<PluginData, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let mut data = PluginData::default();
-                for collection in collections {
-                    let rows = sqlx::query(concat!("SELECT ", $record_columns, " FROM records WHERE tenant_id = $1 AND collection = $2 ORDER BY created_at, id"))
-                        .bind(Self::tid(tenant))
-                        .bind(collection)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    for r in rows {
-                        data.records.push(ExportedRecord {
-                            id: r.try_get("id")?,
-                            collection: r.try_get("collection")?,
-                            version: r.try_get("version")?,
-                            state: r.try_get("state")?,
-                            data: r.try_get("data")?,
-                            created_at: r.try_get("created_at")?,
-                            updated_at: r.try_get("updated_at")?,
-                        });
-                    }
-                }
-                let rows = sqlx::query("SELECT key, value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY key")
-                    .bind(Self::tid(tenant))
-                    .bind(plugin)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                for r in rows {
-                    data.kv.push((r.try_get("key")?, r.try_get("value")?));
-                }
-                let rows = sqlx::query($settings_sql).bind(Self::tid(tenant)).bind(plugin).fetch_all(&mut *tx).await?;
-                for r in rows {
-                    data.settings.push((r.try_get("key")?, r.try_get("value")?));
-                }
-                tx.commit().await?;
-                Ok(data)
-            }
-
-            async fn retentions(&self, tenant: TenantId) -> Result<Vec<Retention>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {RETENTION_COLUMNS} FROM plugin_retentions WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC")))
-                    .bind(Self::tid(tenant))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.iter().map(retention).collect()
-            }
-
-            async fn retention_export(&self, tenant: TenantId, id: &str) -> Result<Option<(Retention, Option<String>)>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {RETENTION_COLUMNS}, export FROM plugin_retentions WHERE tenant_id = $1 AND id = $2")))
-                    .bind(Self::tid(tenant))
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                row.map(|r| Ok((retention(&r)?, r.try_get("export")?))).transpose()
-            }
-
-            async fn due_retentions(&self, now: i64) -> Result<Vec<(TenantId, String)>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT tenant_id, id FROM plugin_retentions WHERE status = 'kept' AND purge_at <= $1 ORDER BY purge_at")
-                    .bind(now)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.into_iter().map(|r| Ok((Self::parse_tid(r.try_get("tenant_id")?)?, r.try_get("id")?))).collect()
-            }
-
-            async fn purge_retention(&self, tenant: TenantId, id: &str, now: i64) -> Result<Purged, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                                // Closing the row first: a reinstall finishing at the same time waits on it, or
-                // finds it closed.
-                let row = sqlx::query("SELECT plugin_id, collections FROM plugin_retentions WHERE id = $1 AND tenant_id = $2 AND status = 'kept' AND purge_at <= $3")
-                    .bind(id)
-                    .bind(Self::tid(tenant))
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(row) = row else { return Ok(Purged::Nothing) };
-                let closed = sqlx::query("UPDATE plugin_retentions SET status = 'purged', export = NULL, closed_at = $1 WHERE id = $2 AND tenant_id = $3 AND status = 'kept'")
-                    .bind(now)
-                    .bind(id)
-                    .bind(Self::tid(tenant))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if closed == 0 {
-                    return Ok(Purged::Nothing);
-                }
-                let plugin: String = row.try_get("plugin_id")?;
-                let collections: Vec<String> = serde_json::from_str(&row.try_get::<String, _>("collections")?).map_err(anyhow::Error::from)?;
-                let installed: Option<String> = sqlx::query_scalar("SELECT plugin_id FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2")
-                    .bind(Self::tid(tenant))
-                    .bind(&plugin)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if installed.is_some() {
-                    // Installed again without the marketplace: the data is in use.
-                    sqlx::query("UPDATE plugin_retentions SET status = 'restored' WHERE id = $1 AND tenant_id = $2").bind(id).bind(Self::tid(tenant)).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    return Ok(Purged::Restored);
-                }
-                for table in ["plugin_kv", "plugin_settings"] {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE tenant_id = $1 AND plugin_id = $2"))).bind(Self::tid(tenant)).bind(&plugin).execute(&mut *tx).await?;
-                }
-                for collection in &collections {
-                    // A collection someone else defines since then is not this plugin's any more.
-                    let taken: Option<String> = sqlx::query_scalar("SELECT name FROM tenant_collections WHERE tenant_id = $1 AND name = $2")
-                        .bind(Self::tid(tenant))
-                        .bind(collection)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if taken.is_some() {
-                        continue;
-                    }
-                    for statement in [
-                        format!("DELETE FROM files WHERE tenant_id = $1 AND record_id IN ({RECORD_IDS})"),
-                        format!("DELETE FROM search_docs WHERE tenant_id = $1 AND record_id IN ({RECORD_IDS})"),
-                        format!("DELETE FROM record_timers WHERE tenant_id = $1 AND record_id IN ({RECORD_IDS})"),
-                        format!("DELETE FROM record_links WHERE tenant_id = $1 AND (from_id IN ({RECORD_IDS}) OR to_id IN ({RECORD_IDS}))"),
-                        "DELETE FROM record_history WHERE tenant_id = $1 AND collection = $2".to_owned(),
-                        "DELETE FROM records WHERE tenant_id = $1 AND collection = $2".to_owned(),
-                    ] {
-                        sqlx::query(sqlx::AssertSqlSafe(statement)).bind(Self::tid(tenant)).bind(collection).execute(&mut *tx).await?;
-                    }
-                }
-                tx.commit().await?;
-                tracing::info!(tenant.id = %tenant, plugin.id = %plugin, retention = %id, "uninstalled plugin's data purged");
-                Ok(Purged::Purged)
+#[async_trait]
+impl RetentionStore for SqlMarketplaceStore {
+    async fn plugin_data(&self, tenant: TenantId, plugin: &str, collections: &[String]) -> Result<PluginData, StoreError> {
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let mut data = PluginData::default();
+        for collection in collections {
+            for r in crate::records::sql::collection_records(&mut tx, tenant, collection).await? {
+                data.records.push(ExportedRecord {
+                    id: r.id.to_string(),
+                    collection: r.collection,
+                    version: r.version,
+                    state: r.state,
+                    data: Value::Object(r.data).to_string(),
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                });
             }
         }
-    };
+        (data.kv, data.settings) = crate::plugins::store::plugin_data(&mut tx, tenant, plugin).await?;
+        tx.commit().await?;
+        Ok(data)
+    }
+
+    async fn retentions(&self, tenant: TenantId) -> Result<Vec<Retention>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let rows = tx.query_built(format!("SELECT {RETENTION_COLUMNS} FROM plugin_retentions WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"))
+            .bind(tenant)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(retention).collect()
+    }
+
+    async fn retention_export(&self, tenant: TenantId, id: &str) -> Result<Option<(Retention, Option<String>)>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let row = tx.query_built(format!("SELECT {RETENTION_COLUMNS}, export FROM plugin_retentions WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut tx)
+            .await?;
+        tx.commit().await?;
+        row.map(|r| Ok((retention(&r)?, r.get("export")?))).transpose()
+    }
+
+    async fn due_retentions(&self, now: i64) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT tenant_id, id FROM plugin_retentions WHERE status = 'kept' AND purge_at <= $1 ORDER BY purge_at")
+            .bind(now)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("id")?))).collect()
+    }
+
+    async fn purge_retention(&self, tenant: TenantId, id: &str, now: i64) -> Result<Purged, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+                        // Closing the row first: a reinstall finishing at the same time waits on it, or
+        // finds it closed.
+        let row = tx.query("SELECT plugin_id, collections FROM plugin_retentions WHERE id = $1 AND tenant_id = $2 AND status = 'kept' AND purge_at <= $3")
+            .bind(id)
+            .bind(tenant)
+            .bind(now)
+            .fetch_optional(&mut tx)
+            .await?;
+        let Some(row) = row else { return Ok(Purged::Nothing) };
+        let closed = tx.query("UPDATE plugin_retentions SET status = 'purged', export = NULL, closed_at = $1 WHERE id = $2 AND tenant_id = $3 AND status = 'kept'")
+            .bind(now)
+            .bind(id)
+            .bind(tenant)
+            .execute(&mut tx)
+            .await?;
+        if closed == 0 {
+            return Ok(Purged::Nothing);
+        }
+        let plugin: String = row.get("plugin_id")?;
+        let collections: Vec<String> = serde_json::from_str(&row.get::<String>("collections")?).map_err(anyhow::Error::from)?;
+        if crate::plugins::store::is_installed(&mut tx, tenant, &plugin).await? {
+            // Installed again without the marketplace: the data is in use.
+            tx.query("UPDATE plugin_retentions SET status = 'restored' WHERE id = $1 AND tenant_id = $2").bind(id).bind(tenant).execute(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(Purged::Restored);
+        }
+        crate::plugins::store::delete_plugin_data(&mut tx, tenant, &plugin).await?;
+        for collection in &collections {
+            // A collection someone else defines since then is not this plugin's any more.
+            crate::records::sql::purge_collection(&mut tx, tenant, collection).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(tenant.id = %tenant, plugin.id = %plugin, retention = %id, "uninstalled plugin's data purged");
+        Ok(Purged::Purged)
+    }
 }
 
-retention_store!(
-    SqliteMarketplaceStore,
-    "id, collection, version, state, data, created_at, updated_at",
-    "SELECT key, value FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND secret = 0 ORDER BY key"
-);
-retention_store!(
-    PgMarketplaceStore,
-    "id::text AS id, collection, version, state, data::text AS data, created_at, updated_at",
-    "SELECT key, value::text AS value FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND secret = false ORDER BY key"
-);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,6 @@
 //! otherwise it halts it and rolls every tenant on it back. An operator's kill switch yanks a
 //! version and rolls every tenant on it back. Tenants are told each time.
 
-use super::store::RowExt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,13 +15,12 @@ use serde::Serialize;
 use socle_marketplace::resolve::Upgrade;
 use socle_marketplace::rollout::{self as cohort, Gate, Health, Verdict};
 use socle_tenants::{Actor, TenantId};
-use sqlx::Row as _;
 
 use super::apply::{self, Change, Target};
 use super::notify::notify;
-use super::store::{PgMarketplaceStore, SqliteMarketplaceStore, VersionRow};
+use super::store::{SqlMarketplaceStore, VersionRow};
 use crate::app::App;
-use crate::db::Scope;
+use crate::db::{Row, Scope};
 use crate::error::StoreError;
 use crate::jobs::{Job, JobFailure, JobHandler};
 
@@ -425,115 +423,109 @@ impl JobHandler for Tick {
     }
 }
 
-fn rollout_row(r: &impl RowExt) -> Result<Rollout, StoreError> {
-    let steps: Vec<u8> = serde_json::from_str(&r.text("steps")?).map_err(anyhow::Error::from)?;
+fn rollout_row(r: &Row) -> Result<Rollout, StoreError> {
+    let steps: Vec<u8> = serde_json::from_str(&r.get::<String>("steps")?).map_err(anyhow::Error::from)?;
     Ok(Rollout {
-        plugin_id: r.text("plugin_id")?,
-        version: r.text("version")?,
-        previous: r.opt_text("previous")?,
+        plugin_id: r.get::<String>("plugin_id")?,
+        version: r.get::<String>("version")?,
+        previous: r.get::<Option<String>>("previous")?,
         steps,
-        percent: u8::try_from(r.int("percent")?).unwrap_or(0),
-        state: r.text("state")?,
-        threshold_bp: r.int("threshold_bp")?,
-        min_invocations: r.int("min_invocations")?,
-        started_at: r.int("started_at")?,
-        step_at: r.int("step_at")?,
-        updated_at: r.int("updated_at")?,
-        note: r.opt_text("note")?,
+        percent: u8::try_from(r.get::<i64>("percent")?).unwrap_or(0),
+        state: r.get::<String>("state")?,
+        threshold_bp: r.get::<i64>("threshold_bp")?,
+        min_invocations: r.get::<i64>("min_invocations")?,
+        started_at: r.get::<i64>("started_at")?,
+        step_at: r.get::<i64>("step_at")?,
+        updated_at: r.get::<i64>("updated_at")?,
+        note: r.get::<Option<String>>("note")?,
     })
 }
 
 
-macro_rules! rollout_store {
-    ($store:ty) => {
-        #[async_trait]
-        impl RolloutStore for $store {
-            async fn insert_rollout(&self, r: &Rollout) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let busy: Option<String> = sqlx::query_scalar("SELECT version FROM plugin_rollouts WHERE plugin_id = $1 AND (state IN ('active', 'paused') OR version = $2)")
-                    .bind(&r.plugin_id)
-                    .bind(&r.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if busy.is_some() {
-                    return Ok(false);
-                }
-                sqlx::query(
-                    "INSERT INTO plugin_rollouts (plugin_id, version, previous, steps, percent, state, threshold_bp, min_invocations, started_at, step_at, updated_at, note)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(&r.plugin_id)
-                .bind(&r.version)
-                .bind(&r.previous)
-                .bind(serde_json::to_string(&r.steps).map_err(anyhow::Error::from)?)
-                .bind(i64::from(r.percent))
-                .bind(&r.state)
-                .bind(r.threshold_bp)
-                .bind(r.min_invocations)
-                .bind(r.started_at)
-                .bind(r.step_at)
-                .bind(r.updated_at)
-                .bind(&r.note)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
-                    .bind(plugin)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.iter().map(rollout_row).collect()
-            }
-
-            async fn update_rollout(&self, r: &Rollout) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                sqlx::query("UPDATE plugin_rollouts SET percent = $1, state = $2, step_at = $3, updated_at = $4, note = $5 WHERE plugin_id = $6 AND version = $7")
-                    .bind(i64::from(r.percent))
-                    .bind(&r.state)
-                    .bind(r.step_at)
-                    .bind(r.updated_at)
-                    .bind(&r.note)
-                    .bind(&r.plugin_id)
-                    .bind(&r.version)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            // Uses only: the install and upgrade calls the rollout itself makes are not traffic (counting
-            // them made the gate depend on when their receipts happened to be stored).
-            async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let row = sqlx::query(
-                    "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
-                     FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3 AND kind <> 'lifecycle'",
-                )
-                .bind(plugin)
-                .bind(version)
-                .bind(since)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                let calls: i64 = row.try_get("calls")?;
-                let failures: i64 = row.try_get("failures")?;
-                Ok(Health { invocations: u64::try_from(calls).unwrap_or(0), failures: u64::try_from(failures).unwrap_or(0) })
-            }
-
-            async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id").bind(plugin).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.into_iter().map(|r| Ok((Self::parse_tid(r.try_get("tenant_id")?)?, r.try_get("version")?))).collect()
-            }
+#[async_trait]
+impl RolloutStore for SqlMarketplaceStore {
+    async fn insert_rollout(&self, r: &Rollout) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let busy: Option<String> = tx.query("SELECT version FROM plugin_rollouts WHERE plugin_id = $1 AND (state IN ('active', 'paused') OR version = $2)")
+            .bind(&r.plugin_id)
+            .bind(&r.version)
+            .scalar(&mut tx)
+            .await?;
+        if busy.is_some() {
+            return Ok(false);
         }
-    };
+        tx.query(
+            "INSERT INTO plugin_rollouts (plugin_id, version, previous, steps, percent, state, threshold_bp, min_invocations, started_at, step_at, updated_at, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&r.plugin_id)
+        .bind(&r.version)
+        .bind(&r.previous)
+        .bind(serde_json::to_string(&r.steps).map_err(anyhow::Error::from)?)
+        .bind(i64::from(r.percent))
+        .bind(&r.state)
+        .bind(r.threshold_bp)
+        .bind(r.min_invocations)
+        .bind(r.started_at)
+        .bind(r.step_at)
+        .bind(r.updated_at)
+        .bind(&r.note)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
+            .bind(plugin)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(rollout_row).collect()
+    }
+
+    async fn update_rollout(&self, r: &Rollout) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        tx.query("UPDATE plugin_rollouts SET percent = $1, state = $2, step_at = $3, updated_at = $4, note = $5 WHERE plugin_id = $6 AND version = $7")
+            .bind(i64::from(r.percent))
+            .bind(&r.state)
+            .bind(r.step_at)
+            .bind(r.updated_at)
+            .bind(&r.note)
+            .bind(&r.plugin_id)
+            .bind(&r.version)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // Uses only: the install and upgrade calls the rollout itself makes are not traffic (counting
+    // them made the gate depend on when their receipts happened to be stored).
+    async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let row = tx.query(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
+             FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3 AND kind <> 'lifecycle'",
+        )
+        .bind(plugin)
+        .bind(version)
+        .bind(since)
+        .fetch_one(&mut tx)
+        .await?;
+        tx.commit().await?;
+        let calls: i64 = row.get("calls")?;
+        let failures: i64 = row.get("failures")?;
+        Ok(Health { invocations: u64::try_from(calls).unwrap_or(0), failures: u64::try_from(failures).unwrap_or(0) })
+    }
+
+    async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id").bind(plugin).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?))).collect()
+    }
 }
 
-rollout_store!(SqliteMarketplaceStore);
-rollout_store!(PgMarketplaceStore);

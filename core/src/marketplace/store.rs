@@ -1,19 +1,14 @@
 //! Storage of the marketplace: publishers (tokens, keys), packages and versions, tenants'
-//! lockfiles with the operation journal, the approval inbox, reviews and install events — on
-//! SQLite and PostgreSQL.
-//!
-//! The SQL is the same on both backends (the marketplace tables use only text, integers and
-//! bytes), so one implementation is written once in a macro and instantiated per backend; what
-//! differs — how a transaction starts and how a tenant id binds — is a method of each store.
+//! lockfiles with the operation journal, the approval inbox, reviews and install events. The
+//! marketplace tables hold only text, integers and bytes, so their SQL is the same on both
+//! databases.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use socle_tenants::TenantId;
-use sqlx::{PgPool, Row as _, SqlitePool};
-
 use super::retention::RetentionChange;
 use crate::clock::SharedClock;
-use crate::db::Scope;
+use crate::db::{Db, Row, Scope, Tx};
 use crate::error::StoreError;
 
 /// A partner account that owns plugin ids.
@@ -315,778 +310,696 @@ pub trait MarketplaceStore:
     async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError>;
 }
 
-fn version_row(r: &impl RowExt) -> Result<VersionRow, StoreError> {
-    let report: String = r.text("report")?;
+fn version_row(r: &Row) -> Result<VersionRow, StoreError> {
+    let report: String = r.get::<String>("report")?;
     Ok(VersionRow {
-        plugin_id: r.text("plugin_id")?,
-        version: r.text("version")?,
-        publisher_id: r.text("publisher_id")?,
-        digest: r.text("digest")?,
-        component_sha256: r.text("component_sha256")?,
-        manifest: r.text("manifest")?,
-        readme: r.opt_text("readme")?,
-        changelog: r.opt_text("changelog")?,
-        signature: r.text("signature")?,
-        key_id: r.text("key_id")?,
-        channel: r.text("channel")?,
-        status: r.text("status")?,
-        risk: r.int("risk")?,
+        plugin_id: r.get::<String>("plugin_id")?,
+        version: r.get::<String>("version")?,
+        publisher_id: r.get::<String>("publisher_id")?,
+        digest: r.get::<String>("digest")?,
+        component_sha256: r.get::<String>("component_sha256")?,
+        manifest: r.get::<String>("manifest")?,
+        readme: r.get::<Option<String>>("readme")?,
+        changelog: r.get::<Option<String>>("changelog")?,
+        signature: r.get::<String>("signature")?,
+        key_id: r.get::<String>("key_id")?,
+        channel: r.get::<String>("channel")?,
+        status: r.get::<String>("status")?,
+        risk: r.get::<i64>("risk")?,
         report: serde_json::from_str(&report).map_err(anyhow::Error::from)?,
-        review_note: r.opt_text("review_note")?,
-        reviewed_by: r.opt_text("reviewed_by")?,
-        reviewed_at: r.opt_int("reviewed_at")?,
-        yanked: r.opt_text("yanked")?,
-        deprecated: r.opt_text("deprecated")?,
-        submitted_at: r.int("submitted_at")?,
+        review_note: r.get::<Option<String>>("review_note")?,
+        reviewed_by: r.get::<Option<String>>("reviewed_by")?,
+        reviewed_at: r.get::<Option<i64>>("reviewed_at")?,
+        yanked: r.get::<Option<String>>("yanked")?,
+        deprecated: r.get::<Option<String>>("deprecated")?,
+        submitted_at: r.get::<i64>("submitted_at")?,
     })
 }
 
-fn operation(r: &impl RowExt) -> Result<Operation, StoreError> {
+fn operation(r: &Row) -> Result<Operation, StoreError> {
     Ok(Operation {
-        id: r.text("id")?,
-        kind: r.text("kind")?,
-        summary: r.text("summary")?,
-        state: r.text("state")?,
-        from_wants: r.text("from_wants")?,
-        from_lock: r.text("from_lock")?,
-        to_wants: r.text("to_wants")?,
-        to_lock: r.text("to_lock")?,
-        snapshot: r.text("snapshot")?,
-        error: r.opt_text("error")?,
-        actor: r.text("actor")?,
-        started_at: r.int("started_at")?,
-        finished_at: r.opt_int("finished_at")?,
+        id: r.get::<String>("id")?,
+        kind: r.get::<String>("kind")?,
+        summary: r.get::<String>("summary")?,
+        state: r.get::<String>("state")?,
+        from_wants: r.get::<String>("from_wants")?,
+        from_lock: r.get::<String>("from_lock")?,
+        to_wants: r.get::<String>("to_wants")?,
+        to_lock: r.get::<String>("to_lock")?,
+        snapshot: r.get::<String>("snapshot")?,
+        error: r.get::<Option<String>>("error")?,
+        actor: r.get::<String>("actor")?,
+        started_at: r.get::<i64>("started_at")?,
+        finished_at: r.get::<Option<i64>>("finished_at")?,
     })
 }
 
-fn approval(r: &impl RowExt) -> Result<Approval, StoreError> {
-    let grants: String = r.text("grants")?;
+fn approval(r: &Row) -> Result<Approval, StoreError> {
+    let grants: String = r.get::<String>("grants")?;
     Ok(Approval {
-        id: r.text("id")?,
-        plugin_id: r.text("plugin_id")?,
-        version: r.text("version")?,
+        id: r.get::<String>("id")?,
+        plugin_id: r.get::<String>("plugin_id")?,
+        version: r.get::<String>("version")?,
         grants: serde_json::from_str(&grants).map_err(anyhow::Error::from)?,
-        status: r.text("status")?,
-        created_at: r.int("created_at")?,
-        decided_by: r.opt_text("decided_by")?,
-        decided_at: r.opt_int("decided_at")?,
+        status: r.get::<String>("status")?,
+        created_at: r.get::<i64>("created_at")?,
+        decided_by: r.get::<Option<String>>("decided_by")?,
+        decided_at: r.get::<Option<i64>>("decided_at")?,
     })
 }
-
-/// Column access shared by both backends' rows (every marketplace store reads its rows this way).
-pub(super) trait RowExt {
-    fn text(&self, column: &str) -> Result<String, StoreError>;
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
-    fn int(&self, column: &str) -> Result<i64, StoreError>;
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
-}
-
-macro_rules! row_ext {
-    ($row:ty) => {
-        impl RowExt for $row {
-            fn text(&self, column: &str) -> Result<String, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn int(&self, column: &str) -> Result<i64, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-            fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-                Ok(self.try_get(column)?)
-            }
-        }
-    };
-}
-row_ext!(sqlx::sqlite::SqliteRow);
-row_ext!(sqlx::postgres::PgRow);
 
 const VERSION_COLUMNS: &str = "v.*, p.publisher_id, p.deprecated";
 
-/// The marketplace store on SQLite.
-pub struct SqliteMarketplaceStore {
-    pool: SqlitePool,
+/// The marketplace in the database (tenant tables under row-level security on PostgreSQL).
+pub struct SqlMarketplaceStore {
+    pub(super) db: Db,
     pub(super) clock: SharedClock,
 }
 
-impl SqliteMarketplaceStore {
-    /// A store over this pool.
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
-        Self { pool, clock }
-    }
-
-    pub(super) async fn tx(&self, _scope: Scope) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
-
-    pub(super) fn tid(tenant: TenantId) -> String {
-        tenant.to_string()
-    }
-
-    pub(super) fn parse_tid(raw: String) -> Result<TenantId, StoreError> {
-        raw.parse().map_err(|_| StoreError::Other(anyhow::anyhow!("bad tenant id `{raw}` in the marketplace tables")))
+impl SqlMarketplaceStore {
+    /// A store over `db`.
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
     }
 }
 
-/// The marketplace store on PostgreSQL (tenant tables under row-level security).
-pub struct PgMarketplaceStore {
-    pool: PgPool,
-    pub(super) clock: SharedClock,
+/// Supersedes the plugin's pending requests and adds `a`, inside the caller's transaction.
+async fn insert_approval(tx: &mut Tx, tenant: TenantId, a: &Approval) -> Result<(), StoreError> {
+    tx.query("UPDATE plugin_approvals SET status = 'superseded', decided_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'pending'")
+        .bind(a.created_at)
+        .bind(tenant)
+        .bind(&a.plugin_id)
+        .execute(tx)
+        .await?;
+    tx.query("INSERT INTO plugin_approvals (id, tenant_id, plugin_id, version, grants, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&a.id)
+        .bind(tenant)
+        .bind(&a.plugin_id)
+        .bind(&a.version)
+        .bind(serde_json::to_string(&a.grants).map_err(anyhow::Error::from)?)
+        .bind(&a.status)
+        .bind(a.created_at)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
-impl PgMarketplaceStore {
-    /// A store over this pool.
-    pub fn new(pool: PgPool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+#[async_trait]
+impl MarketplaceStore for SqlMarketplaceStore {
+    async fn create_publisher(&self, p: &Publisher) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query("INSERT INTO publishers (id, name, email, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.email)
+            .bind(&p.status)
+            .bind(p.created_at)
+            .execute(&mut tx)
+            .await?
+            == 1;
+        tx.commit().await?;
+        Ok(done)
     }
 
-    pub(super) async fn tx(&self, scope: Scope) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        crate::db::postgres::begin(&self.pool, scope).await
+    async fn publisher(&self, id: &str) -> Result<Option<Publisher>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let row = tx.query("SELECT * FROM publishers WHERE id = $1").bind(id).fetch_optional(&mut tx).await?;
+        tx.commit().await?;
+        row.map(|r| publisher_row(&r)).transpose()
     }
 
-    pub(super) fn tid(tenant: TenantId) -> uuid::Uuid {
-        tenant.as_uuid()
-    }
-
-    #[allow(clippy::unnecessary_wraps)] // the same signature as SQLite's, which can fail
-    pub(super) fn parse_tid(raw: uuid::Uuid) -> Result<TenantId, StoreError> {
-        Ok(TenantId::from_uuid(raw))
-    }
-}
-
-/// Supersedes the plugin's pending requests and adds `$a`, inside transaction `$tx`.
-macro_rules! insert_approval {
-    ($tx:ident, $tid:expr, $a:expr) => {{
-        let a: &Approval = $a;
-        sqlx::query("UPDATE plugin_approvals SET status = 'superseded', decided_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'pending'")
-            .bind(a.created_at)
-            .bind($tid)
-            .bind(&a.plugin_id)
-            .execute(&mut *$tx)
+    async fn add_token(&self, publisher: &str, id: &str, name: &str, hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        tx.query("INSERT INTO publisher_tokens (id, publisher_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(publisher)
+            .bind(name)
+            .bind(hash)
+            .bind(self.clock.now_ms())
+            .execute(&mut tx)
             .await?;
-        sqlx::query("INSERT INTO plugin_approvals (id, tenant_id, plugin_id, version, grants, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&a.id)
-            .bind($tid)
-            .bind(&a.plugin_id)
-            .bind(&a.version)
-            .bind(serde_json::to_string(&a.grants).map_err(anyhow::Error::from)?)
-            .bind(&a.status)
-            .bind(a.created_at)
-            .execute(&mut *$tx)
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn publisher_by_token(&self, hash: &str) -> Result<Option<Publisher>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let row = tx.query(
+            "SELECT p.* FROM publisher_tokens t JOIN publishers p ON p.id = t.publisher_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.status = 'active'",
+        )
+        .bind(hash)
+        .fetch_optional(&mut tx)
+        .await?;
+        if row.is_some() {
+            tx.query("UPDATE publisher_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(self.clock.now_ms()).bind(hash).execute(&mut tx).await?;
+        }
+        tx.commit().await?;
+        row.map(|r| publisher_row(&r)).transpose()
+    }
+
+    async fn revoke_token(&self, publisher: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query("UPDATE publisher_tokens SET revoked_at = $1 WHERE publisher_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind(self.clock.now_ms())
+            .bind(publisher)
+            .bind(id)
+            .execute(&mut tx)
+            .await?
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn tokens(&self, publisher: &str) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT * FROM publisher_tokens WHERE publisher_id = $1 ORDER BY created_at DESC").bind(publisher).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: r.get::<String>("id")?,
+                    name: r.get::<String>("name")?,
+                    created_at: r.get::<i64>("created_at")?,
+                    last_used_at: r.get::<Option<i64>>("last_used_at")?,
+                    revoked_at: r.get::<Option<i64>>("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_key(&self, publisher: &str, key_id: &str, public_key: &str) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let known: Option<String> = tx.query("SELECT status FROM publisher_keys WHERE key_id = $1").bind(key_id).scalar(&mut tx).await?;
+        if known.is_some() {
+            return Err(StoreError::Conflict(format!("key {key_id} was already registered; generate a new key to rotate")));
+        }
+        tx.query("UPDATE publisher_keys SET status = 'retired', changed_at = $1 WHERE publisher_id = $2 AND status = 'current'")
+            .bind(now)
+            .bind(publisher)
+            .execute(&mut tx)
             .await?;
-    }};
-}
+        tx.query("INSERT INTO publisher_keys (key_id, publisher_id, public_key, status, created_at) VALUES ($1, $2, $3, 'current', $4)")
+            .bind(key_id)
+            .bind(publisher)
+            .bind(public_key)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-macro_rules! marketplace_store {
-    ($store:ty, $tid:ty) => {
-        #[async_trait]
-        impl MarketplaceStore for $store {
-            async fn create_publisher(&self, p: &Publisher) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query("INSERT INTO publishers (id, name, email, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-                    .bind(&p.id)
-                    .bind(&p.name)
-                    .bind(&p.email)
-                    .bind(&p.status)
-                    .bind(p.created_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
+    async fn revoke_key(&self, publisher: &str, key_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query("UPDATE publisher_keys SET status = 'revoked', changed_at = $1 WHERE publisher_id = $2 AND key_id = $3 AND status <> 'revoked'")
+            .bind(self.clock.now_ms())
+            .bind(publisher)
+            .bind(key_id)
+            .execute(&mut tx)
+            .await?
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
 
-            async fn publisher(&self, id: &str) -> Result<Option<Publisher>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let row = sqlx::query("SELECT * FROM publishers WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                row.map(|r| publisher_row(&r)).transpose()
-            }
+    async fn keys(&self, publisher: &str) -> Result<Vec<PublisherKey>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT * FROM publisher_keys WHERE publisher_id = $1 ORDER BY created_at DESC, key_id").bind(publisher).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PublisherKey {
+                    key_id: r.get::<String>("key_id")?,
+                    public_key: r.get::<String>("public_key")?,
+                    status: r.get::<String>("status")?,
+                    created_at: r.get::<i64>("created_at")?,
+                    changed_at: r.get::<Option<i64>>("changed_at")?,
+                })
+            })
+            .collect()
+    }
 
-            async fn add_token(&self, publisher: &str, id: &str, name: &str, hash: &str) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                sqlx::query("INSERT INTO publisher_tokens (id, publisher_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(publisher)
-                    .bind(name)
-                    .bind(hash)
-                    .bind(self.clock.now_ms())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn publisher_by_token(&self, hash: &str) -> Result<Option<Publisher>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let row = sqlx::query(
-                    "SELECT p.* FROM publisher_tokens t JOIN publishers p ON p.id = t.publisher_id
-                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.status = 'active'",
-                )
-                .bind(hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if row.is_some() {
-                    sqlx::query("UPDATE publisher_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(self.clock.now_ms()).bind(hash).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                row.map(|r| publisher_row(&r)).transpose()
-            }
-
-            async fn revoke_token(&self, publisher: &str, id: &str) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query("UPDATE publisher_tokens SET revoked_at = $1 WHERE publisher_id = $2 AND id = $3 AND revoked_at IS NULL")
-                    .bind(self.clock.now_ms())
-                    .bind(publisher)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn tokens(&self, publisher: &str) -> Result<Vec<TokenInfo>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT * FROM publisher_tokens WHERE publisher_id = $1 ORDER BY created_at DESC").bind(publisher).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(TokenInfo {
-                            id: r.text("id")?,
-                            name: r.text("name")?,
-                            created_at: r.int("created_at")?,
-                            last_used_at: r.opt_int("last_used_at")?,
-                            revoked_at: r.opt_int("revoked_at")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn add_key(&self, publisher: &str, key_id: &str, public_key: &str) -> Result<(), StoreError> {
-                let now = self.clock.now_ms();
-                let mut tx = self.tx(Scope::Platform).await?;
-                let known: Option<String> = sqlx::query_scalar("SELECT status FROM publisher_keys WHERE key_id = $1").bind(key_id).fetch_optional(&mut *tx).await?;
-                if known.is_some() {
-                    return Err(StoreError::Conflict(format!("key {key_id} was already registered; generate a new key to rotate")));
-                }
-                sqlx::query("UPDATE publisher_keys SET status = 'retired', changed_at = $1 WHERE publisher_id = $2 AND status = 'current'")
-                    .bind(now)
-                    .bind(publisher)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("INSERT INTO publisher_keys (key_id, publisher_id, public_key, status, created_at) VALUES ($1, $2, $3, 'current', $4)")
-                    .bind(key_id)
-                    .bind(publisher)
-                    .bind(public_key)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn revoke_key(&self, publisher: &str, key_id: &str) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query("UPDATE publisher_keys SET status = 'revoked', changed_at = $1 WHERE publisher_id = $2 AND key_id = $3 AND status <> 'revoked'")
-                    .bind(self.clock.now_ms())
-                    .bind(publisher)
-                    .bind(key_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn keys(&self, publisher: &str) -> Result<Vec<PublisherKey>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT * FROM publisher_keys WHERE publisher_id = $1 ORDER BY created_at DESC, key_id").bind(publisher).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(PublisherKey {
-                            key_id: r.text("key_id")?,
-                            public_key: r.text("public_key")?,
-                            status: r.text("status")?,
-                            created_at: r.int("created_at")?,
-                            changed_at: r.opt_int("changed_at")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn insert_version(&self, row: &VersionRow, archive: &[u8], component: &[u8]) -> Result<Inserted, StoreError> {
-                let now = self.clock.now_ms();
-                let mut tx = self.tx(Scope::Platform).await?;
-                let owner: Option<String> = sqlx::query_scalar("SELECT publisher_id FROM packages WHERE plugin_id = $1").bind(&row.plugin_id).fetch_optional(&mut *tx).await?;
-                match owner {
-                    Some(owner) if owner != row.publisher_id => return Ok(Inserted::OwnedBy(owner)),
-                    Some(_) => {}
-                    None => {
-                        sqlx::query("INSERT INTO packages (plugin_id, publisher_id, created_at) VALUES ($1, $2, $3)")
-                            .bind(&row.plugin_id)
-                            .bind(&row.publisher_id)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                let exists: Option<String> = sqlx::query_scalar("SELECT version FROM package_versions WHERE plugin_id = $1 AND version = $2")
+    async fn insert_version(&self, row: &VersionRow, archive: &[u8], component: &[u8]) -> Result<Inserted, StoreError> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let owner: Option<String> = tx.query("SELECT publisher_id FROM packages WHERE plugin_id = $1").bind(&row.plugin_id).scalar(&mut tx).await?;
+        match owner {
+            Some(owner) if owner != row.publisher_id => return Ok(Inserted::OwnedBy(owner)),
+            Some(_) => {}
+            None => {
+                tx.query("INSERT INTO packages (plugin_id, publisher_id, created_at) VALUES ($1, $2, $3)")
                     .bind(&row.plugin_id)
-                    .bind(&row.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if exists.is_some() {
-                    return Ok(Inserted::VersionExists);
-                }
-                sqlx::query("INSERT INTO package_archives (digest, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                    .bind(&row.digest)
-                    .bind(archive)
-                    .bind(archive.len() as i64)
+                    .bind(&row.publisher_id)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
-                sqlx::query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                    .bind(&row.component_sha256)
-                    .bind(component)
-                    .bind(component.len() as i64)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO package_versions (plugin_id, version, digest, component_sha256, manifest, readme, changelog, signature, key_id,
-                         channel, status, risk, report, review_note, reviewed_by, reviewed_at, submitted_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                )
-                .bind(&row.plugin_id)
-                .bind(&row.version)
-                .bind(&row.digest)
-                .bind(&row.component_sha256)
-                .bind(&row.manifest)
-                .bind(&row.readme)
-                .bind(&row.changelog)
-                .bind(&row.signature)
-                .bind(&row.key_id)
-                .bind(&row.channel)
-                .bind(&row.status)
-                .bind(row.risk)
-                .bind(row.report.to_string())
-                .bind(&row.review_note)
-                .bind(&row.reviewed_by)
-                .bind(row.reviewed_at)
-                .bind(row.submitted_at)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(Inserted::Stored)
-            }
-
-            async fn version(&self, plugin: &str, version: &str) -> Result<Option<VersionRow>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 AND v.version = $2"
-                )))
-                .bind(plugin)
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                row.map(|r| version_row(&r)).transpose()
-            }
-
-            async fn versions(&self, plugin: &str) -> Result<Vec<VersionRow>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 ORDER BY v.submitted_at DESC"
-                )))
-                .bind(plugin)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                rows.iter().map(version_row).collect()
-            }
-
-            async fn listed(&self) -> Result<Vec<VersionRow>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.status = 'listed' ORDER BY v.plugin_id, v.submitted_at"
-                )))
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                rows.iter().map(version_row).collect()
-            }
-
-            async fn review_queue(&self) -> Result<Vec<VersionRow>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.status = 'in_review' ORDER BY v.submitted_at"
-                )))
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                rows.iter().map(version_row).collect()
-            }
-
-            async fn publisher_versions(&self, publisher: &str) -> Result<Vec<VersionRow>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE p.publisher_id = $1 ORDER BY v.submitted_at DESC"
-                )))
-                .bind(publisher)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                rows.iter().map(version_row).collect()
-            }
-
-            async fn decide(&self, plugin: &str, version: &str, status: &str, note: &str, by: &str) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query(
-                    "UPDATE package_versions SET status = $1, review_note = $2, reviewed_by = $3, reviewed_at = $4
-                     WHERE plugin_id = $5 AND version = $6 AND status = 'in_review'",
-                )
-                .bind(status)
-                .bind(note)
-                .bind(by)
-                .bind(self.clock.now_ms())
-                .bind(plugin)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn set_yanked(&self, plugin: &str, version: &str, message: Option<&str>) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query("UPDATE package_versions SET yanked = $1 WHERE plugin_id = $2 AND version = $3")
-                    .bind(message)
-                    .bind(plugin)
-                    .bind(version)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn set_deprecated(&self, plugin: &str, message: Option<&str>) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query("UPDATE packages SET deprecated = $1 WHERE plugin_id = $2").bind(message).bind(plugin).execute(&mut *tx).await?.rows_affected() == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn archive(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let bytes = sqlx::query_scalar("SELECT bytes FROM package_archives WHERE digest = $1").bind(digest).fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(bytes)
-            }
-
-            async fn tenant_lock(&self, tenant: TenantId) -> Result<Option<TenantLock>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let row = sqlx::query("SELECT wants, lock FROM tenant_locks WHERE tenant_id = $1").bind(Self::tid(tenant)).fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                row.map(|r| Ok(TenantLock { wants: r.text("wants")?, lock: r.text("lock")? })).transpose()
-            }
-
-            async fn start_operation(&self, tenant: TenantId, op: &Operation) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let busy: Option<String> = sqlx::query_scalar("SELECT id FROM plugin_operations WHERE tenant_id = $1 AND state = 'applying'")
-                    .bind(Self::tid(tenant))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(busy) = busy {
-                    return Err(StoreError::Conflict(format!("another plugin operation ({busy}) is being applied to this tenant; try again when it ends")));
-                }
-                sqlx::query(
-                    "INSERT INTO plugin_operations (id, tenant_id, kind, summary, state, from_wants, from_lock, to_wants, to_lock, snapshot, actor, started_at, heartbeat_at)
-                     VALUES ($1, $2, $3, $4, 'applying', $5, $6, $7, $8, $9, $10, $11, $11)",
-                )
-                .bind(&op.id)
-                .bind(Self::tid(tenant))
-                .bind(&op.kind)
-                .bind(&op.summary)
-                .bind(&op.from_wants)
-                .bind(&op.from_lock)
-                .bind(&op.to_wants)
-                .bind(&op.to_lock)
-                .bind(&op.snapshot)
-                .bind(&op.actor)
-                .bind(op.started_at)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn finish_operation(
-                &self,
-                tenant: TenantId,
-                id: &str,
-                state: &str,
-                error: Option<&str>,
-                approvals: &[Approval],
-                retention: &RetentionChange,
-            ) -> Result<(), StoreError> {
-                let now = self.clock.now_ms();
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let row = sqlx::query("SELECT to_wants, to_lock FROM plugin_operations WHERE id = $1 AND tenant_id = $2 AND state = 'applying'")
-                    .bind(id)
-                    .bind(Self::tid(tenant))
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound(format!("no plugin operation {id} is being applied")))?;
-                sqlx::query("UPDATE plugin_operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4")
-                    .bind(state)
-                    .bind(error)
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                if state == "done" {
-                    sqlx::query(
-                        "INSERT INTO tenant_locks (tenant_id, wants, lock, updated_at) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (tenant_id) DO UPDATE SET wants = excluded.wants, lock = excluded.lock, updated_at = excluded.updated_at",
-                    )
-                    .bind(Self::tid(tenant))
-                    .bind(row.text("to_wants")?)
-                    .bind(row.text("to_lock")?)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    for a in approvals {
-                        insert_approval!(tx, Self::tid(tenant), a);
-                    }
-                    let restored = retention.restored.iter().chain(retention.kept.iter().map(|k| &k.plugin_id));
-                    for plugin in restored {
-                        // Reinstalled: its data is its own again. Removed again: the new export
-                        // covers the same data.
-                        sqlx::query("UPDATE plugin_retentions SET status = 'restored', closed_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'kept'")
-                            .bind(now)
-                            .bind(Self::tid(tenant))
-                            .bind(plugin)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    for k in &retention.kept {
-                        sqlx::query(
-                            "INSERT INTO plugin_retentions (id, tenant_id, plugin_id, version, collections, export, records, kv_keys, status, created_at, purge_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9, $10)",
-                        )
-                        .bind(&k.id)
-                        .bind(Self::tid(tenant))
-                        .bind(&k.plugin_id)
-                        .bind(&k.version)
-                        .bind(serde_json::to_string(&k.collections).map_err(anyhow::Error::from)?)
-                        .bind(&k.export)
-                        .bind(k.records)
-                        .bind(k.kv_keys)
-                        .bind(k.created_at)
-                        .bind(k.purge_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn operations(&self, tenant: TenantId, limit: i64) -> Result<Vec<Operation>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let rows = sqlx::query("SELECT * FROM plugin_operations WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
-                    .bind(Self::tid(tenant))
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.iter().map(operation).collect()
-            }
-
-            async fn heartbeat(&self, tenant: TenantId, id: &str) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                sqlx::query("UPDATE plugin_operations SET heartbeat_at = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'applying'")
-                    .bind(self.clock.now_ms())
-                    .bind(id)
-                    .bind(Self::tid(tenant))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn interrupted(&self, stale_before: i64) -> Result<Vec<(TenantId, Operation)>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT * FROM plugin_operations WHERE state = 'applying' AND heartbeat_at < $1 ORDER BY started_at")
-                    .bind(stale_before)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.iter()
-                    .map(|r| {
-                        let tenant: $tid = r.try_get("tenant_id")?;
-                        Ok((Self::parse_tid(tenant)?, operation(r)?))
-                    })
-                    .collect()
-            }
-
-            async fn add_approval(&self, tenant: TenantId, a: &Approval) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                insert_approval!(tx, Self::tid(tenant), a);
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn approvals(&self, tenant: TenantId) -> Result<Vec<Approval>, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let rows = sqlx::query("SELECT * FROM plugin_approvals WHERE tenant_id = $1 ORDER BY created_at DESC, id").bind(Self::tid(tenant)).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter().map(approval).collect()
-            }
-
-            async fn decide_approval(&self, tenant: TenantId, id: &str, status: &str, by: &str) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Tenant(tenant)).await?;
-                let done = sqlx::query("UPDATE plugin_approvals SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 AND status = 'pending'")
-                    .bind(status)
-                    .bind(by)
-                    .bind(self.clock.now_ms())
-                    .bind(Self::tid(tenant))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn put_review(&self, r: &Review) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                sqlx::query(
-                    "INSERT INTO plugin_reviews (plugin_id, tenant_id, stars, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (plugin_id, tenant_id) DO UPDATE SET stars = excluded.stars, title = excluded.title, body = excluded.body, updated_at = excluded.updated_at",
-                )
-                .bind(&r.plugin_id)
-                .bind(Self::tid(r.tenant))
-                .bind(r.stars)
-                .bind(&r.title)
-                .bind(&r.body)
-                .bind(r.created_at)
-                .bind(r.updated_at)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn reviews(&self, plugin: &str) -> Result<Vec<Review>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT * FROM plugin_reviews WHERE plugin_id = $1 ORDER BY created_at DESC").bind(plugin).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter()
-                    .map(|r| {
-                        let tenant: $tid = r.try_get("tenant_id")?;
-                        Ok(Review {
-                            plugin_id: r.text("plugin_id")?,
-                            tenant: Self::parse_tid(tenant)?,
-                            stars: r.int("stars")?,
-                            title: r.text("title")?,
-                            body: r.text("body")?,
-                            reply: r.opt_text("reply")?,
-                            created_at: r.int("created_at")?,
-                            updated_at: r.int("updated_at")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn ratings(&self) -> Result<std::collections::BTreeMap<String, Rating>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let rows = sqlx::query("SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id").fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows.iter()
-                    .map(|r| {
-                        let (count, total) = (r.int("n")?, r.int("total")?);
-                        #[allow(clippy::cast_precision_loss)] // star counts are small
-                        let average = total as f64 / count.max(1) as f64;
-                        Ok((r.text("plugin_id")?, Rating { average, count: usize::try_from(count).unwrap_or(0) }))
-                    })
-                    .collect()
-            }
-
-            async fn reply(&self, plugin: &str, review_created_at: i64, reply: &str) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let done = sqlx::query("UPDATE plugin_reviews SET reply = $1, replied_at = $2 WHERE plugin_id = $3 AND created_at = $4")
-                    .bind(reply)
-                    .bind(self.clock.now_ms())
-                    .bind(plugin)
-                    .bind(review_created_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    >= 1;
-                tx.commit().await?;
-                Ok(done)
-            }
-
-            async fn record_event(&self, tenant: TenantId, plugin: &str, version: &str, kind: &str) -> Result<(), StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                sqlx::query("INSERT INTO marketplace_events (plugin_id, version, tenant_id, kind, at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(plugin)
-                    .bind(version)
-                    .bind(Self::tid(tenant))
-                    .bind(kind)
-                    .bind(self.clock.now_ms())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn install_stats(&self) -> Result<std::collections::BTreeMap<String, InstallStats>, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let active = sqlx::query("SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id").fetch_all(&mut *tx).await?;
-                let total = sqlx::query("SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                let mut stats = std::collections::BTreeMap::<String, InstallStats>::new();
-                for r in &active {
-                    stats.entry(r.text("plugin_id")?).or_default().active = r.int("n")?;
-                }
-                for r in &total {
-                    stats.entry(r.text("plugin_id")?).or_default().total = r.int("n")?;
-                }
-                Ok(stats)
-            }
-
-            async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError> {
-                let mut tx = self.tx(Scope::Platform).await?;
-                let found: Option<String> = sqlx::query_scalar("SELECT plugin_id FROM marketplace_events WHERE tenant_id = $1 AND plugin_id = $2 AND kind = 'installed' LIMIT 1")
-                    .bind(Self::tid(tenant))
-                    .bind(plugin)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(found.is_some())
             }
         }
-    };
+        let exists: Option<String> = tx.query("SELECT version FROM package_versions WHERE plugin_id = $1 AND version = $2")
+            .bind(&row.plugin_id)
+            .bind(&row.version)
+            .scalar(&mut tx)
+            .await?;
+        if exists.is_some() {
+            return Ok(Inserted::VersionExists);
+        }
+        tx.query("INSERT INTO package_archives (digest, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(&row.digest)
+            .bind(archive)
+            .bind(archive.len() as i64)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        tx.query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(&row.component_sha256)
+            .bind(component)
+            .bind(component.len() as i64)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        tx.query(
+            "INSERT INTO package_versions (plugin_id, version, digest, component_sha256, manifest, readme, changelog, signature, key_id,
+                 channel, status, risk, report, review_note, reviewed_by, reviewed_at, submitted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(&row.plugin_id)
+        .bind(&row.version)
+        .bind(&row.digest)
+        .bind(&row.component_sha256)
+        .bind(&row.manifest)
+        .bind(&row.readme)
+        .bind(&row.changelog)
+        .bind(&row.signature)
+        .bind(&row.key_id)
+        .bind(&row.channel)
+        .bind(&row.status)
+        .bind(row.risk)
+        .bind(row.report.to_string())
+        .bind(&row.review_note)
+        .bind(&row.reviewed_by)
+        .bind(row.reviewed_at)
+        .bind(row.submitted_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Inserted::Stored)
+    }
+
+    async fn version(&self, plugin: &str, version: &str) -> Result<Option<VersionRow>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let row = tx.query_built(format!(
+            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 AND v.version = $2"
+        ))
+        .bind(plugin)
+        .bind(version)
+        .fetch_optional(&mut tx)
+        .await?;
+        tx.commit().await?;
+        row.map(|r| version_row(&r)).transpose()
+    }
+
+    async fn versions(&self, plugin: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query_built(format!(
+            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 ORDER BY v.submitted_at DESC"
+        ))
+        .bind(plugin)
+        .fetch_all(&mut tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter().map(version_row).collect()
+    }
+
+    async fn listed(&self) -> Result<Vec<VersionRow>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query_built(format!(
+            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.status = 'listed' ORDER BY v.plugin_id, v.submitted_at"
+        ))
+        .fetch_all(&mut tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter().map(version_row).collect()
+    }
+
+    async fn review_queue(&self) -> Result<Vec<VersionRow>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query_built(format!(
+            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.status = 'in_review' ORDER BY v.submitted_at"
+        ))
+        .fetch_all(&mut tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter().map(version_row).collect()
+    }
+
+    async fn publisher_versions(&self, publisher: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query_built(format!(
+            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE p.publisher_id = $1 ORDER BY v.submitted_at DESC"
+        ))
+        .bind(publisher)
+        .fetch_all(&mut tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter().map(version_row).collect()
+    }
+
+    async fn decide(&self, plugin: &str, version: &str, status: &str, note: &str, by: &str) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query(
+            "UPDATE package_versions SET status = $1, review_note = $2, reviewed_by = $3, reviewed_at = $4
+             WHERE plugin_id = $5 AND version = $6 AND status = 'in_review'",
+        )
+        .bind(status)
+        .bind(note)
+        .bind(by)
+        .bind(self.clock.now_ms())
+        .bind(plugin)
+        .bind(version)
+        .execute(&mut tx)
+        .await?
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn set_yanked(&self, plugin: &str, version: &str, message: Option<&str>) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query("UPDATE package_versions SET yanked = $1 WHERE plugin_id = $2 AND version = $3")
+            .bind(message)
+            .bind(plugin)
+            .bind(version)
+            .execute(&mut tx)
+            .await?
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn set_deprecated(&self, plugin: &str, message: Option<&str>) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query("UPDATE packages SET deprecated = $1 WHERE plugin_id = $2").bind(message).bind(plugin).execute(&mut tx).await? == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn archive(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let bytes = tx.query("SELECT bytes FROM package_archives WHERE digest = $1").bind(digest).scalar(&mut tx).await?;
+        tx.commit().await?;
+        Ok(bytes)
+    }
+
+    async fn tenant_lock(&self, tenant: TenantId) -> Result<Option<TenantLock>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let row = tx.query("SELECT wants, lock FROM tenant_locks WHERE tenant_id = $1").bind(tenant).fetch_optional(&mut tx).await?;
+        tx.commit().await?;
+        row.map(|r| Ok(TenantLock { wants: r.get::<String>("wants")?, lock: r.get::<String>("lock")? })).transpose()
+    }
+
+    async fn start_operation(&self, tenant: TenantId, op: &Operation) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let busy: Option<String> = tx.query("SELECT id FROM plugin_operations WHERE tenant_id = $1 AND state = 'applying'")
+            .bind(tenant)
+            .scalar(&mut tx)
+            .await?;
+        if let Some(busy) = busy {
+            return Err(StoreError::Conflict(format!("another plugin operation ({busy}) is being applied to this tenant; try again when it ends")));
+        }
+        tx.query(
+            "INSERT INTO plugin_operations (id, tenant_id, kind, summary, state, from_wants, from_lock, to_wants, to_lock, snapshot, actor, started_at, heartbeat_at)
+             VALUES ($1, $2, $3, $4, 'applying', $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(&op.id)
+        .bind(tenant)
+        .bind(&op.kind)
+        .bind(&op.summary)
+        .bind(&op.from_wants)
+        .bind(&op.from_lock)
+        .bind(&op.to_wants)
+        .bind(&op.to_lock)
+        .bind(&op.snapshot)
+        .bind(&op.actor)
+        .bind(op.started_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_operation(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        state: &str,
+        error: Option<&str>,
+        approvals: &[Approval],
+        retention: &RetentionChange,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let row = tx.query("SELECT to_wants, to_lock FROM plugin_operations WHERE id = $1 AND tenant_id = $2 AND state = 'applying'")
+            .bind(id)
+            .bind(tenant)
+            .fetch_optional(&mut tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no plugin operation {id} is being applied")))?;
+        tx.query("UPDATE plugin_operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4")
+            .bind(state)
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
+        if state == "done" {
+            tx.query(
+                "INSERT INTO tenant_locks (tenant_id, wants, lock, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (tenant_id) DO UPDATE SET wants = excluded.wants, lock = excluded.lock, updated_at = excluded.updated_at",
+            )
+            .bind(tenant)
+            .bind(row.get::<String>("to_wants")?)
+            .bind(row.get::<String>("to_lock")?)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+            for a in approvals {
+                insert_approval(&mut tx, tenant, a).await?;
+            }
+            let restored = retention.restored.iter().chain(retention.kept.iter().map(|k| &k.plugin_id));
+            for plugin in restored {
+                // Reinstalled: its data is its own again. Removed again: the new export
+                // covers the same data.
+                tx.query("UPDATE plugin_retentions SET status = 'restored', closed_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'kept'")
+                    .bind(now)
+                    .bind(tenant)
+                    .bind(plugin)
+                    .execute(&mut tx)
+                    .await?;
+            }
+            for k in &retention.kept {
+                tx.query(
+                    "INSERT INTO plugin_retentions (id, tenant_id, plugin_id, version, collections, export, records, kv_keys, status, created_at, purge_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9, $10)",
+                )
+                .bind(&k.id)
+                .bind(tenant)
+                .bind(&k.plugin_id)
+                .bind(&k.version)
+                .bind(serde_json::to_string(&k.collections).map_err(anyhow::Error::from)?)
+                .bind(&k.export)
+                .bind(k.records)
+                .bind(k.kv_keys)
+                .bind(k.created_at)
+                .bind(k.purge_at)
+                .execute(&mut tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn operations(&self, tenant: TenantId, limit: i64) -> Result<Vec<Operation>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let rows = tx.query("SELECT * FROM plugin_operations WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
+            .bind(tenant)
+            .bind(limit)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(operation).collect()
+    }
+
+    async fn heartbeat(&self, tenant: TenantId, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query("UPDATE plugin_operations SET heartbeat_at = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'applying'")
+            .bind(self.clock.now_ms())
+            .bind(id)
+            .bind(tenant)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn interrupted(&self, stale_before: i64) -> Result<Vec<(TenantId, Operation)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT * FROM plugin_operations WHERE state = 'applying' AND heartbeat_at < $1 ORDER BY started_at")
+            .bind(stale_before)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                let tenant: TenantId = r.get("tenant_id")?;
+                Ok((tenant, operation(r)?))
+            })
+            .collect()
+    }
+
+    async fn add_approval(&self, tenant: TenantId, a: &Approval) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        insert_approval(&mut tx, tenant, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn approvals(&self, tenant: TenantId) -> Result<Vec<Approval>, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let rows = tx.query("SELECT * FROM plugin_approvals WHERE tenant_id = $1 ORDER BY created_at DESC, id").bind(tenant).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(approval).collect()
+    }
+
+    async fn decide_approval(&self, tenant: TenantId, id: &str, status: &str, by: &str) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let done = tx.query("UPDATE plugin_approvals SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 AND status = 'pending'")
+            .bind(status)
+            .bind(by)
+            .bind(self.clock.now_ms())
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut tx)
+            .await?
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn put_review(&self, r: &Review) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        tx.query(
+            "INSERT INTO plugin_reviews (plugin_id, tenant_id, stars, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (plugin_id, tenant_id) DO UPDATE SET stars = excluded.stars, title = excluded.title, body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(&r.plugin_id)
+        .bind(r.tenant)
+        .bind(r.stars)
+        .bind(&r.title)
+        .bind(&r.body)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reviews(&self, plugin: &str) -> Result<Vec<Review>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT * FROM plugin_reviews WHERE plugin_id = $1 ORDER BY created_at DESC").bind(plugin).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                let tenant: TenantId = r.get("tenant_id")?;
+                Ok(Review {
+                    plugin_id: r.get::<String>("plugin_id")?,
+                    tenant: tenant,
+                    stars: r.get::<i64>("stars")?,
+                    title: r.get::<String>("title")?,
+                    body: r.get::<String>("body")?,
+                    reply: r.get::<Option<String>>("reply")?,
+                    created_at: r.get::<i64>("created_at")?,
+                    updated_at: r.get::<i64>("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ratings(&self) -> Result<std::collections::BTreeMap<String, Rating>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id").fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                let (count, total) = (r.get::<i64>("n")?, r.get::<i64>("total")?);
+                #[allow(clippy::cast_precision_loss)] // star counts are small
+                let average = total as f64 / count.max(1) as f64;
+                Ok((r.get::<String>("plugin_id")?, Rating { average, count: usize::try_from(count).unwrap_or(0) }))
+            })
+            .collect()
+    }
+
+    async fn reply(&self, plugin: &str, review_created_at: i64, reply: &str) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let done = tx.query("UPDATE plugin_reviews SET reply = $1, replied_at = $2 WHERE plugin_id = $3 AND created_at = $4")
+            .bind(reply)
+            .bind(self.clock.now_ms())
+            .bind(plugin)
+            .bind(review_created_at)
+            .execute(&mut tx)
+            .await?
+            >= 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn record_event(&self, tenant: TenantId, plugin: &str, version: &str, kind: &str) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        tx.query("INSERT INTO marketplace_events (plugin_id, version, tenant_id, kind, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(plugin)
+            .bind(version)
+            .bind(tenant)
+            .bind(kind)
+            .bind(self.clock.now_ms())
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn install_stats(&self) -> Result<std::collections::BTreeMap<String, InstallStats>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let active = tx.query("SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id").fetch_all(&mut tx).await?;
+        let total = tx.query("SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        let mut stats = std::collections::BTreeMap::<String, InstallStats>::new();
+        for r in &active {
+            stats.entry(r.get::<String>("plugin_id")?).or_default().active = r.get::<i64>("n")?;
+        }
+        for r in &total {
+            stats.entry(r.get::<String>("plugin_id")?).or_default().total = r.get::<i64>("n")?;
+        }
+        Ok(stats)
+    }
+
+    async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let found: Option<String> = tx.query("SELECT plugin_id FROM marketplace_events WHERE tenant_id = $1 AND plugin_id = $2 AND kind = 'installed' LIMIT 1")
+            .bind(tenant)
+            .bind(plugin)
+            .scalar(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found.is_some())
+    }
 }
 
-fn publisher_row(r: &impl RowExt) -> Result<Publisher, StoreError> {
-    Ok(Publisher { id: r.text("id")?, name: r.text("name")?, email: r.text("email")?, status: r.text("status")?, created_at: r.int("created_at")? })
+fn publisher_row(r: &Row) -> Result<Publisher, StoreError> {
+    Ok(Publisher { id: r.get::<String>("id")?, name: r.get::<String>("name")?, email: r.get::<String>("email")?, status: r.get::<String>("status")?, created_at: r.get::<i64>("created_at")? })
 }
 
-marketplace_store!(SqliteMarketplaceStore, String);
-marketplace_store!(PgMarketplaceStore, uuid::Uuid);

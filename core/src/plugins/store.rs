@@ -1,16 +1,15 @@
 //! Storage of plugins: components by digest, installations, the plugins' kv and settings, and
-//! invocation receipts — on SQLite and PostgreSQL.
+//! invocation receipts.
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 use socle_tenants::{Actor, TenantId};
-use sqlx::{PgPool, Row as _, SqlitePool};
+use sqlx::types::Json;
 
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
-use crate::db::Scope;
-use crate::db::postgres::begin;
+use crate::db::{Backend, Db, Row, Scope, Tx};
 use crate::error::StoreError;
 
 /// Total size of a plugin's kv values in one tenant.
@@ -174,29 +173,28 @@ pub trait PluginStore: Send + Sync {
 /// one hand-off to its worker thread) per statement was most of the cost of storing them.
 /// 13 values a row keeps a statement of 250 rows well under both databases' parameter limits.
 const RECEIPT_ROWS_PER_INSERT: usize = 250;
+const RECEIPT_COLUMNS: usize = 13;
 const RECEIPT_INSERT: &str =
-    "INSERT INTO plugin_receipts (tenant_id, plugin_id, version, kind, target, started_at, duration_us, epochs, peak_memory, host_calls, denials, outcome, error) ";
+    "INSERT INTO plugin_receipts (tenant_id, plugin_id, version, kind, target, started_at, duration_us, epochs, peak_memory, host_calls, denials, outcome, error) VALUES ";
 
-/// The values of `chunk` appended to a receipts `INSERT`, the tenant column bound as each
-/// backend stores it.
-macro_rules! push_receipt_rows {
-    ($insert:expr, $chunk:expr, |$r:ident| $tenant:expr) => {
-        $insert.push_values($chunk, |mut row, $r| {
-            row.push_bind($tenant)
-                .push_bind(&$r.plugin_id)
-                .push_bind(&$r.version)
-                .push_bind(&$r.kind)
-                .push_bind(&$r.target)
-                .push_bind($r.started_at)
-                .push_bind($r.duration_us)
-                .push_bind($r.epochs)
-                .push_bind($r.peak_memory)
-                .push_bind($r.host_calls)
-                .push_bind($r.denials)
-                .push_bind(&$r.outcome)
-                .push_bind(&$r.error);
-        })
-    };
+/// The statement inserting `rows` receipts at once.
+fn receipt_insert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(RECEIPT_INSERT.len() + rows * 80);
+    sql.push_str(RECEIPT_INSERT);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..RECEIPT_COLUMNS {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * RECEIPT_COLUMNS + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 fn summarize(plugin: String, mut durations: Vec<i64>, rows: &[(String, i64, i64, i32, i32)]) -> ReceiptSummary {
@@ -215,467 +213,326 @@ fn summarize(plugin: String, mut durations: Vec<i64>, rows: &[(String, i64, i64,
     }
 }
 
-macro_rules! receipt_from_row {
-    ($r:expr, $tenant:expr) => {
-        Receipt {
-            tenant: $tenant,
-            plugin_id: $r.try_get("plugin_id")?,
-            version: $r.try_get("version")?,
-            kind: $r.try_get("kind")?,
-            target: $r.try_get("target")?,
-            started_at: $r.try_get("started_at")?,
-            duration_us: $r.try_get("duration_us")?,
-            epochs: $r.try_get("epochs")?,
-            peak_memory: $r.try_get("peak_memory")?,
-            host_calls: $r.try_get("host_calls")?,
-            denials: $r.try_get("denials")?,
-            outcome: $r.try_get("outcome")?,
-            error: $r.try_get("error")?,
-        }
-    };
+fn receipt(r: &Row, tenant: TenantId) -> Result<Receipt, StoreError> {
+    Ok(Receipt {
+        tenant,
+        plugin_id: r.get("plugin_id")?,
+        version: r.get("version")?,
+        kind: r.get("kind")?,
+        target: r.get("target")?,
+        started_at: r.get("started_at")?,
+        duration_us: r.get("duration_us")?,
+        epochs: r.get("epochs")?,
+        peak_memory: r.get("peak_memory")?,
+        host_calls: r.get("host_calls")?,
+        denials: r.get("denials")?,
+        outcome: r.get("outcome")?,
+        error: r.get("error")?,
+    })
 }
 
-/// Plugins on SQLite.
-pub struct SqlitePluginStore {
-    pool: SqlitePool,
-    clock: SharedClock,
-}
-
-impl SqlitePluginStore {
-    /// A store over this pool.
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
-        Self { pool, clock }
-    }
-}
-
-#[async_trait]
-impl PluginStore for SqlitePluginStore {
-    async fn put_component(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(sha256)
-            .bind(bytes)
-            .bind(bytes.len() as i64)
-            .bind(self.clock.now_ms())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn component(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT bytes FROM plugin_components WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?)
-    }
-
-    async fn put_install(&self, tenant: TenantId, install: &Installed, by: &Actor) -> Result<(), StoreError> {
-        let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            r#"INSERT INTO plugin_installs (tenant_id, plugin_id, version, sha256, manifest, status, installed_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-               ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256,
-               manifest = excluded.manifest, status = excluded.status, updated_at = excluded.updated_at"#,
-        )
-        .bind(tenant.to_string())
-        .bind(&install.plugin_id)
-        .bind(&install.version)
-        .bind(&install.sha256)
-        .bind(install.manifest.to_string())
-        .bind(&install.status)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let entry = AuditEntry::new(Some(tenant), by, "plugin.installed", format!("plugin:{}", install.plugin_id))
-            .after(serde_json::json!({ "version": install.version, "sha256": install.sha256, "status": install.status }));
-        audit::sqlite::insert(&mut tx, now, &entry).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn remove_install(&self, tenant: TenantId, plugin: &str, by: &Actor) -> Result<bool, StoreError> {
-        let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let removed = sqlx::query("DELETE FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2")
-            .bind(tenant.to_string())
-            .bind(plugin)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if removed {
-            audit::sqlite::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "plugin.uninstalled", format!("plugin:{plugin}"))).await?;
-        }
-        tx.commit().await?;
-        Ok(removed)
-    }
-
-    async fn installs(&self, tenant: TenantId) -> Result<Vec<Installed>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM plugin_installs WHERE tenant_id = $1 ORDER BY plugin_id").bind(tenant.to_string()).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let manifest: String = r.try_get("manifest")?;
-                Ok(Installed {
-                    plugin_id: r.try_get("plugin_id")?,
-                    version: r.try_get("version")?,
-                    sha256: r.try_get("sha256")?,
-                    manifest: serde_json::from_str(&manifest).map_err(anyhow::Error::from)?,
-                    status: r.try_get("status")?,
-                    installed_at: r.try_get("installed_at")?,
-                    updated_at: r.try_get("updated_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn kv_get(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant.to_string())
-            .bind(plugin)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn kv_set(&self, tenant: TenantId, plugin: &str, key: &str, value: &[u8], expect: KvExpect<'_>) -> Result<KvWrite, StoreError> {
-        // IMMEDIATE: the usage read and the write see the same state.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (bytes, keys): (i64, i64) = sqlx::query_as(KV_USAGE_SQL).bind(tenant.to_string()).bind(plugin).bind(key).fetch_one(&mut *tx).await?;
-        if !within_quota(bytes, keys, value) {
-            return Ok(KvWrite::OverQuota);
-        }
-        let mut query = sqlx::query(kv_write_sql(expect)).bind(tenant.to_string()).bind(plugin).bind(key).bind(value).bind(self.clock.now_ms());
-        if let KvExpect::Value(expected) = expect {
-            query = query.bind(expected);
-        }
-        let written = query.execute(&mut *tx).await?.rows_affected() == 1;
-        tx.commit().await?;
-        Ok(if written { KvWrite::Written } else { KvWrite::Mismatch })
-    }
-
-    async fn kv_delete(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant.to_string())
-            .bind(plugin)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn kv_keys(&self, tenant: TenantId, plugin: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT key FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND substr(key, 1, length($3)) = $3 ORDER BY key LIMIT 1000")
-            .bind(tenant.to_string())
-            .bind(plugin)
-            .bind(prefix)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    async fn setting(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<(Value, bool)>, StoreError> {
-        let row = sqlx::query("SELECT value, secret FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant.to_string())
-            .bind(plugin)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            let value: String = r.try_get("value")?;
-            Ok((serde_json::from_str(&value).map_err(anyhow::Error::from)?, r.try_get("secret")?))
-        })
-        .transpose()
-    }
-
-    async fn set_setting(&self, tenant: TenantId, plugin: &str, key: &str, value: &Value, secret: bool, by: &Actor) -> Result<(), StoreError> {
-        let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            r#"INSERT INTO plugin_settings (tenant_id, plugin_id, key, value, secret, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at"#,
-        )
-        .bind(tenant.to_string())
+/// A plugin's kv entries and non-secret settings (JSON text) in a tenant, inside the caller's
+/// transaction (the marketplace exports an uninstalled plugin's data this way).
+pub async fn plugin_data(tx: &mut Tx, tenant: TenantId, plugin: &str) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, String)>), StoreError> {
+    let rows = tx.query("SELECT key, value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY key").bind(tenant).bind(plugin).fetch_all(tx).await?;
+    let kv = rows.iter().map(|r| Ok((r.get("key")?, r.get("value")?))).collect::<Result<_, StoreError>>()?;
+    let rows = tx
+        .query("SELECT key, value FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND secret = $3 ORDER BY key")
+        .bind(tenant)
         .bind(plugin)
-        .bind(key)
-        .bind(value.to_string())
-        .bind(secret)
-        .bind(now)
-        .execute(&mut *tx)
+        .bind(false)
+        .fetch_all(tx)
         .await?;
-        let shown = if secret { Value::String("••••••".into()) } else { value.clone() };
-        let entry = AuditEntry::new(Some(tenant), by, "plugin.setting_changed", format!("plugin:{plugin}")).after(serde_json::json!({ key: shown }));
-        audit::sqlite::insert(&mut tx, now, &entry).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn add_receipts(&self, receipts: &[Receipt]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for chunk in receipts.chunks(RECEIPT_ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(RECEIPT_INSERT);
-            push_receipt_rows!(insert, chunk, |r| r.tenant.to_string());
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn receipt_summary(&self, tenant: TenantId, since: i64) -> Result<Vec<ReceiptSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT plugin_id, outcome, duration_us, peak_memory, host_calls, denials FROM plugin_receipts WHERE tenant_id = $1 AND started_at >= $2 ORDER BY plugin_id",
-        )
-        .bind(tenant.to_string())
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut by_plugin: std::collections::BTreeMap<String, (Vec<i64>, Vec<(String, i64, i64, i32, i32)>)> = Default::default();
-        for r in &rows {
-            let entry = by_plugin.entry(r.try_get("plugin_id")?).or_default();
-            let duration: i64 = r.try_get("duration_us")?;
-            entry.0.push(duration);
-            entry.1.push((r.try_get("outcome")?, duration, r.try_get("peak_memory")?, r.try_get("host_calls")?, r.try_get("denials")?));
-        }
-        Ok(by_plugin.into_iter().map(|(plugin, (durations, rows))| summarize(plugin, durations, &rows)).collect())
-    }
-
-    async fn receipts(&self, tenant: TenantId, plugin: &str, limit: i64) -> Result<Vec<Receipt>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM plugin_receipts WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY id DESC LIMIT $3")
-            .bind(tenant.to_string())
-            .bind(plugin)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(receipt_from_row!(r, tenant))).collect()
-    }
+    let settings = rows.iter().map(|r| Ok((r.get("key")?, r.get::<Json<Value>>("value")?.0.to_string()))).collect::<Result<_, StoreError>>()?;
+    Ok((kv, settings))
 }
 
-/// Plugins on PostgreSQL.
-pub struct PgPluginStore {
-    pool: PgPool,
+/// Deletes a plugin's kv entries and settings in a tenant, inside the caller's transaction.
+pub async fn delete_plugin_data(tx: &mut Tx, tenant: TenantId, plugin: &str) -> Result<(), StoreError> {
+    tx.query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2").bind(tenant).bind(plugin).execute(tx).await?;
+    tx.query("DELETE FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2").bind(tenant).bind(plugin).execute(tx).await?;
+    Ok(())
+}
+
+/// Whether the plugin is installed in the tenant, inside the caller's transaction.
+pub async fn is_installed(tx: &mut Tx, tenant: TenantId, plugin: &str) -> Result<bool, StoreError> {
+    let row = tx.query("SELECT plugin_id FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2").bind(tenant).bind(plugin).fetch_optional(tx).await?;
+    Ok(row.is_some())
+}
+
+/// Plugins in the database.
+pub struct SqlPluginStore {
+    db: Db,
     clock: SharedClock,
 }
 
-impl PgPluginStore {
-    /// A store over this pool.
-    pub fn new(pool: PgPool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+impl SqlPluginStore {
+    /// A store over `db`.
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
     }
 }
 
 #[async_trait]
-impl PluginStore for PgPluginStore {
+impl PluginStore for SqlPluginStore {
     async fn put_component(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+        let mut tx = self.db.write(Scope::Platform).await?;
+        tx.query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(sha256)
             .bind(bytes)
             .bind(bytes.len() as i64)
             .bind(self.clock.now_ms())
-            .execute(&self.pool)
+            .execute(&mut tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn component(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT bytes FROM plugin_components WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?)
+        let mut tx = self.db.read(Scope::Platform).await?;
+        let bytes = tx.query("SELECT bytes FROM plugin_components WHERE sha256 = $1").bind(sha256).scalar(&mut tx).await?;
+        tx.commit().await?;
+        Ok(bytes)
     }
 
     async fn put_install(&self, tenant: TenantId, install: &Installed, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        sqlx::query(
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query(
             r#"INSERT INTO plugin_installs (tenant_id, plugin_id, version, sha256, manifest, status, installed_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
                ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256,
                manifest = excluded.manifest, status = excluded.status, updated_at = excluded.updated_at"#,
         )
-        .bind(tenant.as_uuid())
+        .bind(tenant)
         .bind(&install.plugin_id)
         .bind(&install.version)
         .bind(&install.sha256)
-        .bind(&install.manifest)
+        .bind(Json(&install.manifest))
         .bind(&install.status)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let entry = AuditEntry::new(Some(tenant), by, "plugin.installed", format!("plugin:{}", install.plugin_id))
             .after(serde_json::json!({ "version": install.version, "sha256": install.sha256, "status": install.status }));
-        audit::postgres::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn remove_install(&self, tenant: TenantId, plugin: &str, by: &Actor) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let removed = sqlx::query("DELETE FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2")
-            .bind(tenant.as_uuid())
-            .bind(plugin)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let removed =
+            tx.query("DELETE FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2").bind(tenant).bind(plugin).execute(&mut tx).await? == 1;
         if removed {
-            audit::postgres::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "plugin.uninstalled", format!("plugin:{plugin}"))).await?;
+            audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "plugin.uninstalled", format!("plugin:{plugin}"))).await?;
         }
         tx.commit().await?;
         Ok(removed)
     }
 
     async fn installs(&self, tenant: TenantId) -> Result<Vec<Installed>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let rows = sqlx::query("SELECT * FROM plugin_installs WHERE tenant_id = $1 ORDER BY plugin_id").bind(tenant.as_uuid()).fetch_all(&mut *tx).await?;
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let rows = tx.query("SELECT * FROM plugin_installs WHERE tenant_id = $1 ORDER BY plugin_id").bind(tenant).fetch_all(&mut tx).await?;
         tx.commit().await?;
         rows.iter()
             .map(|r| {
                 Ok(Installed {
-                    plugin_id: r.try_get("plugin_id")?,
-                    version: r.try_get("version")?,
-                    sha256: r.try_get("sha256")?,
-                    manifest: r.try_get("manifest")?,
-                    status: r.try_get("status")?,
-                    installed_at: r.try_get("installed_at")?,
-                    updated_at: r.try_get("updated_at")?,
+                    plugin_id: r.get("plugin_id")?,
+                    version: r.get("version")?,
+                    sha256: r.get("sha256")?,
+                    manifest: r.get::<Json<Value>>("manifest")?.0,
+                    status: r.get("status")?,
+                    installed_at: r.get("installed_at")?,
+                    updated_at: r.get("updated_at")?,
                 })
             })
             .collect()
     }
 
     async fn kv_get(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let value = sqlx::query_scalar("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let value = tx
+            .query("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+            .bind(tenant)
             .bind(plugin)
             .bind(key)
-            .fetch_optional(&mut *tx)
+            .scalar(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(value)
     }
 
     async fn kv_set(&self, tenant: TenantId, plugin: &str, key: &str, value: &[u8], expect: KvExpect<'_>) -> Result<KvWrite, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        // The usage read is not locked: concurrent writes may overshoot the quota by their own
-        // size, which is bounded; the conditional write itself is one atomic statement.
-        let (bytes, keys): (i64, i64) = sqlx::query_as(KV_USAGE_SQL).bind(tenant.as_uuid()).bind(plugin).bind(key).fetch_one(&mut *tx).await?;
-        if !within_quota(bytes, keys, value) {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        // On SQLite the write transaction makes the usage read and the write see the same state.
+        // On PostgreSQL the usage read is not locked: concurrent writes may overshoot the quota
+        // by their own size, which is bounded; the conditional write itself is one statement.
+        let usage = tx.query(KV_USAGE_SQL).bind(tenant).bind(plugin).bind(key).fetch_one(&mut tx).await?;
+        if !within_quota(usage.at(0)?, usage.at(1)?, value) {
             return Ok(KvWrite::OverQuota);
         }
-        let mut query = sqlx::query(kv_write_sql(expect)).bind(tenant.as_uuid()).bind(plugin).bind(key).bind(value).bind(self.clock.now_ms());
+        let mut query = tx.query(kv_write_sql(expect)).bind(tenant).bind(plugin).bind(key).bind(value).bind(self.clock.now_ms());
         if let KvExpect::Value(expected) = expect {
             query = query.bind(expected);
         }
-        let written = query.execute(&mut *tx).await?.rows_affected() == 1;
+        let written = query.execute(&mut tx).await? == 1;
         tx.commit().await?;
         Ok(if written { KvWrite::Written } else { KvWrite::Mismatch })
     }
 
     async fn kv_delete(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<(), StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        sqlx::query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+            .bind(tenant)
             .bind(plugin)
             .bind(key)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn kv_keys(&self, tenant: TenantId, plugin: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let keys = sqlx::query_scalar("SELECT key FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND starts_with(key, $3) ORDER BY key LIMIT 1000")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let rows = tx
+            .query("SELECT key FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND substr(key, 1, length($3)) = $3 ORDER BY key LIMIT 1000")
+            .bind(tenant)
             .bind(plugin)
             .bind(prefix)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
-        Ok(keys)
+        Ok(rows.iter().map(|r| r.at(0)).collect::<Result<_, _>>()?)
     }
 
     async fn setting(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<(Value, bool)>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let row = sqlx::query("SELECT value, secret FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let row = tx
+            .query("SELECT value, secret FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+            .bind(tenant)
             .bind(plugin)
             .bind(key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         tx.commit().await?;
-        row.map(|r| Ok((r.try_get("value")?, r.try_get("secret")?))).transpose()
+        row.map(|r| Ok((r.get::<Json<Value>>("value")?.0, r.get("secret")?))).transpose()
     }
 
     async fn set_setting(&self, tenant: TenantId, plugin: &str, key: &str, value: &Value, secret: bool, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        sqlx::query(
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query(
             r#"INSERT INTO plugin_settings (tenant_id, plugin_id, key, value, secret, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at"#,
         )
-        .bind(tenant.as_uuid())
+        .bind(tenant)
         .bind(plugin)
         .bind(key)
-        .bind(value)
+        .bind(Json(value))
         .bind(secret)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let shown = if secret { Value::String("••••••".into()) } else { value.clone() };
         let entry = AuditEntry::new(Some(tenant), by, "plugin.setting_changed", format!("plugin:{plugin}")).after(serde_json::json!({ key: shown }));
-        audit::postgres::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn add_receipts(&self, receipts: &[Receipt]) -> Result<(), StoreError> {
-        let mut tx = begin(&self.pool, Scope::Platform).await?;
+        let mut tx = self.db.write(Scope::Platform).await?;
         for chunk in receipts.chunks(RECEIPT_ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(RECEIPT_INSERT);
-            push_receipt_rows!(insert, chunk, |r| r.tenant.as_uuid());
-            insert.build().execute(&mut *tx).await?;
+            let mut insert = tx.query_built(receipt_insert_sql(chunk.len()));
+            for r in chunk {
+                insert = insert
+                    .bind(r.tenant)
+                    .bind(&r.plugin_id)
+                    .bind(&r.version)
+                    .bind(&r.kind)
+                    .bind(&r.target)
+                    .bind(r.started_at)
+                    .bind(r.duration_us)
+                    .bind(r.epochs)
+                    .bind(r.peak_memory)
+                    .bind(r.host_calls)
+                    .bind(r.denials)
+                    .bind(&r.outcome)
+                    .bind(r.error.as_deref());
+            }
+            insert.execute(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn receipt_summary(&self, tenant: TenantId, since: i64) -> Result<Vec<ReceiptSummary>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let rows = sqlx::query(
-            r#"SELECT plugin_id, count(*) AS invocations, count(*) FILTER (WHERE outcome <> 'ok') AS failures,
-                      count(*) FILTER (WHERE outcome = 'trap') AS traps,
-                      coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_us), 0) AS p50,
-                      coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_us), 0) AS p95,
-                      coalesce(max(peak_memory), 0) AS peak, coalesce(sum(host_calls), 0)::bigint AS calls,
-                      coalesce(sum(denials), 0)::bigint AS denials
-               FROM plugin_receipts WHERE tenant_id = $1 AND started_at >= $2 GROUP BY plugin_id ORDER BY plugin_id"#,
-        )
-        .bind(tenant.as_uuid())
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReceiptSummary {
-                    plugin_id: r.try_get("plugin_id")?,
-                    invocations: r.try_get("invocations")?,
-                    failures: r.try_get("failures")?,
-                    traps: r.try_get("traps")?,
-                    p50_us: r.try_get("p50")?,
-                    p95_us: r.try_get("p95")?,
-                    peak_memory: r.try_get("peak")?,
-                    host_calls: r.try_get("calls")?,
-                    denials: r.try_get("denials")?,
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        if tx.backend() == Backend::Postgres {
+            // PostgreSQL aggregates in place; SQLite has no percentile, so its rows are summed here.
+            let rows = tx
+                .query(
+                    r#"SELECT plugin_id, count(*) AS invocations, count(*) FILTER (WHERE outcome <> 'ok') AS failures,
+                              count(*) FILTER (WHERE outcome = 'trap') AS traps,
+                              coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_us), 0) AS p50,
+                              coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_us), 0) AS p95,
+                              coalesce(max(peak_memory), 0) AS peak, coalesce(sum(host_calls), 0)::bigint AS calls,
+                              coalesce(sum(denials), 0)::bigint AS denials
+                       FROM plugin_receipts WHERE tenant_id = $1 AND started_at >= $2 GROUP BY plugin_id ORDER BY plugin_id"#,
+                )
+                .bind(tenant)
+                .bind(since)
+                .fetch_all(&mut tx)
+                .await?;
+            tx.commit().await?;
+            return rows
+                .iter()
+                .map(|r| {
+                    Ok(ReceiptSummary {
+                        plugin_id: r.get("plugin_id")?,
+                        invocations: r.get("invocations")?,
+                        failures: r.get("failures")?,
+                        traps: r.get("traps")?,
+                        p50_us: r.get("p50")?,
+                        p95_us: r.get("p95")?,
+                        peak_memory: r.get("peak")?,
+                        host_calls: r.get("calls")?,
+                        denials: r.get("denials")?,
+                    })
                 })
-            })
-            .collect()
+                .collect();
+        }
+        let rows = tx
+            .query(
+                "SELECT plugin_id, outcome, duration_us, peak_memory, host_calls, denials FROM plugin_receipts WHERE tenant_id = $1 AND started_at >= $2 ORDER BY plugin_id",
+            )
+            .bind(tenant)
+            .bind(since)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        let mut by_plugin: std::collections::BTreeMap<String, (Vec<i64>, Vec<(String, i64, i64, i32, i32)>)> = Default::default();
+        for r in &rows {
+            let entry = by_plugin.entry(r.get("plugin_id")?).or_default();
+            let duration: i64 = r.get("duration_us")?;
+            entry.0.push(duration);
+            entry.1.push((r.get("outcome")?, duration, r.get("peak_memory")?, r.get("host_calls")?, r.get("denials")?));
+        }
+        Ok(by_plugin.into_iter().map(|(plugin, (durations, rows))| summarize(plugin, durations, &rows)).collect())
     }
 
     async fn receipts(&self, tenant: TenantId, plugin: &str, limit: i64) -> Result<Vec<Receipt>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let rows = sqlx::query("SELECT * FROM plugin_receipts WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY id DESC LIMIT $3")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let rows = tx
+            .query("SELECT * FROM plugin_receipts WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY id DESC LIMIT $3")
+            .bind(tenant)
             .bind(plugin)
             .bind(limit)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
-        rows.iter().map(|r| Ok(receipt_from_row!(r, tenant))).collect()
+        rows.iter().map(|r| receipt(r, tenant)).collect()
     }
 }

@@ -15,12 +15,11 @@
 pub mod access;
 pub mod engine;
 pub mod hooks;
-pub mod postgres;
 pub mod query;
 pub mod registry;
 pub mod saved_views;
 pub mod search;
-pub mod sqlite;
+pub mod sql;
 pub mod store;
 pub mod workflow;
 

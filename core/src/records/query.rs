@@ -159,6 +159,55 @@ pub trait Dialect: Send + Sync {
     }
 }
 
+/// SQLite's SQL: JSON through `json_extract`.
+pub struct SqliteDialect;
+
+impl Dialect for SqliteDialect {
+    fn field_expr(&self, name: &str, kind: ExprKind) -> String {
+        match kind {
+            ExprKind::Amount => format!("json_extract(data, '$.{name}.amount')"),
+            _ => format!("json_extract(data, '$.{name}')"),
+        }
+    }
+
+    fn array_contains(&self, name: &str, placeholder: &str) -> String {
+        format!("EXISTS (SELECT 1 FROM json_each(data, '$.{name}') WHERE value = {placeholder})")
+    }
+
+    fn contains(&self, expr: &str, placeholder: &str) -> String {
+        format!("lower({expr}) LIKE '%' || {placeholder} || '%' ESCAPE '\\'")
+    }
+}
+
+/// PostgreSQL's SQL: `jsonb` operators, with casts for numbers and booleans (the same
+/// expressions as the indexes, so the indexes apply).
+pub struct PgDialect;
+
+impl Dialect for PgDialect {
+    fn field_expr(&self, name: &str, kind: ExprKind) -> String {
+        match kind {
+            // The LEAKPROOF accessors of the field_accessors migration: with plain `->>` row-level
+            // security would keep these conditions off the indexes.
+            ExprKind::Text => format!("socle_text(data, '{name}')"),
+            ExprKind::Number => format!("socle_number(data, '{name}')"),
+            ExprKind::Bool => format!("socle_bool(data, '{name}')"),
+            ExprKind::Amount => format!("socle_amount(data, '{name}')"),
+        }
+    }
+
+    fn array_contains(&self, name: &str, placeholder: &str) -> String {
+        format!("(data->'{name}') @> jsonb_build_array({placeholder})")
+    }
+
+    fn contains(&self, expr: &str, placeholder: &str) -> String {
+        format!("{expr} ILIKE '%' || {placeholder} || '%' ESCAPE '\\'")
+    }
+
+    fn id_param(&self, placeholder: &str) -> String {
+        format!("{placeholder}::uuid")
+    }
+}
+
 /// How a field is read in SQL.
 pub fn expr_kind(field: &FieldDef) -> ExprKind {
     match field.field_type {

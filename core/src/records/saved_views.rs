@@ -4,14 +4,10 @@
 use async_trait::async_trait;
 use serde::Serialize;
 use socle_tenants::TenantId;
-use sqlx::{PgPool, Row as _, SqlitePool};
 use uuid::Uuid;
 
-use crate::clock::SharedClock;
-use crate::db::Scope;
-use crate::db::postgres::begin;
+use crate::db::{Db, Scope};
 use crate::error::StoreError;
-use crate::util::parse_uuid;
 
 /// Views a user keeps per collection at most.
 pub const MAX_PER_COLLECTION: usize = 30;
@@ -44,134 +40,71 @@ pub trait SavedViewStore: Send + Sync {
     async fn delete(&self, tenant: TenantId, user: Uuid, id: Uuid) -> Result<bool, StoreError>;
 }
 
-/// Saved views on SQLite.
-pub struct SqliteSavedViews {
-    pool: SqlitePool,
+/// Saved views in the database.
+pub struct SqlSavedViews {
+    db: Db,
 }
 
-impl SqliteSavedViews {
-    /// A store over this pool.
-    pub fn new(pool: SqlitePool, _clock: SharedClock) -> Self {
-        Self { pool }
+impl SqlSavedViews {
+    /// A store over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 }
 
 #[async_trait]
-impl SavedViewStore for SqliteSavedViews {
+impl SavedViewStore for SqlSavedViews {
     async fn list(&self, tenant: TenantId, user: Uuid, collection: &str) -> Result<Vec<SavedView>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
-            .bind(tenant.to_string())
-            .bind(user.to_string())
-            .bind(collection)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SavedView {
-                    id: parse_uuid(&r.try_get::<String, _>("id")?)?,
-                    user_id: parse_uuid(&r.try_get::<String, _>("user_id")?)?,
-                    collection: r.try_get("collection")?,
-                    name: r.try_get("name")?,
-                    query: r.try_get("query")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn save(&self, tenant: TenantId, view: &SavedView) -> Result<(), StoreError> {
-        sqlx::query(
-            r#"INSERT INTO saved_views (id, tenant_id, user_id, collection, name, query, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (tenant_id, user_id, collection, name) DO UPDATE SET query = excluded.query"#,
-        )
-        .bind(view.id.to_string())
-        .bind(tenant.to_string())
-        .bind(view.user_id.to_string())
-        .bind(&view.collection)
-        .bind(&view.name)
-        .bind(&view.query)
-        .bind(view.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn delete(&self, tenant: TenantId, user: Uuid, id: Uuid) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
-            .bind(tenant.to_string())
-            .bind(user.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-}
-
-/// Saved views on PostgreSQL (row-level security scopes every statement to the tenant).
-pub struct PgSavedViews {
-    pool: PgPool,
-}
-
-impl PgSavedViews {
-    /// A store over this pool.
-    pub fn new(pool: PgPool, _clock: SharedClock) -> Self {
-        Self { pool }
-    }
-}
-
-#[async_trait]
-impl SavedViewStore for PgSavedViews {
-    async fn list(&self, tenant: TenantId, user: Uuid, collection: &str) -> Result<Vec<SavedView>, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let rows = sqlx::query("SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let rows = tx.query("SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
+            .bind(tenant)
             .bind(user)
             .bind(collection)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
         rows.iter()
             .map(|r| {
                 Ok(SavedView {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    collection: r.try_get("collection")?,
-                    name: r.try_get("name")?,
-                    query: r.try_get("query")?,
-                    created_at: r.try_get("created_at")?,
+                    id: r.get("id")?,
+                    user_id: r.get("user_id")?,
+                    collection: r.get("collection")?,
+                    name: r.get("name")?,
+                    query: r.get("query")?,
+                    created_at: r.get("created_at")?,
                 })
             })
             .collect()
     }
 
     async fn save(&self, tenant: TenantId, view: &SavedView) -> Result<(), StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        sqlx::query(
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query(
             r#"INSERT INTO saved_views (id, tenant_id, user_id, collection, name, query, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (tenant_id, user_id, collection, name) DO UPDATE SET query = excluded.query"#,
         )
         .bind(view.id)
-        .bind(tenant.as_uuid())
+        .bind(tenant)
         .bind(view.user_id)
         .bind(&view.collection)
         .bind(&view.name)
         .bind(&view.query)
         .bind(view.created_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn delete(&self, tenant: TenantId, user: Uuid, id: Uuid) -> Result<bool, StoreError> {
-        let mut tx = begin(&self.pool, Scope::Tenant(tenant)).await?;
-        let done = sqlx::query("DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
-            .bind(tenant.as_uuid())
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let done = tx.query("DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
+            .bind(tenant)
             .bind(user)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 }

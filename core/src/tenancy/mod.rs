@@ -3,8 +3,7 @@
 //! tenant (bus topic `tenant.changed`).
 
 pub mod branding;
-pub mod postgres;
-pub mod sqlite;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;

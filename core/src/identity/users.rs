@@ -1,27 +1,25 @@
 use async_trait::async_trait;
 use socle_tenants::{Actor, Locale, TenantId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::{Credentials, NewUser, User, UserStatus, UserStore, UserUpdate, lockout_after, normalize_email, validate_display_name};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{self, Rule, subject};
 use crate::clock::SharedClock;
-use crate::db::is_unique_violation;
+use crate::db::{Db, Row, Scope, Tx, is_unique_violation};
 use crate::error::StoreError;
-use crate::util::parse_uuid;
 
-/// Users on SQLite.
-pub struct SqliteUserStore {
-    pool: SqlitePool,
+/// Users in the database (on PostgreSQL, every transaction is scoped to the tenant by row-level
+/// security).
+pub struct SqlUserStore {
+    db: Db,
     clock: SharedClock,
 }
 
-impl SqliteUserStore {
+impl SqlUserStore {
     /// A store over this pool.
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
     }
 }
 
@@ -29,65 +27,66 @@ fn invalid(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Other(anyhow::anyhow!("corrupt {what} in the users table: {err}"))
 }
 
-fn user(row: &SqliteRow) -> Result<User, StoreError> {
-    let status: String = row.try_get("status")?;
+fn user(row: &Row) -> Result<User, StoreError> {
+    let status: String = row.get("status")?;
     Ok(User {
-        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
-        tenant_id: TenantId::from_uuid(parse_uuid(&row.try_get::<String, _>("tenant_id")?)?),
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
-        user_type: row.try_get::<String, _>("user_type")?.parse().map_err(|e| invalid("user type", e))?,
-        locale: row.try_get::<Option<String>, _>("locale")?.map(|l| l.parse::<Locale>()).transpose().map_err(|e| invalid("locale", e))?,
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        email: row.get("email")?,
+        display_name: row.get("display_name")?,
+        user_type: row.get::<String>("user_type")?.parse().map_err(|e| invalid("user type", e))?,
+        locale: row.get::<Option<String>>("locale")?.map(|l| l.parse::<Locale>()).transpose().map_err(|e| invalid("locale", e))?,
         status: if status == "disabled" { UserStatus::Disabled } else { UserStatus::Active },
-        account_id: crate::util::parse_uuid_opt(row.try_get("account_id")?)?,
-        totp_enabled: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
-        failed_logins: row.try_get("failed_logins")?,
-        locked_until: row.try_get("locked_until")?,
-        last_login_at: row.try_get("last_login_at")?,
-        created_at: row.try_get("created_at")?,
+        account_id: row.get("account_id")?,
+        totp_enabled: row.get::<Option<i64>>("totp_enabled_at")?.is_some(),
+        failed_logins: row.get("failed_logins")?,
+        locked_until: row.get("locked_until")?,
+        last_login_at: row.get("last_login_at")?,
+        created_at: row.get("created_at")?,
     })
 }
 
-fn credentials(row: &SqliteRow) -> Result<Credentials, StoreError> {
-    Ok(Credentials { password_hash: row.try_get("password_hash")?, totp_secret: row.try_get("totp_secret")? })
+fn credentials(row: &Row) -> Result<Credentials, StoreError> {
+    Ok(Credentials { password_hash: row.get("password_hash")?, totp_secret: row.get("totp_secret")? })
 }
 
-async fn fetch(conn: &mut SqliteConnection, tenant: TenantId, id: Uuid) -> Result<Option<SqliteRow>, StoreError> {
-    Ok(sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+async fn fetch(tx: &mut Tx, tenant: TenantId, id: Uuid) -> Result<Option<Row>, StoreError> {
+    Ok(tx
+        .query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(tx)
         .await?)
 }
 
-async fn fetch_existing(conn: &mut SqliteConnection, tenant: TenantId, id: Uuid) -> Result<User, StoreError> {
-    match fetch(conn, tenant, id).await? {
+async fn fetch_existing(tx: &mut Tx, tenant: TenantId, id: Uuid) -> Result<User, StoreError> {
+    match fetch(tx, tenant, id).await? {
         Some(row) => user(&row),
         None => Err(StoreError::NotFound(format!("user {id} does not exist in tenant {tenant}"))),
     }
 }
 
 #[async_trait]
-impl UserStore for SqliteUserStore {
+impl UserStore for SqlUserStore {
     async fn create(&self, tenant: TenantId, new: &NewUser, roles: &[String], by: &Actor) -> Result<User, StoreError> {
         let email = normalize_email(&new.email)?;
         validate_display_name(&new.display_name)?;
         let id = Uuid::now_v7();
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        tx.query(
             r#"INSERT INTO users (id, tenant_id, email, display_name, user_type, locale, password_hash, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"#,
         )
-        .bind(id.to_string())
-        .bind(tenant.to_string())
+        .bind(id)
+        .bind(tenant)
         .bind(&email)
         .bind(new.display_name.trim())
         .bind(new.user_type.as_str())
         .bind(new.locale.map(|l| l.as_str()))
         .bind(&new.password_hash)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -97,17 +96,17 @@ impl UserStore for SqliteUserStore {
             }
         })?;
         let rules: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &subject::user(id), &subject::role(r))).collect();
-        authz::sqlite::insert_rules(&mut tx, tenant, &rules).await?;
+        authz::store::insert_rules(&mut tx, tenant, &rules).await?;
         let created = fetch_existing(&mut tx, tenant, id).await?;
         let entry = AuditEntry::new(Some(tenant), by, "user.created", subject::user(id))
             .after(serde_json::json!({ "user": &created, "roles": roles }));
-        audit::sqlite::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(created)
     }
 
     async fn get(&self, tenant: TenantId, id: Uuid) -> Result<Option<User>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let found = fetch(&mut tx, tenant, id).await?.as_ref().map(user).transpose()?;
         tx.commit().await?;
         Ok(found)
@@ -115,28 +114,28 @@ impl UserStore for SqliteUserStore {
 
     async fn by_email(&self, tenant: TenantId, email: &str) -> Result<Option<(User, Credentials)>, StoreError> {
         let Ok(email) = normalize_email(email) else { return Ok(None) };
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2")
-            .bind(tenant.to_string())
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let row = tx.query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2")
+            .bind(tenant)
             .bind(&email)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         tx.commit().await?;
         row.map(|r| Ok((user(&r)?, credentials(&r)?))).transpose()
     }
 
     async fn credentials(&self, tenant: TenantId, id: Uuid) -> Result<Credentials, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let row = fetch(&mut tx, tenant, id).await?;
         tx.commit().await?;
         row.as_ref().map(credentials).transpose()?.ok_or_else(|| StoreError::NotFound(format!("user {id} does not exist")))
     }
 
     async fn list(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email")
-            .bind(tenant.to_string())
-            .fetch_all(&mut *tx)
+        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
+        let rows = tx.query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email")
+            .bind(tenant)
+            .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
         rows.iter().map(user).collect()
@@ -147,183 +146,188 @@ impl UserStore for SqliteUserStore {
         let (user_type, locale, status) = (*user_type, *locale, *status);
         validate_display_name(display_name)?;
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
-        sqlx::query(
+        tx.query(
             r#"UPDATE users SET display_name = $3, user_type = $4, locale = $5, status = $6, updated_at = $7, account_id = $8
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind(tenant.to_string())
-        .bind(id.to_string())
+        .bind(tenant)
+        .bind(id)
         .bind(display_name.trim())
         .bind(user_type.as_str())
         .bind(locale.map(|l| l.as_str()))
         .bind(status.as_str())
         .bind(now)
-        .bind(account_id.map(|a| a.to_string()))
-        .execute(&mut *tx)
+        .bind(*account_id)
+        .execute(&mut tx)
         .await?;
         if status == UserStatus::Disabled {
-            sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant.to_string())
-                .bind(id.to_string())
-                .execute(&mut *tx)
+            tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut tx)
                 .await?;
         }
         let after = fetch_existing(&mut tx, tenant, id).await?;
         let entry = AuditEntry::new(Some(tenant), by, "user.updated", subject::user(id)).before(&before).after(&after);
-        audit::sqlite::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(after)
     }
 
     async fn set_password(&self, tenant: TenantId, id: Uuid, password_hash: &str, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         fetch_existing(&mut tx, tenant, id).await?;
-        sqlx::query(
+        tx.query(
             r#"UPDATE users SET password_hash = $3, failed_logins = 0, locked_until = NULL, updated_at = $4
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind(tenant.to_string())
-        .bind(id.to_string())
+        .bind(tenant)
+        .bind(id)
         .bind(password_hash)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
+        tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut tx)
             .await?;
-        audit::sqlite::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.password_changed", subject::user(id))).await?;
+        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.password_changed", subject::user(id))).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn record_login_failure(&self, tenant: TenantId, id: Uuid, by: &Actor) -> Result<i32, StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
         let failures = before.failed_logins.saturating_add(1);
         let locked_until = lockout_after(failures).map(|d| now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        sqlx::query("UPDATE users SET failed_logins = $3, locked_until = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_string())
-            .bind(id.to_string())
+        tx.query("UPDATE users SET failed_logins = $3, locked_until = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
             .bind(failures)
             .bind(locked_until)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         let entry = AuditEntry::new(Some(tenant), by, "login.failed", before.email.clone())
             .after(serde_json::json!({ "failed_logins": failures, "locked_until": locked_until }));
-        audit::sqlite::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(failures)
     }
 
     async fn record_login_success(&self, tenant: TenantId, id: Uuid, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let user = fetch_existing(&mut tx, tenant, id).await?;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_string())
-            .bind(id.to_string())
+        tx.query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        audit::sqlite::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "login.succeeded", user.email)).await?;
+        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "login.succeeded", user.email)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn set_totp(&self, tenant: TenantId, id: Uuid, secret: Option<&str>, enabled: bool, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         fetch_existing(&mut tx, tenant, id).await?;
-        sqlx::query(
+        tx.query(
             r#"UPDATE users SET totp_secret = $3, totp_enabled_at = $4, totp_last_step = NULL, updated_at = $5
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind(tenant.to_string())
-        .bind(id.to_string())
+        .bind(tenant)
+        .bind(id)
         .bind(secret)
         .bind(enabled.then_some(now))
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         if enabled || secret.is_none() {
             let action = if enabled { "user.mfa_enabled" } else { "user.mfa_disabled" };
-            audit::sqlite::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, action, subject::user(id))).await?;
+            audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, action, subject::user(id))).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn use_totp_step(&self, tenant: TenantId, id: Uuid, step: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let result = tx.query(
             r#"UPDATE users SET totp_last_step = $3
                WHERE tenant_id = $1 AND id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)"#,
         )
-        .bind(tenant.to_string())
-        .bind(id.to_string())
+        .bind(tenant)
+        .bind(id)
         .bind(step)
-        .execute(&self.pool)
+        .execute(&mut tx)
         .await?;
-        Ok(result.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(result == 1)
     }
 
     async fn delete(&self, tenant: TenantId, id: Uuid, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
-        sqlx::query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2")
-            .bind(tenant.to_string())
+        tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2")
+            .bind(tenant)
             .bind(subject::user(id))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
+        tx.query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut tx)
             .await?;
-        audit::sqlite::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.deleted", subject::user(id)).before(&before)).await?;
+        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.deleted", subject::user(id)).before(&before)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn create_reset(&self, tenant: TenantId, id: Uuid, token_hash: &str, expires_at: i64, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let user = fetch_existing(&mut tx, tenant, id).await?;
-        sqlx::query(
+        tx.query(
             "INSERT INTO password_resets (token_hash, tenant_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
-        .bind(tenant.to_string())
-        .bind(id.to_string())
+        .bind(tenant)
+        .bind(id)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let entry = AuditEntry::new(Some(tenant), by, "user.password_reset_requested", user.email)
             .after(serde_json::json!({ "expires_at": expires_at }));
-        audit::sqlite::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn consume_reset(&self, tenant: TenantId, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
         let now = self.clock.now_ms();
-        let user: Option<String> = sqlx::query_scalar(
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let user: Option<Uuid> = tx
+            .query(
             r#"UPDATE password_resets SET used_at = $3
                WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
                RETURNING user_id"#,
         )
-        .bind(tenant.to_string())
+        .bind(tenant)
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .scalar(&mut tx)
         .await?;
-        user.as_deref().map(parse_uuid).transpose()
+        tx.commit().await?;
+        Ok(user)
     }
 }

@@ -4,44 +4,52 @@ use socle_tenants::{
     Actor, AssetKind, DomainName, NewTenant, Slug, StoredAsset, Tenant, TenantError, TenantId, TenantPatch, TenantStatus,
     TenantStore,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use sqlx::types::Json;
 
 use crate::audit::{self, AuditEntry};
 use crate::authz::{self, template_roles, template_rules};
 use crate::clock::SharedClock;
-use crate::db::is_unique_violation;
+use crate::db::{Db, Row, Scope, Tx, is_unique_violation};
 use crate::error::tenant_storage;
 
-/// Tenants on SQLite.
-pub struct SqliteTenantStore {
-    pool: SqlitePool,
+/// Tenants in the database. The tenant registry is platform data: every operation runs in the
+/// platform scope (routing looks tenants up before any tenant is known).
+pub struct SqlTenantStore {
+    db: Db,
     clock: SharedClock,
 }
 
-impl SqliteTenantStore {
-    /// A store over this pool.
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+impl SqlTenantStore {
+    /// A store over `db`.
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
+    }
+
+    async fn read(&self) -> Result<Tx, TenantError> {
+        self.db.read(Scope::Platform).await.map_err(tenant_storage)
+    }
+
+    async fn write(&self) -> Result<Tx, TenantError> {
+        self.db.write(Scope::Platform).await.map_err(tenant_storage)
     }
 }
 
 const SELECT: &str = r#"SELECT t.*,
     (SELECT sha256 FROM tenant_assets a WHERE a.tenant_id = t.id AND a.kind = 'logo') AS logo_sha256,
     (SELECT sha256 FROM tenant_assets a WHERE a.tenant_id = t.id AND a.kind = 'favicon') AS favicon_sha256,
-    (SELECT group_concat(domain, ' ') FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains
+    (SELECT string_agg(domain, ' ') FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains
     FROM tenants t"#;
 
 fn corrupt(what: &str, err: impl std::fmt::Display) -> TenantError {
     TenantError::Storage(format!("corrupt {what} in the tenants table: {err}").into())
 }
 
-fn tenant(row: &SqliteRow) -> Result<Tenant, TenantError> {
+fn tenant(row: &Row) -> Result<Tenant, TenantError> {
     let get = |e: sqlx::Error| tenant_storage(e);
-    let id: String = row.try_get("id").map_err(get)?;
-    let status: String = row.try_get("status").map_err(get)?;
-    let theme: String = row.try_get("theme").map_err(get)?;
-    let domains: Option<String> = row.try_get("domains").map_err(get)?;
+    let id: TenantId = row.get("id").map_err(get)?;
+    let status: String = row.get("status").map_err(get)?;
+    let theme: Json<socle_tenants::ThemeTokens> = row.get("theme").map_err(get)?;
+    let domains: Option<String> = row.get("domains").map_err(get)?;
     let mut domains: Vec<_> = domains
         .unwrap_or_default()
         .split_whitespace()
@@ -50,41 +58,42 @@ fn tenant(row: &SqliteRow) -> Result<Tenant, TenantError> {
         .map_err(|e| corrupt("domain", e))?;
     domains.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     Ok(Tenant {
-        id: id.parse().map_err(|e| corrupt("id", e))?,
-        slug: Slug::parse(&row.try_get::<String, _>("slug").map_err(get)?).map_err(|e| corrupt("slug", e))?,
-        name: row.try_get("name").map_err(get)?,
-        plan: row.try_get::<String, _>("plan").map_err(get)?.parse().map_err(|e| corrupt("plan", e))?,
+        id,
+        slug: Slug::parse(&row.get::<String>("slug").map_err(get)?).map_err(|e| corrupt("slug", e))?,
+        name: row.get("name").map_err(get)?,
+        plan: row.get::<String>("plan").map_err(get)?.parse().map_err(|e| corrupt("plan", e))?,
         status: if status == "suspended" {
-            TenantStatus::Suspended { reason: row.try_get::<Option<String>, _>("suspended_reason").map_err(get)?.unwrap_or_default() }
+            TenantStatus::Suspended { reason: row.get::<Option<String>>("suspended_reason").map_err(get)?.unwrap_or_default() }
         } else {
             TenantStatus::Active
         },
-        locale: row.try_get::<String, _>("locale").map_err(get)?.parse().map_err(|e| corrupt("locale", e))?,
-        theme: serde_json::from_str(&theme).map_err(|e| corrupt("theme", e))?,
+        locale: row.get::<String>("locale").map_err(get)?.parse().map_err(|e| corrupt("locale", e))?,
+        theme: theme.0,
         domains,
-        require_mfa_for_admins: row.try_get("require_mfa_for_admins").map_err(get)?,
-        logo_sha256: row.try_get("logo_sha256").map_err(get)?,
-        favicon_sha256: row.try_get("favicon_sha256").map_err(get)?,
-        created_at: row.try_get("created_at").map_err(get)?,
-        updated_at: row.try_get("updated_at").map_err(get)?,
+        require_mfa_for_admins: row.get("require_mfa_for_admins").map_err(get)?,
+        logo_sha256: row.get("logo_sha256").map_err(get)?,
+        favicon_sha256: row.get("favicon_sha256").map_err(get)?,
+        created_at: row.get("created_at").map_err(get)?,
+        updated_at: row.get("updated_at").map_err(get)?,
     })
 }
 
-async fn fetch(conn: &mut SqliteConnection, id: TenantId) -> Result<Option<Tenant>, TenantError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = $1")))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+async fn fetch(tx: &mut Tx, id: TenantId) -> Result<Option<Tenant>, TenantError> {
+    let row = tx
+        .query_built(format!("{SELECT} WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(tx)
         .await
         .map_err(tenant_storage)?;
     row.as_ref().map(tenant).transpose()
 }
 
-async fn fetch_existing(conn: &mut SqliteConnection, id: TenantId) -> Result<Tenant, TenantError> {
-    fetch(conn, id).await?.ok_or_else(|| TenantError::NotFound(id.to_string()))
+async fn fetch_existing(tx: &mut Tx, id: TenantId) -> Result<Tenant, TenantError> {
+    fetch(tx, id).await?.ok_or_else(|| TenantError::NotFound(id.to_string()))
 }
 
-async fn journal(conn: &mut SqliteConnection, now: i64, entry: AuditEntry<'_>) -> Result<(), TenantError> {
-    audit::sqlite::insert(conn, now, &entry).await.map_err(tenant_storage)
+async fn journal(tx: &mut Tx, now: i64, entry: AuditEntry<'_>) -> Result<(), TenantError> {
+    audit::insert(tx, now, &entry).await.map_err(tenant_storage)
 }
 
 fn store_error(err: crate::error::StoreError) -> TenantError {
@@ -95,28 +104,28 @@ fn store_error(err: crate::error::StoreError) -> TenantError {
 }
 
 #[async_trait]
-impl TenantStore for SqliteTenantStore {
+impl TenantStore for SqlTenantStore {
     async fn create(&self, new: NewTenant, by: &Actor) -> Result<Tenant, TenantError> {
         new.validate()?;
         let now = self.clock.now_ms();
         let id = TenantId::new();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
-        sqlx::query(
+        let mut tx = self.write().await?;
+        tx.query(
             r#"INSERT INTO tenants (id, slug, name, plan, locale, theme, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"#,
         )
-        .bind(id.to_string())
+        .bind(id)
         .bind(new.slug.as_str())
         .bind(new.name.trim())
         .bind(new.plan.as_str())
         .bind(new.locale.as_str())
-        .bind(serde_json::to_string(&new.theme).map_err(|e| corrupt("theme", e))?)
+        .bind(Json(&new.theme))
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { TenantError::SlugTaken(new.slug.to_string()) } else { tenant_storage(e) })?;
-        authz::sqlite::insert_roles(&mut tx, id, &template_roles(), now).await.map_err(store_error)?;
-        authz::sqlite::insert_rules(&mut tx, id, &template_rules(id)).await.map_err(store_error)?;
+        authz::store::insert_roles(&mut tx, id, &template_roles(), now).await.map_err(store_error)?;
+        authz::store::insert_rules(&mut tx, id, &template_rules(id)).await.map_err(store_error)?;
         let created = fetch_existing(&mut tx, id).await?;
         journal(&mut tx, now, AuditEntry::new(Some(id), by, "tenant.created", format!("tenant:{}", new.slug)).after(&created)).await?;
         tx.commit().await.map_err(tenant_storage)?;
@@ -124,57 +133,63 @@ impl TenantStore for SqliteTenantStore {
     }
 
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, TenantError> {
-        let mut conn = self.pool.acquire().await.map_err(tenant_storage)?;
-        fetch(&mut conn, id).await
+        let mut tx = self.read().await?;
+        let found = fetch(&mut tx, id).await?;
+        tx.commit().await.map_err(tenant_storage)?;
+        Ok(found)
     }
 
     async fn by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, TenantError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.slug = $1")))
+        let mut tx = self.read().await?;
+        let row = tx.query_built(format!("{SELECT} WHERE t.slug = $1"))
             .bind(slug.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut tx)
             .await
             .map_err(tenant_storage)?;
+        tx.commit().await.map_err(tenant_storage)?;
         row.as_ref().map(tenant).transpose()
     }
 
     async fn by_domain(&self, domain: &DomainName) -> Result<Option<Tenant>, TenantError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)"
-        )))
+        let mut tx = self.read().await?;
+        let row = tx.query_built(format!("{SELECT} WHERE t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)"))
         .bind(domain.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut tx)
         .await
         .map_err(tenant_storage)?;
+        tx.commit().await.map_err(tenant_storage)?;
         row.as_ref().map(tenant).transpose()
     }
 
     async fn list(&self) -> Result<Vec<Tenant>, TenantError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY t.slug")))
-            .fetch_all(&self.pool)
+        let mut tx = self.read().await?;
+        let rows = tx.query_built(format!("{SELECT} ORDER BY t.slug"))
+            .fetch_all(&mut tx)
             .await
             .map_err(tenant_storage)?;
+        tx.commit().await.map_err(tenant_storage)?;
         rows.iter().map(tenant).collect()
     }
 
     async fn update(&self, id: TenantId, patch: &TenantPatch, by: &Actor) -> Result<Tenant, TenantError> {
         patch.validate()?;
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
+        let mut tx = self.write().await?;
         let before = fetch_existing(&mut tx, id).await?;
         let mut after = before.clone();
         patch.apply(&mut after);
-        sqlx::query(
+        tx.query(
             r#"UPDATE tenants SET name = $2, plan = $3, locale = $4, theme = $5, require_mfa_for_admins = $6, updated_at = $7
                WHERE id = $1"#,
         )
-        .bind(id.to_string())
+        .bind(id)
         .bind(&after.name)
         .bind(after.plan.as_str())
         .bind(after.locale.as_str())
-        .bind(serde_json::to_string(&after.theme).map_err(|e| corrupt("theme", e))?)
+        .bind(Json(&after.theme))
         .bind(after.require_mfa_for_admins)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(tenant_storage)?;
         let after = fetch_existing(&mut tx, id).await?;
@@ -190,14 +205,14 @@ impl TenantStore for SqliteTenantStore {
             TenantStatus::Active => ("active", None, "tenant.reactivated"),
             TenantStatus::Suspended { reason } => ("suspended", Some(reason.clone()), "tenant.suspended"),
         };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
+        let mut tx = self.write().await?;
         let before = fetch_existing(&mut tx, id).await?;
-        sqlx::query("UPDATE tenants SET status = $2, suspended_reason = $3, updated_at = $4 WHERE id = $1")
-            .bind(id.to_string())
+        tx.query("UPDATE tenants SET status = $2, suspended_reason = $3, updated_at = $4 WHERE id = $1")
+            .bind(id)
             .bind(status_text)
             .bind(reason)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(tenant_storage)?;
         let after = fetch_existing(&mut tx, id).await?;
@@ -209,9 +224,9 @@ impl TenantStore for SqliteTenantStore {
 
     async fn delete(&self, id: TenantId, by: &Actor) -> Result<(), TenantError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
+        let mut tx = self.write().await?;
         let before = fetch_existing(&mut tx, id).await?;
-        sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await.map_err(tenant_storage)?;
+        tx.query("DELETE FROM tenants WHERE id = $1").bind(id).execute(&mut tx).await.map_err(tenant_storage)?;
         journal(&mut tx, now, AuditEntry::new(Some(id), by, "tenant.deleted", format!("tenant:{}", before.slug)).before(&before)).await?;
         tx.commit().await.map_err(tenant_storage)?;
         Ok(())
@@ -219,13 +234,13 @@ impl TenantStore for SqliteTenantStore {
 
     async fn add_domain(&self, id: TenantId, domain: &DomainName, by: &Actor) -> Result<(), TenantError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
+        let mut tx = self.write().await?;
         let tenant = fetch_existing(&mut tx, id).await?;
-        sqlx::query("INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES ($1, $2, $3)")
+        tx.query("INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES ($1, $2, $3)")
             .bind(domain.as_str())
-            .bind(id.to_string())
+            .bind(id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(|e| if is_unique_violation(&e) { TenantError::DomainTaken(domain.to_string()) } else { tenant_storage(e) })?;
         journal(&mut tx, now, AuditEntry::new(Some(id), by, "tenant.domain_added", format!("tenant:{}", tenant.slug)).after(domain)).await?;
@@ -234,15 +249,14 @@ impl TenantStore for SqliteTenantStore {
 
     async fn remove_domain(&self, id: TenantId, domain: &DomainName, by: &Actor) -> Result<(), TenantError> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
+        let mut tx = self.write().await?;
         let tenant = fetch_existing(&mut tx, id).await?;
-        let removed = sqlx::query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_id = $2")
+        let removed = tx.query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_id = $2")
             .bind(domain.as_str())
-            .bind(id.to_string())
-            .execute(&mut *tx)
+            .bind(id)
+            .execute(&mut tx)
             .await
-            .map_err(tenant_storage)?
-            .rows_affected();
+            .map_err(tenant_storage)?;
         if removed == 0 {
             return Err(TenantError::NotFound(format!("domain {domain} of tenant {}", tenant.slug)));
         }
@@ -253,23 +267,23 @@ impl TenantStore for SqliteTenantStore {
     async fn put_asset(&self, id: TenantId, kind: AssetKind, content_type: &str, bytes: &[u8], by: &Actor) -> Result<String, TenantError> {
         let now = self.clock.now_ms();
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(tenant_storage)?;
+        let mut tx = self.write().await?;
         let tenant = fetch_existing(&mut tx, id).await?;
-        sqlx::query(
+        tx.query(
             r#"INSERT INTO tenant_assets (tenant_id, kind, content_type, sha256, bytes, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (tenant_id, kind) DO UPDATE SET content_type = excluded.content_type, sha256 = excluded.sha256,
                bytes = excluded.bytes, updated_at = excluded.updated_at"#,
         )
-        .bind(id.to_string())
+        .bind(id)
         .bind(kind.as_str())
         .bind(content_type)
         .bind(&sha256)
         .bind(bytes)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(tenant_storage)?;
-        sqlx::query("UPDATE tenants SET updated_at = $2 WHERE id = $1").bind(id.to_string()).bind(now).execute(&mut *tx).await.map_err(tenant_storage)?;
+        tx.query("UPDATE tenants SET updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut tx).await.map_err(tenant_storage)?;
         let after = serde_json::json!({ "kind": kind, "content_type": content_type, "sha256": sha256, "bytes": bytes.len() });
         journal(&mut tx, now, AuditEntry::new(Some(id), by, "tenant.branding_asset_changed", format!("tenant:{}", tenant.slug)).after(after)).await?;
         tx.commit().await.map_err(tenant_storage)?;
@@ -277,17 +291,19 @@ impl TenantStore for SqliteTenantStore {
     }
 
     async fn asset(&self, id: TenantId, kind: AssetKind) -> Result<Option<StoredAsset>, TenantError> {
-        let row = sqlx::query("SELECT content_type, sha256, bytes FROM tenant_assets WHERE tenant_id = $1 AND kind = $2")
-            .bind(id.to_string())
+        let mut tx = self.read().await?;
+        let row = tx.query("SELECT content_type, sha256, bytes FROM tenant_assets WHERE tenant_id = $1 AND kind = $2")
+            .bind(id)
             .bind(kind.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut tx)
             .await
             .map_err(tenant_storage)?;
+        tx.commit().await.map_err(tenant_storage)?;
         row.map(|r| {
             Ok(StoredAsset {
-                content_type: r.try_get("content_type").map_err(tenant_storage)?,
-                sha256: r.try_get("sha256").map_err(tenant_storage)?,
-                bytes: r.try_get("bytes").map_err(tenant_storage)?,
+                content_type: r.get("content_type").map_err(tenant_storage)?,
+                sha256: r.get("sha256").map_err(tenant_storage)?,
+                bytes: r.get("bytes").map_err(tenant_storage)?,
             })
         })
         .transpose()
