@@ -10,7 +10,7 @@ use socle_tenants::TenantStore;
 
 use crate::audit::{self, AuditStore};
 use crate::authz::{self, Authorizer, PolicyStore};
-use crate::bus::{Bus, MemoryBus, RedisBus};
+use crate::bus::{Bus, DbBus, RedisBus};
 use crate::cache::{Cache, MemoryCache, RedisCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
@@ -78,13 +78,11 @@ pub struct App {
 pub struct BuildOptions {
     /// Clock to use.
     pub clock: SharedClock,
-    /// Prefix of Redis keys and channels (tests isolate themselves with a unique one).
-    pub redis_prefix: String,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock), redis_prefix: "socle:".into() }
+        Self { clock: Arc::new(SystemClock) }
     }
 }
 
@@ -118,10 +116,10 @@ impl App {
         let plugin_parts = crate::plugins::runtime::RuntimeParts::new(plugin_store, &settings.plugins)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (
-                Arc::new(RedisBus::connect(url.expose_secret(), &options.redis_prefix).await?),
-                Arc::new(RedisCache::connect(url.expose_secret(), &options.redis_prefix).await?),
+                Arc::new(RedisBus::connect(url.expose_secret(), &settings.redis.prefix).await?),
+                Arc::new(RedisCache::connect(url.expose_secret(), &settings.redis.prefix).await?),
             ),
-            None => (Arc::new(MemoryBus::new()), Arc::new(MemoryCache::new(100_000))),
+            None => (Arc::new(DbBus::start(db.clone()).await?), Arc::new(MemoryCache::new(100_000))),
         };
 
         let authz = Arc::new(Authorizer::new(policies.clone()));

@@ -1,6 +1,8 @@
 //! The bus carries invalidations between nodes (a policy changed, a tenant's branding changed):
-//! in-process by default, Redis pub/sub when `REDIS_URL` is set. Messages are hints to drop a
-//! cache, so at-most-once delivery is enough; a node that misses one still expires its caches.
+//! Redis pub/sub when `REDIS_URL` is set, otherwise a table of the shared database that every
+//! process polls (so `socle tenant suspend` in a terminal reaches the `socle serve` beside it).
+//! Messages are hints to drop a cache, so at-most-once delivery is enough; a node that misses one
+//! still expires its caches.
 
 use std::time::Duration;
 
@@ -78,29 +80,90 @@ pub trait Bus: Send + Sync {
 
 const LOCAL_CAPACITY: usize = 1024;
 
-/// One node: messages go straight to local subscribers.
-#[derive(Debug)]
-pub struct MemoryBus {
+/// Processes sharing one database and no Redis: a message is a row of `bus_messages`, delivered
+/// at once to this process's subscribers and, within [`DbBus::POLL`], to every other process
+/// polling the table. Rows older than an hour are deleted.
+pub struct DbBus {
+    db: crate::db::Db,
+    node: String,
     sender: broadcast::Sender<BusMessage>,
+    poller: tokio::task::JoinHandle<()>,
 }
 
-impl MemoryBus {
-    /// A bus with no subscriber yet.
-    pub fn new() -> Self {
-        Self { sender: broadcast::channel(LOCAL_CAPACITY).0 }
+impl DbBus {
+    /// How often other processes' messages are read.
+    pub const POLL: Duration = Duration::from_millis(250);
+    /// How long a message is kept.
+    const KEEP_MS: i64 = 3_600_000;
+
+    /// Starts listening from the newest message on.
+    pub async fn start(db: crate::db::Db) -> anyhow::Result<Self> {
+        let node = uuid::Uuid::new_v4().simple().to_string();
+        let sender = broadcast::channel(LOCAL_CAPACITY).0;
+        let mut tx = db.read(crate::db::Scope::Platform).await?;
+        let last: i64 = tx.query("SELECT COALESCE(MAX(id), 0) FROM bus_messages").scalar(&mut tx).await?.unwrap_or(0);
+        tx.commit().await?;
+        let poller = tokio::spawn(poll(db.clone(), node.clone(), sender.clone(), last));
+        Ok(Self { db, node, sender, poller })
     }
 }
 
-impl Default for MemoryBus {
-    fn default() -> Self {
-        Self::new()
+impl Drop for DbBus {
+    fn drop(&mut self) {
+        self.poller.abort();
+    }
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn poll(db: crate::db::Db, node: String, sender: broadcast::Sender<BusMessage>, mut last: i64) {
+    let mut rounds: u32 = 0;
+    loop {
+        tokio::time::sleep(DbBus::POLL).await;
+        let result: anyhow::Result<()> = async {
+            let mut tx = db.read(crate::db::Scope::Platform).await?;
+            let rows = tx
+                .query("SELECT id, node, topic, payload FROM bus_messages WHERE id > $1 ORDER BY id LIMIT 1000")
+                .bind(last)
+                .fetch_all(&mut tx)
+                .await?;
+            tx.commit().await?;
+            for row in rows {
+                last = row.get("id")?;
+                if row.get::<String>("node")? != node {
+                    let _ = sender.send(BusMessage { topic: row.get("topic")?, payload: row.get("payload")? });
+                }
+            }
+            rounds = rounds.wrapping_add(1);
+            if rounds % 1200 == 0 {
+                let mut tx = db.write(crate::db::Scope::Platform).await?;
+                tx.query("DELETE FROM bus_messages WHERE at < $1").bind(unix_ms() - DbBus::KEEP_MS).execute(&mut tx).await?;
+                tx.commit().await?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = format!("{err:#}"), "reading the database bus failed; retrying");
+        }
     }
 }
 
 #[async_trait]
-impl Bus for MemoryBus {
+impl Bus for DbBus {
     async fn publish(&self, topic: &str, payload: &str) -> anyhow::Result<()> {
-        // No subscriber is not an error: nothing was cached.
+        let mut tx = self.db.write(crate::db::Scope::Platform).await?;
+        tx.query("INSERT INTO bus_messages (node, topic, payload, at) VALUES ($1, $2, $3, $4)")
+            .bind(&self.node)
+            .bind(topic)
+            .bind(payload)
+            .bind(unix_ms())
+            .execute(&mut tx)
+            .await
+            .with_context(|| format!("failed to publish `{topic}` on the database bus"))?;
+        tx.commit().await?;
         let _ = self.sender.send(BusMessage { topic: topic.into(), payload: payload.into() });
         Ok(())
     }

@@ -65,11 +65,19 @@ pub struct DatabaseSettings {
 }
 
 /// Redis settings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisSettings {
-    /// `redis://host:6379`; unset keeps cache and bus in-process (one node).
+    /// `redis://host:6379`; unset keeps the cache in-process and the bus in the database.
     pub url: Option<SecretString>,
+    /// Prefix of every key and channel, so installations (or test runs) can share one Redis.
+    pub prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self { url: None, prefix: "socle:".into() }
+    }
 }
 
 /// Background job settings.

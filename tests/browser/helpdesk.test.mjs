@@ -29,8 +29,15 @@ test("the agency's client opens a ticket on their own project; the support team 
   await client.waitForSelector("#panel #panel-fields");
   assert.equal(await client.textContent("#panel-title"), "Le formulaire de contact n'envoie plus rien");
   await client.screenshot({ path: `${SHOTS}helpdesk-client-ticket.png`, fullPage: true });
+  // The list holds the client's own tickets — the one just opened and the demo's two — and none
+  // of the other clients' (their subjects, which the list would show if they leaked).
   const listed = await client.textContent("#list");
-  assert.doesNotMatch(listed, /Boutique en ligne|Portail citoyen|plateaux/i, "the client's list holds their own tickets only");
+  for (const own of ["Le formulaire de contact n'envoie plus rien", "Les nouvelles annonces n'apparaissent pas sur le site", "Les relances de J+15 ne sont pas parties ce mois-ci"]) {
+    assert.ok(listed.includes(own), `the client's own ticket « ${own} » is listed: ${listed}`);
+  }
+  for (const other of ["Ajouter la livraison réfrigérée le samedi", "Erreur 500 sur le formulaire de réservation de salle", "Modifier le texte de la page d'accueil"]) {
+    assert.ok(!listed.includes(other), `another client's ticket « ${other} » must not be listed`);
+  }
 
   const support = await loggedIn("thomas.petit@atelier-pixel.demo");
   await support.goto(`${BASE}/t/atelier-pixel/c/helpdesk.ticket`);

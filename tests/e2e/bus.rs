@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use socle_core::bus::{Bus, MemoryBus, RedisBus};
+use socle_core::bus::{Bus, DbBus, RedisBus};
 use socle_core::cache::{Cache, MemoryCache, RedisCache};
 
 fn prefix() -> String {
@@ -40,12 +40,38 @@ async fn next_message(bus: &mut tokio::sync::broadcast::Receiver<socle_core::bus
 }
 
 #[tokio::test]
-async fn the_memory_bus_delivers_to_subscribers() {
-    let bus = MemoryBus::new();
-    let mut rx = bus.subscribe();
-    bus.publish("authz.changed", "tenant-1").await.unwrap();
-    let msg = next_message(&mut rx).await;
-    assert_eq!((msg.topic.as_str(), msg.payload.as_str()), ("authz.changed", "tenant-1"));
+async fn the_database_bus_carries_messages_between_processes_sharing_the_database() {
+    // Two buses on one database are two processes (`socle serve` and a `socle` command) on one
+    // machine without Redis.
+    let db = socle_tests::TestDb::new(socle_tests::TestBackend::from_env()).await;
+    let open = || async {
+        let options = socle_core::db::DbOptions {
+            url: secrecy::SecretString::from(db.url.clone()),
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(3),
+            app_role: socle_core::Settings::default().database.app_role,
+        };
+        let handle = socle_core::db::Db::connect(&options).await.unwrap();
+        handle.migrate().await.unwrap();
+        DbBus::start(handle).await.unwrap()
+    };
+    let node1 = open().await;
+    let node2 = open().await;
+    let mut on_node1 = node1.subscribe();
+    let mut on_node2 = node2.subscribe();
+    node1.publish("tenant.changed", "tenant-7").await.unwrap();
+    let msg = next_message(&mut on_node2).await;
+    assert_eq!((msg.topic.as_str(), msg.payload.as_str()), ("tenant.changed", "tenant-7"));
+    // The publisher's own subscribers hear it at once, and once.
+    let msg = next_message(&mut on_node1).await;
+    assert_eq!(msg.payload, "tenant-7");
+    assert!(tokio::time::timeout(DbBus::POLL * 4, on_node1.recv()).await.is_err(), "a node does not hear its own message twice");
+    // A bus started later does not replay what came before it.
+    let node3 = open().await;
+    let mut on_node3 = node3.subscribe();
+    assert!(tokio::time::timeout(DbBus::POLL * 4, on_node3.recv()).await.is_err());
+    node3.publish("authz.changed", "tenant-8").await.unwrap();
+    assert_eq!(next_message(&mut on_node2).await.payload, "tenant-8");
 }
 
 #[tokio::test]

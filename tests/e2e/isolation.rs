@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use socle_core::db::{Db, Scope, postgres::begin};
-use socle_tests::{TestApp, TestBackend};
+use socle_tests::TestApp;
 
 #[tokio::test]
 async fn an_admin_of_one_tenant_cannot_reach_another_tenants_users() {
@@ -66,14 +66,14 @@ async fn a_session_of_one_tenant_opens_nothing_on_another() {
     assert_eq!(page.status(), StatusCode::SEE_OTHER, "the other tenant's portal asks to log in");
 }
 
+// SQLite has no row-level security (the stores' tenant filters are its only wall): this runs in
+// the PostgreSQL pass (`SOCLE_TEST_DATABASE=postgres cargo test … -- --include-ignored`) and is
+// reported ignored elsewhere.
 #[tokio::test]
+#[ignore = "PostgreSQL only: row-level security"]
 async fn row_level_security_hides_other_tenants_rows_from_unfiltered_queries() {
     let t = TestApp::spawn().await;
-    let Db::Postgres { app: pool, .. } = &t.app.db else {
-        // SQLite has no row-level security; the stores' tenant filters are its only wall.
-        assert_eq!(t.backend, TestBackend::Sqlite);
-        return;
-    };
+    let Db::Postgres { app: pool, .. } = &t.app.db else { panic!("row-level security is PostgreSQL's: run with SOCLE_TEST_DATABASE=postgres") };
     let acme = t.create_tenant("acme", "Acme").await;
     let globex = t.create_tenant("globex", "Globex").await;
     for i in 0..3 {
@@ -116,14 +116,12 @@ async fn row_level_security_hides_other_tenants_rows_from_unfiltered_queries() {
 }
 
 #[tokio::test]
+#[ignore = "PostgreSQL only: row-level security"]
 async fn indexed_record_filters_stay_on_the_index_under_row_level_security() {
     use socle_core::records::query::PgDialect;
     use socle_core::records::query::{Dialect as _, ExprKind};
     let t = TestApp::spawn().await;
-    let Db::Postgres { app: pool, .. } = &t.app.db else {
-        assert_eq!(t.backend, TestBackend::Sqlite);
-        return;
-    };
+    let Db::Postgres { app: pool, .. } = &t.app.db else { panic!("row-level security is PostgreSQL's: run with SOCLE_TEST_DATABASE=postgres") };
     let acme = t.create_tenant("acme", "Acme").await;
     // Builds the collection's indexes, as a tenant's first request does.
     t.app.records.registry.for_tenant(acme.id).await.unwrap();

@@ -86,7 +86,7 @@ impl Partner {
         let report = &body["report"];
         if report["outcome"] == "in_review" {
             let (plugin, version) = (report["plugin"].as_str().unwrap(), report["version"].as_str().unwrap());
-            assert!(t.app.marketplace.decide(plugin, version, "listed", "ok", "operator").await.unwrap());
+            t.operator_approves(plugin, version).await;
         }
     }
 }
@@ -132,7 +132,7 @@ async fn a_partner_publishes_a_signed_package_and_each_failing_check_says_what_t
     // Not in the catalogue until an operator lists it.
     let (_, catalogue) = admin.api(Method::GET, "acme", "/admin/marketplace/catalogue", None).await;
     assert_eq!(catalogue["plugins"], json!([]));
-    assert!(t.app.marketplace.decide("good", "1.0.0", "listed", "looks fine", "operator").await.unwrap());
+    t.operator_approves("good", "1.0.0").await;
     let (_, catalogue) = admin.api(Method::GET, "acme", "/admin/marketplace/catalogue?q=exemplaire", None).await;
     assert_eq!(catalogue["plugins"][0]["id"], "good", "{catalogue}");
     let (_, none) = admin.api(Method::GET, "acme", "/admin/marketplace/catalogue?q=telecom", None).await;

@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use socle_tenants::{Actor, DomainName, TenantPatch, TenantStatus, ThemeTokens, Color};
+use socle_tenants::{Actor, Color, DomainName, TenantPatch, ThemeTokens};
 use socle_tests::TestApp;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -76,17 +76,37 @@ async fn suspended_tenants_answer_403_until_reactivated() {
     let acme = t.create_tenant("acme", "Acme").await;
     t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
     let browser = t.logged_in("acme", "claire@acme.fr").await;
-    t.app.tenants.set_status(acme.id, TenantStatus::Suspended { reason: "unpaid".into() }, &Actor::system("test")).await.unwrap();
-    t.app.resolver.changed(acme.id, t.app.bus.as_ref()).await;
+    // The server has the tenant in its caches.
+    assert_eq!(browser.get("/t/acme/api/v1/me").await.status(), StatusCode::OK);
+    // The operator suspends it from a terminal: another process, which reaches the running
+    // server through the bus (the database's, or Redis).
+    t.socle(&["tenant", "suspend", "acme", "--reason", "unpaid"]).await;
     for path in ["/t/acme/login", "/t/acme/api/v1/me"] {
-        let response = browser.get(path).await;
+        let response = eventually(|| browser.get(path), |r| r.status() == StatusCode::FORBIDDEN).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["errors"][0]["code"], "tenant_suspended");
     }
-    t.app.tenants.set_status(acme.id, TenantStatus::Active, &Actor::system("test")).await.unwrap();
-    t.app.resolver.changed(acme.id, t.app.bus.as_ref()).await;
-    assert_eq!(browser.get("/t/acme/api/v1/me").await.status(), StatusCode::OK);
+    t.socle(&["tenant", "reactivate", "acme"]).await;
+    let response = eventually(|| browser.get("/t/acme/api/v1/me"), |r| r.status() == StatusCode::OK).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Asks until `done` holds, for up to two seconds (a bus message from another process arrives
+/// within a poll of the database bus); returns the last answer.
+async fn eventually<F, Fut>(ask: F, done: impl Fn(&reqwest::Response) -> bool) -> reqwest::Response
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let response = ask().await;
+        if done(&response) || std::time::Instant::now() > deadline {
+            return response;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

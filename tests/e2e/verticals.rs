@@ -57,7 +57,7 @@ impl Partner {
         }
         if report.outcome == "in_review" {
             let (plugin, version) = (report.plugin.clone().unwrap(), report.version.clone().unwrap());
-            assert!(t.app.marketplace.decide(&plugin, &version, "listed", "first-party", "operator").await.unwrap());
+            t.operator_approves(&plugin, &version).await;
         }
     }
 }
@@ -125,15 +125,14 @@ async fn installed(t: &TestApp, tenant: &Tenant) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines_and_find_both_billing_anomalies() {
-    let operator = FakeConnector::start().await;
+    let operator = FakeConnector::start("jeton-operateur").await;
     let (snaic, telephony) = (operator.url("snaic"), operator.url("3cx"));
     let t = TestApp::spawn_configured(move |s| {
         s.plugins.allow_private_hosts = vec!["127.0.0.1".into()];
-        s.plugins.connectors.insert(
-            "snaic".into(),
-            socle_core::config::ConnectorSettings { url: snaic.clone(), token: Some(secrecy::SecretString::from("jeton-snaic")) },
-        );
-        s.plugins.connectors.insert("3cx".into(), socle_core::config::ConnectorSettings { url: telephony.clone(), token: None });
+        for (name, url) in [("snaic", &snaic), ("3cx", &telephony)] {
+            let token = Some(secrecy::SecretString::from("jeton-operateur"));
+            s.plugins.connectors.insert(name.into(), socle_core::config::ConnectorSettings { url: url.clone(), token });
+        }
     })
     .await;
     let partner = Partner::new(&t).await;
@@ -195,7 +194,7 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let calls = operator.calls();
     assert_eq!(calls.len(), 5);
     assert_eq!(calls[0].path, "/snaic/suspend-line");
-    assert_eq!(calls[0].authorization.as_deref(), Some("Bearer jeton-snaic"), "the platform holds the token");
+    assert_eq!(calls[0].authorization.as_deref(), Some("Bearer jeton-operateur"), "the platform holds the token");
     assert_eq!((calls[0].body["tenant"].as_str(), calls[0].body["plugin"].as_str()), (Some("connextoo"), Some("telecom")));
     assert_eq!(calls[0].body["input"]["plan"], "MOB-100");
     let (_, line) = admin.api(Method::GET, slug, &format!("/records/telecom.line/{}", lines[20]), None).await;
@@ -205,6 +204,7 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let fetched = action(&admin, slug, "telecom", "fetch_calls", &lines[20..22], json!({ "days": 30 })).await;
     assert_eq!((fetched["created"].as_u64(), fetched["done"].as_u64()), (Some(4), Some(2)), "{fetched}");
     assert_eq!(operator.calls().last().unwrap().path, "/3cx/list-calls");
+    assert!(operator.calls().iter().all(|c| c.authorized), "every call carried the platform's token");
     let again = action(&admin, slug, "telecom", "fetch_calls", &lines[20..22], json!({})).await;
     assert_eq!((again["created"].as_u64(), again["already_known"].as_u64()), (Some(0), Some(4)), "{again}");
     let on_line = json!([{ "field": "line", "op": "eq", "value": lines[20] }]);

@@ -1,7 +1,8 @@
 //! A fake operator behind the platform's connector interface (host API 1.1), for tests: answers
 //! `POST /<connector>/<operation>` with JSON like a connector would, and records every call. A
-//! line whose number ends in `99` is unknown to the operator (answered 422); `list-calls` answers
-//! a line's call log (two calls). tests/support/fake_connector.py answers the same way.
+//! call without the expected bearer token is refused (401); a line whose number ends in `99` is
+//! unknown to the operator (422); `list-calls` answers a line's call log (two calls).
+//! tests/support/fake_connector.py answers the same way.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,8 @@ pub struct ConnectorCall {
     pub path: String,
     /// The `authorization` header.
     pub authorization: Option<String>,
+    /// Whether it carried the expected token (refused with 401 otherwise).
+    pub authorized: bool,
     /// The JSON body (`tenant`, `plugin`, `operation`, `input`).
     pub body: Value,
 }
@@ -34,15 +37,16 @@ impl Drop for FakeConnector {
 }
 
 impl FakeConnector {
-    /// Starts one on a free port.
-    pub async fn start() -> Self {
+    /// Starts one on a free port, accepting calls that carry `Bearer <token>`.
+    pub async fn start(token: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let calls: Arc<Mutex<Vec<ConnectorCall>>> = Arc::default();
         let recorded = calls.clone();
+        let expected = format!("Bearer {token}");
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, recorded.clone()));
+                tokio::spawn(serve(stream, recorded.clone(), expected.clone()));
             }
         });
         Self { addr, calls, task }
@@ -59,7 +63,7 @@ impl FakeConnector {
     }
 }
 
-async fn serve(mut stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<ConnectorCall>>>) {
+async fn serve(mut stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<ConnectorCall>>>, expected: String) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {
@@ -87,10 +91,14 @@ async fn serve(mut stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<Connector
     let path = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("/").to_owned();
     let body: Value = serde_json::from_slice(&buffer[header_end..]).unwrap_or(Value::Null);
     let number = body["input"]["number"].as_str().unwrap_or_default().to_owned();
-    calls.lock().unwrap().push(ConnectorCall { path: path.clone(), authorization: header("authorization"), body: body.clone() });
+    let authorization = header("authorization");
+    let authorized = authorization.as_deref() == Some(expected.as_str());
+    calls.lock().unwrap().push(ConnectorCall { path: path.clone(), authorization, authorized, body: body.clone() });
     let operation = path.rsplit('/').next().unwrap_or_default().to_owned();
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    let (status, answer) = if number.ends_with("99") {
+    let (status, answer) = if !authorized {
+        ("401 Unauthorized", json!({ "error": "jeton invalide" }))
+    } else if number.ends_with("99") {
         ("422 Unprocessable Entity", json!({ "error": format!("ligne {number} inconnue chez l'opérateur") }))
     } else if operation == "list-calls" {
         // The telephony's call log of a line: the same two calls each time (ids from the number).

@@ -155,6 +155,9 @@ pub fn test_settings(db: &TestDb, backend: TestBackend) -> Settings {
     settings.database.max_connections = 8;
     if backend == TestBackend::Postgres {
         settings.redis.url = Some(SecretString::from(redis_url()));
+        // Nodes of one test share the database name, hence the Redis prefix: they see each
+        // other's bus messages and no other test's.
+        settings.redis.prefix = format!("socle-test-{}:", db.name);
     }
     settings.server.public_url = "http://localhost:8080".into();
     // Shared by every test: compiled components are keyed by digest and engine.
@@ -244,9 +247,7 @@ impl TestApp {
         if let Some(configure) = &configure {
             configure(&mut settings);
         }
-        // Nodes of one test share the database name, hence the Redis prefix: they see each
-        // other's bus messages and no other test's.
-        let options = BuildOptions { clock: clock.clone(), redis_prefix: format!("socle-test-{}:", db.name) };
+        let options = BuildOptions { clock: clock.clone() };
         let app = App::build(settings, options).await.unwrap();
         let server = socle_core::http::Server::bind(app.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
         let addr = server.local_addr();
@@ -254,6 +255,49 @@ impl TestApp {
             let _ = server.run(std::future::pending()).await;
         });
         Self { app, addr, clock, backend, server, db, smtp_url, configure }
+    }
+
+    /// Runs the `socle` binary on this app's database (and Redis), as an operator in a terminal
+    /// next to the running server would; panics unless it succeeds. The binary is the one `cargo
+    /// build --workspace` put beside this test executable.
+    pub async fn socle(&self, args: &[&str]) -> std::process::Output {
+        let exe = std::env::current_exe().expect("the test executable has a path");
+        let binary = exe.parent().and_then(std::path::Path::parent).map(|dir| dir.join("socle")).filter(|path| path.exists());
+        let Some(binary) = binary else { panic!("no socle binary beside {}: run `cargo build --workspace` first", exe.display()) };
+        let mut command = tokio::process::Command::new(binary);
+        command.args(args).env("DATABASE_URL", &self.db.url).env_remove("REDIS_URL").env("SOCLE__LOG__LEVEL", "warn");
+        if self.backend == TestBackend::Postgres {
+            command.env("REDIS_URL", redis_url()).env("SOCLE__REDIS__PREFIX", format!("socle-test-{}:", self.db.name));
+        }
+        let output = command.output().await.expect("socle runs");
+        assert!(
+            output.status.success(),
+            "socle {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Lists a version waiting for review the way a platform operator does: logged in to the
+    /// operator console, approving it in the review queue (the operator account is created the
+    /// first time).
+    pub async fn operator_approves(&self, plugin: &str, version: &str) {
+        const EMAIL: &str = "operateur@socle.test";
+        if self.app.operators.by_email(EMAIL).await.unwrap().is_none() {
+            let hash = socle_core::identity::secrets::hash_password(PASSWORD).await.unwrap();
+            self.app.operators.create(EMAIL, "Opérateur", &hash, &Actor::system("test")).await.unwrap();
+        }
+        let console = self.browser();
+        let login = console.submit("/ops/login", "/ops/login", &[("email", EMAIL), ("password", PASSWORD)]).await;
+        assert_eq!(login.status(), 303, "operator login");
+        let queue = console.get("/ops/reviews").await.text().await.unwrap();
+        assert!(queue.contains(plugin), "{plugin} {version} is in the review queue: {queue}");
+        let decided = console
+            .submit("/ops/reviews", "/ops/reviews", &[("plugin", plugin), ("version", version), ("decision", "approve"), ("note", "")])
+            .await;
+        assert_eq!(decided.status(), 303, "approving {plugin} {version}: {}", decided.text().await.unwrap_or_default());
     }
 
     /// `http://127.0.0.1:<port>`.

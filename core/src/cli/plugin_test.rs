@@ -329,7 +329,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
     settings.mail.dir = scratch.join("mails").display().to_string();
     settings.plugins.cache_dir = std::env::temp_dir().join("socle-plugin-cache").display().to_string();
     let clock = ShiftedClock::new();
-    let app = App::build(settings, BuildOptions { clock: clock.clone(), ..BuildOptions::default() }).await?;
+    let app = App::build(settings, BuildOptions { clock: clock.clone() }).await?;
     let tenant = Arc::new(super::plugin::demo_tenant(&app).await?);
     install_with_dependencies(&app, &tenant, target, &built).await?;
     let (admin, _) = app.users.by_email(tenant.id, "admin@plugin-demo.localhost").await?.context("demo administrator missing")?;
