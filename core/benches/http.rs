@@ -19,10 +19,8 @@ async fn socle_server(dir: &std::path::Path) -> (SocketAddr, reqwest::Client) {
 }
 
 async fn bare_server() -> SocketAddr {
-    let router = axum::Router::new().route(
-        "/me",
-        axum::routing::get(|| async { axum::Json(serde_json::json!({ "user": { "email": "claire@acme.fr" }, "roles": ["direction"] })) }),
-    );
+    let router = axum::Router::new()
+        .route("/me", axum::routing::get(|| async { axum::Json(serde_json::json!({ "user": { "email": "claire@acme.fr" }, "roles": ["direction"] })) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

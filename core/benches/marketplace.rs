@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use socle_core::marketplace::apply::{self, Change, Target, Wants};
 use socle_core::App;
+use socle_core::marketplace::apply::{self, Change, Target, Wants};
 use socle_marketplace::manifest::Manifest;
 use socle_marketplace::package::{Digest, Package};
 use socle_marketplace::resolve::Upgrade;
@@ -36,7 +36,8 @@ struct Setup {
 
 /// A package of a built fixture, its manifest's id renamed to `id` (collections included).
 fn package(fixtures: &std::path::Path, name: &str, id: &str) -> Vec<u8> {
-    let built = socle_core::plugins::build::built(fixtures).unwrap_or_else(|e| panic!("{e:#}: run `cargo run --bin socle -- plugin build tests/fixtures` first"));
+    let built =
+        socle_core::plugins::build::built(fixtures).unwrap_or_else(|e| panic!("{e:#}: run `cargo run --bin socle -- plugin build tests/fixtures` first"));
     let fixture = built.into_iter().find(|b| b.manifest.plugin.id == name).unwrap();
     let text = std::fs::read_to_string(fixture.dir.join("socle.toml"))
         .unwrap()
@@ -71,11 +72,7 @@ fn install_change(plugins: &[&str]) -> Change {
         .iter()
         .map(|id| ((*id).to_owned(), PluginWant { version: semver::VersionReq::STAR, beta: false, pin: None, grants: None, subscribed: false }))
         .collect();
-    Change {
-        kind: "install",
-        summary: format!("install {}", plugins.join(", ")),
-        target: Target::Resolve { wants, upgrade: Upgrade::All, locked: None },
-    }
+    Change { kind: "install", summary: format!("install {}", plugins.join(", ")), target: Target::Resolve { wants, upgrade: Upgrade::All, locked: None } }
 }
 
 /// Installs `plugins` into `iterations` fresh tenants; only the installs are timed.

@@ -20,11 +20,11 @@ use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
+use socle_core::App;
 use socle_core::plugins::host::exports::socle::plugin::{hooks, routes};
 use socle_core::plugins::host::{LoadedPlugin, MemoryLimit, PluginState};
 use socle_core::plugins::{Call, Output};
 use socle_core::records::Caller;
-use socle_core::App;
 use socle_marketplace::schema::SchemaFile;
 use socle_tenants::{Actor, Tenant};
 
@@ -54,7 +54,8 @@ struct Setup {
 
 async fn setup() -> Setup {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-    let built = socle_core::plugins::build::built(&fixtures).unwrap_or_else(|e| panic!("{e:#}: run `cargo run --bin socle -- plugin build tests/fixtures` first"));
+    let built =
+        socle_core::plugins::build::built(&fixtures).unwrap_or_else(|e| panic!("{e:#}: run `cargo run --bin socle -- plugin build tests/fixtures` first"));
     let bench = built.into_iter().find(|b| b.manifest.plugin.id == "bench").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let app = support::app(dir.path()).await;

@@ -42,7 +42,8 @@ async fn load(app: &App, tenant: TenantId, count: usize) {
         let data: Vec<String> = (start..start + n)
             .map(|i| {
                 let kind = ["forfait", "option", "materiel", "frais"][i % 4];
-                json!({ "code": format!("C{i:07}"), "label": format!("Article {i}"), "kind": kind, "supplier": format!("S{}", i % 500), "active": true }).to_string()
+                json!({ "code": format!("C{i:07}"), "label": format!("Article {i}"), "kind": kind, "supplier": format!("S{}", i % 500), "active": true })
+                    .to_string()
             })
             .collect();
         match &app.db {
@@ -74,7 +75,8 @@ async fn setup(url: &str, records: usize) -> Setup {
     let app = app(url).await;
     let mut target = None;
     for t in 0..TENANTS {
-        let tenant = app.tenants.create(NewTenant::new(Slug::parse(&format!("bench{t}")).unwrap(), format!("Bench {t}")), &Actor::system("bench")).await.unwrap();
+        let tenant =
+            app.tenants.create(NewTenant::new(Slug::parse(&format!("bench{t}")).unwrap(), format!("Bench {t}")), &Actor::system("bench")).await.unwrap();
         // The measured tenant holds `records`; the 99 others share as many again.
         let count = if t == 0 { records } else { records / (TENANTS - 1) };
         load(&app, tenant.id, count).await;

@@ -124,11 +124,7 @@ async fn poll(db: crate::db::Db, node: String, sender: broadcast::Sender<BusMess
         tokio::time::sleep(DbBus::POLL).await;
         let result: anyhow::Result<()> = async {
             let mut tx = db.read(crate::db::Scope::Platform).await?;
-            let rows = tx
-                .query("SELECT id, node, topic, payload FROM bus_messages WHERE id > $1 ORDER BY id LIMIT 1000")
-                .bind(last)
-                .fetch_all(&mut tx)
-                .await?;
+            let rows = tx.query("SELECT id, node, topic, payload FROM bus_messages WHERE id > $1 ORDER BY id LIMIT 1000").bind(last).fetch_all(&mut tx).await?;
             tx.commit().await?;
             for row in rows {
                 last = row.get("id")?;
@@ -137,7 +133,7 @@ async fn poll(db: crate::db::Db, node: String, sender: broadcast::Sender<BusMess
                 }
             }
             rounds = rounds.wrapping_add(1);
-            if rounds % 1200 == 0 {
+            if rounds.is_multiple_of(1200) {
                 let mut tx = db.write(crate::db::Scope::Platform).await?;
                 tx.query("DELETE FROM bus_messages WHERE at < $1").bind(unix_ms() - DbBus::KEEP_MS).execute(&mut tx).await?;
                 tx.commit().await?;
@@ -190,9 +186,7 @@ impl RedisBus {
     /// Connects to Redis and starts listening on `<prefix>*`.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
-        let publisher = redis::aio::ConnectionManager::new(client.clone())
-            .await
-            .context("failed to connect to Redis")?;
+        let publisher = redis::aio::ConnectionManager::new(client.clone()).await.context("failed to connect to Redis")?;
         let sender = broadcast::channel(LOCAL_CAPACITY).0;
         let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
         let listener = tokio::spawn(listen(client, prefix.to_owned(), sender.clone(), subscribed_tx));
@@ -211,12 +205,7 @@ impl Drop for RedisBus {
     }
 }
 
-async fn listen(
-    client: redis::Client,
-    prefix: String,
-    sender: broadcast::Sender<BusMessage>,
-    subscribed: tokio::sync::oneshot::Sender<()>,
-) {
+async fn listen(client: redis::Client, prefix: String, sender: broadcast::Sender<BusMessage>, subscribed: tokio::sync::oneshot::Sender<()>) {
     let mut subscribed = Some(subscribed);
     let pattern = format!("{prefix}*");
     loop {
@@ -247,10 +236,7 @@ async fn listen(
 impl Bus for RedisBus {
     async fn publish(&self, topic: &str, payload: &str) -> anyhow::Result<()> {
         let mut conn = self.publisher.clone();
-        let _: i64 = conn
-            .publish(format!("{}{topic}", self.prefix), payload)
-            .await
-            .with_context(|| format!("failed to publish `{topic}` on Redis"))?;
+        let _: i64 = conn.publish(format!("{}{topic}", self.prefix), payload).await.with_context(|| format!("failed to publish `{topic}` on Redis"))?;
         Ok(())
     }
 

@@ -94,9 +94,7 @@ impl RedisCache {
         let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
         let conn = redis::aio::ConnectionManager::new(client).await.context("failed to connect to Redis")?;
         // INCR and the first PEXPIRE in one step, so a counter can never be left without expiry.
-        let incr = redis::Script::new(
-            "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v",
-        );
+        let incr = redis::Script::new("local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v");
         Ok(Self { conn, prefix: prefix.to_owned(), incr })
     }
 
@@ -130,13 +128,7 @@ impl Cache for RedisCache {
 
     async fn incr(&self, key: &str, ttl: Duration) -> anyhow::Result<i64> {
         let mut conn = self.conn.clone();
-        let value: i64 = self
-            .incr
-            .key(self.key(key))
-            .arg(millis(ttl))
-            .invoke_async(&mut conn)
-            .await
-            .context("Redis INCR failed")?;
+        let value: i64 = self.incr.key(self.key(key)).arg(millis(ttl)).invoke_async(&mut conn).await.context("Redis INCR failed")?;
         Ok(value)
     }
 }

@@ -212,12 +212,7 @@ impl Default for ServerSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: SecretString::from("sqlite://./data/socle.db"),
-            max_connections: 16,
-            acquire_timeout_secs: 3,
-            app_role: "socle_app".into(),
-        }
+        Self { url: SecretString::from("sqlite://./data/socle.db"), max_connections: 16, acquire_timeout_secs: 3, app_role: "socle_app".into() }
     }
 }
 
@@ -265,23 +260,15 @@ impl Settings {
         if let Ok(url) = std::env::var("SMTP_URL") {
             builder = builder.set_override("mail.smtp_url", url)?;
         }
-        let settings: Settings = builder
-            .build()
-            .context("failed to read the configuration")?
-            .try_deserialize()
-            .context("the configuration is invalid")?;
+        let settings: Settings = builder.build().context("failed to read the configuration")?.try_deserialize().context("the configuration is invalid")?;
         settings.validate()?;
         Ok(settings)
     }
 
     /// Checks values that would otherwise fail late and obscurely.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let url = url::Url::parse(&self.server.public_url)
-            .with_context(|| format!("server.public_url `{}` is not a URL", self.server.public_url))?;
-        anyhow::ensure!(
-            matches!(url.scheme(), "http" | "https"),
-            "server.public_url must start with http:// or https://"
-        );
+        let url = url::Url::parse(&self.server.public_url).with_context(|| format!("server.public_url `{}` is not a URL", self.server.public_url))?;
+        anyhow::ensure!(matches!(url.scheme(), "http" | "https"), "server.public_url must start with http:// or https://");
         anyhow::ensure!(!self.server.base_domain.is_empty(), "server.base_domain must not be empty");
         anyhow::ensure!(self.server.max_body_bytes >= 1024, "server.max_body_bytes must be at least 1024");
         let db = self.database.url.expose_secret();

@@ -178,7 +178,13 @@ async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, files: &
     }
     let Some(first) = data.records.first() else { return Ok(String::new()) };
     let probe = crate::records::Query {
-        filters: first.data.iter().filter(|(_, v)| v.is_string()).take(1).map(|(k, v)| crate::records::query::Filter { field: k.clone(), op: Default::default(), value: v.clone() }).collect(),
+        filters: first
+            .data
+            .iter()
+            .filter(|(_, v)| v.is_string())
+            .take(1)
+            .map(|(k, v)| crate::records::query::Filter { field: k.clone(), op: Default::default(), value: v.clone() })
+            .collect(),
         ..Default::default()
     };
     if !app.records.query(&system, &first.collection, &probe).await?.items.is_empty() {
@@ -233,8 +239,16 @@ async fn seed_records(app: &Arc<App>, tenant: &Arc<Tenant>, text: &str, files: &
     }
     let mut done = vec![format!("{count} demo records")];
     for action in &data.actions {
-        let plugin = app.plugins.plugin(tenant.id, &action.plugin).await?.with_context(|| format!("tenant {}: plugin {} is not installed", tenant.slug, action.plugin))?;
-        let ids = action.ids.iter().map(|i| substitute(&Value::String(i.clone()), &refs).map(|v| v.as_str().unwrap_or_default().to_owned())).collect::<anyhow::Result<Vec<_>>>()?;
+        let plugin = app
+            .plugins
+            .plugin(tenant.id, &action.plugin)
+            .await?
+            .with_context(|| format!("tenant {}: plugin {} is not installed", tenant.slug, action.plugin))?;
+        let ids = action
+            .ids
+            .iter()
+            .map(|i| substitute(&Value::String(i.clone()), &refs).map(|v| v.as_str().unwrap_or_default().to_owned()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let params = substitute(&Value::Object(action.params.clone()), &refs)?.to_string();
         let call = crate::plugins::Call::RunAction { action: action.action.clone(), ids, params };
         match app.plugins.call(tenant, &plugin, call, None).await {

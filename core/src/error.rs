@@ -115,10 +115,7 @@ impl ApiError {
 
     /// 503 with `Retry-After`: the database (or Redis) is unreachable.
     pub fn unavailable() -> Self {
-        Self {
-            retry_after: Some(5),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "a backing service is unavailable; retry shortly")
-        }
+        Self { retry_after: Some(5), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "a backing service is unavailable; retry shortly") }
     }
 
     /// The same error with another machine code.
@@ -136,10 +133,7 @@ impl ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(err: ValidationError) -> Self {
-        Self {
-            field: Some(err.field.clone()),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", err.to_string())
-        }
+        Self { field: Some(err.field.clone()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", err.to_string()) }
     }
 }
 

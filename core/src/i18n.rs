@@ -17,9 +17,17 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("login_throttled", "Trop de tentatives. Réessayez dans {secs} secondes.", "Too many attempts. Try again in {secs} seconds."),
     ("forgot_password", "Mot de passe oublié ?", "Forgot your password?"),
     ("forgot_title", "Mot de passe oublié", "Forgotten password"),
-    ("forgot_intro", "Indiquez l'adresse e-mail de votre compte : nous vous enverrons un lien pour choisir un nouveau mot de passe.", "Enter your account's email address: we will send you a link to choose a new password."),
+    (
+        "forgot_intro",
+        "Indiquez l'adresse e-mail de votre compte : nous vous enverrons un lien pour choisir un nouveau mot de passe.",
+        "Enter your account's email address: we will send you a link to choose a new password.",
+    ),
     ("forgot_submit", "Envoyer le lien", "Send the link"),
-    ("forgot_sent", "Si un compte existe pour cette adresse, un e-mail vient de lui être envoyé. Le lien est valable une heure.", "If an account exists for this address, an email was just sent to it. The link is valid for one hour."),
+    (
+        "forgot_sent",
+        "Si un compte existe pour cette adresse, un e-mail vient de lui être envoyé. Le lien est valable une heure.",
+        "If an account exists for this address, an email was just sent to it. The link is valid for one hour.",
+    ),
     ("back_to_login", "Retour à la connexion", "Back to login"),
     ("mfa_title", "Vérification en deux étapes", "Two-step verification"),
     ("mfa_help", "Saisissez le code à 6 chiffres affiché par votre application d'authentification.", "Enter the 6-digit code shown by your authenticator app."),
@@ -27,8 +35,16 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("mfa_submit", "Vérifier", "Verify"),
     ("mfa_invalid", "Code incorrect ou déjà utilisé.", "Wrong or already used code."),
     ("mfa_setup_title", "Activer la vérification en deux étapes", "Turn on two-step verification"),
-    ("mfa_setup_help", "Ajoutez ce compte à votre application d'authentification (clé ci-dessous ou lien), puis saisissez le code affiché.", "Add this account to your authenticator app (key below or link), then enter the code it shows."),
-    ("mfa_setup_required", "Votre rôle exige la vérification en deux étapes avant d'accéder à l'espace.", "Your role requires two-step verification before you can continue."),
+    (
+        "mfa_setup_help",
+        "Ajoutez ce compte à votre application d'authentification (clé ci-dessous ou lien), puis saisissez le code affiché.",
+        "Add this account to your authenticator app (key below or link), then enter the code it shows.",
+    ),
+    (
+        "mfa_setup_required",
+        "Votre rôle exige la vérification en deux étapes avant d'accéder à l'espace.",
+        "Your role requires two-step verification before you can continue.",
+    ),
     ("mfa_secret", "Clé secrète", "Secret key"),
     ("mfa_enabled", "La vérification en deux étapes est activée.", "Two-step verification is on."),
     ("reset_title", "Nouveau mot de passe", "New password"),
@@ -97,7 +113,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("download_csv", "Télécharger en CSV", "Download as CSV"),
     ("ops_rollouts", "Déploiements et arrêt d'urgence", "Rollouts and kill switch"),
     ("kill_switch", "Arrêt d'urgence", "Kill switch"),
-    ("kill_switch_help", "Retire la version et ramène chaque espace qui l'utilise à sa version précédente ; les administrateurs sont prévenus.", "Yanks the version and rolls every tenant on it back to its previous version; their admins are notified."),
+    (
+        "kill_switch_help",
+        "Retire la version et ramène chaque espace qui l'utilise à sa version précédente ; les administrateurs sont prévenus.",
+        "Yanks the version and rolls every tenant on it back to its previous version; their admins are notified.",
+    ),
     ("reason", "Raison", "Reason"),
     ("kill", "Retirer partout", "Kill everywhere"),
     ("kill_confirm", "Retirer cette version de tous les espaces ?", "Withdraw this version from every tenant?"),
@@ -108,7 +128,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("partners_overview", "Profil et clés", "Profile and keys"),
     ("partners_packages", "Paquets et versions", "Packages and versions"),
     ("partner_token", "Jeton d'éditeur", "Publisher token"),
-    ("partner_token_help", "Un jeton socle_pub_… créé avec `socle publisher add-token` ou dans cet espace.", "A socle_pub_… token made with `socle publisher add-token` or in this console."),
+    (
+        "partner_token_help",
+        "Un jeton socle_pub_… créé avec `socle publisher add-token` ou dans cet espace.",
+        "A socle_pub_… token made with `socle publisher add-token` or in this console.",
+    ),
     ("signing_keys", "Clés de signature", "Signing keys"),
     ("add_key", "Ajouter une clé (remplace la clé actuelle)", "Add a key (replaces the current one)"),
     ("add_key_help", "La clé publique affichée par `socle plugin keygen`.", "The public key printed by `socle plugin keygen`."),
@@ -148,7 +172,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("admin_audit", "Journal", "Audit journal"),
     ("any", "Tous", "Any"),
     ("apply_filters", "Filtrer", "Filter"),
-    ("approvals_help", "Une mise à jour qui demande de nouvelles permissions tourne déjà : ces appels sont refusés tant que vous ne les avez pas approuvés.", "An update that asks for new permissions is already running: those calls are denied until you approve them."),
+    (
+        "approvals_help",
+        "Une mise à jour qui demande de nouvelles permissions tourne déjà : ces appels sont refusés tant que vous ne les avez pas approuvés.",
+        "An update that asks for new permissions is already running: those calls are denied until you approve them.",
+    ),
     ("approve", "Approuver", "Approve"),
     ("asks_for", "Demande en plus", "Also asks for"),
     ("calls_24h", "appels (24 h)", "calls (24 h)"),
@@ -200,7 +228,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("logo_favicon", "Logo et icône", "Logo and icon"),
     ("mass_action", "Action groupée", "Mass action"),
     ("mass_done", "enregistrement(s) traité(s)", "record(s) done"),
-    ("matrix_help", "Cochez ce que chaque rôle permet, puis enregistrez la ligne : le changement s'applique immédiatement.", "Tick what each role allows, then save the row: the change applies at once."),
+    (
+        "matrix_help",
+        "Cochez ce que chaque rôle permet, puis enregistrez la ligne : le changement s'applique immédiatement.",
+        "Tick what each role allows, then save the row: the change applies at once.",
+    ),
     ("min_rating", "Note minimale", "Minimum rating"),
     ("nav_admin", "Administration", "Administration"),
     ("nav_home", "Accueil", "Home"),
@@ -309,9 +341,7 @@ pub fn negotiate(accept_language: Option<&str>, default: Locale) -> Locale {
     for part in header.split(',') {
         let mut pieces = part.trim().split(';');
         let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = pieces
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-            .unwrap_or(1.0);
+        let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
         let locale = if tag.starts_with("fr") {
             Locale::Fr
         } else if tag.starts_with("en") {

@@ -159,10 +159,8 @@ impl JobHandler for Notify {
             .and_then(|t| record.data.get(t))
             .and_then(Value::as_str)
             .map_or_else(|| record.id.to_string()[..8].to_owned(), str::to_owned);
-        let transition_label = job.payload["transition"]
-            .as_str()
-            .and_then(|t| collection.workflow.as_ref()?.transition(t))
-            .map(|t| t.label.get(lang).to_owned());
+        let transition_label =
+            job.payload["transition"].as_str().and_then(|t| collection.workflow.as_ref()?.transition(t)).map(|t| t.label.get(lang).to_owned());
         let vars = json!({
             "record": { "label": collection.label_one(lang), "title": title, "id": record.id },
             "op": job.payload["op"], "transition": job.payload["transition"], "transition_label": transition_label,
@@ -193,7 +191,13 @@ fn display(field: &socle_marketplace::schema::FieldDef, value: Option<&Value>) -
             let amount = m.get("amount").and_then(Value::as_i64).unwrap_or(0);
             format!("{},{:02} {}", amount / 100, (amount % 100).abs(), m.get("currency").and_then(Value::as_str).unwrap_or("EUR"))
         }
-        (FieldType::Bool, Some(Value::Bool(b))) => if *b { "oui".into() } else { "non".into() },
+        (FieldType::Bool, Some(Value::Bool(b))) => {
+            if *b {
+                "oui".into()
+            } else {
+                "non".into()
+            }
+        }
         (_, Some(Value::String(s))) => s.clone(),
         (_, Some(other)) => other.to_string(),
     }

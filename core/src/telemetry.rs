@@ -12,9 +12,7 @@ pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if settings.format == "json" {
-        registry
-            .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).flatten_event(true))
-            .try_init()
+        registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).flatten_event(true)).try_init()
     } else {
         registry.with(tracing_subscriber::fmt::layer().compact().with_writer(std::io::stderr)).try_init()
     };

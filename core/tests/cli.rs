@@ -327,7 +327,14 @@ fn good_package_at(version: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(good.dir.join("socle.toml")).unwrap().replacen("version = \"1.0.0\"", &format!("version = \"{version}\""), 1);
     let manifest = Manifest::parse(&text).unwrap();
     let component = std::fs::read(&good.component).unwrap();
-    let package = Package { manifest, manifest_text: text, component, readme: Some("# good\n".into()), changelog: Some(format!("- {version}\n")), assets: Default::default() };
+    let package = Package {
+        manifest,
+        manifest_text: text,
+        component,
+        readme: Some("# good\n".into()),
+        changelog: Some(format!("- {version}\n")),
+        assets: Default::default(),
+    };
     let path = dir.join(package.file_name());
     std::fs::write(&path, package.pack()).unwrap();
     path
@@ -357,7 +364,8 @@ fn a_kill_9_in_the_middle_of_an_upgrade_leaves_the_old_version_or_the_new_one_an
     publish(&fixtures().join("addon"));
     let tenant_dir = cli.dir.join("acme");
     std::fs::create_dir_all(&tenant_dir).unwrap();
-    let tenant_toml = |good: &str| format!("[tenant]\nslug = \"acme\"\nname = \"Acme SAS\"\n\n[plugins.addon]\nversion = \"^1\"\n\n[plugins.good]\nversion = \"{good}\"\n");
+    let tenant_toml =
+        |good: &str| format!("[tenant]\nslug = \"acme\"\nname = \"Acme SAS\"\n\n[plugins.addon]\nversion = \"^1\"\n\n[plugins.good]\nversion = \"{good}\"\n");
     std::fs::write(tenant_dir.join("tenant.toml"), tenant_toml("^1")).unwrap();
     let output = cli.run(&["tenant", "apply", tenant_dir.to_str().unwrap()]);
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
@@ -413,7 +421,8 @@ fn a_kill_9_in_the_middle_of_an_upgrade_leaves_the_old_version_or_the_new_one_an
 fn the_kill_switch_and_the_monthly_charge_run_from_the_command_line() {
     let cli = Cli::new();
     let key = cli.dir.join("signing.key");
-    let output = cli.run(&["marketplace", "publish-local", fixtures().join("good").to_str().unwrap(), "--publisher", "socle-tests", "--key", key.to_str().unwrap()]);
+    let output =
+        cli.run(&["marketplace", "publish-local", fixtures().join("good").to_str().unwrap(), "--publisher", "socle-tests", "--key", key.to_str().unwrap()]);
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
     let tenant_dir = cli.dir.join("acme");
     std::fs::create_dir_all(&tenant_dir).unwrap();

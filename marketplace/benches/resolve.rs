@@ -44,9 +44,7 @@ fn resolution(c: &mut Criterion) {
     let (index, request) = synthetic::pigeonhole(9);
     let mut group = c.benchmark_group("resolve_pathological");
     group.sample_size(10);
-    group.bench_function("pigeonhole_9_to_budget", |b| {
-        b.iter(|| assert!(matches!(resolve::resolve(&index, &request), Err(ResolveError::TooComplex { .. }))))
-    });
+    group.bench_function("pigeonhole_9_to_budget", |b| b.iter(|| assert!(matches!(resolve::resolve(&index, &request), Err(ResolveError::TooComplex { .. })))));
     group.finish();
 }
 

@@ -190,7 +190,13 @@ pub fn to_csv(statement: &Statement) -> String {
             + "\r\n"
     };
     for line in &statement.lines {
-        out.push_str(&row(&line.charge.plugin, &line.charge.kind, line.charge.quantity.to_string(), line.charge.reseller.as_deref().unwrap_or(""), &line.split));
+        out.push_str(&row(
+            &line.charge.plugin,
+            &line.charge.kind,
+            line.charge.quantity.to_string(),
+            line.charge.reseller.as_deref().unwrap_or(""),
+            &line.split,
+        ));
     }
     out.push_str(&row("", "total", String::new(), "", &statement.total));
     out
@@ -213,7 +219,10 @@ mod tests {
         assert_eq!(commission(333, &tiers()), 99, "rounded down");
         assert!(validate_tiers(&tiers()).is_ok());
         assert!(validate_tiers(&[Tier { up_to_cents: Some(5), rate_bp: 10 }]).is_err());
-        assert!(validate_tiers(&[Tier { up_to_cents: Some(5), rate_bp: 10 }, Tier { up_to_cents: Some(5), rate_bp: 10 }, Tier { up_to_cents: None, rate_bp: 1 }]).is_err());
+        assert!(
+            validate_tiers(&[Tier { up_to_cents: Some(5), rate_bp: 10 }, Tier { up_to_cents: Some(5), rate_bp: 10 }, Tier { up_to_cents: None, rate_bp: 1 }])
+                .is_err()
+        );
         assert!(validate_tiers(&[Tier { up_to_cents: None, rate_bp: 10_001 }]).is_err());
     }
 

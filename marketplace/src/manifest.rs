@@ -443,7 +443,9 @@ fn is_plugin_id(id: &str) -> bool {
 
 /// A connector name: 2 to 40 lowercase letters, digits, `-` and `_` (`alphalink`, `3cx`).
 pub fn is_connector_name(name: &str) -> bool {
-    (2..=40).contains(&name.len()) && name.as_bytes()[0].is_ascii_alphanumeric() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    (2..=40).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 fn is_host(host: &str) -> bool {
@@ -534,7 +536,10 @@ impl Manifest {
                     for c in collections {
                         check_collection_name(c).map_err(|m| SchemaError::new(format!("{at}.collections"), m))?;
                         if !self.may_read(c) && !self.collections.iter().any(|own| &own.name == c) {
-                            return err(&format!("{at}.collections"), format!("reading the files of `{c}` needs `records_read` on `{c}` (or `{c}` among the plugin's collections)"));
+                            return err(
+                                &format!("{at}.collections"),
+                                format!("reading the files of `{c}` needs `records_read` on `{c}` (or `{c}` among the plugin's collections)"),
+                            );
                         }
                     }
                 }
@@ -570,7 +575,10 @@ impl Manifest {
         for (i, extension) in self.extensions.iter().enumerate() {
             for (j, field) in extension.fields.iter().enumerate() {
                 if !field.name.starts_with(&format!("{id}_")) {
-                    return err(&format!("extensions[{i}].fields[{j}].name"), format!("fields added to other collections are named `{id}_<name>` (got `{}`)", field.name));
+                    return err(
+                        &format!("extensions[{i}].fields[{j}].name"),
+                        format!("fields added to other collections are named `{id}_<name>` (got `{}`)", field.name),
+                    );
                 }
             }
         }
@@ -708,7 +716,9 @@ default = 240
         let with = |collections: &str| {
             GOOD.replace(
                 "[[collections]]",
-                &format!("[[capabilities]]\ncapability = \"files_read\"\ncollections = {collections}\nreason = \"Lire les factures importées\"\n\n[[collections]]"),
+                &format!(
+                    "[[capabilities]]\ncapability = \"files_read\"\ncollections = {collections}\nreason = \"Lire les factures importées\"\n\n[[collections]]"
+                ),
             )
         };
         let m = Manifest::parse(&with(r#"["helpdesk.ticket", "customer_account"]"#)).unwrap();

@@ -181,13 +181,7 @@ pub struct PackageLimits {
 impl Default for PackageLimits {
     /// 32 MiB archive, 96 MiB unpacked, 200 entries, 32 MiB component, 4 MiB per other file.
     fn default() -> Self {
-        PackageLimits {
-            max_archive_bytes: 32 * MIB,
-            max_unpacked_bytes: 96 * MIB,
-            max_entries: 200,
-            max_component_bytes: 32 * MIB,
-            max_asset_bytes: 4 * MIB,
-        }
+        PackageLimits { max_archive_bytes: 32 * MIB, max_unpacked_bytes: 96 * MIB, max_entries: 200, max_component_bytes: 32 * MIB, max_asset_bytes: 4 * MIB }
     }
 }
 
@@ -478,10 +472,7 @@ impl Package {
     /// # }
     /// ```
     pub fn pack(&self) -> Vec<u8> {
-        let mut entries: Vec<(String, &[u8])> = vec![
-            (MANIFEST_FILE.to_string(), self.manifest_text.as_bytes()),
-            (COMPONENT_FILE.to_string(), &self.component),
-        ];
+        let mut entries: Vec<(String, &[u8])> = vec![(MANIFEST_FILE.to_string(), self.manifest_text.as_bytes()), (COMPONENT_FILE.to_string(), &self.component)];
         if let Some(readme) = &self.readme {
             entries.push((README_FILE.to_string(), readme.as_bytes()));
         }
@@ -493,13 +484,8 @@ impl Package {
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
 
-        let mut gzip = GzBuilder::new()
-            .mtime(0)
-            .operating_system(GZIP_OS_UNKNOWN)
-            .write(Vec::new(), Compression::new(COMPRESSION_LEVEL));
-        write_tar(&mut gzip, &entries)
-            .and_then(|()| gzip.finish())
-            .expect("compressing into a Vec cannot fail: it has no I/O")
+        let mut gzip = GzBuilder::new().mtime(0).operating_system(GZIP_OS_UNKNOWN).write(Vec::new(), Compression::new(COMPRESSION_LEVEL));
+        write_tar(&mut gzip, &entries).and_then(|()| gzip.finish()).expect("compressing into a Vec cannot fail: it has no I/O")
     }
 
     /// The SHA-256 of [`Package::pack`]'s bytes.
@@ -666,11 +652,7 @@ impl<R: Read> Bounded<R> {
     }
 
     fn error(&self, error: io::Error) -> PackageError {
-        if self.exceeded {
-            PackageError::UnpackedTooLarge { limit: self.limit }
-        } else {
-            PackageError::Corrupt { detail: error.to_string() }
-        }
+        if self.exceeded { PackageError::UnpackedTooLarge { limit: self.limit } } else { PackageError::Corrupt { detail: error.to_string() } }
     }
 
     /// Fails early when `more` bytes cannot fit, so they are neither decompressed nor allocated.
@@ -1034,7 +1016,6 @@ fn collect_assets(dir: &Path, prefix: &str, assets: &mut BTreeMap<String, Vec<u8
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -1181,15 +1162,7 @@ api = "^1.0"
         assert_eq!(paths, sorted);
         assert_eq!(
             paths,
-            [
-                "CHANGELOG.md",
-                "README.md",
-                "assets/icon.svg",
-                "assets/screenshots/form.PNG",
-                "assets/screenshots/list.png",
-                "plugin.wasm",
-                "socle.toml"
-            ]
+            ["CHANGELOG.md", "README.md", "assets/icon.svg", "assets/screenshots/form.PNG", "assets/screenshots/list.png", "plugin.wasm", "socle.toml"]
         );
     }
 
@@ -1349,7 +1322,14 @@ api = "^1.0"
 
     #[test]
     fn refuses_directories_devices_and_extension_headers() {
-        for (kind, name) in [(b'5', "directory"), (b'3', "character device"), (b'4', "block device"), (b'6', "FIFO"), (b'x', "PAX extended header"), (b'L', "GNU long name header")] {
+        for (kind, name) in [
+            (b'5', "directory"),
+            (b'3', "character device"),
+            (b'4', "block device"),
+            (b'6', "FIFO"),
+            (b'x', "PAX extended header"),
+            (b'L', "GNU long name header"),
+        ] {
             let bytes = valid_plus(|b| b.append(&header(b"assets/thing.png", 0, kind, b""), io::empty()).unwrap());
             let error = unpack(&bytes).unwrap_err();
             assert!(matches!(&error, PackageError::NotAFile { kind, .. } if kind == name), "{error:?}");

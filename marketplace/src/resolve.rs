@@ -22,8 +22,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use pubgrub::{
-    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider, DerivationTree, Derived, External, Map,
-    PackageResolutionStatistics, PubGrubError, Ranges, ReportFormatter, Reporter, Term,
+    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider, DerivationTree, Derived, External, Map, PackageResolutionStatistics,
+    PubGrubError, Ranges, ReportFormatter, Reporter, Term,
 };
 use semver::{Comparator, Op, Version, VersionReq};
 use serde::{Deserialize, Serialize};
@@ -56,16 +56,7 @@ pub struct Candidate {
 impl Candidate {
     /// A free, stable, not yanked version with no dependencies; set the other fields as needed.
     pub fn new(id: impl Into<String>, version: Version, api: VersionReq, digest: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            version,
-            api,
-            dependencies: BTreeMap::new(),
-            digest: digest.into(),
-            yanked: false,
-            channel: Channel::Stable,
-            paid: false,
-        }
+        Self { id: id.into(), version, api, dependencies: BTreeMap::new(), digest: digest.into(), yanked: false, channel: Channel::Stable, paid: false }
     }
 
     /// Whether this is a beta release: published on the beta channel, or a prerelease version
@@ -256,7 +247,6 @@ impl Default for Budget {
         Self { steps: 100_000, time: std::time::Duration::from_secs(1) }
     }
 }
-
 
 fn unknown_plugin_message(id: &str, needed_by: Option<&str>) -> String {
     match needed_by {
@@ -541,9 +531,7 @@ impl Provider<'_> {
                 Some((id.clone(), needed_by))
             }
             DerivationTree::External(_) => None,
-            DerivationTree::Derived(derived) => {
-                self.unknown_dependency(&derived.cause1).or_else(|| self.unknown_dependency(&derived.cause2))
-            }
+            DerivationTree::Derived(derived) => self.unknown_dependency(&derived.cause1).or_else(|| self.unknown_dependency(&derived.cause2)),
         }
     }
 }
@@ -602,12 +590,7 @@ impl DependencyProvider for Provider<'_> {
                     {
                         return Ok(Dependencies::Unavailable(format!("it needs {id} {own}, which excludes itself")));
                     }
-                    candidate
-                        .dependencies
-                        .iter()
-                        .filter(|(dep, _)| *dep != id)
-                        .map(|(dep, req)| (Pkg::Plugin(dep.clone()), self.req_set(dep, req)))
-                        .collect()
+                    candidate.dependencies.iter().filter(|(dep, _)| *dep != id).map(|(dep, req)| (Pkg::Plugin(dep.clone()), self.req_set(dep, req))).collect()
                 }
                 // `choose_version` only offers published versions, so this is unreachable.
                 None => return Ok(Dependencies::Unavailable("this version is not published".into())),
@@ -658,11 +641,7 @@ impl Explainer<'_, '_> {
         if refused.is_empty() {
             return format!("no published version of {id} is allowed there");
         }
-        let scope = if self.0.covers_all(package, set) || refused.len() == self.0.index.versions(id).len() {
-            "no version"
-        } else {
-            "no matching version"
-        };
+        let scope = if self.0.covers_all(package, set) || refused.len() == self.0.index.versions(id).len() { "no version" } else { "no matching version" };
         format!("{scope} of {id} can be used ({})", self.why_not(id, &refused))
     }
 
@@ -695,22 +674,13 @@ impl Explainer<'_, '_> {
             parts.push(format!("the tenant pins {id} to {}{reason}, which rules out {}", pin.version, list(&pinned)));
         }
         for (req, versions) in &api {
-            parts.push(format!(
-                "{} {} host API {req} but this server supports {}",
-                list(versions),
-                plural(versions.len(), "needs", "need"),
-                self.host_apis()
-            ));
+            parts.push(format!("{} {} host API {req} but this server supports {}", list(versions), plural(versions.len(), "needs", "need"), self.host_apis()));
         }
         if !yanked.is_empty() {
             parts.push(format!("{} {} yanked", list(&yanked), plural(yanked.len(), "is", "are")));
         }
         if !paid.is_empty() {
-            parts.push(format!(
-                "{} {} the tenant has not bought",
-                list(&paid),
-                plural(paid.len(), "is a paid plugin", "are paid versions")
-            ));
+            parts.push(format!("{} {} the tenant has not bought", list(&paid), plural(paid.len(), "is a paid plugin", "are paid versions")));
         }
         if !beta.is_empty() {
             parts.push(format!(
@@ -754,10 +724,7 @@ impl Explainer<'_, '_> {
         let parts: Vec<String> = if by_req.len() == 1 && self.0.covers_all(by, by_set) {
             by_req.keys().map(|dep| format!("every version of {by_id} needs {dep}")).collect()
         } else {
-            by_req
-                .iter()
-                .map(|(dep, versions)| format!("{by_id} {} {} {dep}", list(versions), plural(versions.len(), "needs", "need")))
-                .collect()
+            by_req.iter().map(|(dep, versions)| format!("{by_id} {} {} {dep}", list(versions), plural(versions.len(), "needs", "need"))).collect()
         };
         if parts.is_empty() {
             return format!("{by_id} {by_set} needs {dep_id}{missing}");
@@ -885,24 +852,14 @@ impl ReportFormatter<Pkg, VersionSet, String> for Explainer<'_, '_> {
         external: &External<Pkg, VersionSet, String>,
         current_terms: &Map<Pkg, Term<VersionSet>>,
     ) -> String {
-        format!(
-            "Because {} ({ref_id}) and {}, {}.",
-            self.format_terms(&derived.terms),
-            self.format_external(external),
-            self.format_terms(current_terms)
-        )
+        format!("Because {} ({ref_id}) and {}, {}.", self.format_terms(&derived.terms), self.format_external(external), self.format_terms(current_terms))
     }
 
     fn and_explain_external(&self, external: &External<Pkg, VersionSet, String>, current_terms: &Map<Pkg, Term<VersionSet>>) -> String {
         format!("And because {}, {}.", self.format_external(external), self.format_terms(current_terms))
     }
 
-    fn and_explain_ref(
-        &self,
-        ref_id: usize,
-        derived: &Derived<Pkg, VersionSet, String>,
-        current_terms: &Map<Pkg, Term<VersionSet>>,
-    ) -> String {
+    fn and_explain_ref(&self, ref_id: usize, derived: &Derived<Pkg, VersionSet, String>, current_terms: &Map<Pkg, Term<VersionSet>>) -> String {
         format!("And because {} ({ref_id}), {}.", self.format_terms(&derived.terms), self.format_terms(current_terms))
     }
 
@@ -935,11 +892,8 @@ fn list_or(items: &[String]) -> String {
 }
 
 fn join(items: &[String], conjunction: &str) -> String {
-    let (shown, rest) = if items.len() > LIST_LIMIT {
-        (&items[..LIST_LIMIT - 1], Some(format!("{} more", items.len() - (LIST_LIMIT - 1))))
-    } else {
-        (items, None)
-    };
+    let (shown, rest) =
+        if items.len() > LIST_LIMIT { (&items[..LIST_LIMIT - 1], Some(format!("{} more", items.len() - (LIST_LIMIT - 1)))) } else { (items, None) };
     let mut words: Vec<&str> = shown.iter().map(String::as_str).collect();
     if let Some(rest) = &rest {
         words.push(rest);
@@ -979,11 +933,7 @@ mod tests {
     }
 
     fn request(wanted: &[(&str, &str)]) -> Request {
-        Request {
-            host_api: vec![v("1.0.0")],
-            wanted: wanted.iter().map(|(id, range)| (id.to_string(), req(range))).collect(),
-            ..Request::default()
-        }
+        Request { host_api: vec![v("1.0.0")], wanted: wanted.iter().map(|(id, range)| (id.to_string(), req(range))).collect(), ..Request::default() }
     }
 
     fn versions(resolution: &Resolution) -> BTreeMap<&str, String> {
@@ -1064,13 +1014,8 @@ mod tests {
 
     #[test]
     fn locked_version_is_kept_unless_upgraded() {
-        let index = Index::new(vec![
-            cand("a", "1.0.0", &[]),
-            cand("a", "1.1.0", &[]),
-            cand("a", "1.2.0", &[]),
-            cand("b", "1.0.0", &[]),
-            cand("b", "1.1.0", &[]),
-        ]);
+        let index =
+            Index::new(vec![cand("a", "1.0.0", &[]), cand("a", "1.1.0", &[]), cand("a", "1.2.0", &[]), cand("b", "1.0.0", &[]), cand("b", "1.1.0", &[])]);
         let mut request = request(&[("a", "^1"), ("b", "^1")]);
         request.locked = BTreeMap::from([("a".into(), v("1.1.0")), ("b".into(), v("1.0.0"))]);
 
@@ -1207,10 +1152,7 @@ mod tests {
         let (index, request) = pinned_helpdesk();
         let text = explanation(resolve(&index, &request));
         assert!(text.contains("Because telecom 2.1.0 needs helpdesk ^2 and no matching version of helpdesk can be used"), "{text}");
-        assert!(
-            text.contains("the tenant pins helpdesk to =1.4.0 because «contrat client jusqu'en mars», which rules out 2.0.0 and 2.1.0"),
-            "{text}"
-        );
+        assert!(text.contains("the tenant pins helpdesk to =1.4.0 because «contrat client jusqu'en mars», which rules out 2.0.0 and 2.1.0"), "{text}");
         assert!(text.contains("the tenant asks for telecom ^2"), "{text}");
     }
 
@@ -1239,12 +1181,7 @@ mod tests {
 
     #[test]
     fn diamond_conflict_names_both_sides() {
-        let index = Index::new(vec![
-            cand("b", "1.0.0", &[("d", "^1")]),
-            cand("c", "1.0.0", &[("d", "^2")]),
-            cand("d", "1.0.0", &[]),
-            cand("d", "2.0.0", &[]),
-        ]);
+        let index = Index::new(vec![cand("b", "1.0.0", &[("d", "^1")]), cand("c", "1.0.0", &[("d", "^2")]), cand("d", "1.0.0", &[]), cand("d", "2.0.0", &[])]);
         let text = explanation(resolve(&index, &request(&[("b", "^1"), ("c", "^1")])));
         assert!(text.contains("b 1.0.0 needs d ^1"), "{text}");
         assert!(text.contains("c 1.0.0 needs d ^2"), "{text}");
@@ -1253,20 +1190,14 @@ mod tests {
 
     #[test]
     fn older_version_is_used_when_the_newest_conflicts() {
-        let index = Index::new(vec![
-            cand("a", "1.0.0", &[("b", "^1")]),
-            cand("a", "1.1.0", &[("b", "^2")]),
-            cand("b", "1.0.0", &[]),
-            cand("b", "2.0.0", &[]),
-        ]);
+        let index = Index::new(vec![cand("a", "1.0.0", &[("b", "^1")]), cand("a", "1.1.0", &[("b", "^2")]), cand("b", "1.0.0", &[]), cand("b", "2.0.0", &[])]);
         let resolution = resolve(&index, &request(&[("a", "^1"), ("b", "^1")])).unwrap();
         assert_eq!(versions(&resolution), BTreeMap::from([("a", "1.0.0".into()), ("b", "1.0.0".into())]));
     }
 
     #[test]
     fn dependency_cycles_terminate() {
-        let index =
-            Index::new(vec![cand("a", "1.0.0", &[("b", "^1")]), cand("b", "1.0.0", &[("a", "^1")]), cand("c", "1.0.0", &[("c", "^1")])]);
+        let index = Index::new(vec![cand("a", "1.0.0", &[("b", "^1")]), cand("b", "1.0.0", &[("a", "^1")]), cand("c", "1.0.0", &[("c", "^1")])]);
         let resolution = resolve(&index, &request(&[("a", "^1"), ("c", "^1")])).unwrap();
         assert_eq!(versions(&resolution), BTreeMap::from([("a", "1.0.0".into()), ("b", "1.0.0".into()), ("c", "1.0.0".into())]));
 
@@ -1282,12 +1213,8 @@ mod tests {
 
     #[test]
     fn unneeded_locked_plugin_is_dropped() {
-        let index = Index::new(vec![
-            cand("a", "1.0.0", &[("shared", "^1")]),
-            cand("b", "1.0.0", &[]),
-            cand("shared", "1.0.0", &[]),
-            cand("shared", "1.1.0", &[]),
-        ]);
+        let index =
+            Index::new(vec![cand("a", "1.0.0", &[("shared", "^1")]), cand("b", "1.0.0", &[]), cand("shared", "1.0.0", &[]), cand("shared", "1.1.0", &[])]);
         let mut request = request(&[("a", "^1")]);
         request.locked = BTreeMap::from([("a".into(), v("1.0.0")), ("b".into(), v("1.0.0")), ("shared".into(), v("1.0.0"))]);
         let resolution = resolve(&index, &request).unwrap();
@@ -1413,14 +1340,12 @@ mod tests {
                     candidate.paid = raw.paid;
                     candidate.channel = if raw.beta { Channel::Beta } else { Channel::Stable };
                     candidate.api = req(if raw.api2 { "^2" } else { "^1" });
-                    candidate.dependencies =
-                        raw.deps[..n].iter().enumerate().filter_map(|(j, r)| r.map(|r| (id(j), req(REQS[r])))).collect();
+                    candidate.dependencies = raw.deps[..n].iter().enumerate().filter_map(|(j, r)| r.map(|r| (id(j), req(REQS[r])))).collect();
                     candidates.push(candidate);
                 }
             }
-            let pick = |values: &[Option<usize>]| -> Vec<(String, usize)> {
-                values[..n].iter().enumerate().filter_map(|(i, x)| x.map(|x| (id(i), x))).collect()
-            };
+            let pick =
+                |values: &[Option<usize>]| -> Vec<(String, usize)> { values[..n].iter().enumerate().filter_map(|(i, x)| x.map(|x| (id(i), x))).collect() };
             let flagged = |flags: &[bool]| -> BTreeSet<String> { (0..n).filter(|&i| flags[i]).map(id).collect() };
             let request = Request {
                 host_api: match raw.host {
@@ -1456,25 +1381,16 @@ mod tests {
         }
 
         fn valid(index: &Index, request: &Request, chosen: &BTreeMap<String, Version>) -> bool {
-            let in_range = |id: &String, range: &VersionReq| {
-                chosen.get(id).is_some_and(|version| req_matches(range, version, request.beta.contains(id)))
-            };
+            let in_range = |id: &String, range: &VersionReq| chosen.get(id).is_some_and(|version| req_matches(range, version, request.beta.contains(id)));
             request.wanted.iter().all(|(id, range)| in_range(id, range))
                 && chosen.iter().all(|(id, version)| {
-                    index
-                        .get(id, version)
-                        .is_some_and(|c| eligible(request, c) && c.dependencies.iter().all(|(dep, range)| in_range(dep, range)))
+                    index.get(id, version).is_some_and(|c| eligible(request, c) && c.dependencies.iter().all(|(dep, range)| in_range(dep, range)))
                 })
         }
 
         /// Tries every assignment (each plugin absent or at one of its versions).
         fn brute_force(index: &Index, request: &Request, ids: &[String]) -> Option<BTreeMap<String, Version>> {
-            fn go(
-                index: &Index,
-                request: &Request,
-                ids: &[String],
-                chosen: &mut BTreeMap<String, Version>,
-            ) -> Option<BTreeMap<String, Version>> {
+            fn go(index: &Index, request: &Request, ids: &[String], chosen: &mut BTreeMap<String, Version>) -> Option<BTreeMap<String, Version>> {
                 let Some((id, rest)) = ids.split_first() else {
                     return valid(index, request, chosen).then(|| chosen.clone());
                 };

@@ -409,10 +409,8 @@ mod tests {
             assert!(matches!(error, SigningError::BadSignature { .. }), "bit {bit}: {error:?}");
         }
         // s + ℓ: the classic malleation, equally valid under lax verification.
-        const ELL: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0x10,
-        ];
+        const ELL: [u8; 32] =
+            [0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
         let mut malleated = signature.clone();
         let mut carry = 0u16;
         for (byte, ell) in malleated.signature[32..].iter_mut().zip(ELL) {

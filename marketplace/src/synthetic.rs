@@ -57,7 +57,8 @@ pub fn pigeonhole(holes: u64) -> (Index, Request) {
     let mut candidates = Vec::new();
     for pigeon in 0..=holes {
         for hole in 1..=holes {
-            let mut candidate = Candidate::new(format!("pigeon-{pigeon}"), Version::new(hole, 0, 0), VersionReq::STAR, format!("sha256:pigeon-{pigeon}-{hole}"));
+            let mut candidate =
+                Candidate::new(format!("pigeon-{pigeon}"), Version::new(hole, 0, 0), VersionReq::STAR, format!("sha256:pigeon-{pigeon}-{hole}"));
             let exactly = VersionReq::parse(&format!("={}.0.0", pigeon + 1)).unwrap_or(VersionReq::STAR);
             candidate.dependencies = BTreeMap::from([(format!("hole-{hole}"), exactly)]);
             candidates.push(candidate);

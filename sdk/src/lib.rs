@@ -45,8 +45,8 @@ mod plugin;
 pub mod clock;
 pub mod config;
 pub mod connectors;
-pub mod files;
 pub mod events;
+pub mod files;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -57,9 +57,9 @@ pub mod records;
 pub mod testing;
 
 pub use error::{Error, FieldError};
-pub use plugin::{Event, FilterOutcome, Plugin, Request, Response, Write};
 #[doc(hidden)]
 pub use plugin::glue as __glue;
+pub use plugin::{Event, FilterOutcome, Plugin, Request, Response, Write};
 pub use records::{Query, Record};
 pub use serde_json::{Value, json};
 

@@ -76,7 +76,8 @@ pub fn add_file(name: &str, content_type: &str, content: &[u8]) -> String {
         s.next_id += 1;
         let id = format!("file-{}", s.next_id);
         let size = content.len() as u64;
-        let file = crate::files::File { id: id.clone(), name: name.into(), content_type: content_type.into(), size, sha256: String::new(), content: content.to_vec() };
+        let file =
+            crate::files::File { id: id.clone(), name: name.into(), content_type: content_type.into(), size, sha256: String::new(), content: content.to_vec() };
         s.files.insert(id.clone(), file);
         id
     })
@@ -132,11 +133,7 @@ pub(crate) mod host {
     use crate::{Error, http};
 
     fn check(capability: &str) -> Result<(), Error> {
-        if with(|s| s.denied.contains(capability)) {
-            Err(Error::Denied(format!("capability `{capability}` is not granted")))
-        } else {
-            Ok(())
-        }
+        if with(|s| s.denied.contains(capability)) { Err(Error::Denied(format!("capability `{capability}` is not granted"))) } else { Ok(()) }
     }
 
     fn not_found(id: &str) -> Error {
@@ -261,7 +258,8 @@ pub(crate) mod host {
     pub fn records_bulk(_collection: &str, ids: &[String], op: &Value) -> Result<Vec<BulkResult>, Error> {
         check("records")?;
         let patch = op.get("patch").cloned().unwrap_or(Value::Null);
-        let transition = (op.get("op").and_then(Value::as_str) == Some("transition")).then(|| op.get("name").and_then(Value::as_str).unwrap_or_default().to_owned());
+        let transition =
+            (op.get("op").and_then(Value::as_str) == Some("transition")).then(|| op.get("name").and_then(Value::as_str).unwrap_or_default().to_owned());
         Ok(ids
             .iter()
             .map(|id| match transition.as_deref().map_or_else(|| records_update(id, &patch, None), |name| records_transition(id, name)) {
@@ -309,11 +307,14 @@ pub(crate) mod host {
         with(|s| {
             let current = match s.kv.get(key) {
                 None => 0,
-                Some(bytes) => std::str::from_utf8(bytes).ok().and_then(|t| t.parse::<i64>().ok()).ok_or_else(|| {
-                    Error::Invalid(vec![crate::FieldError { field: "key".into(), message: format!("`{key}` does not hold an integer") }])
-                })?,
+                Some(bytes) => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .ok_or_else(|| Error::Invalid(vec![crate::FieldError { field: "key".into(), message: format!("`{key}` does not hold an integer") }]))?,
             };
-            let next = current.checked_add(delta).ok_or_else(|| Error::Invalid(vec![crate::FieldError { field: "delta".into(), message: "the sum overflows".into() }]))?;
+            let next = current
+                .checked_add(delta)
+                .ok_or_else(|| Error::Invalid(vec![crate::FieldError { field: "delta".into(), message: "the sum overflows".into() }]))?;
             s.kv.insert(key.into(), next.to_string().into_bytes());
             Ok(next)
         })
@@ -344,7 +345,10 @@ pub(crate) mod host {
         for (key, max) in [("subject", 200), ("message", 10_000)] {
             let text = vars.get(key).and_then(Value::as_str).unwrap_or_default().trim();
             if text.is_empty() || text.chars().count() > max {
-                return Err(Error::Invalid(vec![crate::FieldError { field: format!("vars.{key}"), message: format!("give 1 to {max} characters of plain text") }]));
+                return Err(Error::Invalid(vec![crate::FieldError {
+                    field: format!("vars.{key}"),
+                    message: format!("give 1 to {max} characters of plain text"),
+                }]));
             }
         }
         with(|s| s.mails.push((to.into(), template.into(), vars.clone())));

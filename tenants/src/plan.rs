@@ -91,8 +91,9 @@ impl FromStr for Plan {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
-            ValidationError::new("plan", format!("`{s}` is not a plan; use starter, business or enterprise"))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| ValidationError::new("plan", format!("`{s}` is not a plan; use starter, business or enterprise")))
     }
 }

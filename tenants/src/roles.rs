@@ -68,12 +68,10 @@ impl FromStr for UserType {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            ValidationError::new(
-                "user_type",
-                format!("`{s}` is not a user type; use interne, client, partenaire, revendeur or technicien"),
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| ValidationError::new("user_type", format!("`{s}` is not a user type; use interne, client, partenaire, revendeur or technicien")))
     }
 }
 
@@ -160,10 +158,7 @@ impl FromStr for Permission {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| ValidationError::new("permission", format!("`{s}` is not a known permission")))
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| ValidationError::new("permission", format!("`{s}` is not a known permission")))
     }
 }
 
@@ -243,14 +238,7 @@ pub const TEMPLATES: &[RoleTemplate] = &[
         permissions: &[VoirMarge, VoirAnomalies, Exporter],
         records: EDIT_RECORDS,
     },
-    RoleTemplate {
-        key: "client",
-        name_fr: "Client",
-        name_en: "Customer",
-        user_types: &[Client],
-        permissions: &[],
-        records: EDIT_RECORDS,
-    },
+    RoleTemplate { key: "client", name_fr: "Client", name_en: "Customer", user_types: &[Client], permissions: &[], records: EDIT_RECORDS },
     RoleTemplate {
         key: "partenaire",
         name_fr: "Partenaire",
@@ -275,7 +263,10 @@ pub fn validate_role_key(key: &str) -> Result<(), ValidationError> {
     if ok {
         Ok(())
     } else {
-        Err(ValidationError::new("role", format!("`{key}` is not a valid role key: use 2 to 40 lowercase letters, digits and underscores, starting with a letter")))
+        Err(ValidationError::new(
+            "role",
+            format!("`{key}` is not a valid role key: use 2 to 40 lowercase letters, digits and underscores, starting with a letter"),
+        ))
     }
 }
 
@@ -285,8 +276,7 @@ mod tests {
 
     #[test]
     fn margin_is_for_direction_and_accounting_only() {
-        let with_margin: Vec<_> =
-            TEMPLATES.iter().filter(|t| t.permissions.contains(&VoirMarge)).map(|t| t.key).collect();
+        let with_margin: Vec<_> = TEMPLATES.iter().filter(|t| t.permissions.contains(&VoirMarge)).map(|t| t.key).collect();
         assert_eq!(with_margin, ["direction", "comptabilite"]);
     }
 

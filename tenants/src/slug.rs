@@ -6,8 +6,8 @@ use crate::ValidationError;
 
 /// Slugs that would collide with platform host names or URL prefixes.
 const RESERVED: &[&str] = &[
-    "admin", "api", "app", "assets", "auth", "healthz", "metrics", "oauth", "ops", "partners",
-    "platform", "readyz", "socle", "static", "status", "t", "www", "mail", "smtp",
+    "admin", "api", "app", "assets", "auth", "healthz", "metrics", "oauth", "ops", "partners", "platform", "readyz", "socle", "static", "status", "t", "www",
+    "mail", "smtp",
 ];
 
 /// A tenant's short name: lowercase ASCII letters, digits and single hyphens, 2 to 40 characters,
@@ -40,10 +40,7 @@ impl Slug {
             return invalid("must start with a letter");
         }
         if RESERVED.contains(&value) {
-            return Err(ValidationError::new(
-                "slug",
-                format!("`{value}` is reserved by the platform, choose another"),
-            ));
+            return Err(ValidationError::new("slug", format!("`{value}` is reserved by the platform, choose another")));
         }
         Ok(Self(value.to_owned()))
     }

@@ -86,14 +86,7 @@ pub trait TenantStore: Send + Sync {
     /// Detaches a custom domain.
     async fn remove_domain(&self, id: TenantId, domain: &DomainName, by: &Actor) -> Result<(), TenantError>;
     /// Stores a branding image (already validated) and returns its sha256.
-    async fn put_asset(
-        &self,
-        id: TenantId,
-        kind: AssetKind,
-        content_type: &str,
-        bytes: &[u8],
-        by: &Actor,
-    ) -> Result<String, TenantError>;
+    async fn put_asset(&self, id: TenantId, kind: AssetKind, content_type: &str, bytes: &[u8], by: &Actor) -> Result<String, TenantError>;
     /// The current branding image of this kind.
     async fn asset(&self, id: TenantId, kind: AssetKind) -> Result<Option<StoredAsset>, TenantError>;
 }

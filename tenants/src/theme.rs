@@ -28,9 +28,7 @@ impl Color {
             }
             _ => None,
         };
-        rgb.map(Self).ok_or_else(|| {
-            ValidationError::new("color", format!("`{value}` is not a colour; write it as #rrggbb, e.g. #1f6feb"))
-        })
+        rgb.map(Self).ok_or_else(|| ValidationError::new("color", format!("`{value}` is not a colour; write it as #rrggbb, e.g. #1f6feb")))
     }
 
     /// Builds a colour from its channels.

@@ -86,13 +86,7 @@ async fn forms_and_api_writes_need_their_csrf_token() {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let browser = t.logged_in("acme", "claire@acme.fr").await;
     // An API write without X-CSRF-Token.
-    let response = browser
-        .client()
-        .patch(browser.url("/t/acme/api/v1/admin/tenant"))
-        .json(&json!({ "name": "Forged" }))
-        .send()
-        .await
-        .unwrap();
+    let response = browser.client().patch(browser.url("/t/acme/api/v1/admin/tenant")).json(&json!({ "name": "Forged" })).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "csrf_failed");

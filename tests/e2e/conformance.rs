@@ -187,14 +187,7 @@ async fn sessions_expire_are_tenant_bound_and_end_with_password_changes() {
     let a = t.create_tenant("alpha", "Alpha").await;
     let b = t.create_tenant("bravo", "Bravo").await;
     let user = t.app.users.create(a.id, &new_user("u@exemple.fr"), &[], &actor()).await.unwrap();
-    let new = |hash: &str| NewSession {
-        id_hash: hash.into(),
-        user_id: user.id,
-        csrf_token: "csrf".into(),
-        mfa_verified: true,
-        ip: None,
-        user_agent: None,
-    };
+    let new = |hash: &str| NewSession { id_hash: hash.into(), user_id: user.id, csrf_token: "csrf".into(), mfa_verified: true, ip: None, user_agent: None };
     t.app.sessions.create(a.id, &new("s1")).await.unwrap();
     assert!(t.app.sessions.get(a.id, "s1").await.unwrap().is_some());
     assert!(t.app.sessions.get(b.id, "s1").await.unwrap().is_none(), "sessions are bound to their tenant");

@@ -53,12 +53,7 @@ async fn a_session_of_one_tenant_opens_nothing_on_another() {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let by_path = client.get(browser.url("/t/globex/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(by_path.status(), StatusCode::UNAUTHORIZED);
-    let by_host = browser
-        .on_host(Method::GET, "globex.localhost", "/api/v1/me")
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let by_host = browser.on_host(Method::GET, "globex.localhost", "/api/v1/me").header("cookie", &cookie).send().await.unwrap();
     assert_eq!(by_host.status(), StatusCode::UNAUTHORIZED);
     let own_host = browser.on_host(Method::GET, "acme.localhost", "/api/v1/me").header("cookie", &cookie).send().await.unwrap();
     assert_eq!(own_host.status(), StatusCode::OK);
@@ -130,9 +125,8 @@ async fn indexed_record_filters_stay_on_the_index_under_row_level_security() {
     // expressions must be such conditions, or a filter reads every row of the tenant.
     for (field, kind, value) in [("supplier", ExprKind::Text, "'S42'"), ("active", ExprKind::Bool, "true")] {
         let expr = PgDialect.field_expr(field, kind);
-        let sql = format!(
-            "EXPLAIN SELECT id FROM records WHERE tenant_id = $1 AND collection = 'catalogue_item' AND {expr} = {value} ORDER BY {expr}, id LIMIT 50"
-        );
+        let sql =
+            format!("EXPLAIN SELECT id FROM records WHERE tenant_id = $1 AND collection = 'catalogue_item' AND {expr} = {value} ORDER BY {expr}, id LIMIT 50");
         let mut tx = begin(pool, Scope::Tenant(acme.id)).await.unwrap();
         sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.unwrap();
         let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(acme.id.as_uuid()).fetch_all(&mut *tx).await.unwrap();

@@ -161,7 +161,8 @@ async fn a_partner_publishes_a_signed_package_and_each_failing_check_says_what_t
     assert_eq!(failed_check(&body).0, "signature", "{body}");
 
     // A manifest claiming another publisher.
-    let (status, body) = partner.submit(&package("good", |t| t.replace("version = \"1.0.0\"", "version = \"1.0.2\"").replace("socle-tests", "someone-else"))).await;
+    let (status, body) =
+        partner.submit(&package("good", |t| t.replace("version = \"1.0.0\"", "version = \"1.0.2\"").replace("socle-tests", "someone-else"))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (check, detail) = failed_check(&body);
     assert_eq!(check, "manifest");
@@ -247,7 +248,8 @@ async fn a_tenant_installs_a_resolved_set_upgrades_through_the_inbox_rolls_back_
 
     // An upgrade asking for a new capability: reviewed, then it runs without it until approved.
     let with_contacts = |text: String| {
-        version("1.1.0")(text) + "\n[[capabilities]]\ncapability = \"records_read\"\ncollections = [\"contact\"]\nreason = \"Saluer les contacts par leur nom\"\n"
+        version("1.1.0")(text)
+            + "\n[[capabilities]]\ncapability = \"records_read\"\ncollections = [\"contact\"]\nreason = \"Saluer les contacts par leur nom\"\n"
     };
     partner.publish(&t, &package("good", with_contacts)).await;
     let (status, upgraded) = admin.api(Method::POST, "acme", "/admin/marketplace/upgrade", Some(json!({}))).await;
@@ -341,7 +343,8 @@ async fn a_failing_step_puts_the_whole_set_back() {
         summary: "bench and a good without kv".into(),
         target: socle_core::marketplace::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::All, locked: None },
     };
-    let err = socle_core::marketplace::apply::apply(&t.app, &std::sync::Arc::new(acme.clone()), &change, &socle_tenants::Actor::system("test")).await.unwrap_err();
+    let err =
+        socle_core::marketplace::apply::apply(&t.app, &std::sync::Arc::new(acme.clone()), &change, &socle_tenants::Actor::system("test")).await.unwrap_err();
     assert!(err.to_string().contains("rolled back") && err.to_string().contains("good"), "{err}");
     assert_eq!(installed(&t, &acme).await, [("bench".into(), "1.0.0".into())]);
     let (_, after) = admin.api(Method::GET, "acme", "/admin/marketplace/lock", None).await;

@@ -28,16 +28,30 @@ async fn a_partner_sees_aggregates_of_its_own_plugins_only() {
     let mut tenants = Vec::new();
     for slug in ["alpha", "beta", "gamma"] {
         let tenant = t.create_tenant(slug, slug).await;
-        change(&t, &tenant, "install", |w| {
-            w.insert("good".into(), PluginWant::any());
-        }, Upgrade::Only(["good".into()].into())).await;
+        change(
+            &t,
+            &tenant,
+            "install",
+            |w| {
+                w.insert("good".into(), PluginWant::any());
+            },
+            Upgrade::Only(["good".into()].into()),
+        )
+        .await;
         tenants.push(tenant);
     }
     partner.publish(&t, &package("good", version("1.1.0"))).await;
     change(&t, &tenants[0], "upgrade", |_| {}, Upgrade::All).await;
-    change(&t, &tenants[2], "uninstall", |w| {
-        w.remove("good");
-    }, Upgrade::None).await;
+    change(
+        &t,
+        &tenants[2],
+        "uninstall",
+        |w| {
+            w.remove("good");
+        },
+        Upgrade::None,
+    )
+    .await;
     // 100 calls of 1.0.0 taking 1..=100 µs, 4 of them failing; 10 calls of 1.1.0, none failing.
     let mut receipts = Vec::new();
     let calls = (1..=100).map(|i| (&tenants[1], "1.0.0", i)).chain((1..=10).map(|i| (&tenants[0], "1.1.0", 100 + i)));

@@ -126,4 +126,3 @@ async fn paid_plugins_are_entitled_charged_and_shared_three_ways() {
     let (_, theirs) = other.call(Method::GET, &format!("/statements/{period}"), None).await;
     assert_eq!((theirs["statement"]["lines"].clone(), theirs["statement"]["total"]["gross"].as_u64()), (json!([]), Some(0)), "{theirs}");
 }
-

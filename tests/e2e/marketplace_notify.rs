@@ -23,7 +23,8 @@ async fn an_approval_waiting_is_shown_in_the_portal_and_mailed_to_administrators
     assert!(smtp.received().is_empty(), "a plain install asks nothing");
 
     let with_contacts = |text: String| {
-        version("1.1.0")(text) + "\n[[capabilities]]\ncapability = \"records_read\"\ncollections = [\"contact\"]\nreason = \"Saluer les contacts par leur nom\"\n"
+        version("1.1.0")(text)
+            + "\n[[capabilities]]\ncapability = \"records_read\"\ncollections = [\"contact\"]\nreason = \"Saluer les contacts par leur nom\"\n"
     };
     partner.publish(&t, &package("good", with_contacts)).await;
     let (status, body) = admin.api(Method::POST, "acme", "/admin/marketplace/upgrade", Some(json!({}))).await;
@@ -31,7 +32,11 @@ async fn an_approval_waiting_is_shown_in_the_portal_and_mailed_to_administrators
 
     let (_, list) = admin.api(Method::GET, "acme", "/admin/notifications", None).await;
     let notice = &list["notifications"][0];
-    assert_eq!((notice["kind"].as_str(), notice["plugin_id"].as_str(), notice["version"].as_str()), (Some("approval_waiting"), Some("good"), Some("1.1.0")), "{list}");
+    assert_eq!(
+        (notice["kind"].as_str(), notice["plugin_id"].as_str(), notice["version"].as_str()),
+        (Some("approval_waiting"), Some("good"), Some("1.1.0")),
+        "{list}"
+    );
     assert!(notice["message"].as_str().unwrap().contains("records_read:contact"), "{notice}");
     assert_eq!(list["unread"], 1);
     let (_, theirs) = intruder.api(Method::GET, "globex", "/admin/notifications", None).await;

@@ -22,7 +22,11 @@ use super::marketplace::{PUBLISHER, Partner, package, tenant_with_admin, version
 async fn install_good(t: &TestApp, tenant: &Tenant) {
     let mut wants = apply::wants(&t.app, tenant.id).await.unwrap();
     wants.insert("good".into(), PluginWant::any());
-    let change = Change { kind: "install", summary: "install good".into(), target: Target::Resolve { wants, upgrade: Upgrade::Only(["good".into()].into()), locked: None } };
+    let change = Change {
+        kind: "install",
+        summary: "install good".into(),
+        target: Target::Resolve { wants, upgrade: Upgrade::Only(["good".into()].into()), locked: None },
+    };
     apply::apply(&t.app, &Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
 }
 

@@ -117,12 +117,8 @@ async fn hostile_plugins_fail_only_their_own_call_with_an_error_naming_them() {
     for name in ["spin", "bomb", "recurse", "flood", "good"] {
         t.install(&evil, name).await;
     }
-    let cases = [
-        ("spin", "deadline of 1000 ms"),
-        ("bomb", "out of memory"),
-        ("recurse", "recursion deeper than its stack"),
-        ("flood", "budget of 1000 host calls"),
-    ];
+    let cases =
+        [("spin", "deadline of 1000 ms"), ("bomb", "out of memory"), ("recurse", "recursion deeper than its stack"), ("flood", "budget of 1000 host calls")];
     for (plugin, cause) in cases {
         let (status, error) = admin.api(Method::GET, "evil", &format!("/x/{plugin}/go"), None).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY, "{plugin}: {error}");

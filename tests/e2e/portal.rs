@@ -60,7 +60,6 @@ async fn setup(t: &TestApp) -> Tenant {
     acme
 }
 
-
 async fn page(browser: &Browser, path: &str) -> (StatusCode, String) {
     let response = browser.get(path).await;
     (response.status(), response.text().await.unwrap())
@@ -103,7 +102,8 @@ async fn the_list_and_panel_show_only_the_fields_the_role_may_read() {
         assert!(!html.contains("marge-secrete-42") && !html.contains("Notes de marge") && !html.contains("margin_notes"), "{path} leaks the margin: {html}");
     }
     // The field cannot be written by name either.
-    let (status, body, _) = htmx_post(&n1, "acme", &format!("/c/custom.ticket/{id}/fields/margin_notes"), &[("value", "x"), ("version", "1"), ("original", "")]).await;
+    let (status, body, _) =
+        htmx_post(&n1, "acme", &format!("/c/custom.ticket/{id}/fields/margin_notes"), &[("value", "x"), ("version", "1"), ("original", "")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 
@@ -117,23 +117,37 @@ async fn a_record_created_from_the_form_saves_its_fields_one_by_one_and_keeps_hi
     let (status, html) = page(&browser, "/t/acme/c/custom.ticket/new").await;
     assert_eq!(status, StatusCode::OK);
     let csrf = Browser::form_csrf(&html).unwrap();
-    let response = browser.client().post(browser.url("/t/acme/c/custom.ticket")).form(&[("_csrf", csrf.as_str()), ("subject", ""), ("priority", "abc")]).send().await.unwrap();
+    let response = browser
+        .client()
+        .post(browser.url("/t/acme/c/custom.ticket"))
+        .form(&[("_csrf", csrf.as_str()), ("subject", ""), ("priority", "abc")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(html.contains("Objet") && html.contains("Priorité"), "each wrong field is named by its label: {html}");
-    let response = browser.client().post(browser.url("/t/acme/c/custom.ticket")).form(&[("_csrf", csrf.as_str()), ("subject", "Fibre lente"), ("priority", "3")]).send().await.unwrap();
+    let response = browser
+        .client()
+        .post(browser.url("/t/acme/c/custom.ticket"))
+        .form(&[("_csrf", csrf.as_str()), ("subject", "Fibre lente"), ("priority", "3")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let id = location.split("open=").nth(1).unwrap().to_owned();
 
     // Auto-save of one field: the answer carries the new version and the saved state.
-    let (status, html, trigger) = htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "1"), ("version", "1"), ("original", "3")]).await;
+    let (status, html, trigger) =
+        htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "1"), ("version", "1"), ("original", "3")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("id=\"version-{id}\" name=\"version\" value=\"2\"")), "{html}");
     assert!(html.contains("Enregistré"), "{html}");
     assert_eq!(trigger.as_deref(), Some("records-changed"), "the list refreshes");
     // A wrong value is refused next to the field; nothing is written.
-    let (_, html, _) = htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "beaucoup"), ("version", "2"), ("original", "1")]).await;
+    let (_, html, _) =
+        htmx_post(&browser, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "beaucoup"), ("version", "2"), ("original", "1")]).await;
     assert!(html.contains("Priorité :") && html.contains("not a number"), "{html}");
     let (_, record) = browser.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
     assert_eq!(record["data"]["priority"], 1);
@@ -156,26 +170,43 @@ async fn a_field_someone_else_changed_meanwhile_shows_a_conflict_and_other_field
     let ticket = create(&claire, "custom.ticket", json!({ "subject": "Standard en panne", "priority": 2 })).await;
     let id = ticket["id"].as_str().unwrap();
     // Both opened the panel at version 1. Lucas changes the subject first.
-    let (status, _) = lucas.api(Method::PATCH, "acme", &format!("/records/custom.ticket/{id}"), Some(json!({ "subject": "Standard en panne depuis 9h" }))).await;
+    let (status, _) =
+        lucas.api(Method::PATCH, "acme", &format!("/records/custom.ticket/{id}"), Some(json!({ "subject": "Standard en panne depuis 9h" }))).await;
     assert_eq!(status, StatusCode::OK);
 
     // Claire edits the same field from her stale page: nothing is written, both values shown.
-    let (status, html, trigger) = htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/subject"), &[("value", "Standard HS"), ("version", "1"), ("original", "Standard en panne")]).await;
+    let (status, html, trigger) = htmx_post(
+        &claire,
+        "acme",
+        &format!("/c/custom.ticket/{id}/fields/subject"),
+        &[("value", "Standard HS"), ("version", "1"), ("original", "Standard en panne")],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("class=\"conflict\"") && html.contains("Standard en panne depuis 9h") && html.contains("Standard HS") && html.contains("lucas@acme.fr"), "{html}");
+    assert!(
+        html.contains("class=\"conflict\"") && html.contains("Standard en panne depuis 9h") && html.contains("Standard HS") && html.contains("lucas@acme.fr"),
+        "{html}"
+    );
     assert_eq!(trigger, None);
     let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
     assert_eq!(record["data"]["subject"], "Standard en panne depuis 9h");
 
     // A different field from the same stale page merges on top of Lucas's change.
-    let (_, html, _) = htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "1"), ("version", "1"), ("original", "2")]).await;
+    let (_, html, _) =
+        htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/priority"), &[("value", "1"), ("version", "1"), ("original", "2")]).await;
     assert!(!html.contains("class=\"conflict\"") && html.contains("Enregistré"), "{html}");
     let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
     assert_eq!((record["data"]["subject"].as_str(), record["data"]["priority"].as_i64()), (Some("Standard en panne depuis 9h"), Some(1)));
 
     // "Keep mine" sends her value again with the current version: it wins, knowingly.
     let version = record["version"].as_i64().unwrap().to_string();
-    let (_, html, _) = htmx_post(&claire, "acme", &format!("/c/custom.ticket/{id}/fields/subject"), &[("value", "Standard HS"), ("version", &version), ("original", "Standard en panne depuis 9h")]).await;
+    let (_, html, _) = htmx_post(
+        &claire,
+        "acme",
+        &format!("/c/custom.ticket/{id}/fields/subject"),
+        &[("value", "Standard HS"), ("version", &version), ("original", "Standard en panne depuis 9h")],
+    )
+    .await;
     assert!(html.contains("Enregistré"), "{html}");
     let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
     assert_eq!(record["data"]["subject"], "Standard HS");
@@ -274,7 +305,14 @@ async fn each_user_switches_the_portal_to_english_and_back_without_losing_their_
     assert!(html.contains("Se déconnecter"), "another user keeps French: {html}");
 
     // A referer elsewhere sends home; an unknown language is refused; no token, no change.
-    let response = claire.client().post(claire.url("/t/acme/me/language")).header("referer", "https://evil.example/ailleurs").form(&[("_csrf", csrf.as_str()), ("lang", "fr")]).send().await.unwrap();
+    let response = claire
+        .client()
+        .post(claire.url("/t/acme/me/language"))
+        .header("referer", "https://evil.example/ailleurs")
+        .form(&[("_csrf", csrf.as_str()), ("lang", "fr")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["location"], "/t/acme/");
     let response = claire.client().post(claire.url("/t/acme/me/language")).form(&[("_csrf", csrf.as_str()), ("lang", "klingon")]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -329,7 +367,8 @@ async fn a_record_lists_what_points_at_it_and_adds_one_already_linked_then_comes
 
     // Created: the ticket's panel comes back, listing the new comment.
     let return_to = format!("custom.ticket/{id}");
-    let (status, html, _) = htmx_post(&claire, "acme", "/c/custom.comment", &[("body", "Rappeler le client à 14 h"), ("ticket", id), ("_return", &return_to)]).await;
+    let (status, html, _) =
+        htmx_post(&claire, "acme", "/c/custom.comment", &[("body", "Rappeler le client à 14 h"), ("ticket", id), ("_return", &return_to)]).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Standard en panne") && html.contains("Rappeler le client à 14 h") && html.contains("(1)"), "{html}");
 
@@ -349,14 +388,26 @@ async fn the_portal_refuses_forged_requests_and_other_tenants_ids() {
     let id = account["id"].as_str().unwrap();
 
     // No CSRF token, no change.
-    let response = claire.client().post(claire.url(&format!("/t/acme/c/customer_account/{id}/fields/name"))).form(&[("value", "Piraté"), ("version", "1")]).send().await.unwrap();
+    let response = claire
+        .client()
+        .post(claire.url(&format!("/t/acme/c/customer_account/{id}/fields/name")))
+        .form(&[("value", "Piraté"), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // Globex's admin cannot see or touch Acme's record through Globex's portal.
     let globex_admin = t.logged_in("globex", "admin@globex.fr").await;
     let (status, _) = page(&globex_admin, &format!("/t/globex/c/customer_account/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = htmx_post(&globex_admin, "globex", &format!("/c/customer_account/{id}/fields/name"), &[("value", "Piraté"), ("version", "1"), ("original", "Boulangerie Kerjean")]).await;
+    let (status, _, _) = htmx_post(
+        &globex_admin,
+        "globex",
+        &format!("/c/customer_account/{id}/fields/name"),
+        &[("value", "Piraté"), ("version", "1"), ("original", "Boulangerie Kerjean")],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = htmx_post(&globex_admin, "globex", "/c/customer_account/mass", &[("ids", id), ("op", "delete")]).await;
     assert_eq!(status, StatusCode::OK);
@@ -426,14 +477,21 @@ async fn a_saved_view_keeps_the_filters_and_belongs_to_its_user() {
     assert!(html.contains("★ Résolus") && html.contains("2 enregistrement(s)"), "{html}");
 
     // A view without a name is refused; another user does not see Claire's views.
-    let response = claire.client().post(claire.url("/t/acme/c/custom.ticket/views")).form(&[("_csrf", csrf.as_str()), ("name", " "), ("query", "")]).send().await.unwrap();
+    let response =
+        claire.client().post(claire.url("/t/acme/c/custom.ticket/views")).form(&[("_csrf", csrf.as_str()), ("name", " "), ("query", "")]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let lucas = t.logged_in("acme", "lucas@acme.fr").await;
     let (_, html) = page(&lucas, "/t/acme/c/custom.ticket").await;
     assert!(!html.contains("★ Résolus"), "{html}");
     let view_id = target.split("saved=").nth(1).unwrap();
     let csrf_lucas = Browser::form_csrf(&html).unwrap();
-    let response = lucas.client().post(lucas.url(&format!("/t/acme/c/custom.ticket/views/{view_id}/delete"))).form(&[("_csrf", csrf_lucas.as_str())]).send().await.unwrap();
+    let response = lucas
+        .client()
+        .post(lucas.url(&format!("/t/acme/c/custom.ticket/views/{view_id}/delete")))
+        .form(&[("_csrf", csrf_lucas.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "only its owner deletes a view");
 }
 
@@ -492,9 +550,21 @@ async fn the_operator_console_reviews_submissions_and_shows_rollouts_and_health(
     // A rejection without a reason is refused; a decision on nothing in review is a conflict.
     let (_, html) = page(&browser, "/ops/reviews").await;
     let csrf = Browser::form_csrf(&html).unwrap();
-    let response = browser.client().post(browser.url("/ops/reviews")).form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "reject"), ("note", "")]).send().await.unwrap();
+    let response = browser
+        .client()
+        .post(browser.url("/ops/reviews"))
+        .form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "reject"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let response = browser.client().post(browser.url("/ops/reviews")).form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "approve"), ("note", "")]).send().await.unwrap();
+    let response = browser
+        .client()
+        .post(browser.url("/ops/reviews"))
+        .form(&[("_csrf", csrf.as_str()), ("plugin", "good"), ("version", "1.0.0"), ("decision", "approve"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
 

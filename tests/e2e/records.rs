@@ -122,7 +122,9 @@ async fn a_record_written_over_http_has_its_history_and_is_found_by_search() {
     assert_eq!(account["data"]["phone"], "+33298123456");
     assert_eq!(account["version"], 1);
     let id = account["id"].as_str().unwrap();
-    let (status, updated) = admin.api(Method::PATCH, "acme", &format!("/records/customer_account/{id}"), Some(json!({ "notes": "Livraison le mardi, équipe très réactive" }))).await;
+    let (status, updated) = admin
+        .api(Method::PATCH, "acme", &format!("/records/customer_account/{id}"), Some(json!({ "notes": "Livraison le mardi, équipe très réactive" })))
+        .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["version"], 2);
 
@@ -152,10 +154,15 @@ async fn a_user_without_voir_marge_never_receives_the_margin_field() {
     setup(&t).await;
     let direction = t.logged_in("acme", "claire@acme.fr").await;
     let n1 = t.logged_in("acme", "lucas@acme.fr").await;
-    let item = create(&direction, "catalogue_item", json!({
-        "code": "FORF-5G", "label": "Forfait 5G pro", "kind": "forfait",
-        "sale_price": { "amount": 2990, "currency": "EUR" }, "purchase_price": 1290
-    })).await;
+    let item = create(
+        &direction,
+        "catalogue_item",
+        json!({
+            "code": "FORF-5G", "label": "Forfait 5G pro", "kind": "forfait",
+            "sale_price": { "amount": 2990, "currency": "EUR" }, "purchase_price": 1290
+        }),
+    )
+    .await;
     assert_eq!(item["data"]["purchase_price"], json!({ "amount": 1290, "currency": "EUR" }));
     let ticket = create(&direction, "custom.ticket", json!({ "subject": "Renégociation opérateur", "margin_notes": "rabais confidentiel Orange" })).await;
     let (item_id, ticket_id) = (item["id"].as_str().unwrap(), ticket["id"].as_str().unwrap());
@@ -235,7 +242,12 @@ async fn invalid_records_are_refused_field_by_field_and_nothing_is_written() {
     let acme = setup(&t).await;
     let admin = t.logged_in("acme", "claire@acme.fr").await;
     let (status, body) = admin
-        .api(Method::POST, "acme", "/records/contact", Some(json!({ "email": "pas un mail", "colour": "blue", "account": "7f1c5a84-0000-7000-8000-000000000000" })))
+        .api(
+            Method::POST,
+            "acme",
+            "/records/contact",
+            Some(json!({ "email": "pas un mail", "colour": "blue", "account": "7f1c5a84-0000-7000-8000-000000000000" })),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -243,9 +255,8 @@ async fn invalid_records_are_refused_field_by_field_and_nothing_is_written() {
     let (status, body) = admin.api(Method::POST, "acme", "/records/contact", Some(json!({ "account": "7f1c5a84-0000-7000-8000-000000000000" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "last_name");
-    let (status, body) = admin
-        .api(Method::POST, "acme", "/records/contact", Some(json!({ "last_name": "Tanguy", "account": "7f1c5a84-0000-7000-8000-000000000000" })))
-        .await;
+    let (status, body) =
+        admin.api(Method::POST, "acme", "/records/contact", Some(json!({ "last_name": "Tanguy", "account": "7f1c5a84-0000-7000-8000-000000000000" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a reference to a record that does not exist");
     assert!(body["errors"][0]["detail"].as_str().unwrap().contains("no customer_account record"));
     let item = json!({ "code": "OPT-1", "label": "Option", "kind": "option" });
@@ -281,10 +292,17 @@ async fn queries_filter_sort_page_and_count_on_indexed_fields() {
     }
     assert_eq!(seen.len(), 10, "every match exactly once across pages: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "sorted: {seen:?}");
-    let (_, page) = admin.api(Method::POST, "acme", "/records/custom.ticket/query", Some(json!({
-        "filters": [{ "field": "subject", "op": "contains", "value": "ticket 1" }, { "field": "priority", "op": "in", "value": [0, 1] }],
-        "sort": { "field": "subject", "desc": true }, "count": true
-    }))).await;
+    let (_, page) = admin
+        .api(
+            Method::POST,
+            "acme",
+            "/records/custom.ticket/query",
+            Some(json!({
+                "filters": [{ "field": "subject", "op": "contains", "value": "ticket 1" }, { "field": "priority", "op": "in", "value": [0, 1] }],
+                "sort": { "field": "subject", "desc": true }, "count": true
+            })),
+        )
+        .await;
     let subjects: Vec<&str> = page["items"].as_array().unwrap().iter().map(|i| i["data"]["subject"].as_str().unwrap()).collect();
     assert_eq!(subjects, ["Ticket 16", "Ticket 15", "Ticket 11", "Ticket 10"]);
     let (status, body) = admin.api(Method::GET, "acme", "/records/custom.ticket?filter[nope]=1", None).await;
@@ -304,9 +322,11 @@ async fn records_link_both_ways_through_links_and_references() {
     let site_id = site["id"].as_str().unwrap();
     let ticket = create(&admin, "custom.ticket", json!({ "subject": "Standard en panne", "account": account_id })).await;
     let ticket_id = ticket["id"].as_str().unwrap();
-    let (status, body) = admin.api(Method::POST, "acme", &format!("/records/custom.ticket/{ticket_id}/links"), Some(json!({ "to": site_id, "kind": "sites" }))).await;
+    let (status, body) =
+        admin.api(Method::POST, "acme", &format!("/records/custom.ticket/{ticket_id}/links"), Some(json!({ "to": site_id, "kind": "sites" }))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = admin.api(Method::POST, "acme", &format!("/records/custom.ticket/{ticket_id}/links"), Some(json!({ "to": site_id, "kind": "parcs" }))).await;
+    let (status, body) =
+        admin.api(Method::POST, "acme", &format!("/records/custom.ticket/{ticket_id}/links"), Some(json!({ "to": site_id, "kind": "parcs" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "undeclared kinds are refused: {body}");
 
     let (_, from_site) = admin.api(Method::GET, "acme", &format!("/records/site/{site_id}/links"), None).await;
@@ -316,7 +336,8 @@ async fn records_link_both_ways_through_links_and_references() {
     let (_, from_account) = admin.api(Method::GET, "acme", &format!("/records/customer_account/{account_id}/links"), None).await;
     let titles: Vec<&str> = from_account["links"].as_array().unwrap().iter().map(|l| l["title"].as_str().unwrap()).collect();
     assert!(titles.contains(&"Hôtel de ville") && titles.contains(&"Standard en panne"), "{from_account}");
-    let (status, _) = admin.api(Method::DELETE, "acme", &format!("/records/custom.ticket/{ticket_id}/links"), Some(json!({ "to": site_id, "kind": "sites" }))).await;
+    let (status, _) =
+        admin.api(Method::DELETE, "acme", &format!("/records/custom.ticket/{ticket_id}/links"), Some(json!({ "to": site_id, "kind": "sites" }))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
@@ -337,11 +358,13 @@ async fn mass_actions_report_per_record_results() {
         .await
         .unwrap();
     ids.push(json!(foreign.id));
-    let (status, body) = admin.api(Method::POST, "acme", "/records/custom.ticket/bulk", Some(json!({ "ids": ids, "op": "update", "patch": { "priority": 9 } }))).await;
+    let (status, body) =
+        admin.api(Method::POST, "acme", "/records/custom.ticket/bulk", Some(json!({ "ids": ids, "op": "update", "patch": { "priority": 9 } }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!((body["succeeded"].as_u64(), body["failed"].as_u64()), (Some(3), Some(1)));
     assert_eq!(body["results"][3]["code"], "not_found", "another tenant's id is just not found");
-    let (_, body) = admin.api(Method::POST, "acme", "/records/custom.ticket/bulk", Some(json!({ "ids": &ids[..3], "op": "transition", "name": "resolve" }))).await;
+    let (_, body) =
+        admin.api(Method::POST, "acme", "/records/custom.ticket/bulk", Some(json!({ "ids": &ids[..3], "op": "transition", "name": "resolve" }))).await;
     assert_eq!(body["succeeded"], 3);
     let (_, body) = admin.api(Method::POST, "acme", "/records/custom.ticket/bulk", Some(json!({ "ids": &ids[..3], "op": "transition", "name": "wait" }))).await;
     assert_eq!(body["failed"], 3, "{body}");
@@ -403,9 +426,8 @@ async fn another_tenants_record_ids_are_not_found_on_any_route() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {response}");
     }
     let mine = create(&admin, "site", json!({ "name": "x", "account": create(&admin, "customer_account", json!({ "name": "a" })).await["id"] })).await;
-    let (status, _) = admin
-        .api(Method::POST, "acme", &format!("/records/site/{}/links", mine["id"].as_str().unwrap()), Some(json!({ "to": id, "kind": "related" })))
-        .await;
+    let (status, _) =
+        admin.api(Method::POST, "acme", &format!("/records/site/{}/links", mine["id"].as_str().unwrap()), Some(json!({ "to": id, "kind": "related" }))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "cannot link to another tenant's record");
     let (status, _) = admin.api(Method::PATCH, "acme", &format!("/records/site/{}", mine["id"].as_str().unwrap()), Some(json!({ "account": id }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "cannot reference another tenant's record");

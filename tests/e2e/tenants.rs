@@ -141,9 +141,8 @@ async fn administrators_rebrand_their_tenant_and_see_it_at_once() {
 
     // Logo upload: the type is read from the bytes; active SVG and non-images are refused.
     let csrf = admin.csrf("acme").await;
-    let upload = |bytes: &'static [u8]| {
-        admin.client().put(admin.url("/t/acme/api/v1/admin/tenant/logo")).header("x-csrf-token", csrf.clone()).body(bytes).send()
-    };
+    let upload =
+        |bytes: &'static [u8]| admin.client().put(admin.url("/t/acme/api/v1/admin/tenant/logo")).header("x-csrf-token", csrf.clone()).body(bytes).send();
     let ok = upload(PNG).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     let sha = ok.json::<serde_json::Value>().await.unwrap()["sha256"].as_str().unwrap().to_owned();

@@ -32,7 +32,15 @@ fn package(id: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
     let text = edit(std::fs::read_to_string(plugin.dir.join("socle.toml")).unwrap());
     let manifest = Manifest::parse(&text).unwrap_or_else(|e| panic!("{id}/socle.toml: {e}"));
     let component = std::fs::read(&plugin.component).unwrap();
-    Package { manifest, manifest_text: text, component, readme: Some(format!("# {id}\n")), changelog: Some("- première version\n".into()), assets: Default::default() }.pack()
+    Package {
+        manifest,
+        manifest_text: text,
+        component,
+        readme: Some(format!("# {id}\n")),
+        changelog: Some("- première version\n".into()),
+        assets: Default::default(),
+    }
+    .pack()
 }
 
 struct Partner {
@@ -148,9 +156,7 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     // The hierarchy: account → site → parc (Mobile / Orange) → 100 lines priced from the catalogue.
     let account = id(&create(&admin, slug, "customer_account", json!({ "name": "Transports Le Goff" })).await);
     let site = id(&create(&admin, slug, "site", json!({ "account": account, "name": "Siège", "city": "Quimper" })).await);
-    let item = |code: &str, label: &str, kind: &str, sale: i64, buy: i64| {
-        json!({ "code": code, "label": label, "kind": kind, "telecom_line_type": "mobile", "sale_price": money(sale), "purchase_price": money(buy) })
-    };
+    let item = |code: &str, label: &str, kind: &str, sale: i64, buy: i64| json!({ "code": code, "label": label, "kind": kind, "telecom_line_type": "mobile", "sale_price": money(sale), "purchase_price": money(buy) });
     let mob20 = id(&create(&admin, slug, "catalogue_item", item("MOB-20", "Mobile Pro 20 Go", "forfait", 1990, 1250)).await);
     let mob100 = id(&create(&admin, slug, "catalogue_item", item("MOB-100", "Mobile Pro 100 Go", "forfait", 2990, 1800)).await);
     let europe = id(&create(&admin, slug, "catalogue_item", item("OPT-EU", "Option Europe", "option", 500, 200)).await);
@@ -160,7 +166,13 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let parc = id(&parc);
     let mut lines = Vec::new();
     for i in 0..100 {
-        let line = create(&admin, slug, "telecom.line", json!({ "number": format!("06 10 00 {:02} {:02}", i / 100, i % 100), "parc": parc, "plan": mob20, "user_name": format!("Chauffeur {i}") })).await;
+        let line = create(
+            &admin,
+            slug,
+            "telecom.line",
+            json!({ "number": format!("06 10 00 {:02} {:02}", i / 100, i % 100), "parc": parc, "plan": mob20, "user_name": format!("Chauffeur {i}") }),
+        )
+        .await;
         assert_eq!(line["data"]["margin"], money(740), "{line}");
         lines.push(id(&line));
     }
@@ -176,7 +188,8 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let suspended = action(&admin, slug, "telecom", "suspend", &lines[..10], json!({ "reason": "Fin de saison" })).await;
     assert_eq!(suspended["suspended"], 10, "{suspended}");
     assert_eq!(count(&t, &tenant, "telecom.line", json!([{ "field": "status", "op": "eq", "value": "suspendue" }])).await, 10);
-    let deployed = action(&admin, slug, "telecom", "create_deployment", &lines, json!({ "title": "Renouvellement de la flotte", "kind": "modification" })).await;
+    let deployed =
+        action(&admin, slug, "telecom", "create_deployment", &lines, json!({ "title": "Renouvellement de la flotte", "kind": "modification" })).await;
     assert_eq!((deployed["lines"].as_u64(), deployed["operations"].as_u64()), (Some(100), Some(101)), "{deployed}");
     let deployment = deployed["deployment"].as_str().unwrap().to_owned();
     assert_eq!(count(&t, &tenant, "telecom.line", json!([{ "field": "deployments", "op": "eq", "value": deployment }])).await, 100);
@@ -262,22 +275,34 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let latin1: Vec<u8> = invoice.replace("libelle", "libellé").chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
     let (status, file) = admin.upload(slug, "Facture Orange octobre.csv", "text/csv", &latin1).await;
     assert_eq!(status, StatusCode::CREATED, "{file}");
-    let supplier = create(&admin, slug, "telecom.import", json!({ "label": "Facture Orange octobre", "kind": "facture_fournisseur", "period": "2026-10", "file": file })).await;
+    let supplier =
+        create(&admin, slug, "telecom.import", json!({ "label": "Facture Orange octobre", "kind": "facture_fournisseur", "period": "2026-10", "file": file }))
+            .await;
     assert_eq!(supplier["data"]["rows"], 100, "the filter counted the file's rows: {supplier}");
     let supplier = id(&supplier);
-    let billing = id(&create(&admin, slug, "telecom.import", json!({ "label": "Export CFAST octobre", "kind": "export_facturation", "period": "2026-10", "content": export })).await);
+    let billing = id(&create(
+        &admin,
+        slug,
+        "telecom.import",
+        json!({ "label": "Export CFAST octobre", "kind": "export_facturation", "period": "2026-10", "content": export }),
+    )
+    .await);
     // Only the uploader's own files reach the plugin before they are attached, and only this
     // tenant's; a page that is not CSV is refused by the field before any plugin sees it.
     let (_, lucas_file) = n1.upload(slug, "lignes.csv", "text/csv", b"0610000001;Forfait;20").await;
     let (other_tenant, other_admin) = tenant_with_admin(&t, "autre-operateur").await;
     let (_, foreign_file) = other_admin.upload(other_tenant.slug.as_str(), "lignes.csv", "text/csv", b"0610000001;Forfait;20").await;
     for (file, expected) in [(&lucas_file, "n'a pas pu être lu"), (&foreign_file, "n'a pas pu être lu")] {
-        let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": file }))).await;
+        let (status, refused) = admin
+            .api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": file })))
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
         assert!(refused.to_string().contains(expected), "{refused}");
     }
     let (_, page) = admin.upload(slug, "facture.html", "text/html", b"<html>").await;
-    let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": page }))).await;
+    let (status, refused) = admin
+        .api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": page })))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     // The tenant grants file contents collection by collection: revoked, the plugin cannot read the
     // import's file and says so; granted back, it can.
@@ -288,7 +313,9 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let (status, body) = admin.api(Method::PUT, slug, "/admin/plugins/telecom/grants", Some(json!({ "granted": without }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, again) = admin.upload(slug, "octobre.csv", "text/csv", b"0610000001;Forfait;20").await;
-    let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": again }))).await;
+    let (status, refused) = admin
+        .api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": again })))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert!(refused.to_string().contains("has not granted `files_read` on `telecom.import`"), "{refused}");
     let (status, body) = admin.api(Method::PUT, slug, "/admin/plugins/telecom/grants", Some(json!({ "granted": all }))).await;
@@ -299,18 +326,45 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     assert!(status.is_success());
     // A client lying about the type and size of a file does not get past the field's bounds.
     let lying = json!({ "id": page["id"], "name": "facture.csv", "content_type": "text/csv", "size": 6 });
-    let (status, refused) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": lying }))).await;
+    let (status, refused) = admin
+        .api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": lying })))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert!(refused.to_string().contains("text/html files are not accepted"), "{refused}");
-    let (status, bad) = admin.api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "content": "0610000001;Forfait;vingt" }))).await;
+    let (status, bad) = admin
+        .api(
+            Method::POST,
+            slug,
+            "/records/telecom.import",
+            Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "content": "0610000001;Forfait;vingt" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.to_string().contains("ligne 1 : « vingt » n'est pas un montant"), "{bad}");
     assert!(bad.to_string().contains("telecom"), "the refusal names the plugin: {bad}");
     let control = action(&accounting, slug, "telecom", "run_billing_control", &[supplier.clone(), billing.clone()], json!({})).await;
     // Terminated and still billed: line 97 by the supplier; line 98 by the supplier and in the export.
     assert_eq!(control["created"], json!({ "resiliee_facturee": 3, "ecart_prix_achat": 3 }), "{control}");
-    assert_eq!(count(&t, &tenant, "telecom.anomaly", json!([{ "field": "kind", "op": "eq", "value": "ecart_prix_achat" }, { "field": "line", "op": "eq", "value": lines[5] }])).await, 1);
-    assert_eq!(count(&t, &tenant, "telecom.anomaly", json!([{ "field": "kind", "op": "eq", "value": "resiliee_facturee" }, { "field": "line", "op": "eq", "value": lines[98] }])).await, 2);
+    assert_eq!(
+        count(
+            &t,
+            &tenant,
+            "telecom.anomaly",
+            json!([{ "field": "kind", "op": "eq", "value": "ecart_prix_achat" }, { "field": "line", "op": "eq", "value": lines[5] }])
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &t,
+            &tenant,
+            "telecom.anomaly",
+            json!([{ "field": "kind", "op": "eq", "value": "resiliee_facturee" }, { "field": "line", "op": "eq", "value": lines[98] }])
+        )
+        .await,
+        2
+    );
     let again = action(&accounting, slug, "telecom", "run_billing_control", &[supplier, billing], json!({})).await;
     assert_eq!(again["already_known"], 6, "running again creates nothing twice: {again}");
     let (status, _) = n1.api(Method::GET, slug, "/records/telecom.anomaly", None).await;
@@ -332,7 +386,9 @@ async fn helpdesk_mails_the_client_and_the_team_pauses_its_sla_and_keeps_clients
 
     let durand = id(&create(&admin, slug, "customer_account", json!({ "name": "Durand Immobilier" })).await);
     let bihan = id(&create(&admin, slug, "customer_account", json!({ "name": "Fromagerie Le Bihan" })).await);
-    let site = id(&create(&admin, slug, "helpdesk.project", json!({ "name": "Site vitrine", "client": durand, "kind": "site", "contact_email": "marc@durand.fr" })).await);
+    let site =
+        id(&create(&admin, slug, "helpdesk.project", json!({ "name": "Site vitrine", "client": durand, "kind": "site", "contact_email": "marc@durand.fr" }))
+            .await);
     let shop = id(&create(&admin, slug, "helpdesk.project", json!({ "name": "Boutique en ligne", "client": bihan, "contact_email": "anne@lebihan.fr" })).await);
     let other = create(&admin, slug, "helpdesk.ticket", json!({ "project": shop, "subject": "Paiement refusé" })).await;
     create(&admin, slug, "helpdesk.comment", json!({ "ticket": id(&other), "body": "Cliente pressée." })).await;
@@ -349,7 +405,8 @@ async fn helpdesk_mails_the_client_and_the_team_pauses_its_sla_and_keeps_clients
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert!(refused.to_string().contains("n'appartient pas à votre compte client"), "{refused}");
 
-    let ticket = create(&marc, slug, "helpdesk.ticket", json!({ "project": site, "subject": "Le formulaire de contact ne part plus", "ticket_type": "urgence" })).await;
+    let ticket =
+        create(&marc, slug, "helpdesk.ticket", json!({ "project": site, "subject": "Le formulaire de contact ne part plus", "ticket_type": "urgence" })).await;
     assert_eq!((ticket["data"]["origin"].as_str(), ticket["data"]["sla_minutes"].as_i64()), (Some("client"), Some(60)), "{ticket}");
     let ticket = id(&ticket);
     t.worker().run_until_idle().await.unwrap();
@@ -435,7 +492,8 @@ async fn upgrading_helpdesk_to_a_new_minor_under_telecom_keeps_all_data() {
     assert_eq!(count(&t, &tenant, "helpdesk.comment", json!([{ "field": "ticket", "op": "eq", "value": ticket }])).await, 1);
     let (_, line) = admin.api(Method::GET, slug, &format!("/records/telecom.line/{line}"), None).await;
     assert_eq!(line["data"]["tickets"], json!([ticket]), "{line}");
-    let next = create(&admin, slug, "helpdesk.ticket", json!({ "project": project, "subject": "Ajouter un poste à l'accueil", "ticket_type": "evolution" })).await;
+    let next =
+        create(&admin, slug, "helpdesk.ticket", json!({ "project": project, "subject": "Ajouter un poste à l'accueil", "ticket_type": "evolution" })).await;
     assert_eq!(next["data"]["number"], "T-00002", "the plugin's counter survived the upgrade: {next}");
     let (status, body) = admin.api(Method::POST, slug, &format!("/records/helpdesk.ticket/{ticket}/transitions/start"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -17,11 +17,8 @@ impl Browser {
     pub fn new(addr: SocketAddr) -> Self {
         // One TLS stack in the whole build (rustls + ring); reqwest needs it installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("failed to build the HTTP client");
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("failed to build the HTTP client");
         Self { client, addr }
     }
 

@@ -77,9 +77,8 @@ async fn serve(mut stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<Connector
         }
     };
     let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
-    };
+    let header =
+        |name: &str| head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()));
     let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     while buffer.len() < header_end + length {
         let Ok(n) = stream.read(&mut chunk).await else { return };

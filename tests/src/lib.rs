@@ -270,13 +270,7 @@ impl TestApp {
             command.env("REDIS_URL", redis_url()).env("SOCLE__REDIS__PREFIX", format!("socle-test-{}:", self.db.name));
         }
         let output = command.output().await.expect("socle runs");
-        assert!(
-            output.status.success(),
-            "socle {}: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "socle {}: {}{}", args.join(" "), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         output
     }
 
@@ -294,9 +288,7 @@ impl TestApp {
         assert_eq!(login.status(), 303, "operator login");
         let queue = console.get("/ops/reviews").await.text().await.unwrap();
         assert!(queue.contains(plugin), "{plugin} {version} is in the review queue: {queue}");
-        let decided = console
-            .submit("/ops/reviews", "/ops/reviews", &[("plugin", plugin), ("version", version), ("decision", "approve"), ("note", "")])
-            .await;
+        let decided = console.submit("/ops/reviews", "/ops/reviews", &[("plugin", plugin), ("version", version), ("decision", "approve"), ("note", "")]).await;
         assert_eq!(decided.status(), 303, "approving {plugin} {version}: {}", decided.text().await.unwrap_or_default());
     }
 
@@ -330,9 +322,7 @@ impl TestApp {
             password: Some(PASSWORD.into()),
             locale: None,
         };
-        let (user, _) = socle_core::identity::accounts::create_user(&self.app, tenant.id, request, &Actor::system("test"))
-            .await
-            .unwrap();
+        let (user, _) = socle_core::identity::accounts::create_user(&self.app, tenant.id, request, &Actor::system("test")).await.unwrap();
         user.id
     }
 

@@ -33,7 +33,6 @@ impl ReceivedMail {
         Some(decode_words(&value))
     }
 
-
     /// The raw message with quoted-printable soft breaks and `=XX` escapes of the bodies undone
     /// (good enough to search the text).
     pub fn decoded(&self) -> String {
@@ -42,12 +41,14 @@ impl ReceivedMail {
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len()
-                && let Ok(byte) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    out.push(byte);
-                    i += 3;
-                    continue;
-                }
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let Ok(byte) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
             out.push(bytes[i]);
             i += 1;
         }

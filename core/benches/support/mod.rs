@@ -52,12 +52,7 @@ pub async fn serve_logged_in(app: Arc<App>) -> (SocketAddr, reqwest::Client) {
     let login = client.get(format!("http://{addr}/t/acme/login")).send().await.unwrap().text().await.unwrap();
     let start = login.find("name=\"_csrf\" value=\"").unwrap() + 20;
     let csrf = &login[start..start + 43];
-    let response = client
-        .post(format!("http://{addr}/t/acme/login"))
-        .form(&[("email", EMAIL), ("password", PASSWORD), ("_csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
+    let response = client.post(format!("http://{addr}/t/acme/login")).form(&[("email", EMAIL), ("password", PASSWORD), ("_csrf", csrf)]).send().await.unwrap();
     assert_eq!(response.status(), 303);
     (addr, client)
 }

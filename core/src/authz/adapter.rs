@@ -94,18 +94,8 @@ impl Adapter for TenantPolicyAdapter {
         Ok(removed > 0)
     }
 
-    async fn remove_filtered_policy(
-        &mut self,
-        _sec: &str,
-        ptype: &str,
-        field_index: usize,
-        field_values: Vec<String>,
-    ) -> casbin::Result<bool> {
-        let removed = self
-            .store
-            .revoke_matching(self.tenant, ptype, field_index, &field_values, &self.actor)
-            .await
-            .map_err(adapter_error)?;
+    async fn remove_filtered_policy(&mut self, _sec: &str, ptype: &str, field_index: usize, field_values: Vec<String>) -> casbin::Result<bool> {
+        let removed = self.store.revoke_matching(self.tenant, ptype, field_index, &field_values, &self.actor).await.map_err(adapter_error)?;
         Ok(removed > 0)
     }
 }

@@ -112,10 +112,7 @@ impl Rule {
             }
         };
         if self.values[domain_index] != tenant.to_string() {
-            return Err(StoreError::Invalid(socle_tenants::ValidationError::new(
-                "rule",
-                "a rule's domain must be the tenant it is stored for",
-            )));
+            return Err(StoreError::Invalid(socle_tenants::ValidationError::new("rule", "a rule's domain must be the tenant it is stored for")));
         }
         if self.values.iter().any(|v| v.is_empty() || v.len() > 200) {
             return Err(StoreError::Invalid(socle_tenants::ValidationError::new("rule", "rule fields must be 1 to 200 characters")));
@@ -158,24 +155,15 @@ impl RoleDef {
 pub fn template_roles() -> Vec<RoleDef> {
     TEMPLATES
         .iter()
-        .map(|t| RoleDef {
-            key: t.key.into(),
-            name_fr: t.name_fr.into(),
-            name_en: t.name_en.into(),
-            user_types: t.user_types.to_vec(),
-            builtin: true,
-        })
+        .map(|t| RoleDef { key: t.key.into(), name_fr: t.name_fr.into(), name_en: t.name_en.into(), user_types: t.user_types.to_vec(), builtin: true })
         .collect()
 }
 
 /// The permission and record rules every new tenant gets.
 pub fn template_rules(tenant: TenantId) -> Vec<Rule> {
-    let permissions = TEMPLATES
-        .iter()
-        .flat_map(|t| t.permissions.iter().map(move |p| Rule::role_permission(tenant, t.key, p.as_str())));
-    let records = TEMPLATES.iter().flat_map(|t| {
-        t.records.iter().map(move |action| Rule::allow(tenant, &subject::role(t.key), &subject::collection("*"), action))
-    });
+    let permissions = TEMPLATES.iter().flat_map(|t| t.permissions.iter().map(move |p| Rule::role_permission(tenant, t.key, p.as_str())));
+    let records =
+        TEMPLATES.iter().flat_map(|t| t.records.iter().map(move |action| Rule::allow(tenant, &subject::role(t.key), &subject::collection("*"), action)));
     permissions.chain(records).collect()
 }
 
@@ -197,14 +185,7 @@ pub trait PolicyStore: Send + Sync {
     }
     /// Removes the rules of `ptype` whose fields from `field_index` on equal `values` (empty values
     /// match anything); returns how many were removed.
-    async fn revoke_matching(
-        &self,
-        tenant: TenantId,
-        ptype: &str,
-        field_index: usize,
-        values: &[String],
-        by: &Actor,
-    ) -> Result<usize, StoreError>;
+    async fn revoke_matching(&self, tenant: TenantId, ptype: &str, field_index: usize, values: &[String], by: &Actor) -> Result<usize, StoreError>;
     /// The tenant's roles.
     async fn roles(&self, tenant: TenantId) -> Result<Vec<RoleDef>, StoreError>;
     /// Creates a role with its permissions.
@@ -236,10 +217,7 @@ impl Authorizer {
     pub fn new(store: Arc<dyn PolicyStore>) -> Self {
         Self {
             store,
-            enforcers: moka::future::Cache::builder()
-                .max_capacity(20_000)
-                .time_to_idle(Duration::from_secs(3600))
-                .build(),
+            enforcers: moka::future::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(3600)).build(),
             generations: DashMap::new(),
         }
     }
@@ -284,10 +262,7 @@ impl Authorizer {
     /// The same decision, always evaluated by casbin (benchmarks compare it with [`Self::enforce`]).
     pub async fn enforce_uncached(&self, tenant: TenantId, subject: &str, object: &str, action: &str) -> anyhow::Result<bool> {
         let entry = self.enforcer(tenant).await?;
-        entry
-            .enforcer
-            .enforce((subject, tenant.to_string().as_str(), object, action))
-            .with_context(|| format!("casbin failed to decide for tenant {tenant}"))
+        entry.enforcer.enforce((subject, tenant.to_string().as_str(), object, action)).with_context(|| format!("casbin failed to decide for tenant {tenant}"))
     }
 
     /// Whether user `user` holds `permission` (a key such as `voir_marge`) in `tenant`.
@@ -327,9 +302,8 @@ impl Authorizer {
 
 async fn build_enforcer(store: Arc<dyn PolicyStore>, tenant: TenantId, generation: u64) -> anyhow::Result<TenantEnforcer> {
     let model = DefaultModel::from_str(MODEL).await.context("the casbin model is invalid")?;
-    let enforcer = Enforcer::new(model, TenantPolicyAdapter::new(store, tenant))
-        .await
-        .with_context(|| format!("failed to build the enforcer of tenant {tenant}"))?;
+    let enforcer =
+        Enforcer::new(model, TenantPolicyAdapter::new(store, tenant)).await.with_context(|| format!("failed to build the enforcer of tenant {tenant}"))?;
     Ok(TenantEnforcer { enforcer, decisions: moka::sync::Cache::new(10_000), generation })
 }
 

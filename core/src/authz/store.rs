@@ -33,19 +33,19 @@ pub async fn insert_rules(tx: &mut Tx, tenant: TenantId, rules: &[Rule]) -> Resu
         rule.check(tenant)?;
         let result = tx
             .query(
-            r#"INSERT INTO authz_rules (tenant_id, ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                r#"INSERT INTO authz_rules (tenant_id, ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                ON CONFLICT DO NOTHING"#,
-        )
-        .bind(tenant)
-        .bind(&rule.ptype)
-        .bind(rule.value(0))
-        .bind(rule.value(1))
-        .bind(rule.value(2))
-        .bind(rule.value(3))
-        .bind(rule.value(4))
-        .bind(rule.value(5))
-        .execute(tx)
-        .await?;
+            )
+            .bind(tenant)
+            .bind(&rule.ptype)
+            .bind(rule.value(0))
+            .bind(rule.value(1))
+            .bind(rule.value(2))
+            .bind(rule.value(3))
+            .bind(rule.value(4))
+            .bind(rule.value(5))
+            .execute(tx)
+            .await?;
         added += usize::try_from(result).unwrap_or(0);
     }
     Ok(added)
@@ -57,19 +57,19 @@ pub async fn delete_rules(tx: &mut Tx, tenant: TenantId, rules: &[Rule]) -> Resu
     for rule in rules {
         let result = tx
             .query(
-            r#"DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = $2
+                r#"DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = $2
                AND v0 = $3 AND v1 = $4 AND v2 = $5 AND v3 = $6 AND v4 = $7 AND v5 = $8"#,
-        )
-        .bind(tenant)
-        .bind(&rule.ptype)
-        .bind(rule.value(0))
-        .bind(rule.value(1))
-        .bind(rule.value(2))
-        .bind(rule.value(3))
-        .bind(rule.value(4))
-        .bind(rule.value(5))
-        .execute(tx)
-        .await?;
+            )
+            .bind(tenant)
+            .bind(&rule.ptype)
+            .bind(rule.value(0))
+            .bind(rule.value(1))
+            .bind(rule.value(2))
+            .bind(rule.value(3))
+            .bind(rule.value(4))
+            .bind(rule.value(5))
+            .execute(tx)
+            .await?;
         removed += usize::try_from(result).unwrap_or(0);
     }
     Ok(removed)
@@ -91,38 +91,22 @@ pub async fn insert_roles(tx: &mut Tx, tenant: TenantId, roles: &[RoleDef], now:
         .bind(now)
         .execute(tx)
         .await
-        .map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                StoreError::Conflict(format!("the role `{}` already exists", role.key))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| if crate::db::is_unique_violation(&e) { StoreError::Conflict(format!("the role `{}` already exists", role.key)) } else { e.into() })?;
     }
     Ok(())
 }
 
 async fn user_role_rules(tx: &mut Tx, tenant: TenantId, user: Uuid) -> Result<Vec<Rule>, StoreError> {
-    let rows = tx
-        .query("SELECT v1 FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2")
-        .bind(tenant)
-        .bind(subject::user(user))
-        .fetch_all(tx)
-        .await?;
-    rows.iter()
-        .map(|r| Ok(Rule::member(tenant, &subject::user(user), &r.get::<String>("v1")?)))
-        .collect()
+    let rows =
+        tx.query("SELECT v1 FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(subject::user(user)).fetch_all(tx).await?;
+    rows.iter().map(|r| Ok(Rule::member(tenant, &subject::user(user), &r.get::<String>("v1")?))).collect()
 }
 
 #[async_trait]
 impl PolicyStore for SqlPolicyStore {
     async fn rules(&self, tenant: TenantId) -> Result<Vec<Rule>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM authz_rules WHERE tenant_id = $1 ORDER BY id")
-            .bind(tenant)
-            .fetch_all(&mut tx)
-            .await?;
+        let rows = tx.query("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM authz_rules WHERE tenant_id = $1 ORDER BY id").bind(tenant).fetch_all(&mut tx).await?;
         tx.commit().await?;
         rows.iter()
             .map(|row| {
@@ -155,14 +139,7 @@ impl PolicyStore for SqlPolicyStore {
         Ok((removed, added))
     }
 
-    async fn revoke_matching(
-        &self,
-        tenant: TenantId,
-        ptype: &str,
-        field_index: usize,
-        values: &[String],
-        by: &Actor,
-    ) -> Result<usize, StoreError> {
+    async fn revoke_matching(&self, tenant: TenantId, ptype: &str, field_index: usize, values: &[String], by: &Actor) -> Result<usize, StoreError> {
         let mut sql = String::from("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = $2");
         let mut binds = Vec::new();
         for (offset, value) in values.iter().enumerate() {
@@ -189,11 +166,7 @@ impl PolicyStore for SqlPolicyStore {
 
     async fn roles(&self, tenant: TenantId) -> Result<Vec<RoleDef>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT * FROM roles WHERE tenant_id = $1 ORDER BY builtin DESC, created_at, key")
-            .bind(tenant)
-            .fetch_all(&mut tx)
-            .await?;
+        let rows = tx.query("SELECT * FROM roles WHERE tenant_id = $1 ORDER BY builtin DESC, created_at, key").bind(tenant).fetch_all(&mut tx).await?;
         tx.commit().await?;
         rows.iter()
             .map(|row| {
@@ -219,8 +192,8 @@ impl PolicyStore for SqlPolicyStore {
         insert_roles(&mut tx, tenant, std::slice::from_ref(role), now).await?;
         let rules: Vec<Rule> = permissions.iter().map(|p| Rule::role_permission(tenant, &role.key, p)).collect();
         insert_rules(&mut tx, tenant, &rules).await?;
-        let entry = AuditEntry::new(Some(tenant), by, "role.created", subject::role(&role.key))
-            .after(serde_json::json!({ "role": role, "permissions": permissions }));
+        let entry =
+            AuditEntry::new(Some(tenant), by, "role.created", subject::role(&role.key)).after(serde_json::json!({ "role": role, "permissions": permissions }));
         audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(())
@@ -228,8 +201,7 @@ impl PolicyStore for SqlPolicyStore {
 
     async fn delete_role(&self, tenant: TenantId, key: &str, by: &Actor) -> Result<(), StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let builtin: Option<bool> =
-            tx.query("SELECT builtin FROM roles WHERE tenant_id = $1 AND key = $2").bind(tenant).bind(key).scalar(&mut tx).await?;
+        let builtin: Option<bool> = tx.query("SELECT builtin FROM roles WHERE tenant_id = $1 AND key = $2").bind(tenant).bind(key).scalar(&mut tx).await?;
         match builtin {
             None => return Err(StoreError::NotFound(format!("role `{key}` does not exist"))),
             Some(true) => return Err(StoreError::Conflict(format!("role `{key}` is a built-in role; change its permissions instead"))),
@@ -251,8 +223,7 @@ impl PolicyStore for SqlPolicyStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = user_role_rules(&mut tx, tenant, user).await?;
         delete_rules(&mut tx, tenant, &before).await?;
-        let after: Vec<Rule> =
-            roles.iter().map(|r| Rule::member(tenant, &subject::user(user), &subject::role(r))).collect();
+        let after: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &subject::user(user), &subject::role(r))).collect();
         insert_rules(&mut tx, tenant, &after).await?;
         let entry = AuditEntry::new(Some(tenant), by, "user.roles_changed", subject::user(user))
             .before(before.iter().map(|r| r.value(1)).collect::<Vec<_>>())

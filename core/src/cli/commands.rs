@@ -220,11 +220,7 @@ async fn user(app: std::sync::Arc<App>, command: UserCommand) -> anyhow::Result<
         }
         UserCommand::ResetPassword { tenant, email } => {
             let tenant = find_tenant(&app, &tenant).await?;
-            let (user, _) = app
-                .users
-                .by_email(tenant.id, &email)
-                .await?
-                .with_context(|| format!("no user {email} in tenant {}", tenant.slug))?;
+            let (user, _) = app.users.by_email(tenant.id, &email).await?.with_context(|| format!("no user {email} in tenant {}", tenant.slug))?;
             let link = accounts::start_password_reset(&app, &tenant, &user, &actor).await?;
             println!("{link}");
         }
@@ -269,11 +265,7 @@ async fn record(app: std::sync::Arc<App>, command: RecordCommand) -> anyhow::Res
 
 async fn operator(app: std::sync::Arc<App>, command: OperatorCommand) -> anyhow::Result<()> {
     let OperatorCommand::Create { email, name, password_stdin } = command;
-    let (password, generated) = if password_stdin {
-        (password_from_stdin()?, false)
-    } else {
-        (secrets::random_password(), true)
-    };
+    let (password, generated) = if password_stdin { (password_from_stdin()?, false) } else { (secrets::random_password(), true) };
     let hash = secrets::hash_password(&password).await?;
     let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
     let operator = app.operators.create(&email, &display_name, &hash, &Actor::cli("socle operator create")).await?;

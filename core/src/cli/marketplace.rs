@@ -89,7 +89,8 @@ pub fn sign(package: &Path, key: &Path) -> anyhow::Result<()> {
 pub async fn publish(package: &Path, server: &str, token: &str) -> anyhow::Result<()> {
     let bytes = std::fs::read(package).with_context(|| format!("cannot read {}", package.display()))?;
     let sig_path = signature_path(package);
-    let signature = std::fs::read_to_string(&sig_path).with_context(|| format!("cannot read {}: sign the package first with `socle plugin sign`", sig_path.display()))?;
+    let signature =
+        std::fs::read_to_string(&sig_path).with_context(|| format!("cannot read {}: sign the package first with `socle plugin sign`", sig_path.display()))?;
     let url = format!("{}/api/v1/partners/packages", server.trim_end_matches('/'));
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
     let response = client
@@ -358,7 +359,11 @@ pub async fn apply_dir(app: &Arc<App>, dir: &Path) -> anyhow::Result<()> {
         }
     }
     app.resolver.changed(tenant.id, app.bus.as_ref()).await;
-    let change = Change { kind: "apply", summary: format!("apply {}", path.display()), target: Target::Resolve { wants: file.plugins.clone(), upgrade: Upgrade::None, locked } };
+    let change = Change {
+        kind: "apply",
+        summary: format!("apply {}", path.display()),
+        target: Target::Resolve { wants: file.plugins.clone(), upgrade: Upgrade::None, locked },
+    };
     let (operation, plan) = apply::apply(app, &tenant, &change, &actor).await?;
     for step in &plan.steps {
         println!("{} {} {} → {}", step.action, step.plugin, step.from.as_deref().unwrap_or("-"), step.to.as_deref().unwrap_or("-"));

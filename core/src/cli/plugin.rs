@@ -84,7 +84,9 @@ pub async fn demo_tenant(app: &App) -> anyhow::Result<socle_tenants::Tenant> {
 }
 
 fn new(name: &str, dir: PathBuf) -> anyhow::Result<()> {
-    let id_ok = (2..=40).contains(&name.len()) && name.as_bytes()[0].is_ascii_lowercase() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let id_ok = (2..=40).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !id_ok {
         bail!("`{name}` is not a plugin id: 2 to 40 lowercase letters, digits and `_`, starting with a letter");
     }

@@ -77,10 +77,11 @@ pub async fn run(mut settings: Settings, dir: &Path, addr: SocketAddr) -> anyhow
             }
         })
     };
-    let result = server.run(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    let result = server
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
     watcher.abort();
     result
 }

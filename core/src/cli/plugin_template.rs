@@ -164,7 +164,12 @@ expect_status = 200
 "#
             ),
         ),
-        ("README.md", format!("# {title}\n\nA Socle plugin. `socle plugin test` runs its scenarios; `socle plugin run` serves it in a demo tenant; `socle plugin build` writes `target/socle/{name}.wasm`.\n")),
+        (
+            "README.md",
+            format!(
+                "# {title}\n\nA Socle plugin. `socle plugin test` runs its scenarios; `socle plugin run` serves it in a demo tenant; `socle plugin build` writes `target/socle/{name}.wasm`.\n"
+            ),
+        ),
         (".gitignore", "/target\n".into()),
     ]
 }

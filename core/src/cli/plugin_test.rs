@@ -162,10 +162,14 @@ impl Context {
         let expect = step.expect.as_ref().map(|e| self.substitute_map(Some(e))).transpose()?;
         let records = &self.app.records;
         let result: Result<Value, String> = if let Some(collection) = &step.create {
-            records.create(&self.caller, collection, data).await.map(|r| {
-                self.ids.push(r.id.to_string());
-                Value::Object(r.data)
-            }).map_err(|e| e.to_string())
+            records
+                .create(&self.caller, collection, data)
+                .await
+                .map(|r| {
+                    self.ids.push(r.id.to_string());
+                    Value::Object(r.data)
+                })
+                .map_err(|e| e.to_string())
         } else if let Some(id) = &step.update {
             let id = self.resolve(id)?;
             records.update(&self.caller, id, data, None).await.map(|r| Value::Object(r.data)).map_err(|e| e.to_string())
@@ -188,9 +192,10 @@ impl Context {
             match self.app.plugins.call(&self.tenant, &plugin, Call::Route(request), self.caller.user_id().map(|u| format!("user:{u}"))).await {
                 Ok(Output::Route(response)) => {
                     if let Some(status) = step.expect_status
-                        && response.status != status {
-                            bail!("expected status {status}, got {} ({})", response.status, String::from_utf8_lossy(&response.body));
-                        }
+                        && response.status != status
+                    {
+                        bail!("expected status {status}, got {} ({})", response.status, String::from_utf8_lossy(&response.body));
+                    }
                     Ok(serde_json::from_slice(&response.body).unwrap_or(Value::String(String::from_utf8_lossy(&response.body).into_owned())))
                 }
                 Ok(_) => Err("the route answered something else".into()),
@@ -219,14 +224,18 @@ impl Context {
             Ok(Value::Null)
         } else if let Some(expected) = &step.expect_mail {
             let mails = self.app.mails.list(self.tenant.id, 500).await?;
-            let found = mails.iter().find(|m| {
-                m.recipient == expected.to && expected.contains.as_deref().is_none_or(|c| m.subject.contains(c) || m.text.contains(c))
-            });
+            let found =
+                mails.iter().find(|m| m.recipient == expected.to && expected.contains.as_deref().is_none_or(|c| m.subject.contains(c) || m.text.contains(c)));
             match found {
                 Some(mail) => Ok(Value::String(format!("mail to {}: {}", mail.recipient, mail.subject))),
                 None => {
                     let seen: Vec<String> = mails.iter().map(|m| format!("{} « {} »", m.recipient, m.subject)).collect();
-                    bail!("no mail to {} containing {:?}; queued: {}", expected.to, expected.contains, if seen.is_empty() { "none".into() } else { seen.join(", ") })
+                    bail!(
+                        "no mail to {} containing {:?}; queued: {}",
+                        expected.to,
+                        expected.contains,
+                        if seen.is_empty() { "none".into() } else { seen.join(", ") }
+                    )
                 }
             }
         } else if let Some(to) = &step.expect_no_mail_to {
@@ -243,7 +252,9 @@ impl Context {
             self.clock.advance(d);
             Ok(Value::Null)
         } else {
-            bail!("the step has no action (create, update, transition, route, action, query, set_setting, run_jobs, advance, as_role, expect_mail, expect_no_mail_to)");
+            bail!(
+                "the step has no action (create, update, transition, route, action, query, set_setting, run_jobs, advance, as_role, expect_mail, expect_no_mail_to)"
+            );
         };
         match (result, &step.expect_error) {
             (Err(error), Some(expected)) if error.contains(expected.as_str()) => Ok(format!("refused as expected: {error}")),
@@ -258,17 +269,20 @@ impl Context {
                     }
                 }
                 if let Some(expected) = &step.expect_json
-                    && !subset(expected, &value) {
-                        bail!("expected {expected}, got {value}");
-                    }
+                    && !subset(expected, &value)
+                {
+                    bail!("expected {expected}, got {value}");
+                }
                 if let Some(absent) = &step.expect_absent
-                    && let Some(present) = absent.iter().find(|f| value.get(f.as_str()).is_some()) {
-                        bail!("expected no `{present}` in {value}");
-                    }
+                    && let Some(present) = absent.iter().find(|f| value.get(f.as_str()).is_some())
+                {
+                    bail!("expected no `{present}` in {value}");
+                }
                 if let Some(count) = step.expect_count
-                    && value.as_u64() != Some(count as u64) {
-                        bail!("expected {count} records, got {value}");
-                    }
+                    && value.as_u64() != Some(count as u64)
+                {
+                    bail!("expected {count} records, got {value}");
+                }
                 Ok(format!("{value}").chars().take(120).collect())
             }
         }
@@ -281,7 +295,10 @@ async fn install_with_dependencies(app: &App, tenant: &Arc<socle_tenants::Tenant
     fn visit<'a>(p: &'a BuiltPlugin, available: &'a [BuiltPlugin], order: &mut Vec<&'a BuiltPlugin>, depth: usize) -> anyhow::Result<()> {
         anyhow::ensure!(depth < 20, "dependency cycle around {}", p.manifest.plugin.id);
         for dep in p.manifest.dependencies.keys() {
-            let found = available.iter().find(|a| &a.manifest.plugin.id == dep).with_context(|| format!("{} depends on {dep}, which is not in this workspace", p.manifest.plugin.id))?;
+            let found = available
+                .iter()
+                .find(|a| &a.manifest.plugin.id == dep)
+                .with_context(|| format!("{} depends on {dep}, which is not in this workspace", p.manifest.plugin.id))?;
             visit(found, available, order, depth + 1)?;
         }
         if !order.iter().any(|o| o.manifest.plugin.id == p.manifest.plugin.id) {
@@ -338,7 +355,9 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
         actor: Actor { subject: format!("user:{}", admin.id), label: admin.email.clone(), ip: None, request_id: None },
         principal: Principal::User { id: admin.id, user_type: admin.user_type, account: None },
     };
-    let mut files: Vec<_> = std::fs::read_dir(dir.join("tests")).map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()).unwrap_or_default();
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("tests"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect())
+        .unwrap_or_default();
     files.sort();
     anyhow::ensure!(!files.is_empty(), "no scenarios: add tests/*.toml (see the template of `socle plugin new`)");
     let mut failures = 0;
@@ -346,7 +365,8 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
     let mut results: BTreeMap<String, bool> = BTreeMap::new();
     for file in files {
         let text = std::fs::read_to_string(&file)?;
-        let scenario: Scenario = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), socle_marketplace::schema::toml_error(&text, &e)))?;
+        let scenario: Scenario =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), socle_marketplace::schema::toml_error(&text, &e)))?;
         let mut context = Context {
             app: app.clone(),
             clock: clock.clone(),

@@ -94,9 +94,7 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await.context("failed to migrate the SQLite database"),
-            Db::Postgres { owner_url, app_role, .. } => {
-                postgres::migrate(owner_url.expose_secret(), app_role, &POSTGRES_MIGRATIONS).await
-            }
+            Db::Postgres { owner_url, app_role, .. } => postgres::migrate(owner_url.expose_secret(), app_role, &POSTGRES_MIGRATIONS).await,
         }
     }
 
@@ -182,8 +180,7 @@ pub enum Scope {
 /// Whether a database error means "the database is unreachable" (answer 503, retry later) rather
 /// than "this query is wrong".
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed)
-        || matches!(err, sqlx::Error::Tls(_))
+    matches!(err, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) || matches!(err, sqlx::Error::Tls(_))
 }
 
 /// Whether a database error is a unique-constraint violation.

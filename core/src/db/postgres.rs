@@ -57,10 +57,7 @@ pub async fn begin(pool: &PgPool, scope: Scope) -> Result<PgScope<'static>, sqlx
     let mut tx = pool.begin().await?;
     match scope {
         Scope::Tenant(tenant) => {
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-                .bind(tenant.to_string())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(tenant.to_string()).execute(&mut *tx).await?;
         }
         Scope::Platform => {
             sqlx::query("SELECT set_config('app.scope', 'platform', true)").execute(&mut *tx).await?;

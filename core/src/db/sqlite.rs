@@ -17,8 +17,7 @@ pub(super) async fn connect(url: &str, options: &DbOptions) -> anyhow::Result<Sq
         .foreign_keys(true)
         .busy_timeout(std::time::Duration::from_secs(10));
     if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create the database directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("failed to create the database directory {}", dir.display()))?;
     }
     SqlitePoolOptions::new()
         .max_connections(options.max_connections)

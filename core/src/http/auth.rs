@@ -38,12 +38,7 @@ fn cookie_path(ctx: &TenantContext) -> String {
 
 /// A cookie scoped to the tenant (its host, or its `/t/<slug>` prefix on a shared host).
 pub fn tenant_cookie(state: &AppState, ctx: &TenantContext, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .path(cookie_path(ctx))
-        .http_only(true)
-        .same_site(same_site)
-        .secure(state.settings.secure_cookies())
-        .build()
+    Cookie::build((name, value)).path(cookie_path(ctx)).http_only(true).same_site(same_site).secure(state.settings.secure_cookies()).build()
 }
 
 fn removal(ctx: &TenantContext, name: &'static str) -> Cookie<'static> {
@@ -186,12 +181,7 @@ struct CodeForm {
     csrf: String,
 }
 
-async fn mfa_submit(
-    State(state): State<AppState>,
-    PendingUser(auth): PendingUser,
-    jar: CookieJar,
-    Form(form): Form<CodeForm>,
-) -> Result<Response, ApiError> {
+async fn mfa_submit(State(state): State<AppState>, PendingUser(auth): PendingUser, jar: CookieJar, Form(form): Form<CodeForm>) -> Result<Response, ApiError> {
     auth.check_csrf(Some(&form.csrf))?;
     let tenant = auth.tenant.tenant.id;
     match accounts::verify_second_factor(&state, tenant, &auth.session, &form.code, &auth.client).await? {
@@ -202,7 +192,8 @@ async fn mfa_submit(
         None => {
             let action = auth.tenant.link("/login/mfa");
             let error = Some(i18n::text(auth.locale(), "mfa_invalid"));
-            let mut response = render_mfa(&state, &auth, MfaData { enroll: false, required: false, error, secret: None, otpauth_uri: None, action, user: None });
+            let mut response =
+                render_mfa(&state, &auth, MfaData { enroll: false, required: false, error, secret: None, otpauth_uri: None, action, user: None });
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(response)
         }

@@ -34,12 +34,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<TenantContext>().cloned().map(Tenant).ok_or_else(|| {
-            ApiError::not_found(
-                "tenant_not_found",
-                "no tenant answers on this host; open http://<slug>.<base-domain>/ or /t/<slug>/",
-            )
-        })
+        parts
+            .extensions
+            .get::<TenantContext>()
+            .cloned()
+            .map(Tenant)
+            .ok_or_else(|| ApiError::not_found("tenant_not_found", "no tenant answers on this host; open http://<slug>.<base-domain>/ or /t/<slug>/"))
     }
 }
 
@@ -108,8 +108,7 @@ impl Authenticated {
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), ApiError> {
         match sent {
             Some(token) if constant_time_eq(token, &self.session.csrf_token) => Ok(()),
-            _ => Err(ApiError::forbidden("missing or wrong CSRF token; reload the page and try again")
-                .with_code("csrf_failed")),
+            _ => Err(ApiError::forbidden("missing or wrong CSRF token; reload the page and try again").with_code("csrf_failed")),
         }
     }
 }
@@ -130,12 +129,8 @@ pub async fn session_user(parts: &mut Parts, state: &AppState) -> Result<(Authen
     let Some(tenant) = parts.extensions.get::<TenantContext>().cloned() else { return Err(SessionRejection::Missing) };
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else { return Err(SessionRejection::Missing) };
-    let session = state
-        .sessions
-        .get(tenant.tenant.id, &token_hash(&token))
-        .await
-        .map_err(|e| SessionRejection::Error(e.into()))?
-        .ok_or(SessionRejection::Missing)?;
+    let session =
+        state.sessions.get(tenant.tenant.id, &token_hash(&token)).await.map_err(|e| SessionRejection::Error(e.into()))?.ok_or(SessionRejection::Missing)?;
     let user = state
         .users
         .get(tenant.tenant.id, session.user_id)
@@ -173,9 +168,7 @@ where
                 }
                 Ok(ApiUser(auth))
             }
-            Ok((_, false)) | Err(SessionRejection::Missing) | Err(SessionRejection::SecondFactorPending) => {
-                Err(ApiError::unauthenticated())
-            }
+            Ok((_, false)) | Err(SessionRejection::Missing) | Err(SessionRejection::SecondFactorPending) => Err(ApiError::unauthenticated()),
             Err(SessionRejection::Error(e)) => Err(e),
         }
     }

@@ -3,11 +3,11 @@
 
 use std::sync::OnceLock;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
@@ -17,11 +17,7 @@ use crate::error::ApiError;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/static/{file}", get(static_file))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics)).route("/static/{file}", get(static_file))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -44,11 +40,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "checks": { "database": describe(&database), "bus": describe(&bus) },
         "backend": state.db.backend().as_str(),
     });
-    if ok {
-        (StatusCode::OK, Json(body)).into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(body)).into_response()
-    }
+    if ok { (StatusCode::OK, Json(body)).into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(body)).into_response() }
 }
 
 /// The process-wide Prometheus recorder. The `metrics` facade is global by design; installing it

@@ -56,23 +56,17 @@ pub async fn resolve_tenant(State(state): State<AppState>, mut request: Request,
         return next.run(request).await;
     }
     let html = wants_html(request.headers());
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let host =
+        request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned).or_else(|| request.uri().authority().map(|a| a.to_string()));
     let resolution = match state.resolver.resolve(host.as_deref(), &path).await {
         Ok(resolution) => resolution,
         Err(err) => return error_response(&state.templates, html, err.into()),
     };
     match resolution {
         Resolution::Platform => next.run(request).await,
-        Resolution::Unknown(what) => error_response(
-            &state.templates,
-            html,
-            ApiError::not_found("tenant_not_found", format!("no tenant answers at `{what}`; check the address")),
-        ),
+        Resolution::Unknown(what) => {
+            error_response(&state.templates, html, ApiError::not_found("tenant_not_found", format!("no tenant answers at `{what}`; check the address")))
+        }
         Resolution::Tenant { context, path } => {
             if !context.tenant.is_active() {
                 let locale = context.tenant.locale;
@@ -119,23 +113,16 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// Layers below the router answer some errors with plain text (body too large, timeout, CSRF
 /// origin check); give them the JSON envelope like every other error.
 pub async fn envelope_layer_errors(response: Response) -> Response {
-    let is_plain = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|ct| ct.starts_with("text/plain"));
+    let is_plain = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_none_or(|ct| ct.starts_with("text/plain"));
     if !is_plain {
         return response;
     }
     let error = match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is larger than this server accepts",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is larger than this server accepts")
+        }
         StatusCode::SERVICE_UNAVAILABLE => ApiError::unavailable(),
-        StatusCode::FORBIDDEN => ApiError::forbidden("cross-origin request refused (Origin / Sec-Fetch-Site check)")
-            .with_code("cross_origin_refused"),
+        StatusCode::FORBIDDEN => ApiError::forbidden("cross-origin request refused (Origin / Sec-Fetch-Site check)").with_code("cross_origin_refused"),
         _ => return response,
     };
     error.into_response()
@@ -143,11 +130,7 @@ pub async fn envelope_layer_errors(response: Response) -> Response {
 
 /// A panic becomes a logged 500 with the usual envelope; the server keeps running.
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    let detail = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let detail = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
     ApiError::internal(&anyhow::anyhow!("handler panicked: {detail}")).into_response()
 }
 

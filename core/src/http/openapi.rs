@@ -48,7 +48,9 @@ fn field_schema(field: &FieldDef) -> Value {
         FieldType::Bool => json!({ "type": "boolean" }),
         FieldType::Email => json!({ "type": "string", "format": "email" }),
         FieldType::Phone => json!({ "type": "string", "pattern": "^\\+[0-9]{8,15}$" }),
-        FieldType::Reference => json!({ "type": "string", "format": "uuid", "description": format!("id of a {} record", field.collection.as_deref().unwrap_or("")) }),
+        FieldType::Reference => {
+            json!({ "type": "string", "format": "uuid", "description": format!("id of a {} record", field.collection.as_deref().unwrap_or("")) })
+        }
         FieldType::File => json!({ "$ref": "#/components/schemas/File" }),
     };
     let mut schema = if field.multiple { json!({ "type": "array", "items": one }) } else { one };
@@ -70,8 +72,11 @@ pub fn document(collections: &[CollectionDef]) -> Value {
     let mut schemas = Map::new();
     schemas.insert("Money".into(), json!({ "type": "object", "properties": { "amount": { "type": "integer", "description": "minor units (cents)" }, "currency": { "type": "string", "pattern": "^[A-Z]{3}$" } }, "required": ["amount"] }));
     schemas.insert("File".into(), json!({ "type": "object", "properties": { "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "size": { "type": "integer" }, "content_type": { "type": "string" } }, "required": ["id"] }));
-    schemas.insert("Errors".into(), json!({ "type": "object", "properties": { "errors": { "type": "array", "items": { "type": "object", "properties": {
-        "code": { "type": "string" }, "detail": { "type": "string" }, "field": { "type": "string" } }, "required": ["code", "detail"] } } } }));
+    schemas.insert(
+        "Errors".into(),
+        json!({ "type": "object", "properties": { "errors": { "type": "array", "items": { "type": "object", "properties": {
+        "code": { "type": "string" }, "detail": { "type": "string" }, "field": { "type": "string" } }, "required": ["code", "detail"] } } } }),
+    );
     schemas.insert("Query".into(), json!({ "type": "object", "properties": {
         "filters": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "op": { "enum": ["eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "is_null"] }, "value": {} }, "required": ["field", "value"] } },
         "sort": { "type": "object", "properties": { "field": { "type": "string" }, "desc": { "type": "boolean" } } },

@@ -4,8 +4,8 @@
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, extract::rejection::FormRejection};
@@ -64,18 +64,8 @@ impl FromRequestParts<AppState> for OperatorUser {
         let jar = CookieJar::from_headers(&parts.headers);
         let to_login = || Redirect::to("/ops/login").into_response();
         let token = jar.get(OPS_COOKIE).map(|c| c.value().to_owned()).ok_or_else(to_login)?;
-        let session = state
-            .operators
-            .session(&token_hash(&token))
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?
-            .ok_or_else(to_login)?;
-        let operator = state
-            .operators
-            .get(session.operator_id)
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?
-            .ok_or_else(to_login)?;
+        let session = state.operators.session(&token_hash(&token)).await.map_err(|e| ApiError::from(e).into_response())?.ok_or_else(to_login)?;
+        let operator = state.operators.get(session.operator_id).await.map_err(|e| ApiError::from(e).into_response())?.ok_or_else(to_login)?;
         Ok(Self { operator, session })
     }
 }
@@ -143,7 +133,8 @@ async fn login_submit(
         let message = i18n::text(Locale::Fr, "login_throttled").replace("{secs}", &secs.to_string());
         return Ok((jar, invalid(message, StatusCode::TOO_MANY_REQUESTS)).into_response());
     }
-    let actor = Actor { subject: format!("operator:{}", operator.id), label: operator.email.clone(), ip: client.ip.clone(), request_id: client.request_id.clone() };
+    let actor =
+        Actor { subject: format!("operator:{}", operator.id), label: operator.email.clone(), ip: client.ip.clone(), request_id: client.request_id.clone() };
     if !secrets::verify_password(&form.password, Some(&hash)).await? {
         state.operators.record_login_failure(operator.id, &actor).await?;
         return Ok((jar, invalid(i18n::text(Locale::Fr, "login_invalid").into(), StatusCode::UNAUTHORIZED)).into_response());

@@ -70,11 +70,7 @@ async fn home(State(state): State<AppState>, request: Request) -> Result<Respons
 
 async fn theme_css(Tenant(ctx): Tenant) -> Response {
     let css = format!(":root {{ {} }}\n", ctx.tenant.theme.css_variables());
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")],
-        css,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")], css).into_response()
 }
 
 async fn branding(State(state): State<AppState>, Tenant(ctx): Tenant, headers: HeaderMap, kind: AssetKind) -> Result<Response, ApiError> {

@@ -48,8 +48,10 @@ pub async fn check_roles(app: &App, tenant: TenantId, user_type: UserType, roles
         if !role.user_types.contains(&user_type) {
             return Err(ValidationError::new(
                 "roles",
-                format!("the role `{key}` cannot be given to a `{user_type}` user (allowed: {})",
-                    role.user_types.iter().map(UserType::as_str).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "the role `{key}` cannot be given to a `{user_type}` user (allowed: {})",
+                    role.user_types.iter().map(UserType::as_str).collect::<Vec<_>>().join(", ")
+                ),
             )
             .into());
         }
@@ -69,13 +71,8 @@ pub async fn create_user(app: &App, tenant: TenantId, request: CreateUser, by: &
     };
     secrets::validate_new_password(&password)?;
     let hash = secrets::hash_password(&password).await?;
-    let new = NewUser {
-        email: request.email,
-        display_name: request.display_name,
-        user_type: request.user_type,
-        locale: request.locale,
-        password_hash: Some(hash),
-    };
+    let new =
+        NewUser { email: request.email, display_name: request.display_name, user_type: request.user_type, locale: request.locale, password_hash: Some(hash) };
     let user = app.users.create(tenant, &new, &request.roles, by).await?;
     app.authz.changed(tenant, app.bus.as_ref()).await;
     Ok((user, generated))
@@ -163,9 +160,8 @@ pub async fn login(app: &App, tenant: &Tenant, email: &str, password: &str, clie
         return Ok(LoginOutcome::Invalid);
     }
     app.users.record_login_success(tenant.id, user.id, &actor).await?;
-    let must_enroll = !user.totp_enabled
-        && tenant.require_mfa_for_admins
-        && app.authz.has_permission(tenant.id, user.id, Permission::Administrer.as_str()).await?;
+    let must_enroll =
+        !user.totp_enabled && tenant.require_mfa_for_admins && app.authz.has_permission(tenant.id, user.id, Permission::Administrer.as_str()).await?;
     let (token, _) = open_session(app, tenant.id, user.id, !user.totp_enabled && !must_enroll, client).await?;
     Ok(if user.totp_enabled {
         LoginOutcome::SecondFactorRequired { token }
@@ -177,13 +173,7 @@ pub async fn login(app: &App, tenant: &Tenant, email: &str, password: &str, clie
 }
 
 /// Opens a session and returns its cookie token.
-pub async fn open_session(
-    app: &App,
-    tenant: TenantId,
-    user: Uuid,
-    mfa_verified: bool,
-    client: &ClientInfo,
-) -> Result<(String, Session), StoreError> {
+pub async fn open_session(app: &App, tenant: TenantId, user: Uuid, mfa_verified: bool, client: &ClientInfo) -> Result<(String, Session), StoreError> {
     let token = random_token();
     let session = app
         .sessions
@@ -204,13 +194,7 @@ pub async fn open_session(
 
 /// Checks a TOTP code for a user (once per code) and, on success, replaces the pending session
 /// with a full one (a new token: the pre-authentication token cannot be reused).
-pub async fn verify_second_factor(
-    app: &App,
-    tenant: TenantId,
-    pending: &Session,
-    code: &str,
-    client: &ClientInfo,
-) -> Result<Option<String>, StoreError> {
+pub async fn verify_second_factor(app: &App, tenant: TenantId, pending: &Session, code: &str, client: &ClientInfo) -> Result<Option<String>, StoreError> {
     let credentials = app.users.credentials(tenant, pending.user_id).await?;
     let Some(secret) = credentials.totp_secret else { return Ok(None) };
     let Some(step) = totp::matching_step(&secret, code, app.now_ms()) else {

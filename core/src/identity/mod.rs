@@ -6,8 +6,8 @@ pub mod accounts;
 pub mod operators;
 pub mod secrets;
 pub mod sessions;
-pub mod users;
 pub mod totp;
+pub mod users;
 
 use async_trait::async_trait;
 use serde::Serialize;

@@ -67,11 +67,7 @@ fn validate(email: &str, display_name: &str) -> Result<String, StoreError> {
 
 fn duplicate(email: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     move |e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("an operator with the email {email} already exists"))
-        } else {
-            e.into()
-        }
+        if is_unique_violation(&e) { StoreError::Conflict(format!("an operator with the email {email} already exists")) } else { e.into() }
     }
 }
 

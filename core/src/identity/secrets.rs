@@ -35,10 +35,7 @@ pub fn validate_new_password(password: &str) -> Result<(), ValidationError> {
 pub async fn hash_password(password: &str) -> anyhow::Result<String> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("failed to hash a password: {e}"))
+        argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("failed to hash a password: {e}"))
     })
     .await
     .context("the password hashing task failed")?

@@ -19,12 +19,7 @@ pub fn new_secret() -> String {
 /// The `otpauth://` URI an authenticator app scans.
 pub fn provisioning_uri(secret: &str, issuer: &str, account: &str) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
-    format!(
-        "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
-        enc(issuer),
-        enc(account),
-        enc(issuer)
-    )
+    format!("otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}", enc(issuer), enc(account), enc(issuer))
 }
 
 /// The code for a time step.
@@ -51,9 +46,9 @@ pub fn matching_step(secret: &str, code: &str, now_ms: i64) -> Option<i64> {
         return None;
     }
     let now = step_at(now_ms);
-    [now, now - 1, now + 1].into_iter().find(|&step| {
-        code_at_step(secret, step).is_some_and(|expected| crate::identity::secrets::constant_time_eq(&expected, &code))
-    })
+    [now, now - 1, now + 1]
+        .into_iter()
+        .find(|&step| code_at_step(secret, step).is_some_and(|expected| crate::identity::secrets::constant_time_eq(&expected, &code)))
 }
 
 #[cfg(test)]

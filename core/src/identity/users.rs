@@ -51,12 +51,7 @@ fn credentials(row: &Row) -> Result<Credentials, StoreError> {
 }
 
 async fn fetch(tx: &mut Tx, tenant: TenantId, id: Uuid) -> Result<Option<Row>, StoreError> {
-    Ok(tx
-        .query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(tx)
-        .await?)
+    Ok(tx.query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).fetch_optional(tx).await?)
 }
 
 async fn fetch_existing(tx: &mut Tx, tenant: TenantId, id: Uuid) -> Result<User, StoreError> {
@@ -89,17 +84,12 @@ impl UserStore for SqlUserStore {
         .execute(&mut tx)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(format!("a user with the email {email} already exists in this tenant"))
-            } else {
-                e.into()
-            }
+            if is_unique_violation(&e) { StoreError::Conflict(format!("a user with the email {email} already exists in this tenant")) } else { e.into() }
         })?;
         let rules: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &subject::user(id), &subject::role(r))).collect();
         authz::store::insert_rules(&mut tx, tenant, &rules).await?;
         let created = fetch_existing(&mut tx, tenant, id).await?;
-        let entry = AuditEntry::new(Some(tenant), by, "user.created", subject::user(id))
-            .after(serde_json::json!({ "user": &created, "roles": roles }));
+        let entry = AuditEntry::new(Some(tenant), by, "user.created", subject::user(id)).after(serde_json::json!({ "user": &created, "roles": roles }));
         audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(created)
@@ -115,11 +105,7 @@ impl UserStore for SqlUserStore {
     async fn by_email(&self, tenant: TenantId, email: &str) -> Result<Option<(User, Credentials)>, StoreError> {
         let Ok(email) = normalize_email(email) else { return Ok(None) };
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2")
-            .bind(tenant)
-            .bind(&email)
-            .fetch_optional(&mut tx)
-            .await?;
+        let row = tx.query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2").bind(tenant).bind(&email).fetch_optional(&mut tx).await?;
         tx.commit().await?;
         row.map(|r| Ok((user(&r)?, credentials(&r)?))).transpose()
     }
@@ -133,10 +119,7 @@ impl UserStore for SqlUserStore {
 
     async fn list(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email")
-            .bind(tenant)
-            .fetch_all(&mut tx)
-            .await?;
+        let rows = tx.query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email").bind(tenant).fetch_all(&mut tx).await?;
         tx.commit().await?;
         rows.iter().map(user).collect()
     }
@@ -163,11 +146,7 @@ impl UserStore for SqlUserStore {
         .execute(&mut tx)
         .await?;
         if status == UserStatus::Disabled {
-            tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut tx)
-                .await?;
+            tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
         }
         let after = fetch_existing(&mut tx, tenant, id).await?;
         let entry = AuditEntry::new(Some(tenant), by, "user.updated", subject::user(id)).before(&before).after(&after);
@@ -190,11 +169,7 @@ impl UserStore for SqlUserStore {
         .bind(now)
         .execute(&mut tx)
         .await?;
-        tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
+        tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
         audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.password_changed", subject::user(id))).await?;
         tx.commit().await?;
         Ok(())
@@ -260,15 +235,16 @@ impl UserStore for SqlUserStore {
 
     async fn use_totp_step(&self, tenant: TenantId, id: Uuid, step: i64) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let result = tx.query(
-            r#"UPDATE users SET totp_last_step = $3
+        let result = tx
+            .query(
+                r#"UPDATE users SET totp_last_step = $3
                WHERE tenant_id = $1 AND id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)"#,
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(step)
-        .execute(&mut tx)
-        .await?;
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(step)
+            .execute(&mut tx)
+            .await?;
         tx.commit().await?;
         Ok(result == 1)
     }
@@ -277,16 +253,8 @@ impl UserStore for SqlUserStore {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
-        tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2")
-            .bind(tenant)
-            .bind(subject::user(id))
-            .execute(&mut tx)
-            .await?;
-        tx.query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
+        tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(subject::user(id)).execute(&mut tx).await?;
+        tx.query("DELETE FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
         audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.deleted", subject::user(id)).before(&before)).await?;
         tx.commit().await?;
         Ok(())
@@ -296,18 +264,15 @@ impl UserStore for SqlUserStore {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let user = fetch_existing(&mut tx, tenant, id).await?;
-        tx.query(
-            "INSERT INTO password_resets (token_hash, tenant_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash)
-        .bind(tenant)
-        .bind(id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut tx)
-        .await?;
-        let entry = AuditEntry::new(Some(tenant), by, "user.password_reset_requested", user.email)
-            .after(serde_json::json!({ "expires_at": expires_at }));
+        tx.query("INSERT INTO password_resets (token_hash, tenant_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash)
+            .bind(tenant)
+            .bind(id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut tx)
+            .await?;
+        let entry = AuditEntry::new(Some(tenant), by, "user.password_reset_requested", user.email).after(serde_json::json!({ "expires_at": expires_at }));
         audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(())
@@ -318,15 +283,15 @@ impl UserStore for SqlUserStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let user: Option<Uuid> = tx
             .query(
-            r#"UPDATE password_resets SET used_at = $3
+                r#"UPDATE password_resets SET used_at = $3
                WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
                RETURNING user_id"#,
-        )
-        .bind(tenant)
-        .bind(token_hash)
-        .bind(now)
-        .scalar(&mut tx)
-        .await?;
+            )
+            .bind(tenant)
+            .bind(token_hash)
+            .bind(now)
+            .scalar(&mut tx)
+            .await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -28,19 +28,19 @@ impl SqlJobStore {
 pub async fn enqueue(tx: &mut Tx, job: &NewJob, now: i64) -> Result<bool, sqlx::Error> {
     let result = tx
         .query(
-        r#"INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, dedupe_key, created_at, updated_at)
+            r#"INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, dedupe_key, created_at, updated_at)
            VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING"#,
-    )
-    .bind(Uuid::now_v7())
-    .bind(job.tenant)
-    .bind(&job.kind)
-    .bind(Json(&job.payload))
-    .bind(job.run_at)
-    .bind(job.max_attempts)
-    .bind(job.dedupe_key.as_deref())
-    .bind(now)
-    .execute(tx)
-    .await?;
+        )
+        .bind(Uuid::now_v7())
+        .bind(job.tenant)
+        .bind(&job.kind)
+        .bind(Json(&job.payload))
+        .bind(job.run_at)
+        .bind(job.max_attempts)
+        .bind(job.dedupe_key.as_deref())
+        .bind(now)
+        .execute(tx)
+        .await?;
     Ok(result == 1)
 }
 
@@ -84,24 +84,26 @@ impl JobStore for SqlJobStore {
                                 ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED)
                    RETURNING *"#,
             ))
-        .bind(now + lease_ms)
-        .bind(worker)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut tx)
-        .await?;
+            .bind(now + lease_ms)
+            .bind(worker)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut tx)
+            .await?;
         tx.commit().await?;
         rows.iter().map(job).collect()
     }
 
     async fn complete(&self, id: Uuid, worker: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("UPDATE jobs SET status = 'done', finished_at = $3, updated_at = $3, lease_until = NULL WHERE id = $1 AND leased_by = $2 AND status = 'running'")
-            .bind(id)
-            .bind(worker)
-            .bind(now)
-            .execute(&mut tx)
-            .await?;
+        tx.query(
+            "UPDATE jobs SET status = 'done', finished_at = $3, updated_at = $3, lease_until = NULL WHERE id = $1 AND leased_by = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -127,7 +129,8 @@ impl JobStore for SqlJobStore {
 
     async fn list(&self, tenant: TenantId, status: &str, limit: i64) -> Result<Vec<Job>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM jobs WHERE tenant_id = $1 AND status = $2 ORDER BY updated_at DESC LIMIT $3")
+        let rows = tx
+            .query("SELECT * FROM jobs WHERE tenant_id = $1 AND status = $2 ORDER BY updated_at DESC LIMIT $3")
             .bind(tenant)
             .bind(status)
             .bind(limit)
@@ -190,7 +193,8 @@ impl JobStore for SqlJobStore {
 
     async fn fire_schedule(&self, schedule: &Schedule, to: i64, job: &NewJob) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let moved = tx.query("UPDATE schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2")
+        let moved = tx
+            .query("UPDATE schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2")
             .bind(&schedule.name)
             .bind(schedule.next_run_at)
             .bind(to)
@@ -205,8 +209,7 @@ impl JobStore for SqlJobStore {
 
     async fn purge_done(&self, before: i64) -> Result<u64, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let result = tx
-        .query("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1").bind(before).execute(&mut tx).await?;
+        let result = tx.query("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1").bind(before).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(result)
     }

@@ -72,8 +72,7 @@ impl Worker {
         let now = self.app.now_ms();
         for schedule in self.app.jobs.due_schedules(now).await? {
             let next = next_cron(&schedule.cron, now)?;
-            let job = NewJob::new(None, &schedule.kind, schedule.payload.clone(), now)
-                .dedupe(format!("schedule:{}:{}", schedule.name, schedule.next_run_at));
+            let job = NewJob::new(None, &schedule.kind, schedule.payload.clone(), now).dedupe(format!("schedule:{}:{}", schedule.name, schedule.next_run_at));
             self.app.jobs.fire_schedule(&schedule, next, &job).await?;
         }
         let jobs = self.app.jobs.lease(&self.id, now, LEASE_MS, BATCH).await?;

@@ -27,8 +27,7 @@ impl Sender {
                 Ok(Self::Smtp(transport))
             }
             None => {
-                std::fs::create_dir_all(&settings.dir)
-                    .map_err(|e| anyhow::anyhow!("cannot create the mail directory {}: {e}", settings.dir))?;
+                std::fs::create_dir_all(&settings.dir).map_err(|e| anyhow::anyhow!("cannot create the mail directory {}: {e}", settings.dir))?;
                 Ok(Self::Files(AsyncFileTransport::new(&settings.dir)))
             }
         }

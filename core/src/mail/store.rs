@@ -66,22 +66,22 @@ impl MailStore for SqlMailStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let inserted = tx
             .query(
-            r#"INSERT INTO mails (id, tenant_id, recipient, sender, subject, template, locale, html, text, status, record_id, created_at)
+                r#"INSERT INTO mails (id, tenant_id, recipient, sender, subject, template, locale, html, text, status, record_id, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11) ON CONFLICT (id) DO NOTHING"#,
-        )
-        .bind(mail.id)
-        .bind(tenant)
-        .bind(&mail.recipient)
-        .bind(&mail.sender)
-        .bind(&mail.subject)
-        .bind(&mail.template)
-        .bind(mail.locale.as_str())
-        .bind(&mail.html)
-        .bind(&mail.text)
-        .bind(mail.record_id)
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
+            )
+            .bind(mail.id)
+            .bind(tenant)
+            .bind(&mail.recipient)
+            .bind(&mail.sender)
+            .bind(&mail.subject)
+            .bind(&mail.template)
+            .bind(mail.locale.as_str())
+            .bind(&mail.html)
+            .bind(&mail.text)
+            .bind(mail.record_id)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
         if inserted == 1 {
             crate::jobs::store::enqueue(&mut tx, job, now).await?;
         }
@@ -123,18 +123,16 @@ impl MailStore for SqlMailStore {
 
     async fn list(&self, tenant: TenantId, limit: i64) -> Result<Vec<Mail>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM mails WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
-            .bind(tenant)
-            .bind(limit)
-            .fetch_all(&mut tx)
-            .await?;
+        let rows =
+            tx.query("SELECT * FROM mails WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2").bind(tenant).bind(limit).fetch_all(&mut tx).await?;
         tx.commit().await?;
         rows.iter().map(mail).collect()
     }
 
     async fn template_override(&self, tenant: TenantId, key: &str, locale: Locale) -> Result<Option<TemplateText>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT subject, html, text FROM mail_templates WHERE tenant_id = $1 AND key = $2 AND locale = $3")
+        let row = tx
+            .query("SELECT subject, html, text FROM mail_templates WHERE tenant_id = $1 AND key = $2 AND locale = $3")
             .bind(tenant)
             .bind(key)
             .bind(locale.as_str())

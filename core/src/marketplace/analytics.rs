@@ -97,9 +97,7 @@ pub trait AnalyticsStore: Send + Sync {
 
 /// Puts events into one bucket per day from `from_day` (days since the epoch) for `days` days.
 pub fn daily(events: &[(i64, String)], from_day: i64, days: u32) -> Vec<Day> {
-    let mut buckets: Vec<Day> = (0..i64::from(days))
-        .map(|d| Day { date: date(from_day + d), ..Day::default() })
-        .collect();
+    let mut buckets: Vec<Day> = (0..i64::from(days)).map(|d| Day { date: date(from_day + d), ..Day::default() }).collect();
     for (at, kind) in events {
         let Ok(index) = usize::try_from(at.div_euclid(DAY_MS) - from_day) else { continue };
         let Some(day) = buckets.get_mut(index) else { continue };
@@ -166,7 +164,12 @@ pub async fn analytics(app: &App, plugin: &str, days: u32) -> anyhow::Result<Ana
 impl AnalyticsStore for SqlMarketplaceStore {
     async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at").bind(plugin).bind(since).fetch_all(&mut tx).await?;
+        let rows = tx
+            .query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at")
+            .bind(plugin)
+            .bind(since)
+            .fetch_all(&mut tx)
+            .await?;
         tx.commit().await?;
         rows.iter().map(|r| Ok((r.get("at")?, r.get("kind")?))).collect()
     }
@@ -180,7 +183,12 @@ impl AnalyticsStore for SqlMarketplaceStore {
 
     async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'").bind(plugin).bind(since).fetch_all(&mut tx).await?;
+        let rows = tx
+            .query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'")
+            .bind(plugin)
+            .bind(since)
+            .fetch_all(&mut tx)
+            .await?;
         tx.commit().await?;
         rows.iter().map(|r| Ok(r.get("version")?)).collect()
     }
@@ -188,14 +196,15 @@ impl AnalyticsStore for SqlMarketplaceStore {
     async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
         let filter = "plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle' AND ($3 IS NULL OR version = $3)";
-        let row = tx.query_built(format!(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
-        ))
-        .bind(plugin)
-        .bind(since)
-        .bind(version)
-        .fetch_one(&mut tx)
-        .await?;
+        let row = tx
+            .query_built(format!(
+                "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
+            ))
+            .bind(plugin)
+            .bind(since)
+            .bind(version)
+            .fetch_one(&mut tx)
+            .await?;
         let invocations: i64 = row.get("calls")?;
         let failures: i64 = row.get("failures")?;
         // Nearest-rank percentile: the value at rank ceil(0.95 n), the same on both backends.
@@ -216,7 +225,6 @@ impl AnalyticsStore for SqlMarketplaceStore {
         Ok(CallStats { invocations, failures, p95_us })
     }
 }
-
 
 #[cfg(test)]
 mod tests {

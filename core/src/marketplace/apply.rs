@@ -174,7 +174,10 @@ async fn prepare(app: &App, tenant: &Tenant, change: &Change) -> Result<Prepared
                 .ok_or_else(|| ApplyError::Invalid(format!("{}@{} is not in the marketplace", locked.id, locked.version)))?,
         };
         if row.digest != locked.digest {
-            return Err(ApplyError::Invalid(format!("{}@{}: the lockfile says {} but the marketplace has {}", locked.id, locked.version, locked.digest, row.digest)));
+            return Err(ApplyError::Invalid(format!(
+                "{}@{}: the lockfile says {} but the marketplace has {}",
+                locked.id, locked.version, locked.digest, row.digest
+            )));
         }
         rows.insert(locked.id.clone(), row);
     }
@@ -184,7 +187,14 @@ async fn prepare(app: &App, tenant: &Tenant, change: &Change) -> Result<Prepared
     // Dependents are removed before what they depend on.
     for locked in order_dependencies_first(&from_lock).into_iter().rev().filter(|p| to_lock.get(&p.id).is_none()) {
         if installs.iter().any(|i| i.plugin_id == locked.id) {
-            steps.push(Step { plugin: locked.id.clone(), action: "remove".into(), from: Some(locked.version.to_string()), to: None, grants: vec![], needs_approval: vec![] });
+            steps.push(Step {
+                plugin: locked.id.clone(),
+                action: "remove".into(),
+                from: Some(locked.version.to_string()),
+                to: None,
+                grants: vec![],
+                needs_approval: vec![],
+            });
         }
     }
     for locked in order_dependencies_first(&to_lock) {
@@ -384,7 +394,14 @@ pub async fn recover(app: &App) -> anyhow::Result<usize> {
         let snapshot: Vec<Snapshot> = serde_json::from_str(&operation.snapshot)?;
         install::restore(app, tenant_id, &snapshot, &Actor::system("marketplace recovery")).await?;
         app.marketplace
-            .finish_operation(tenant_id, &operation.id, "rolled_back", Some("interrupted: the server stopped while applying it; the previous state was restored"), &[], &RetentionChange::default())
+            .finish_operation(
+                tenant_id,
+                &operation.id,
+                "rolled_back",
+                Some("interrupted: the server stopped while applying it; the previous state was restored"),
+                &[],
+                &RetentionChange::default(),
+            )
             .await?;
         tracing::warn!(tenant.id = %tenant_id, operation = %operation.id, "interrupted plugin operation rolled back");
     }

@@ -52,11 +52,7 @@ pub async fn inbox(app: &App, tenant: &Tenant) -> anyhow::Result<Vec<Inbox>> {
     let installed = app.plugins.installed(tenant.id).await?;
     let mut items = Vec::new();
     for approval in app.marketplace.approvals(tenant.id).await? {
-        let declared = installed
-            .iter()
-            .find(|p| p.id == approval.plugin_id)
-            .map(|p| crate::plugins::grants::declared(&p.manifest))
-            .unwrap_or_default();
+        let declared = installed.iter().find(|p| p.id == approval.plugin_id).map(|p| crate::plugins::grants::declared(&p.manifest)).unwrap_or_default();
         let adds = approval
             .grants
             .iter()

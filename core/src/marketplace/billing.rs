@@ -233,7 +233,8 @@ impl BillingStore for SqlMarketplaceStore {
 
     async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
+        let rows = tx
+            .query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
             .bind(publisher)
             .bind(period)
             .fetch_all(&mut tx)
@@ -262,15 +263,16 @@ impl BillingStore for SqlMarketplaceStore {
     async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
         // Lifecycle calls (install, upgrade, uninstall) are the platform's, not a use.
-        let rows = tx.query(
-            "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
+        let rows = tx
+            .query(
+                "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
              WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
-        )
-        .bind(plugin)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut tx)
-        .await?;
+            )
+            .bind(plugin)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut tx)
+            .await?;
         tx.commit().await?;
         rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?, r.get("calls")?))).collect()
     }
@@ -297,7 +299,6 @@ impl BillingStore for SqlMarketplaceStore {
         Ok(reseller)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -132,7 +132,12 @@ fn newest(rows: &[&VersionRow]) -> Option<(Manifest, VersionRow)> {
 }
 
 /// The catalogue entry of a plugin from its listed versions, or `None` if none is installable.
-fn summary(id: &str, rows: &[&VersionRow], stats: &BTreeMap<String, InstallStats>, ratings: &BTreeMap<String, Rating>) -> Option<(Manifest, VersionRow, Summary)> {
+fn summary(
+    id: &str,
+    rows: &[&VersionRow],
+    stats: &BTreeMap<String, InstallStats>,
+    ratings: &BTreeMap<String, Rating>,
+) -> Option<(Manifest, VersionRow, Summary)> {
     let (manifest, row) = newest(rows)?;
     let rating = ratings.get(id);
     let summary = Summary {
@@ -228,7 +233,13 @@ pub async fn listing(app: &App, id: &str, tenant: Option<&Tenant>) -> anyhow::Re
         readme: row.readme.clone(),
         versions: listed
             .iter()
-            .map(|v| VersionInfo { version: v.version.clone(), channel: v.channel.clone(), yanked: v.yanked.clone(), changelog: v.changelog.clone(), published_at: v.submitted_at })
+            .map(|v| VersionInfo {
+                version: v.version.clone(),
+                channel: v.channel.clone(),
+                yanked: v.yanked.clone(),
+                changelog: v.changelog.clone(),
+                published_at: v.submitted_at,
+            })
             .collect(),
         permissions: crate::plugins::grants::declared(&manifest),
         data_classes: manifest.data_classes.clone(),

@@ -8,8 +8,8 @@
 
 pub mod analytics;
 pub mod apply;
-pub mod billing;
 pub mod approvals;
+pub mod billing;
 pub mod catalogue;
 pub mod notify;
 pub mod publish;

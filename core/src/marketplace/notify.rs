@@ -91,7 +91,14 @@ async fn try_notify(app: &App, tenant_id: TenantId, kind: &str, plugin: &str, ve
     let vars = serde_json::json!({ "subject": subject, "message": notification.message });
     for email in administrators(app, tenant_id).await? {
         let dedupe = format!("marketplace:{}:{email}", notification.id);
-        let request = crate::mail::MailRequest { recipient: &email, template: "notification", locale: tenant.locale, vars: &vars, record_id: None, dedupe: Some(&dedupe) };
+        let request = crate::mail::MailRequest {
+            recipient: &email,
+            template: "notification",
+            locale: tenant.locale,
+            vars: &vars,
+            record_id: None,
+            dedupe: Some(&dedupe),
+        };
         crate::mail::queue(app, &tenant, request).await?;
     }
     Ok(())
@@ -119,7 +126,6 @@ fn notification(r: &Row) -> Result<Notification, StoreError> {
         read_at: r.get::<Option<i64>>("read_at")?,
     })
 }
-
 
 #[async_trait]
 impl NotificationStore for SqlMarketplaceStore {
@@ -153,11 +159,8 @@ impl NotificationStore for SqlMarketplaceStore {
 
     async fn mark_read(&self, tenant: TenantId, id: &str, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let found: Option<String> = tx.query("SELECT id FROM tenant_notifications WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .scalar(&mut tx)
-            .await?;
+        let found: Option<String> =
+            tx.query("SELECT id FROM tenant_notifications WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).scalar(&mut tx).await?;
         tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND id = $3 AND read_at IS NULL")
             .bind(now)
             .bind(tenant)
@@ -170,13 +173,9 @@ impl NotificationStore for SqlMarketplaceStore {
 
     async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let done = tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL")
-            .bind(now)
-            .bind(tenant)
-            .execute(&mut tx)
-            .await?;
+        let done =
+            tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL").bind(now).bind(tenant).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }
 }
-

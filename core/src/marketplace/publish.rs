@@ -85,7 +85,8 @@ pub async fn submit(app: &Arc<App>, publisher: &Publisher, archive: &[u8], signa
     };
     let keys = app.marketplace.keys(&publisher.id).await?;
     let Some(current) = keys.iter().find(|k| k.status == "current") else {
-        return Ok(report.fail("signature", format!("publisher {} has no signing key: add one with `socle plugin keygen` then `socle publisher key add`", publisher.id)));
+        return Ok(report
+            .fail("signature", format!("publisher {} has no signing key: add one with `socle plugin keygen` then `socle publisher key add`", publisher.id)));
     };
     let key: PublicKey = match current.public_key.parse() {
         Ok(key) => key,
@@ -110,7 +111,10 @@ pub async fn submit(app: &Arc<App>, publisher: &Publisher, archive: &[u8], signa
         return Ok(report.fail("version", format!("plugin id `{}` belongs to publisher {owner}: choose another id", manifest.plugin.id)));
     }
     if existing.iter().any(|v| v.version == manifest.plugin.version.to_string()) {
-        return Ok(report.fail("version", format!("{}@{} was already submitted and versions are immutable: bump the version", manifest.plugin.id, manifest.plugin.version)));
+        return Ok(report.fail(
+            "version",
+            format!("{}@{} was already submitted and versions are immutable: bump the version", manifest.plugin.id, manifest.plugin.version),
+        ));
     }
     report.pass("version", "new, semver".to_string());
 

@@ -37,7 +37,8 @@ impl From<crate::error::StoreError> for PublisherError {
 
 /// Creates a publisher and its first API token (returned once, never stored in clear).
 pub async fn create(app: &App, id: &str, name: &str, email: &str) -> Result<(Publisher, String), PublisherError> {
-    let id_ok = (2..=40).contains(&id.len()) && id.as_bytes()[0].is_ascii_lowercase() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let id_ok =
+        (2..=40).contains(&id.len()) && id.as_bytes()[0].is_ascii_lowercase() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !id_ok {
         return Err(PublisherError::Invalid(format!("`{id}` is not a publisher id: 2 to 40 lowercase letters, digits and `-`, starting with a letter")));
     }

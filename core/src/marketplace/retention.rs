@@ -239,9 +239,7 @@ fn retention(r: &Row) -> Result<Retention, StoreError> {
     })
 }
 
-
 const RETENTION_COLUMNS: &str = "id, plugin_id, version, collections, records, kv_keys, status, created_at, purge_at, closed_at";
-
 
 #[async_trait]
 impl RetentionStore for SqlMarketplaceStore {
@@ -268,7 +266,8 @@ impl RetentionStore for SqlMarketplaceStore {
 
     async fn retentions(&self, tenant: TenantId) -> Result<Vec<Retention>, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let rows = tx.query_built(format!("SELECT {RETENTION_COLUMNS} FROM plugin_retentions WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"))
+        let rows = tx
+            .query_built(format!("SELECT {RETENTION_COLUMNS} FROM plugin_retentions WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"))
             .bind(tenant)
             .fetch_all(&mut tx)
             .await?;
@@ -278,7 +277,8 @@ impl RetentionStore for SqlMarketplaceStore {
 
     async fn retention_export(&self, tenant: TenantId, id: &str) -> Result<Option<(Retention, Option<String>)>, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let row = tx.query_built(format!("SELECT {RETENTION_COLUMNS}, export FROM plugin_retentions WHERE tenant_id = $1 AND id = $2"))
+        let row = tx
+            .query_built(format!("SELECT {RETENTION_COLUMNS}, export FROM plugin_retentions WHERE tenant_id = $1 AND id = $2"))
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut tx)
@@ -289,7 +289,8 @@ impl RetentionStore for SqlMarketplaceStore {
 
     async fn due_retentions(&self, now: i64) -> Result<Vec<(TenantId, String)>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT tenant_id, id FROM plugin_retentions WHERE status = 'kept' AND purge_at <= $1 ORDER BY purge_at")
+        let rows = tx
+            .query("SELECT tenant_id, id FROM plugin_retentions WHERE status = 'kept' AND purge_at <= $1 ORDER BY purge_at")
             .bind(now)
             .fetch_all(&mut tx)
             .await?;
@@ -299,16 +300,18 @@ impl RetentionStore for SqlMarketplaceStore {
 
     async fn purge_retention(&self, tenant: TenantId, id: &str, now: i64) -> Result<Purged, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-                        // Closing the row first: a reinstall finishing at the same time waits on it, or
+        // Closing the row first: a reinstall finishing at the same time waits on it, or
         // finds it closed.
-        let row = tx.query("SELECT plugin_id, collections FROM plugin_retentions WHERE id = $1 AND tenant_id = $2 AND status = 'kept' AND purge_at <= $3")
+        let row = tx
+            .query("SELECT plugin_id, collections FROM plugin_retentions WHERE id = $1 AND tenant_id = $2 AND status = 'kept' AND purge_at <= $3")
             .bind(id)
             .bind(tenant)
             .bind(now)
             .fetch_optional(&mut tx)
             .await?;
         let Some(row) = row else { return Ok(Purged::Nothing) };
-        let closed = tx.query("UPDATE plugin_retentions SET status = 'purged', export = NULL, closed_at = $1 WHERE id = $2 AND tenant_id = $3 AND status = 'kept'")
+        let closed = tx
+            .query("UPDATE plugin_retentions SET status = 'purged', export = NULL, closed_at = $1 WHERE id = $2 AND tenant_id = $3 AND status = 'kept'")
             .bind(now)
             .bind(id)
             .bind(tenant)
@@ -335,7 +338,6 @@ impl RetentionStore for SqlMarketplaceStore {
         Ok(Purged::Purged)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

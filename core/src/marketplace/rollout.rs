@@ -310,7 +310,8 @@ async fn release(app: &App, rollout: &Rollout) {
         let summary = format!("rollout of {}: upgrade {} {version} → {}", rollout.label(), rollout.plugin_id, rollout.version);
         match change_plugin(app, tenant, &rollout.plugin_id, "upgrade", summary).await {
             Ok(Some(to)) if to == rollout.version => {
-                notify(app, tenant, "updated", &rollout.plugin_id, &rollout.version, format!("{} a été mis à jour de {version} vers {to}.", rollout.plugin_id)).await;
+                notify(app, tenant, "updated", &rollout.plugin_id, &rollout.version, format!("{} a été mis à jour de {version} vers {to}.", rollout.plugin_id))
+                    .await;
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(tenant.id = %tenant, plugin.id = %rollout.plugin_id, error = %err, "rollout upgrade not applied"),
@@ -350,11 +351,17 @@ pub async fn roll_back_everyone(app: &App, plugin: &str, version: &str, why: &st
         if installed != version {
             continue;
         }
-        let name = app.tenants.get(tenant).await.map_err(|e| RolloutError::Platform(anyhow::anyhow!("{e}")))?.map_or_else(|| tenant.to_string(), |t| t.slug.to_string());
+        let name = app
+            .tenants
+            .get(tenant)
+            .await
+            .map_err(|e| RolloutError::Platform(anyhow::anyhow!("{e}")))?
+            .map_or_else(|| tenant.to_string(), |t| t.slug.to_string());
         let summary = format!("roll back {plugin} {version}: {why}");
         match change_plugin(app, tenant, plugin, "rollback", summary).await {
             Ok(Some(to)) if to != version => {
-                notify(app, tenant, "rollback", plugin, version, format!("{plugin} {version} a été retiré ({why}) ; votre espace est revenu à {plugin} {to}.")).await;
+                notify(app, tenant, "rollback", plugin, version, format!("{plugin} {version} a été retiré ({why}) ; votre espace est revenu à {plugin} {to}."))
+                    .await;
                 report.rolled_back.push((name, to));
             }
             Ok(_) => report.failed.push((name, format!("no other version of {plugin} resolves for this tenant"))),
@@ -441,12 +448,12 @@ fn rollout_row(r: &Row) -> Result<Rollout, StoreError> {
     })
 }
 
-
 #[async_trait]
 impl RolloutStore for SqlMarketplaceStore {
     async fn insert_rollout(&self, r: &Rollout) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let busy: Option<String> = tx.query("SELECT version FROM plugin_rollouts WHERE plugin_id = $1 AND (state IN ('active', 'paused') OR version = $2)")
+        let busy: Option<String> = tx
+            .query("SELECT version FROM plugin_rollouts WHERE plugin_id = $1 AND (state IN ('active', 'paused') OR version = $2)")
             .bind(&r.plugin_id)
             .bind(&r.version)
             .scalar(&mut tx)
@@ -478,7 +485,8 @@ impl RolloutStore for SqlMarketplaceStore {
 
     async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
+        let rows = tx
+            .query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
             .bind(plugin)
             .fetch_all(&mut tx)
             .await?;
@@ -506,15 +514,16 @@ impl RolloutStore for SqlMarketplaceStore {
     // them made the gate depend on when their receipts happened to be stored).
     async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let row = tx.query(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
+        let row = tx
+            .query(
+                "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
              FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3 AND kind <> 'lifecycle'",
-        )
-        .bind(plugin)
-        .bind(version)
-        .bind(since)
-        .fetch_one(&mut tx)
-        .await?;
+            )
+            .bind(plugin)
+            .bind(version)
+            .bind(since)
+            .fetch_one(&mut tx)
+            .await?;
         tx.commit().await?;
         let calls: i64 = row.get("calls")?;
         let failures: i64 = row.get("failures")?;
@@ -528,4 +537,3 @@ impl RolloutStore for SqlMarketplaceStore {
         rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?))).collect()
     }
 }
-

@@ -3,13 +3,13 @@
 //! marketplace tables hold only text, integers and bytes, so their SQL is the same on both
 //! databases.
 
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use socle_tenants::TenantId;
 use super::retention::RetentionChange;
 use crate::clock::SharedClock;
 use crate::db::{Db, Row, Scope, Tx};
 use crate::error::StoreError;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use socle_tenants::TenantId;
 
 /// A partner account that owns plugin ids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,10 +217,13 @@ pub struct InstallStats {
 /// Marketplace storage.
 #[async_trait]
 pub trait MarketplaceStore:
-    super::retention::RetentionStore + super::rollout::RolloutStore + super::notify::NotificationStore + super::analytics::AnalyticsStore
-        + super::billing::BillingStore
-        + Send
-        + Sync
+    super::retention::RetentionStore
+    + super::rollout::RolloutStore
+    + super::notify::NotificationStore
+    + super::analytics::AnalyticsStore
+    + super::billing::BillingStore
+    + Send
+    + Sync
 {
     /// Creates a publisher; false if the id is taken.
     async fn create_publisher(&self, publisher: &Publisher) -> Result<bool, StoreError>;
@@ -408,7 +411,8 @@ async fn insert_approval(tx: &mut Tx, tenant: TenantId, a: &Approval) -> Result<
 impl MarketplaceStore for SqlMarketplaceStore {
     async fn create_publisher(&self, p: &Publisher) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query("INSERT INTO publishers (id, name, email, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+        let done = tx
+            .query("INSERT INTO publishers (id, name, email, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(&p.id)
             .bind(&p.name)
             .bind(&p.email)
@@ -444,13 +448,14 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn publisher_by_token(&self, hash: &str) -> Result<Option<Publisher>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let row = tx.query(
-            "SELECT p.* FROM publisher_tokens t JOIN publishers p ON p.id = t.publisher_id
+        let row = tx
+            .query(
+                "SELECT p.* FROM publisher_tokens t JOIN publishers p ON p.id = t.publisher_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.status = 'active'",
-        )
-        .bind(hash)
-        .fetch_optional(&mut tx)
-        .await?;
+            )
+            .bind(hash)
+            .fetch_optional(&mut tx)
+            .await?;
         if row.is_some() {
             tx.query("UPDATE publisher_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(self.clock.now_ms()).bind(hash).execute(&mut tx).await?;
         }
@@ -460,7 +465,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn revoke_token(&self, publisher: &str, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query("UPDATE publisher_tokens SET revoked_at = $1 WHERE publisher_id = $2 AND id = $3 AND revoked_at IS NULL")
+        let done = tx
+            .query("UPDATE publisher_tokens SET revoked_at = $1 WHERE publisher_id = $2 AND id = $3 AND revoked_at IS NULL")
             .bind(self.clock.now_ms())
             .bind(publisher)
             .bind(id)
@@ -513,7 +519,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn revoke_key(&self, publisher: &str, key_id: &str) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query("UPDATE publisher_keys SET status = 'revoked', changed_at = $1 WHERE publisher_id = $2 AND key_id = $3 AND status <> 'revoked'")
+        let done = tx
+            .query("UPDATE publisher_keys SET status = 'revoked', changed_at = $1 WHERE publisher_id = $2 AND key_id = $3 AND status <> 'revoked'")
             .bind(self.clock.now_ms())
             .bind(publisher)
             .bind(key_id)
@@ -557,7 +564,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
                     .await?;
             }
         }
-        let exists: Option<String> = tx.query("SELECT version FROM package_versions WHERE plugin_id = $1 AND version = $2")
+        let exists: Option<String> = tx
+            .query("SELECT version FROM package_versions WHERE plugin_id = $1 AND version = $2")
             .bind(&row.plugin_id)
             .bind(&row.version)
             .scalar(&mut tx)
@@ -609,13 +617,14 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn version(&self, plugin: &str, version: &str) -> Result<Option<VersionRow>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let row = tx.query_built(format!(
-            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 AND v.version = $2"
-        ))
-        .bind(plugin)
-        .bind(version)
-        .fetch_optional(&mut tx)
-        .await?;
+        let row = tx
+            .query_built(format!(
+                "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 AND v.version = $2"
+            ))
+            .bind(plugin)
+            .bind(version)
+            .fetch_optional(&mut tx)
+            .await?;
         tx.commit().await?;
         row.map(|r| version_row(&r)).transpose()
     }
@@ -668,18 +677,19 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn decide(&self, plugin: &str, version: &str, status: &str, note: &str, by: &str) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query(
-            "UPDATE package_versions SET status = $1, review_note = $2, reviewed_by = $3, reviewed_at = $4
+        let done = tx
+            .query(
+                "UPDATE package_versions SET status = $1, review_note = $2, reviewed_by = $3, reviewed_at = $4
              WHERE plugin_id = $5 AND version = $6 AND status = 'in_review'",
-        )
-        .bind(status)
-        .bind(note)
-        .bind(by)
-        .bind(self.clock.now_ms())
-        .bind(plugin)
-        .bind(version)
-        .execute(&mut tx)
-        .await?
+            )
+            .bind(status)
+            .bind(note)
+            .bind(by)
+            .bind(self.clock.now_ms())
+            .bind(plugin)
+            .bind(version)
+            .execute(&mut tx)
+            .await?
             == 1;
         tx.commit().await?;
         Ok(done)
@@ -687,7 +697,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn set_yanked(&self, plugin: &str, version: &str, message: Option<&str>) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query("UPDATE package_versions SET yanked = $1 WHERE plugin_id = $2 AND version = $3")
+        let done = tx
+            .query("UPDATE package_versions SET yanked = $1 WHERE plugin_id = $2 AND version = $3")
             .bind(message)
             .bind(plugin)
             .bind(version)
@@ -721,10 +732,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn start_operation(&self, tenant: TenantId, op: &Operation) -> Result<(), StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let busy: Option<String> = tx.query("SELECT id FROM plugin_operations WHERE tenant_id = $1 AND state = 'applying'")
-            .bind(tenant)
-            .scalar(&mut tx)
-            .await?;
+        let busy: Option<String> =
+            tx.query("SELECT id FROM plugin_operations WHERE tenant_id = $1 AND state = 'applying'").bind(tenant).scalar(&mut tx).await?;
         if let Some(busy) = busy {
             return Err(StoreError::Conflict(format!("another plugin operation ({busy}) is being applied to this tenant; try again when it ends")));
         }
@@ -760,7 +769,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
     ) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT to_wants, to_lock FROM plugin_operations WHERE id = $1 AND tenant_id = $2 AND state = 'applying'")
+        let row = tx
+            .query("SELECT to_wants, to_lock FROM plugin_operations WHERE id = $1 AND tenant_id = $2 AND state = 'applying'")
             .bind(id)
             .bind(tenant)
             .fetch_optional(&mut tx)
@@ -823,7 +833,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn operations(&self, tenant: TenantId, limit: i64) -> Result<Vec<Operation>, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM plugin_operations WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
+        let rows = tx
+            .query("SELECT * FROM plugin_operations WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
             .bind(tenant)
             .bind(limit)
             .fetch_all(&mut tx)
@@ -846,7 +857,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn interrupted(&self, stale_before: i64) -> Result<Vec<(TenantId, Operation)>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM plugin_operations WHERE state = 'applying' AND heartbeat_at < $1 ORDER BY started_at")
+        let rows = tx
+            .query("SELECT * FROM plugin_operations WHERE state = 'applying' AND heartbeat_at < $1 ORDER BY started_at")
             .bind(stale_before)
             .fetch_all(&mut tx)
             .await?;
@@ -875,7 +887,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn decide_approval(&self, tenant: TenantId, id: &str, status: &str, by: &str) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let done = tx.query("UPDATE plugin_approvals SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 AND status = 'pending'")
+        let done = tx
+            .query("UPDATE plugin_approvals SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 AND status = 'pending'")
             .bind(status)
             .bind(by)
             .bind(self.clock.now_ms())
@@ -916,7 +929,7 @@ impl MarketplaceStore for SqlMarketplaceStore {
                 let tenant: TenantId = r.get("tenant_id")?;
                 Ok(Review {
                     plugin_id: r.get::<String>("plugin_id")?,
-                    tenant: tenant,
+                    tenant,
                     stars: r.get::<i64>("stars")?,
                     title: r.get::<String>("title")?,
                     body: r.get::<String>("body")?,
@@ -930,7 +943,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn ratings(&self) -> Result<std::collections::BTreeMap<String, Rating>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id").fetch_all(&mut tx).await?;
+        let rows =
+            tx.query("SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id").fetch_all(&mut tx).await?;
         tx.commit().await?;
         rows.iter()
             .map(|r| {
@@ -944,7 +958,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn reply(&self, plugin: &str, review_created_at: i64, reply: &str) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query("UPDATE plugin_reviews SET reply = $1, replied_at = $2 WHERE plugin_id = $3 AND created_at = $4")
+        let done = tx
+            .query("UPDATE plugin_reviews SET reply = $1, replied_at = $2 WHERE plugin_id = $3 AND created_at = $4")
             .bind(reply)
             .bind(self.clock.now_ms())
             .bind(plugin)
@@ -973,7 +988,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
     async fn install_stats(&self) -> Result<std::collections::BTreeMap<String, InstallStats>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
         let active = tx.query("SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id").fetch_all(&mut tx).await?;
-        let total = tx.query("SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
+        let total = tx
+            .query("SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
             .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
@@ -989,7 +1005,8 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let found: Option<String> = tx.query("SELECT plugin_id FROM marketplace_events WHERE tenant_id = $1 AND plugin_id = $2 AND kind = 'installed' LIMIT 1")
+        let found: Option<String> = tx
+            .query("SELECT plugin_id FROM marketplace_events WHERE tenant_id = $1 AND plugin_id = $2 AND kind = 'installed' LIMIT 1")
             .bind(tenant)
             .bind(plugin)
             .scalar(&mut tx)
@@ -1000,6 +1017,11 @@ impl MarketplaceStore for SqlMarketplaceStore {
 }
 
 fn publisher_row(r: &Row) -> Result<Publisher, StoreError> {
-    Ok(Publisher { id: r.get::<String>("id")?, name: r.get::<String>("name")?, email: r.get::<String>("email")?, status: r.get::<String>("status")?, created_at: r.get::<i64>("created_at")? })
+    Ok(Publisher {
+        id: r.get::<String>("id")?,
+        name: r.get::<String>("name")?,
+        email: r.get::<String>("email")?,
+        status: r.get::<String>("status")?,
+        created_at: r.get::<i64>("created_at")?,
+    })
 }
-

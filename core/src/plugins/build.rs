@@ -59,10 +59,9 @@ pub fn detect() -> anyhow::Result<Toolchain> {
     if forced.as_deref() == Some("rustup") && !rustup_target {
         bail!("SOCLE_WASM_TOOLCHAIN=rustup, but rustup has no {TARGET} target: run `rustup target add {TARGET}`");
     }
-    if rustup_target
-        && let Some(cargo) = on_path("cargo") {
-            return Ok(Toolchain::Rustup { cargo });
-        }
+    if rustup_target && let Some(cargo) = on_path("cargo") {
+        return Ok(Toolchain::Rustup { cargo });
+    }
     let (cargo, rustc) = (PathBuf::from("/usr/bin/cargo"), PathBuf::from("/usr/bin/rustc"));
     let mut missing = Vec::new();
     if !rustc.is_file() || !output(Command::new(&rustc).arg("--version")).is_some_and(|v| v.starts_with("rustc 1.")) {

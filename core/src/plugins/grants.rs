@@ -64,15 +64,16 @@ pub fn declared(manifest: &Manifest) -> Vec<Grant> {
 pub fn rules(tenant: TenantId, manifest: &Manifest, keys: Option<&BTreeSet<String>>) -> Result<Vec<Rule>, String> {
     let declared = declared(manifest);
     if let Some(keys) = keys
-        && let Some(unknown) = keys.iter().find(|k| !declared.iter().any(|g| &g.key == *k)) {
-            let known: Vec<&str> = declared.iter().map(|g| g.key.as_str()).collect();
-            return Err(format!(
-                "{}@{} does not declare `{unknown}`; its grants are: {}",
-                manifest.plugin.id,
-                manifest.plugin.version,
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-            ));
-        }
+        && let Some(unknown) = keys.iter().find(|k| !declared.iter().any(|g| &g.key == *k))
+    {
+        let known: Vec<&str> = declared.iter().map(|g| g.key.as_str()).collect();
+        return Err(format!(
+            "{}@{} does not declare `{unknown}`; its grants are: {}",
+            manifest.plugin.id,
+            manifest.plugin.version,
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        ));
+    }
     let id = &manifest.plugin.id;
     let own: Vec<String> = manifest.collections.iter().map(|c| c.name.clone()).collect();
     let mut rules: Vec<Rule> = if own.is_empty() { Vec::new() } else { grant_rules(tenant, id, &Capability::RecordsWrite { collections: own }) };

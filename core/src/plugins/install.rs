@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use socle_marketplace::manifest::Manifest;
-use serde::{Deserialize, Serialize};
 use socle_tenants::{Actor, Tenant, TenantId};
 
 use super::runtime::{Call, Output, check_api_version};
@@ -190,14 +190,8 @@ pub async fn uninstall(app: &App, tenant: &Arc<Tenant>, id: &str, by: &Actor) ->
     let Some(plugin) = app.plugins.plugin(tenant.id, id).await? else {
         return Err(InstallError::Invalid(format!("plugin {id} is not installed in tenant {}", tenant.slug)));
     };
-    let dependents: Vec<String> = app
-        .plugins
-        .installed(tenant.id)
-        .await?
-        .iter()
-        .filter(|p| p.manifest.dependencies.contains_key(id))
-        .map(|p| p.id.clone())
-        .collect();
+    let dependents: Vec<String> =
+        app.plugins.installed(tenant.id).await?.iter().filter(|p| p.manifest.dependencies.contains_key(id)).map(|p| p.id.clone()).collect();
     if !dependents.is_empty() {
         return Err(InstallError::Dependency(format!("{} depends on {id}: uninstall it first", dependents.join(", "))));
     }

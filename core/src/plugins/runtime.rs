@@ -283,12 +283,13 @@ impl PluginRuntime {
         }
         let component = Component::new(self.engine, bytes).wasm_context("the component failed to compile")?;
         if std::fs::create_dir_all(&self.cache_dir).is_ok()
-            && let Ok(serialized) = component.serialize() {
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                if std::fs::write(&tmp, serialized).is_ok() {
-                    let _ = std::fs::rename(&tmp, &path);
-                }
+            && let Ok(serialized) = component.serialize()
+        {
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::write(&tmp, serialized).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
             }
+        }
         Ok(component)
     }
 
@@ -302,13 +303,7 @@ impl PluginRuntime {
                 self.prepare(&installed.sha256, &bytes)?
             }
         };
-        Ok(Arc::new(LoadedPlugin {
-            id: installed.plugin_id.clone(),
-            version: installed.version.clone(),
-            sha256: installed.sha256.clone(),
-            manifest,
-            pre,
-        }))
+        Ok(Arc::new(LoadedPlugin { id: installed.plugin_id.clone(), version: installed.version.clone(), sha256: installed.sha256.clone(), manifest, pre }))
     }
 
     /// The active plugins of a tenant, loaded (cached until an install changes).
@@ -323,7 +318,9 @@ impl PluginRuntime {
             }
             match self.load(&installed).await {
                 Ok(plugin) => loaded.push(plugin),
-                Err(err) => tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = format!("{err:#}"), "installed plugin could not be loaded"),
+                Err(err) => {
+                    tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = format!("{err:#}"), "installed plugin could not be loaded")
+                }
             }
         }
         let loaded = Arc::new(loaded);
@@ -378,7 +375,8 @@ impl PluginRuntime {
         // installing checked the entitlement, and an uninstall must always be possible).
         if !matches!(call, Call::Install | Call::Upgrade(_) | Call::Uninstall) {
             let plugin_id = &plugin.manifest.plugin.id;
-            let entitled = crate::marketplace::billing::entitled(&app, tenant.id, plugin_id, &plugin.manifest.pricing).await.map_err(|e| error(format!("{e:#}")))?;
+            let entitled =
+                crate::marketplace::billing::entitled(&app, tenant.id, plugin_id, &plugin.manifest.pricing).await.map_err(|e| error(format!("{e:#}")))?;
             if !entitled {
                 return Err(error("this paid plugin has no subscription in this tenant: an administrator accepts its price in the marketplace".into()));
             }
@@ -402,7 +400,9 @@ impl PluginRuntime {
                         Err(_) => {
                             return Err(PluginError {
                                 busy: true,
-                                ..error(format!("the tenant's plan runs {concurrency} plugin invocations at once and this one waited {deadline_ms} ms for its turn"))
+                                ..error(format!(
+                                    "the tenant's plan runs {concurrency} plugin invocations at once and this one waited {deadline_ms} ms for its turn"
+                                ))
                             });
                         }
                     },
@@ -416,7 +416,9 @@ impl PluginRuntime {
         let started = Instant::now();
         let started_at = app.now_ms();
         let pending_files = match &call {
-            Call::Filter(write, files) => files.iter().map(|&id| super::host::PendingFile { id, collection: write.collection.clone(), uploader: write.actor.clone() }).collect(),
+            Call::Filter(write, files) => {
+                files.iter().map(|&id| super::host::PendingFile { id, collection: write.collection.clone(), uploader: write.actor.clone() }).collect()
+            }
             _ => Vec::new(),
         };
         let state = PluginState {
@@ -453,11 +455,10 @@ impl PluginRuntime {
             }
         });
         let pre = plugin.pre.clone();
-        let mut invocation: Invocation =
-            Box::pin(DEPTH.scope(depth + 1, async move {
-                let outcome = invoke(&pre, &mut store, call).await;
-                (outcome, store)
-            }));
+        let mut invocation: Invocation = Box::pin(DEPTH.scope(depth + 1, async move {
+            let outcome = invoke(&pre, &mut store, call).await;
+            (outcome, store)
+        }));
         // Most invocations are short: they run right here, sparing two thread hand-offs. One that
         // computes past a tick is handed, mid-flight, to the plugin executor, whose threads the OS
         // schedules below the platform's; dropping this call (a client gone) aborts it there at
@@ -565,13 +566,13 @@ pub fn check_api_version(bytes: &[u8]) -> anyhow::Result<String> {
 pub fn api_version(bytes: &[u8]) -> anyhow::Result<Option<String>> {
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         if let wasmparser::Payload::CustomSection(section) = payload.context("the component is not valid WebAssembly")?
-            && section.name() == API_SECTION {
-                return Ok(Some(String::from_utf8_lossy(section.data()).into_owned()));
-            }
+            && section.name() == API_SECTION
+        {
+            return Ok(Some(String::from_utf8_lossy(section.data()).into_owned()));
+        }
     }
     Ok(None)
 }
-
 
 #[async_trait::async_trait]
 impl crate::bus::TenantCache for PluginRuntime {

@@ -174,8 +174,7 @@ pub trait PluginStore: Send + Sync {
 /// 13 values a row keeps a statement of 250 rows well under both databases' parameter limits.
 const RECEIPT_ROWS_PER_INSERT: usize = 250;
 const RECEIPT_COLUMNS: usize = 13;
-const RECEIPT_INSERT: &str =
-    "INSERT INTO plugin_receipts (tenant_id, plugin_id, version, kind, target, started_at, duration_us, epochs, peak_memory, host_calls, denials, outcome, error) VALUES ";
+const RECEIPT_INSERT: &str = "INSERT INTO plugin_receipts (tenant_id, plugin_id, version, kind, target, started_at, duration_us, epochs, peak_memory, host_calls, denials, outcome, error) VALUES ";
 
 /// The statement inserting `rows` receipts at once.
 fn receipt_insert_sql(rows: usize) -> String {
@@ -234,7 +233,8 @@ fn receipt(r: &Row, tenant: TenantId) -> Result<Receipt, StoreError> {
 /// A plugin's kv entries and non-secret settings (JSON text) in a tenant, inside the caller's
 /// transaction (the marketplace exports an uninstalled plugin's data this way).
 pub async fn plugin_data(tx: &mut Tx, tenant: TenantId, plugin: &str) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, String)>), StoreError> {
-    let rows = tx.query("SELECT key, value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY key").bind(tenant).bind(plugin).fetch_all(tx).await?;
+    let rows =
+        tx.query("SELECT key, value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY key").bind(tenant).bind(plugin).fetch_all(tx).await?;
     let kv = rows.iter().map(|r| Ok((r.get("key")?, r.get("value")?))).collect::<Result<_, StoreError>>()?;
     let rows = tx
         .query("SELECT key, value FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND secret = $3 ORDER BY key")
@@ -323,8 +323,7 @@ impl PluginStore for SqlPluginStore {
     async fn remove_install(&self, tenant: TenantId, plugin: &str, by: &Actor) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let removed =
-            tx.query("DELETE FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2").bind(tenant).bind(plugin).execute(&mut tx).await? == 1;
+        let removed = tx.query("DELETE FROM plugin_installs WHERE tenant_id = $1 AND plugin_id = $2").bind(tenant).bind(plugin).execute(&mut tx).await? == 1;
         if removed {
             audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "plugin.uninstalled", format!("plugin:{plugin}"))).await?;
         }
@@ -384,12 +383,7 @@ impl PluginStore for SqlPluginStore {
 
     async fn kv_delete(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<(), StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(key)
-            .execute(&mut tx)
-            .await?;
+        tx.query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3").bind(tenant).bind(plugin).bind(key).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

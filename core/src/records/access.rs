@@ -100,9 +100,7 @@ impl<'a> Access<'a> {
     pub async fn has(&self, permission: &str) -> Result<bool, RecordError> {
         match self.caller.subject() {
             None => Ok(true),
-            Some(subject) => {
-                Ok(self.authz.enforce(self.caller.tenant, &subject, &subject::permission(permission), crate::authz::USE).await?)
-            }
+            Some(subject) => Ok(self.authz.enforce(self.caller.tenant, &subject, &subject::permission(permission), crate::authz::USE).await?),
         }
     }
 
@@ -130,11 +128,7 @@ impl<'a> Access<'a> {
 
     /// Fails with [`RecordError::Denied`] unless [`Self::can`].
     pub async fn require(&self, collection: &CollectionDef, action: &str) -> Result<(), RecordError> {
-        if self.can(collection, action).await? {
-            Ok(())
-        } else {
-            Err(RecordError::Denied(format!("you may not {action} records of {}", collection.name)))
-        }
+        if self.can(collection, action).await? { Ok(()) } else { Err(RecordError::Denied(format!("you may not {action} records of {}", collection.name))) }
     }
 
     /// The fields of `collection` the caller may read.

@@ -251,10 +251,11 @@ impl RecordEngine {
         let mut data = self.validate_input(&access, &collection, &input, WriteOp::Create).await?;
         for field in &collection.fields {
             if !data.contains_key(&field.name)
-                && let Some(default) = &field.default {
-                    let value = normalize_value(field, default).map_err(|m| RecordError::invalid(&field.name, m))?;
-                    data.insert(field.name.clone(), value);
-                }
+                && let Some(default) = &field.default
+            {
+                let value = normalize_value(field, default).map_err(|m| RecordError::invalid(&field.name, m))?;
+                data.insert(field.name.clone(), value);
+            }
         }
         match access.scope(&collection) {
             Scope::Account { field, .. } if field == "id" => {
@@ -304,7 +305,15 @@ impl RecordEngine {
             }
             let version = expected_version.unwrap_or(before.version);
             let state = before.state.clone();
-            let change = Change { op: WriteOp::Update, before: Some(before), data, state, transition: None, expected_version: Some(version), outcome: EffectOutcome::default() };
+            let change = Change {
+                op: WriteOp::Update,
+                before: Some(before),
+                data,
+                state,
+                transition: None,
+                expected_version: Some(version),
+                outcome: EffectOutcome::default(),
+            };
             match self.write(caller, &collection, id, change).await {
                 Err(RecordError::Conflict { .. }) if expected_version.is_none() && attempts < 3 => continue,
                 other => return other,
@@ -316,7 +325,8 @@ impl RecordEngine {
     pub async fn transition(&self, caller: &Caller, id: Uuid, name: &str, expected_version: Option<i64>) -> Result<Record, RecordError> {
         let (collection, before) = self.load(caller, id, "update").await?;
         let workflow = collection.workflow.as_ref().ok_or_else(|| RecordError::invalid("transition", format!("{} has no workflow", collection.name)))?;
-        let transition = workflow.transition(name).ok_or_else(|| RecordError::invalid("transition", format!("`{name}` is not a transition of {}", collection.name)))?;
+        let transition =
+            workflow.transition(name).ok_or_else(|| RecordError::invalid("transition", format!("`{name}` is not a transition of {}", collection.name)))?;
         if !Access::new(&self.authz, caller).may_fire(transition).await? {
             return Err(RecordError::Denied(format!("you may not fire `{name}` (it needs `{}`)", transition.permission.as_deref().unwrap_or(""))));
         }
@@ -386,7 +396,13 @@ impl RecordEngine {
         Ok(results)
     }
 
-    async fn validate_input(&self, access: &Access<'_>, collection: &CollectionDef, input: &Map<String, Value>, op: WriteOp) -> Result<Map<String, Value>, RecordError> {
+    async fn validate_input(
+        &self,
+        access: &Access<'_>,
+        collection: &CollectionDef,
+        input: &Map<String, Value>,
+        op: WriteOp,
+    ) -> Result<Map<String, Value>, RecordError> {
         let mut errors = Vec::new();
         let mut out = Map::new();
         let state_field = collection.workflow.as_ref().map(|w| w.field.as_str());
@@ -469,9 +485,10 @@ impl RecordEngine {
                 return Err(RecordError::Invalid(errors));
             }
             if let Some(w) = &collection.workflow
-                && checked.get(&w.field) != data.get(&w.field) {
-                    return Err(RecordError::invalid(&w.field, "hooks cannot change the state"));
-                }
+                && checked.get(&w.field) != data.get(&w.field)
+            {
+                return Err(RecordError::invalid(&w.field, "hooks cannot change the state"));
+            }
             data = checked;
         }
         if op != WriteOp::Delete {
@@ -584,12 +601,7 @@ impl RecordEngine {
                 jobs.push(NewJob::new(Some(caller.tenant), job_kinds::TIMER, payload, now).at(due).dedupe(format!("timer:{id}:{}:{due}", timer.name)));
             }
         }
-        let unique_indexes = collection
-            .fields
-            .iter()
-            .filter(|f| f.unique)
-            .map(|f| (index_name(&collection.name, &f.name, true), f.name.clone()))
-            .collect();
+        let unique_indexes = collection.fields.iter().filter(|f| f.unique).map(|f| (index_name(&collection.name, &f.name, true), f.name.clone())).collect();
         let write = RecordWrite {
             op,
             search_docs: if op == WriteOp::Delete { Vec::new() } else { search::documents(collection, &record.data) },
@@ -659,7 +671,9 @@ impl RecordEngine {
             found.extend(targets.into_iter().map(|t| (field.name.clone(), "outgoing", "reference", t)));
         }
         for other in collections.iter() {
-            for field in other.fields.iter().filter(|f| f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(&collection.name)) {
+            for field in
+                other.fields.iter().filter(|f| f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(&collection.name))
+            {
                 for r in self.store.referencing(caller.tenant, &other.name, &field.name, id, 100).await? {
                     found.push((field.name.clone(), "incoming", "reference", r.id));
                 }
@@ -689,9 +703,10 @@ impl RecordEngine {
     async fn title(&self, access: &Access<'_>, collection: &CollectionDef, record: &StoredRecord) -> Result<String, RecordError> {
         if let Some(field) = collection.title_field.as_ref().and_then(|t| collection.field(t))
             && access.may_read(field).await?
-                && let Some(Value::String(s)) = record.data.get(&field.name) {
-                    return Ok(s.clone());
-                }
+            && let Some(Value::String(s)) = record.data.get(&field.name)
+        {
+            return Ok(s.clone());
+        }
         Ok(format!("{} {}", collection.label_one("fr"), &record.id.to_string()[..8]))
     }
 
@@ -705,11 +720,20 @@ impl RecordEngine {
             let kinds: Vec<String> = from_def.links.iter().filter(|l| l.to == to_def.name).map(|l| l.kind.clone()).collect();
             return Err(RecordError::invalid(
                 "kind",
-                format!("{} does not link to {} as `{kind}` (declared: {})", from_def.name, to_def.name, if kinds.is_empty() { "related".into() } else { kinds.join(", ") + ", related" }),
+                format!(
+                    "{} does not link to {} as `{kind}` (declared: {})",
+                    from_def.name,
+                    to_def.name,
+                    if kinds.is_empty() { "related".into() } else { kinds.join(", ") + ", related" }
+                ),
             ));
         }
         let link = super::store::LinkRow { from_id: from, to_id: to, kind: kind.to_owned() };
-        Ok(if add { self.store.add_link(caller.tenant, &link, &caller.actor).await? } else { self.store.remove_link(caller.tenant, &link, &caller.actor).await? })
+        Ok(if add {
+            self.store.add_link(caller.tenant, &link, &caller.actor).await?
+        } else {
+            self.store.remove_link(caller.tenant, &link, &caller.actor).await?
+        })
     }
 
     /// Full-text search across the collections the caller may read, returning only records and

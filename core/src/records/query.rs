@@ -368,8 +368,7 @@ impl QueryPlan {
                     if op != Op::Eq {
                         Err("multi-valued fields take eq (contains the value), in or is_null".to_owned())
                     } else {
-                        normalize(&filter.value)
-                            .map(|v| (Condition::ArrayContains { field: filter.field.clone() }, vec![v]))
+                        normalize(&filter.value).map(|v| (Condition::ArrayContains { field: filter.field.clone() }, vec![v]))
                     }
                 }
                 op => normalize(&filter.value).map(|v| (Condition::Compare { target, op, arity: 1 }, vec![v])),
@@ -484,43 +483,42 @@ impl QueryPlan {
             }
             values.extend(bound.iter().cloned());
         }
-        if paged
-            && let Some(cursor) = &self.after {
-                let expr = Self::target_sql(dialect, &self.order.target);
-                let after = if self.order.desc { "<" } else { ">" };
-                let kind = match &self.order.target {
-                    Target::Field(_, kind) => *kind,
-                    Target::Column("updated_at") => ExprKind::Number,
-                    Target::Column(_) => ExprKind::Text,
-                };
-                let id_value = SqlValue::Text(cursor.id.clone());
-                if expr == "id" {
-                    sql.push_str(&format!(" AND id {after} {}", dialect.id_param(&placeholder())));
-                    values.push(id_value);
-                } else {
-                    match sql_value(&cursor.v, kind) {
-                        // Nulls come first ascending, last descending.
-                        None if !self.order.desc => {
-                            let p = dialect.id_param(&placeholder());
-                            sql.push_str(&format!(" AND (({expr} IS NULL AND id {after} {p}) OR {expr} IS NOT NULL)"));
-                            values.push(id_value);
-                        }
-                        None => {
-                            let p = dialect.id_param(&placeholder());
-                            sql.push_str(&format!(" AND ({expr} IS NULL AND id {after} {p})"));
-                            values.push(id_value);
-                        }
-                        Some(v) => {
-                            let (p1, p2, p3) = (placeholder(), placeholder(), dialect.id_param(&placeholder()));
-                            let tail = if self.order.desc { format!(" OR {expr} IS NULL") } else { String::new() };
-                            sql.push_str(&format!(" AND ({expr} {after} {p1} OR ({expr} = {p2} AND id {after} {p3}){tail})"));
-                            values.push(v.clone());
-                            values.push(v);
-                            values.push(id_value);
-                        }
+        if paged && let Some(cursor) = &self.after {
+            let expr = Self::target_sql(dialect, &self.order.target);
+            let after = if self.order.desc { "<" } else { ">" };
+            let kind = match &self.order.target {
+                Target::Field(_, kind) => *kind,
+                Target::Column("updated_at") => ExprKind::Number,
+                Target::Column(_) => ExprKind::Text,
+            };
+            let id_value = SqlValue::Text(cursor.id.clone());
+            if expr == "id" {
+                sql.push_str(&format!(" AND id {after} {}", dialect.id_param(&placeholder())));
+                values.push(id_value);
+            } else {
+                match sql_value(&cursor.v, kind) {
+                    // Nulls come first ascending, last descending.
+                    None if !self.order.desc => {
+                        let p = dialect.id_param(&placeholder());
+                        sql.push_str(&format!(" AND (({expr} IS NULL AND id {after} {p}) OR {expr} IS NOT NULL)"));
+                        values.push(id_value);
+                    }
+                    None => {
+                        let p = dialect.id_param(&placeholder());
+                        sql.push_str(&format!(" AND ({expr} IS NULL AND id {after} {p})"));
+                        values.push(id_value);
+                    }
+                    Some(v) => {
+                        let (p1, p2, p3) = (placeholder(), placeholder(), dialect.id_param(&placeholder()));
+                        let tail = if self.order.desc { format!(" OR {expr} IS NULL") } else { String::new() };
+                        sql.push_str(&format!(" AND ({expr} {after} {p1} OR ({expr} = {p2} AND id {after} {p3}){tail})"));
+                        values.push(v.clone());
+                        values.push(v);
+                        values.push(id_value);
                     }
                 }
             }
+        }
         (sql, values)
     }
 

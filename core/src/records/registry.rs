@@ -64,11 +64,14 @@ pub fn assemble(fragments: &[(String, SchemaFile)]) -> Result<TenantCollections,
     let parents: BTreeMap<String, CollectionDef> = raw.iter().map(|(k, (_, c))| (k.clone(), c.clone())).collect();
     for (source, collection) in raw.values_mut() {
         if let Some(parent_name) = collection.extends.clone() {
-            let parent = parents.get(&parent_name).ok_or_else(|| {
-                SchemaError::new(format!("{source}: collections.{}.extends", collection.name), format!("no collection `{parent_name}`"))
-            })?;
+            let parent = parents
+                .get(&parent_name)
+                .ok_or_else(|| SchemaError::new(format!("{source}: collections.{}.extends", collection.name), format!("no collection `{parent_name}`")))?;
             if parent.extends.is_some() {
-                return Err(SchemaError::new(format!("{source}: collections.{}.extends", collection.name), "a collection can only extend one that extends nothing"));
+                return Err(SchemaError::new(
+                    format!("{source}: collections.{}.extends", collection.name),
+                    "a collection can only extend one that extends nothing",
+                ));
             }
             let mut fields = parent.fields.clone();
             for field in &collection.fields {
@@ -104,9 +107,10 @@ pub fn assemble(fragments: &[(String, SchemaFile)]) -> Result<TenantCollections,
         collection.validate_field_references().map_err(at)?;
         for field in &collection.fields {
             if let (FieldType::Reference, Some(target)) = (field.field_type, &field.collection)
-                && !raw.contains_key(target) {
-                    return Err(at(SchemaError::new(format!("fields.{}.collection", field.name), format!("no collection `{target}`"))));
-                }
+                && !raw.contains_key(target)
+            {
+                return Err(at(SchemaError::new(format!("fields.{}.collection", field.name), format!("no collection `{target}`"))));
+            }
         }
         for link in &collection.links {
             if !raw.contains_key(&link.to) {
@@ -173,12 +177,7 @@ pub struct CollectionRegistry {
 impl CollectionRegistry {
     /// A registry reading fragments from `store`; changes are announced on `bus`.
     pub fn new(store: Arc<dyn RecordStore>, bus: Arc<dyn crate::bus::Bus>) -> Self {
-        Self {
-            store,
-            bus,
-            cache: moka::future::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(3600)).build(),
-            ensured: DashSet::new(),
-        }
+        Self { store, bus, cache: moka::future::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(3600)).build(), ensured: DashSet::new() }
     }
 
     /// The tenant's collections. A fragment that no longer assembles (it should not happen:
@@ -224,9 +223,10 @@ impl CollectionRegistry {
         let mut fragments: Vec<(String, SchemaFile)> = Vec::new();
         for (existing, json) in self.store.tenant_schemas(tenant).await? {
             if existing != source
-                && let Ok(f) = serde_json::from_value(json) {
-                    fragments.push((existing, f));
-                }
+                && let Ok(f) = serde_json::from_value(json)
+            {
+                fragments.push((existing, f));
+            }
         }
         fragments.push((source.to_owned(), file.clone()));
         let assembled = assemble(&fragments).map_err(|e| RecordError::invalid(e.path, e.message))?;
@@ -326,14 +326,16 @@ label = "ID CFAST"
     #[test]
     fn a_fragment_referring_to_a_later_one_is_kept_whatever_the_order() {
         let parse = |text: &str| SchemaFile::parse(text).unwrap();
-        let base = parse("[[collections]]\nname = \"helpdesk.ticket\"\nlabel = \"Tickets\"\n[[collections.fields]]\nname = \"subject\"\ntype = \"text\"\nlabel = \"Objet\"\n");
-        let dependent = parse("[[collections]]\nname = \"telecom.line\"\nlabel = \"Lignes\"\n[[collections.fields]]\nname = \"tickets\"\ntype = \"reference\"\ncollection = \"helpdesk.ticket\"\nlabel = \"Tickets\"\nmultiple = true\n");
-        let broken = parse("[[collections]]\nname = \"x.y\"\nlabel = \"Y\"\n[[collections.fields]]\nname = \"z\"\ntype = \"reference\"\ncollection = \"nowhere\"\nlabel = \"Z\"\n");
-        let (kept, skipped) = assemble_fragments(vec![
-            ("plugin:telecom".into(), dependent),
-            ("plugin:x".into(), broken),
-            ("plugin:helpdesk".into(), base),
-        ]);
+        let base = parse(
+            "[[collections]]\nname = \"helpdesk.ticket\"\nlabel = \"Tickets\"\n[[collections.fields]]\nname = \"subject\"\ntype = \"text\"\nlabel = \"Objet\"\n",
+        );
+        let dependent = parse(
+            "[[collections]]\nname = \"telecom.line\"\nlabel = \"Lignes\"\n[[collections.fields]]\nname = \"tickets\"\ntype = \"reference\"\ncollection = \"helpdesk.ticket\"\nlabel = \"Tickets\"\nmultiple = true\n",
+        );
+        let broken = parse(
+            "[[collections]]\nname = \"x.y\"\nlabel = \"Y\"\n[[collections.fields]]\nname = \"z\"\ntype = \"reference\"\ncollection = \"nowhere\"\nlabel = \"Z\"\n",
+        );
+        let (kept, skipped) = assemble_fragments(vec![("plugin:telecom".into(), dependent), ("plugin:x".into(), broken), ("plugin:helpdesk".into(), base)]);
         let sources: Vec<&str> = kept.iter().map(|(s, _)| s.as_str()).collect();
         assert_eq!(sources, ["plugin:helpdesk", "plugin:telecom"]);
         assert_eq!(skipped.len(), 1);

@@ -56,7 +56,8 @@ impl SqlSavedViews {
 impl SavedViewStore for SqlSavedViews {
     async fn list(&self, tenant: TenantId, user: Uuid, collection: &str) -> Result<Vec<SavedView>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
+        let rows = tx
+            .query("SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
             .bind(tenant)
             .bind(user)
             .bind(collection)
@@ -98,12 +99,8 @@ impl SavedViewStore for SqlSavedViews {
 
     async fn delete(&self, tenant: TenantId, user: Uuid, id: Uuid) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let done = tx.query("DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
-            .bind(tenant)
-            .bind(user)
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
+        let done =
+            tx.query("DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3").bind(tenant).bind(user).bind(id).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(done == 1)
     }

@@ -37,12 +37,9 @@ pub fn documents(collection: &CollectionDef, data: &serde_json::Map<String, Valu
 fn text_of(field: &socle_marketplace::schema::FieldDef, value: &Value) -> String {
     let one = |v: &Value| -> String {
         match (field.field_type, v) {
-            (FieldType::Enum, Value::String(key)) => field
-                .values
-                .iter()
-                .find(|e| &e.key == key)
-                .map(|e| format!("{} {}", e.label.get("fr"), e.label.get("en")))
-                .unwrap_or_else(|| key.clone()),
+            (FieldType::Enum, Value::String(key)) => {
+                field.values.iter().find(|e| &e.key == key).map(|e| format!("{} {}", e.label.get("fr"), e.label.get("en"))).unwrap_or_else(|| key.clone())
+            }
             (FieldType::Money, Value::Object(m)) => {
                 let amount = m.get("amount").and_then(Value::as_i64).unwrap_or(0);
                 format!("{},{:02}", amount / 100, (amount % 100).abs())

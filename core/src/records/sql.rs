@@ -72,10 +72,7 @@ fn unique_violation(write: &RecordWrite, err: &sqlx::Error) -> Option<RecordErro
     }
     let message = db.message();
     let (_, field) = write.unique_indexes.iter().find(|(index, _)| message.contains(index.as_str()))?;
-    Some(RecordError::Invalid(vec![FieldError {
-        field: field.clone(),
-        message: "another record already has this value".into(),
-    }]))
+    Some(RecordError::Invalid(vec![FieldError { field: field.clone(), message: "another record already has this value".into() }]))
 }
 
 async fn check_version(tx: &mut Tx, tenant: TenantId, write: &RecordWrite) -> RecordError {
@@ -90,12 +87,8 @@ async fn check_version(tx: &mut Tx, tenant: TenantId, write: &RecordWrite) -> Re
 /// Every record of `collection` in the tenant, oldest first, inside the caller's transaction
 /// (the marketplace exports an uninstalled plugin's collections this way).
 pub async fn collection_records(tx: &mut Tx, tenant: TenantId, collection: &str) -> Result<Vec<StoredRecord>, StoreError> {
-    let rows = tx
-        .query("SELECT * FROM records WHERE tenant_id = $1 AND collection = $2 ORDER BY created_at, id")
-        .bind(tenant)
-        .bind(collection)
-        .fetch_all(tx)
-        .await?;
+    let rows =
+        tx.query("SELECT * FROM records WHERE tenant_id = $1 AND collection = $2 ORDER BY created_at, id").bind(tenant).bind(collection).fetch_all(tx).await?;
     rows.iter().map(record).collect()
 }
 
@@ -130,11 +123,7 @@ impl RecordStore for SqlRecordStore {
 
     async fn get(&self, tenant: TenantId, id: Uuid) -> Result<Option<StoredRecord>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT * FROM records WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&mut tx)
-            .await?;
+        let row = tx.query("SELECT * FROM records WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).fetch_optional(&mut tx).await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -184,41 +173,43 @@ impl RecordStore for SqlRecordStore {
         let data = Json(&r.data);
         match write.op {
             WriteOp::Create => {
-                let inserted = tx.query(
-                    r#"INSERT INTO records (id, tenant_id, collection, version, state, data, created_at, updated_at, created_by, updated_by)
+                let inserted = tx
+                    .query(
+                        r#"INSERT INTO records (id, tenant_id, collection, version, state, data, created_at, updated_at, created_by, updated_by)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
-                )
-                .bind(id)
-                .bind(t)
-                .bind(&r.collection)
-                .bind(r.version)
-                .bind(&r.state)
-                .bind(data)
-                .bind(r.created_at)
-                .bind(r.updated_at)
-                .bind(&r.created_by)
-                .bind(&r.updated_by)
-                .execute(&mut tx)
-                .await;
+                    )
+                    .bind(id)
+                    .bind(t)
+                    .bind(&r.collection)
+                    .bind(r.version)
+                    .bind(&r.state)
+                    .bind(data)
+                    .bind(r.created_at)
+                    .bind(r.updated_at)
+                    .bind(&r.created_by)
+                    .bind(&r.updated_by)
+                    .execute(&mut tx)
+                    .await;
                 if let Err(err) = inserted {
                     return Err(unique_violation(write, &err).unwrap_or_else(|| err.into()));
                 }
             }
             WriteOp::Update => {
-                let updated = tx.query(
-                    r#"UPDATE records SET version = $3, state = $4, data = $5, updated_at = $6, updated_by = $7
+                let updated = tx
+                    .query(
+                        r#"UPDATE records SET version = $3, state = $4, data = $5, updated_at = $6, updated_by = $7
                        WHERE tenant_id = $1 AND id = $2 AND version = $8"#,
-                )
-                .bind(t)
-                .bind(id)
-                .bind(r.version)
-                .bind(&r.state)
-                .bind(data)
-                .bind(r.updated_at)
-                .bind(&r.updated_by)
-                .bind(write.expected_version)
-                .execute(&mut tx)
-                .await;
+                    )
+                    .bind(t)
+                    .bind(id)
+                    .bind(r.version)
+                    .bind(&r.state)
+                    .bind(data)
+                    .bind(r.updated_at)
+                    .bind(&r.updated_by)
+                    .bind(write.expected_version)
+                    .execute(&mut tx)
+                    .await;
                 match updated {
                     Err(err) => return Err(unique_violation(write, &err).unwrap_or_else(|| err.into())),
                     Ok(0) => return Err(check_version(&mut tx, tenant, write).await),
@@ -226,7 +217,8 @@ impl RecordStore for SqlRecordStore {
                 }
             }
             WriteOp::Delete => {
-                let deleted = tx.query("DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND version = $3")
+                let deleted = tx
+                    .query("DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND version = $3")
                     .bind(t)
                     .bind(id)
                     .bind(write.expected_version)
@@ -247,21 +239,26 @@ impl RecordStore for SqlRecordStore {
                 .fetch_optional(&mut tx)
                 .await?;
             if exists.is_none() {
-                missing.push(FieldError { field: reference.field.clone(), message: format!("no {} record {} in this tenant", reference.collection, reference.id) });
+                missing.push(FieldError {
+                    field: reference.field.clone(),
+                    message: format!("no {} record {} in this tenant", reference.collection, reference.id),
+                });
             }
         }
         for (file, field) in &write.files {
-            let attached = tx.query(
-                "UPDATE files SET record_id = $3, field = $4 WHERE tenant_id = $1 AND id = $2 AND (record_id IS NULL OR (record_id = $3 AND field = $4))",
-            )
-            .bind(t)
-            .bind(*file)
-            .bind(id)
-            .bind(field)
-            .execute(&mut tx)
-            .await?;
+            let attached = tx
+                .query(
+                    "UPDATE files SET record_id = $3, field = $4 WHERE tenant_id = $1 AND id = $2 AND (record_id IS NULL OR (record_id = $3 AND field = $4))",
+                )
+                .bind(t)
+                .bind(*file)
+                .bind(id)
+                .bind(field)
+                .execute(&mut tx)
+                .await?;
             if attached == 0 {
-                missing.push(FieldError { field: field.clone(), message: format!("file {file} was not uploaded to this tenant, or belongs to another record") });
+                missing
+                    .push(FieldError { field: field.clone(), message: format!("file {file} was not uploaded to this tenant, or belongs to another record") });
             }
         }
         if !missing.is_empty() {
@@ -340,15 +337,14 @@ impl RecordStore for SqlRecordStore {
 
     async fn history(&self, tenant: TenantId, id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryRow>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query(
-            "SELECT * FROM record_history WHERE tenant_id = $1 AND record_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&mut tx)
-        .await?;
+        let rows = tx
+            .query("SELECT * FROM record_history WHERE tenant_id = $1 AND record_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR id < $3) ORDER BY id DESC LIMIT $4")
+            .bind(tenant)
+            .bind(id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&mut tx)
+            .await?;
         rows.iter()
             .map(|row| {
                 let changes: Json<Vec<FieldChange>> = row.get("changes")?;
@@ -369,17 +365,16 @@ impl RecordStore for SqlRecordStore {
     async fn add_link(&self, tenant: TenantId, link: &LinkRow, by: &Actor) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let added = tx.query(
-            "INSERT INTO record_links (tenant_id, from_id, to_id, kind, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(link.from_id)
-        .bind(link.to_id)
-        .bind(&link.kind)
-        .bind(now)
-        .bind(&by.subject)
-        .execute(&mut tx)
-        .await?
+        let added = tx
+            .query("INSERT INTO record_links (tenant_id, from_id, to_id, kind, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+            .bind(tenant)
+            .bind(link.from_id)
+            .bind(link.to_id)
+            .bind(&link.kind)
+            .bind(now)
+            .bind(&by.subject)
+            .execute(&mut tx)
+            .await?
             == 1;
         if added {
             let entry = AuditEntry::new(Some(tenant), by, "record.linked", format!("record:{}", link.from_id))
@@ -393,7 +388,8 @@ impl RecordStore for SqlRecordStore {
     async fn remove_link(&self, tenant: TenantId, link: &LinkRow, by: &Actor) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let removed = tx.query("DELETE FROM record_links WHERE tenant_id = $1 AND from_id = $2 AND to_id = $3 AND kind = $4")
+        let removed = tx
+            .query("DELETE FROM record_links WHERE tenant_id = $1 AND from_id = $2 AND to_id = $3 AND kind = $4")
             .bind(tenant)
             .bind(link.from_id)
             .bind(link.to_id)
@@ -412,20 +408,13 @@ impl RecordStore for SqlRecordStore {
 
     async fn links(&self, tenant: TenantId, id: Uuid) -> Result<Vec<LinkRow>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT from_id, to_id, kind FROM record_links WHERE tenant_id = $1 AND (from_id = $2 OR to_id = $2) LIMIT 1000")
+        let rows = tx
+            .query("SELECT from_id, to_id, kind FROM record_links WHERE tenant_id = $1 AND (from_id = $2 OR to_id = $2) LIMIT 1000")
             .bind(tenant)
             .bind(id)
             .fetch_all(&mut tx)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LinkRow {
-                    from_id: r.get("from_id")?,
-                    to_id: r.get("to_id")?,
-                    kind: r.get("kind")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(LinkRow { from_id: r.get("from_id")?, to_id: r.get("to_id")?, kind: r.get("kind")? })).collect()
     }
 
     async fn referencing(&self, tenant: TenantId, collection: &str, field: &str, target: Uuid, limit: i64) -> Result<Vec<StoredRecord>, StoreError> {
@@ -465,23 +454,15 @@ impl RecordStore for SqlRecordStore {
         tx.commit().await?;
         rows.iter()
             .map(|r| {
-                Ok(SearchRow {
-                    record_id: r.get("record_id")?,
-                    collection: r.get("collection")?,
-                    permission: r.get("permission")?,
-                    snippet: r.get("snippet")?,
-                })
+                Ok(SearchRow { record_id: r.get("record_id")?, collection: r.get("collection")?, permission: r.get("permission")?, snippet: r.get("snippet")? })
             })
             .collect()
     }
 
     async fn timers(&self, tenant: TenantId, id: Uuid) -> Result<Vec<TimerRow>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM record_timers WHERE tenant_id = $1 AND record_id = $2 ORDER BY name")
-            .bind(tenant)
-            .bind(id)
-            .fetch_all(&mut tx)
-            .await?;
+        let rows =
+            tx.query("SELECT * FROM record_timers WHERE tenant_id = $1 AND record_id = $2 ORDER BY name").bind(tenant).bind(id).fetch_all(&mut tx).await?;
         rows.iter()
             .map(|r| {
                 Ok(TimerRow {
@@ -544,7 +525,8 @@ impl RecordStore for SqlRecordStore {
 
     async fn file(&self, tenant: TenantId, id: Uuid) -> Result<Option<StoredFile>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT id, name, content_type, size, sha256, created_by, record_id, field FROM files WHERE tenant_id = $1 AND id = $2")
+        let row = tx
+            .query("SELECT id, name, content_type, size, sha256, created_by, record_id, field FROM files WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut tx)
@@ -580,15 +562,9 @@ impl RecordStore for SqlRecordStore {
 
     async fn tenant_schemas(&self, tenant: TenantId) -> Result<Vec<(String, Value)>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT name, definition FROM tenant_collections WHERE tenant_id = $1 ORDER BY updated_at, name")
-            .bind(tenant)
-            .fetch_all(&mut tx)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((r.get("name")?, r.get::<Json<Value>>("definition")?.0))
-            })
-            .collect()
+        let rows =
+            tx.query("SELECT name, definition FROM tenant_collections WHERE tenant_id = $1 ORDER BY updated_at, name").bind(tenant).fetch_all(&mut tx).await?;
+        rows.iter().map(|r| Ok((r.get("name")?, r.get::<Json<Value>>("definition")?.0))).collect()
     }
 
     async fn put_tenant_schema(&self, tenant: TenantId, source: &str, schema: &Value, by: &Actor) -> Result<(), StoreError> {
@@ -613,12 +589,7 @@ impl RecordStore for SqlRecordStore {
     async fn delete_tenant_schema(&self, tenant: TenantId, source: &str, by: &Actor) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let removed = tx.query("DELETE FROM tenant_collections WHERE tenant_id = $1 AND name = $2")
-            .bind(tenant)
-            .bind(source)
-            .execute(&mut tx)
-            .await?
-            == 1;
+        let removed = tx.query("DELETE FROM tenant_collections WHERE tenant_id = $1 AND name = $2").bind(tenant).bind(source).execute(&mut tx).await? == 1;
         if removed {
             audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "schema.removed", source.to_owned())).await?;
         }

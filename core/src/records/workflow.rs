@@ -89,18 +89,12 @@ pub fn apply_timer_ops(
                     None
                 }
             },
-            (TimerOp::Pause, Some(t)) if t.status == "running" => Some(TimerRow {
-                status: "paused".into(),
-                remaining_ms: t.due_at.map(|due| (due - now).max(0)),
-                due_at: None,
-                ..t
-            }),
-            (TimerOp::Resume, Some(t)) if t.status == "paused" => Some(TimerRow {
-                status: "running".into(),
-                due_at: Some(now + t.remaining_ms.unwrap_or(0)),
-                remaining_ms: None,
-                ..t
-            }),
+            (TimerOp::Pause, Some(t)) if t.status == "running" => {
+                Some(TimerRow { status: "paused".into(), remaining_ms: t.due_at.map(|due| (due - now).max(0)), due_at: None, ..t })
+            }
+            (TimerOp::Resume, Some(t)) if t.status == "paused" => {
+                Some(TimerRow { status: "running".into(), due_at: Some(now + t.remaining_ms.unwrap_or(0)), remaining_ms: None, ..t })
+            }
             (TimerOp::Stop, Some(t)) if matches!(t.status.as_str(), "running" | "paused") => {
                 Some(TimerRow { status: "stopped".into(), remaining_ms: t.due_at.map(|d| d - now).or(t.remaining_ms), due_at: None, ..t })
             }

@@ -67,10 +67,7 @@ impl TenantResolver {
             let (slug, remainder) = rest.split_once('/').map_or((rest, ""), |(s, r)| (s, r));
             let Ok(slug) = Slug::parse(slug) else { return Ok(Resolution::Unknown(format!("/t/{slug}"))) };
             return Ok(match self.by_slug(&slug).await? {
-                Some(tenant) => Resolution::Tenant {
-                    context: TenantContext { tenant, base_path: format!("/t/{slug}") },
-                    path: format!("/{remainder}"),
-                },
+                Some(tenant) => Resolution::Tenant { context: TenantContext { tenant, base_path: format!("/t/{slug}") }, path: format!("/{remainder}") },
                 None => Resolution::Unknown(format!("/t/{slug}")),
             });
         }
@@ -91,9 +88,7 @@ impl TenantResolver {
             },
         };
         Ok(match tenant {
-            Some(tenant) => {
-                Resolution::Tenant { context: TenantContext { tenant, base_path: String::new() }, path: path.to_owned() }
-            }
+            Some(tenant) => Resolution::Tenant { context: TenantContext { tenant, base_path: String::new() }, path: path.to_owned() },
             None => Resolution::Unknown(host),
         })
     }

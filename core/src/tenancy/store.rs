@@ -1,9 +1,6 @@
 use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
-use socle_tenants::{
-    Actor, AssetKind, DomainName, NewTenant, Slug, StoredAsset, Tenant, TenantError, TenantId, TenantPatch, TenantStatus,
-    TenantStore,
-};
+use socle_tenants::{Actor, AssetKind, DomainName, NewTenant, Slug, StoredAsset, Tenant, TenantError, TenantId, TenantPatch, TenantStatus, TenantStore};
 use sqlx::types::Json;
 
 use crate::audit::{self, AuditEntry};
@@ -50,12 +47,8 @@ fn tenant(row: &Row) -> Result<Tenant, TenantError> {
     let status: String = row.get("status").map_err(get)?;
     let theme: Json<socle_tenants::ThemeTokens> = row.get("theme").map_err(get)?;
     let domains: Option<String> = row.get("domains").map_err(get)?;
-    let mut domains: Vec<_> = domains
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(DomainName::parse)
-        .collect::<Result<_, _>>()
-        .map_err(|e| corrupt("domain", e))?;
+    let mut domains: Vec<_> =
+        domains.unwrap_or_default().split_whitespace().map(DomainName::parse).collect::<Result<_, _>>().map_err(|e| corrupt("domain", e))?;
     domains.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     Ok(Tenant {
         id,
@@ -79,12 +72,7 @@ fn tenant(row: &Row) -> Result<Tenant, TenantError> {
 }
 
 async fn fetch(tx: &mut Tx, id: TenantId) -> Result<Option<Tenant>, TenantError> {
-    let row = tx
-        .query_built(format!("{SELECT} WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(tx)
-        .await
-        .map_err(tenant_storage)?;
+    let row = tx.query_built(format!("{SELECT} WHERE t.id = $1")).bind(id).fetch_optional(tx).await.map_err(tenant_storage)?;
     row.as_ref().map(tenant).transpose()
 }
 
@@ -141,8 +129,16 @@ impl TenantStore for SqlTenantStore {
 
     async fn by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, TenantError> {
         let mut tx = self.read().await?;
-        let row = tx.query_built(format!("{SELECT} WHERE t.slug = $1"))
-            .bind(slug.as_str())
+        let row = tx.query_built(format!("{SELECT} WHERE t.slug = $1")).bind(slug.as_str()).fetch_optional(&mut tx).await.map_err(tenant_storage)?;
+        tx.commit().await.map_err(tenant_storage)?;
+        row.as_ref().map(tenant).transpose()
+    }
+
+    async fn by_domain(&self, domain: &DomainName) -> Result<Option<Tenant>, TenantError> {
+        let mut tx = self.read().await?;
+        let row = tx
+            .query_built(format!("{SELECT} WHERE t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)"))
+            .bind(domain.as_str())
             .fetch_optional(&mut tx)
             .await
             .map_err(tenant_storage)?;
@@ -150,23 +146,9 @@ impl TenantStore for SqlTenantStore {
         row.as_ref().map(tenant).transpose()
     }
 
-    async fn by_domain(&self, domain: &DomainName) -> Result<Option<Tenant>, TenantError> {
-        let mut tx = self.read().await?;
-        let row = tx.query_built(format!("{SELECT} WHERE t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)"))
-        .bind(domain.as_str())
-        .fetch_optional(&mut tx)
-        .await
-        .map_err(tenant_storage)?;
-        tx.commit().await.map_err(tenant_storage)?;
-        row.as_ref().map(tenant).transpose()
-    }
-
     async fn list(&self) -> Result<Vec<Tenant>, TenantError> {
         let mut tx = self.read().await?;
-        let rows = tx.query_built(format!("{SELECT} ORDER BY t.slug"))
-            .fetch_all(&mut tx)
-            .await
-            .map_err(tenant_storage)?;
+        let rows = tx.query_built(format!("{SELECT} ORDER BY t.slug")).fetch_all(&mut tx).await.map_err(tenant_storage)?;
         tx.commit().await.map_err(tenant_storage)?;
         rows.iter().map(tenant).collect()
     }
@@ -193,8 +175,7 @@ impl TenantStore for SqlTenantStore {
         .await
         .map_err(tenant_storage)?;
         let after = fetch_existing(&mut tx, id).await?;
-        journal(&mut tx, now, AuditEntry::new(Some(id), by, "tenant.updated", format!("tenant:{}", before.slug)).before(&before).after(&after))
-            .await?;
+        journal(&mut tx, now, AuditEntry::new(Some(id), by, "tenant.updated", format!("tenant:{}", before.slug)).before(&before).after(&after)).await?;
         tx.commit().await.map_err(tenant_storage)?;
         Ok(after)
     }
@@ -216,8 +197,7 @@ impl TenantStore for SqlTenantStore {
             .await
             .map_err(tenant_storage)?;
         let after = fetch_existing(&mut tx, id).await?;
-        journal(&mut tx, now, AuditEntry::new(Some(id), by, action, format!("tenant:{}", before.slug)).before(&before.status).after(&after.status))
-            .await?;
+        journal(&mut tx, now, AuditEntry::new(Some(id), by, action, format!("tenant:{}", before.slug)).before(&before.status).after(&after.status)).await?;
         tx.commit().await.map_err(tenant_storage)?;
         Ok(after)
     }
@@ -251,7 +231,8 @@ impl TenantStore for SqlTenantStore {
         let now = self.clock.now_ms();
         let mut tx = self.write().await?;
         let tenant = fetch_existing(&mut tx, id).await?;
-        let removed = tx.query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_id = $2")
+        let removed = tx
+            .query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_id = $2")
             .bind(domain.as_str())
             .bind(id)
             .execute(&mut tx)
@@ -292,7 +273,8 @@ impl TenantStore for SqlTenantStore {
 
     async fn asset(&self, id: TenantId, kind: AssetKind) -> Result<Option<StoredAsset>, TenantError> {
         let mut tx = self.read().await?;
-        let row = tx.query("SELECT content_type, sha256, bytes FROM tenant_assets WHERE tenant_id = $1 AND kind = $2")
+        let row = tx
+            .query("SELECT content_type, sha256, bytes FROM tenant_assets WHERE tenant_id = $1 AND kind = $2")
             .bind(id)
             .bind(kind.as_str())
             .fetch_optional(&mut tx)

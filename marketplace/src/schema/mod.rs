@@ -387,10 +387,7 @@ pub fn toml_error(text: &str, err: &toml::de::Error) -> SchemaError {
 
 fn is_identifier(name: &str) -> bool {
     let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+    !bytes.is_empty() && bytes.len() <= 63 && bytes[0].is_ascii_lowercase() && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
 }
 
 /// Checks a collection name: `name` or `plugin.name`, each part an identifier.
@@ -448,20 +445,23 @@ fn validate_field(field: &FieldDef) -> Result<(), SchemaError> {
         return err("unique", format!("{t} fields cannot be unique"));
     }
     if let Some(max) = field.max_length
-        && (max == 0 || max as usize > MAX_TEXT_LEN) {
-            return err("max_length", format!("must be between 1 and {MAX_TEXT_LEN}"));
-        }
+        && (max == 0 || max as usize > MAX_TEXT_LEN)
+    {
+        return err("max_length", format!("must be between 1 and {MAX_TEXT_LEN}"));
+    }
     if let (Some(min), Some(max)) = (field.min, field.max)
-        && min > max {
-            return err("min", format!("min ({min}) is greater than max ({max})"));
-        }
+        && min > max
+    {
+        return err("min", format!("min ({min}) is greater than max ({max})"));
+    }
     if field.decimals.is_some_and(|d| d > 9) {
         return err("decimals", "at most 9 decimal places".into());
     }
     if let Some(currency) = &field.currency
-        && (currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase())) {
-            return err("currency", format!("`{currency}` is not an ISO 4217 code like EUR"));
-        }
+        && (currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return err("currency", format!("`{currency}` is not an ISO 4217 code like EUR"));
+    }
     match t {
         FieldType::Enum => {
             if field.values.is_empty() {
@@ -549,9 +549,10 @@ impl CollectionDef {
     /// scope, workflow, notifications). Run on the assembled collection.
     pub fn validate_field_references(&self) -> Result<(), SchemaError> {
         if let Some(title) = &self.title_field
-            && self.field(title).is_none() {
-                return Err(SchemaError::new("title_field", format!("`{title}` is not a field of this collection")));
-            }
+            && self.field(title).is_none()
+        {
+            return Err(SchemaError::new("title_field", format!("`{title}` is not a field of this collection")));
+        }
         if let Some(scope) = self.scope_field.as_ref().filter(|s| *s != "id") {
             match self.field(scope) {
                 Some(f) if f.field_type == FieldType::Reference && !f.multiple => {}

@@ -99,7 +99,8 @@ fn values_are_checked_and_normalised() {
     let datetime = field("name = \"d\"\ntype = \"datetime\"\nlabel = \"D\"");
     assert_eq!(normalize_value(&datetime, &json!("2026-11-21T14:30:00+01:00")).unwrap(), json!("2026-11-21T13:30:00.000Z"));
 
-    let options = field("name = \"o\"\ntype = \"enum\"\nlabel = \"O\"\nmultiple = true\nvalues = [{ key = \"a\", label = \"A\" }, { key = \"b\", label = \"B\" }]");
+    let options =
+        field("name = \"o\"\ntype = \"enum\"\nlabel = \"O\"\nmultiple = true\nvalues = [{ key = \"a\", label = \"A\" }, { key = \"b\", label = \"B\" }]");
     assert_eq!(normalize_value(&options, &json!(["a", "b", "a"])).unwrap(), json!(["a", "b"]));
     assert!(normalize_value(&options, &json!(["c"])).unwrap_err().contains("not one of: a, b"));
     assert!(normalize_value(&options, &json!("a")).is_err());

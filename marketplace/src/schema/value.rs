@@ -214,8 +214,7 @@ fn mime_matches(pattern: &str, content_type: &str) -> bool {
 }
 
 fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+    s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
 }
 
 /// Formats an instant the way datetimes are stored: UTC, milliseconds, `Z`. Lexicographic order

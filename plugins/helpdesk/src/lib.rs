@@ -320,7 +320,11 @@ fn reply_posted(event: &Event) -> Result<(), String> {
         }
     } else {
         if let Some(to) = ticket.get::<String>("requester_email") {
-            notify(&to, &format!("[{number}] Nouvelle réponse"), &format!("Nouvelle réponse de l'équipe sur votre ticket {} :\n\n{body}", ticket_title(&ticket)))?;
+            notify(
+                &to,
+                &format!("[{number}] Nouvelle réponse"),
+                &format!("Nouvelle réponse de l'équipe sur votre ticket {} :\n\n{body}", ticket_title(&ticket)),
+            )?;
         }
         if ticket.get::<bool>("unread") == Some(true) {
             records::update(&ticket_id, &json!({ "unread": false }), None).map_err(|e| format!("le ticket {number} n'a pas pu être marqué lu : {e}"))?;
@@ -340,7 +344,8 @@ fn link_article(ids: &[String], params: &Value) -> Result<Value, String> {
             continue;
         }
         articles.push(article_id.to_owned());
-        records::update(id, &json!({ "articles": articles }), Some(ticket.version)).map_err(|e| format!("le ticket {} n'a pas pu être lié : {e}", ticket_title(&ticket)))?;
+        records::update(id, &json!({ "articles": articles }), Some(ticket.version))
+            .map_err(|e| format!("le ticket {} n'a pas pu être lié : {e}", ticket_title(&ticket)))?;
         records::link(id, article_id, "articles").map_err(|e| e.to_string())?;
         linked += 1;
     }
@@ -483,7 +488,8 @@ mod tests {
 
     fn project(active: bool) -> (String, String) {
         let account = testing::insert("customer_account", json!({ "name": "Boulangerie Martin" }));
-        let project = testing::insert(PROJECT, json!({ "name": "Site vitrine", "client": account, "active": active, "contact_email": "paul@boulangerie-martin.fr" }));
+        let project =
+            testing::insert(PROJECT, json!({ "name": "Site vitrine", "client": account, "active": active, "contact_email": "paul@boulangerie-martin.fr" }));
         (account, project)
     }
 
@@ -492,7 +498,9 @@ mod tests {
         testing::reset();
         testing::set_config("sla_urgence_minutes", json!(60));
         let (account, project) = project(true);
-        let FilterOutcome::Change(data) = Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "Panne", "ticket_type": "urgence" }), None)) else {
+        let FilterOutcome::Change(data) =
+            Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "Panne", "ticket_type": "urgence" }), None))
+        else {
             panic!("expected a change")
         };
         assert_eq!(data["account"], json!(account));
@@ -501,7 +509,9 @@ mod tests {
         assert_eq!(data["number"], "T-00001");
         assert_eq!(data["requester_email"], "paul@boulangerie-martin.fr");
         // Unset settings fall back to the defaults.
-        let FilterOutcome::Change(data) = Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "Logo", "ticket_type": "evolution" }), None)) else {
+        let FilterOutcome::Change(data) =
+            Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "Logo", "ticket_type": "evolution" }), None))
+        else {
             panic!("expected a change")
         };
         assert_eq!((data["sla_minutes"].as_i64(), data["number"].as_str()), (Some(7200), Some("T-00002")));
@@ -513,7 +523,9 @@ mod tests {
         let (account, project) = project(true);
         let outcome = Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "x", "account": "someone-else" }), None));
         assert_eq!(outcome, FilterOutcome::Veto("ce projet n'appartient pas à votre compte client".into()));
-        let FilterOutcome::Change(data) = Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "x", "account": account }), None)) else {
+        let FilterOutcome::Change(data) =
+            Helpdesk::filter(&write("ticket_rules", "create", json!({ "project": project, "subject": "x", "account": account }), None))
+        else {
             panic!("expected a change")
         };
         assert_eq!(data["origin"], "client", "the host-set account marks a client's ticket");
@@ -536,7 +548,8 @@ mod tests {
     fn changing_the_type_recomputes_the_sla_and_the_origin_is_kept() {
         testing::reset();
         let (account, project) = project(true);
-        let before = json!({ "project": project, "account": account, "ticket_type": "maintenance", "sla_minutes": 1440, "origin": "client", "number": "T-00009" });
+        let before =
+            json!({ "project": project, "account": account, "ticket_type": "maintenance", "sla_minutes": 1440, "origin": "client", "number": "T-00009" });
         let mut after = before.clone();
         after["ticket_type"] = json!("urgence");
         after["origin"] = json!("equipe");
@@ -554,10 +567,16 @@ mod tests {
         assert_eq!((staff["author_side"].as_str(), staff["account"].as_str()), (Some("equipe"), Some(account.as_str())));
         let FilterOutcome::Change(client) = reply(json!({ "ticket": ticket, "body": "Merci", "account": account })) else { panic!() };
         assert_eq!(client["author_side"], "client");
-        assert_eq!(reply(json!({ "ticket": ticket, "body": "x", "account": "other" })), FilterOutcome::Veto("ce ticket n'appartient pas à votre compte client".into()));
+        assert_eq!(
+            reply(json!({ "ticket": ticket, "body": "x", "account": "other" })),
+            FilterOutcome::Veto("ce ticket n'appartient pas à votre compte client".into())
+        );
         let other_ticket = testing::insert(TICKET, json!({ "project": project, "account": account, "subject": "y" }));
         let parent = testing::insert(REPLY, json!({ "ticket": other_ticket, "body": "ailleurs" }));
-        assert_eq!(reply(json!({ "ticket": ticket, "body": "x", "parent": parent })), FilterOutcome::Veto("on ne répond qu'à un message du même ticket".into()));
+        assert_eq!(
+            reply(json!({ "ticket": ticket, "body": "x", "parent": parent })),
+            FilterOutcome::Veto("on ne répond qu'à un message du même ticket".into())
+        );
     }
 
     #[test]
@@ -565,9 +584,19 @@ mod tests {
         testing::reset();
         testing::set_config("alert_email", json!("support@agence.fr"));
         let (account, project) = project(true);
-        let ticket = testing::insert(TICKET, json!({ "project": project, "account": account, "subject": "Bug", "number": "T-00004", "requester_email": "paul@boulangerie-martin.fr" }));
+        let ticket = testing::insert(
+            TICKET,
+            json!({ "project": project, "account": account, "subject": "Bug", "number": "T-00004", "requester_email": "paul@boulangerie-martin.fr" }),
+        );
         let client = testing::insert(REPLY, json!({ "ticket": ticket, "body": "Toujours en panne", "author_side": "client" }));
-        let event = |id: &str| Event { hook: "reply_posted".into(), name: "record.created".into(), collection: REPLY.into(), record_id: id.into(), version: 1, payload: json!({}) };
+        let event = |id: &str| Event {
+            hook: "reply_posted".into(),
+            name: "record.created".into(),
+            collection: REPLY.into(),
+            record_id: id.into(),
+            version: 1,
+            payload: json!({}),
+        };
         Helpdesk::action(&event(&client)).unwrap();
         let mails = testing::sent_mails();
         assert_eq!(mails.len(), 1);
@@ -585,8 +614,18 @@ mod tests {
     fn only_client_visible_changes_mail_the_client() {
         testing::reset();
         let (account, project) = project(true);
-        let ticket = testing::insert(TICKET, json!({ "project": project, "account": account, "subject": "Bug", "number": "T-00001", "requester_email": "paul@boulangerie-martin.fr" }));
-        let event = |changed: Value| Event { hook: "ticket_changed".into(), name: "record.updated".into(), collection: TICKET.into(), record_id: ticket.clone(), version: 2, payload: json!({ "changed": changed }) };
+        let ticket = testing::insert(
+            TICKET,
+            json!({ "project": project, "account": account, "subject": "Bug", "number": "T-00001", "requester_email": "paul@boulangerie-martin.fr" }),
+        );
+        let event = |changed: Value| Event {
+            hook: "ticket_changed".into(),
+            name: "record.updated".into(),
+            collection: TICKET.into(),
+            record_id: ticket.clone(),
+            version: 2,
+            payload: json!({ "changed": changed }),
+        };
         Helpdesk::action(&event(json!(["unread", "level"]))).unwrap();
         assert!(testing::sent_mails().is_empty());
         Helpdesk::action(&event(json!(["subject"]))).unwrap();
@@ -600,10 +639,10 @@ mod tests {
         let (account, project) = project(true);
         let ticket = testing::insert(TICKET, json!({ "project": project, "account": account, "subject": "Bug", "level": "n1" }));
         assert_eq!(Helpdesk::run_action("escalate", std::slice::from_ref(&ticket), &json!({})), Err("indiquez le motif de l'escalade".into()));
-        let result = Helpdesk::run_action("escalate", &[ticket.clone()], &json!({ "reason": "base de données" })).unwrap();
+        let result = Helpdesk::run_action("escalate", std::slice::from_ref(&ticket), &json!({ "reason": "base de données" })).unwrap();
         assert_eq!(result, json!({ "escalated": 1, "already_n2": 0 }));
         assert_eq!(records::get(&ticket).unwrap().get::<String>("level").as_deref(), Some("n2"));
-        let again = Helpdesk::run_action("escalate", &[ticket.clone()], &json!({ "reason": "encore" })).unwrap();
+        let again = Helpdesk::run_action("escalate", std::slice::from_ref(&ticket), &json!({ "reason": "encore" })).unwrap();
         assert_eq!(again["escalated"], 0);
         let comments = records::query(COMMENT, &Query::new().eq("ticket", ticket.as_str())).unwrap();
         assert_eq!(comments.items.len(), 1);

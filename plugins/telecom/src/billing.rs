@@ -170,7 +170,8 @@ fn lines_by_number(numbers: &BTreeSet<String>) -> Result<BTreeMap<String, Record
     let numbers: Vec<&String> = numbers.iter().collect();
     // The host takes at most 100 values in an `in` filter.
     for chunk in numbers.chunks(100) {
-        let page = records::query(LINE, &Query::new().filter("number", "in", json!(chunk)).limit(500)).map_err(|e| format!("les lignes n'ont pas pu être lues : {e}"))?;
+        let page = records::query(LINE, &Query::new().filter("number", "in", json!(chunk)).limit(500))
+            .map_err(|e| format!("les lignes n'ont pas pu être lues : {e}"))?;
         for line in page.items {
             if let Some(number) = line.get::<String>("number") {
                 lines.insert(number, line);
@@ -202,7 +203,8 @@ pub fn run(ids: &[String], tolerance: i64) -> Result<Value, String> {
     let keys: Vec<&String> = all.iter().map(|f| &f.key).collect();
     let mut known = BTreeSet::new();
     for chunk in keys.chunks(100) {
-        let page = records::query(ANOMALY, &Query::new().filter("key", "in", json!(chunk)).limit(500)).map_err(|e| format!("les anomalies n'ont pas pu être lues : {e}"))?;
+        let page = records::query(ANOMALY, &Query::new().filter("key", "in", json!(chunk)).limit(500))
+            .map_err(|e| format!("les anomalies n'ont pas pu être lues : {e}"))?;
         known.extend(page.items.iter().filter_map(|a| a.get::<String>("key")));
     }
     let mut created: BTreeMap<String, usize> = BTreeMap::from([("resiliee_facturee".into(), 0), ("ecart_prix_achat".into(), 0)]);

@@ -103,7 +103,8 @@ pub fn fetch_calls(ids: &[String], params: &Value) -> Result<Value, String> {
     let refs: Vec<&String> = calls.iter().map(|c| &c.source_ref).collect();
     let mut known = BTreeSet::new();
     for chunk in refs.chunks(100) {
-        let page = records::query(COMMUNICATION, &Query::new().filter("source_ref", "in", json!(chunk)).limit(500)).map_err(|e| format!("les communications n'ont pas pu être lues : {e}"))?;
+        let page = records::query(COMMUNICATION, &Query::new().filter("source_ref", "in", json!(chunk)).limit(500))
+            .map_err(|e| format!("les communications n'ont pas pu être lues : {e}"))?;
         known.extend(page.items.iter().filter_map(|c| c.get::<String>("source_ref")));
     }
     let (mut created, mut already) = (0, 0);

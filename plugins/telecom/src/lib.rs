@@ -239,9 +239,10 @@ fn import_rules(write: &Write) -> Result<Option<Value>, String> {
     billing::check_period(period)?;
     // Read and count the rows only when what they come from changed: renaming an import must
     // not re-read a 2 MiB file.
-    let source_unchanged = write.before.as_ref().is_some_and(|before| {
-        ["file", "content"].iter().all(|f| before.get(*f) == data.get(*f)) && before.get("rows").is_some_and(|r| !r.is_null())
-    });
+    let source_unchanged = write
+        .before
+        .as_ref()
+        .is_some_and(|before| ["file", "content"].iter().all(|f| before.get(*f) == data.get(*f)) && before.get("rows").is_some_and(|r| !r.is_null()));
     data["rows"] = match (&write.before, source_unchanged) {
         (Some(before), true) => before["rows"].clone(),
         _ => json!(billing::import_rows(&data)?.len()),
@@ -382,7 +383,8 @@ pub fn suspend(ids: &[String], params: &Value) -> Result<Value, String> {
     let ids: Vec<String> = active.iter().map(|l| l.id.clone()).collect();
     let results = records::bulk_transition(LINE, &ids, "suspend").map_err(|e| e.to_string())?;
     let done: Vec<String> = results.iter().filter(|r| r.ok).map(|r| r.id.clone()).collect();
-    let failed: Vec<String> = results.iter().zip(&active).filter(|(r, _)| !r.ok).map(|(r, l)| format!("{} : {}", number(l), r.error.clone().unwrap_or_default())).collect();
+    let failed: Vec<String> =
+        results.iter().zip(&active).filter(|(r, _)| !r.ok).map(|(r, l)| format!("{} : {}", number(l), r.error.clone().unwrap_or_default())).collect();
     if !done.is_empty() {
         records::bulk_update(LINE, &done, &json!({ "suspension_reason": reason })).map_err(|e| e.to_string())?;
     }
@@ -501,8 +503,11 @@ pub fn order_sims(ids: &[String], params: &Value) -> Result<Value, String> {
         for line in &lines {
             let operator = parcs.get(&line.get::<String>("parc").unwrap_or_default()).and_then(|p| p.get::<String>("operator")).unwrap_or_default();
             let operator = if ["orange", "sfr", "bouygues"].contains(&operator.as_str()) { operator } else { "autre".into() };
-            records::create(SIM, &json!({ "account": account, "line": line.id, "operator": operator, "format": format, "sim_status": "en_commande", "deployment": deployment }))
-                .map_err(|e| format!("la SIM de la ligne {} n'a pas pu être commandée : {e}", number(line)))?;
+            records::create(
+                SIM,
+                &json!({ "account": account, "line": line.id, "operator": operator, "format": format, "sim_status": "en_commande", "deployment": deployment }),
+            )
+            .map_err(|e| format!("la SIM de la ligne {} n'a pas pu être commandée : {e}", number(line)))?;
             sims += 1;
         }
         deployments.push(deployment);
@@ -525,7 +530,8 @@ pub fn link_ticket(ids: &[String], params: &Value) -> Result<Value, String> {
             continue;
         }
         tickets.push(ticket_id.to_owned());
-        records::update(&line.id, &json!({ "tickets": tickets }), Some(line.version)).map_err(|e| format!("la ligne {} n'a pas pu être liée : {e}", number(line)))?;
+        records::update(&line.id, &json!({ "tickets": tickets }), Some(line.version))
+            .map_err(|e| format!("la ligne {} n'a pas pu être liée : {e}", number(line)))?;
         records::link(&line.id, ticket_id, "tickets").map_err(|e| e.to_string())?;
         linked += 1;
     }

@@ -71,7 +71,8 @@ pub fn line_action(ids: &[String], params: &Value) -> Result<Value, String> {
                 if let Some(reference) = answer.get("reference").and_then(Value::as_str)
                     && line.get::<String>("operator_ref").as_deref() != Some(reference)
                 {
-                    records::update(&line.id, &json!({ "operator_ref": reference }), None).map_err(|e| format!("la ligne {} n'a pas pu être mise à jour : {e}", number(line)))?;
+                    records::update(&line.id, &json!({ "operator_ref": reference }), None)
+                        .map_err(|e| format!("la ligne {} n'a pas pu être mise à jour : {e}", number(line)))?;
                 }
                 answers.push(json!({ "number": number(line), "answer": answer }));
                 done += 1;
@@ -79,7 +80,8 @@ pub fn line_action(ids: &[String], params: &Value) -> Result<Value, String> {
             Err(e) => failed.push(format!("{} : {}", number(line), describe(&e))),
         }
     }
-    let message = format!("{done} ligne(s) traitée(s) chez l'opérateur{}", if failed.is_empty() { String::new() } else { format!(", {} en échec", failed.len()) });
+    let message =
+        format!("{done} ligne(s) traitée(s) chez l'opérateur{}", if failed.is_empty() { String::new() } else { format!(", {} en échec", failed.len()) });
     Ok(json!({ "done": done, "failed": failed, "answers": answers, "message": message }))
 }
 
@@ -90,7 +92,10 @@ pub fn execute(ids: &[String]) -> Result<Value, String> {
     let [id] = ids else { return Err("exécutez les opérations d'un déploiement à la fois".into()) };
     let deployment = get_in(DEPLOYMENT, id, "le déploiement")?;
     if deployment.state.as_deref() != Some("en_cours") {
-        return Err(format!("le déploiement « {} » doit être lancé (étape « en cours ») avant d'exécuter ses opérations", deployment.get::<String>("title").unwrap_or_default()));
+        return Err(format!(
+            "le déploiement « {} » doit être lancé (étape « en cours ») avant d'exécuter ses opérations",
+            deployment.get::<String>("title").unwrap_or_default()
+        ));
     }
     let billing_connector: String = config::get("billing_connector").ok().flatten().unwrap_or_else(|| "cfast".into());
     let operations = records::query(OPERATION, &Query::new().eq("deployment", id.as_str()).eq("op_status", "a_faire").limit(500)).map_err(|e| e.to_string())?;
@@ -114,7 +119,10 @@ pub fn execute(ids: &[String]) -> Result<Value, String> {
             }
         } else {
             let lines: Vec<String> = deployment.get::<Vec<String>>("lines").unwrap_or_default();
-            (billing_connector.clone(), json!({ "account": deployment.get::<String>("account"), "deployment": deployment.get::<String>("title"), "lines": lines.len(), "summary": op.get::<String>("summary") }))
+            (
+                billing_connector.clone(),
+                json!({ "account": deployment.get::<String>("account"), "deployment": deployment.get::<String>("title"), "lines": lines.len(), "summary": op.get::<String>("summary") }),
+            )
         };
         match connectors::call(&connector, operation, &input) {
             Ok(answer) => {
@@ -134,7 +142,8 @@ pub fn execute(ids: &[String]) -> Result<Value, String> {
             }
         }
     }
-    let left = records::query(OPERATION, &Query::new().eq("deployment", id.as_str()).filter("op_status", "ne", "fait").with_count().limit(1)).map_err(|e| e.to_string())?;
+    let left = records::query(OPERATION, &Query::new().eq("deployment", id.as_str()).filter("op_status", "ne", "fait").with_count().limit(1))
+        .map_err(|e| e.to_string())?;
     let provisioned = left.total == Some(0);
     if provisioned {
         records::transition(id, "provisioned").map_err(|e| format!("le déploiement n'a pas pu passer à « provisionné » : {e}"))?;

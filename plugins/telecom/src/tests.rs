@@ -16,9 +16,18 @@ fn fixture() -> Fixture {
     let account = testing::insert("customer_account", json!({ "name": "Transports Le Goff" }));
     let site = testing::insert("site", json!({ "account": account, "name": "Siège Quimper" }));
     let parc = testing::insert(PARC, json!({ "account": account, "site": site, "line_type": "mobile", "operator": "orange" }));
-    let plan = testing::insert(CATALOGUE, json!({ "code": "MOB-20", "label": "Mobile Pro 20 Go", "kind": "forfait", "telecom_line_type": "mobile", "sale_price": money(1990), "purchase_price": money(1250) }));
-    let big_plan = testing::insert(CATALOGUE, json!({ "code": "MOB-100", "label": "Mobile Pro 100 Go", "kind": "forfait", "telecom_line_type": "mobile", "sale_price": money(2990), "purchase_price": money(1800) }));
-    let option = testing::insert(CATALOGUE, json!({ "code": "OPT-EU", "label": "Option Europe", "kind": "option", "sale_price": money(500), "purchase_price": money(200) }));
+    let plan = testing::insert(
+        CATALOGUE,
+        json!({ "code": "MOB-20", "label": "Mobile Pro 20 Go", "kind": "forfait", "telecom_line_type": "mobile", "sale_price": money(1990), "purchase_price": money(1250) }),
+    );
+    let big_plan = testing::insert(
+        CATALOGUE,
+        json!({ "code": "MOB-100", "label": "Mobile Pro 100 Go", "kind": "forfait", "telecom_line_type": "mobile", "sale_price": money(2990), "purchase_price": money(1800) }),
+    );
+    let option = testing::insert(
+        CATALOGUE,
+        json!({ "code": "OPT-EU", "label": "Option Europe", "kind": "option", "sale_price": money(500), "purchase_price": money(200) }),
+    );
     Fixture { account, parc, plan, big_plan, option }
 }
 
@@ -35,13 +44,24 @@ fn line(f: &Fixture, number: &str, options: &[&str]) -> String {
 }
 
 fn write(hook: &str, collection: &str, data: Value) -> Write {
-    Write { hook: hook.into(), op: "create".into(), collection: collection.into(), id: "x".into(), before: None, data, transition: None, actor: "user:1".into() }
+    Write {
+        hook: hook.into(),
+        op: "create".into(),
+        collection: collection.into(),
+        id: "x".into(),
+        before: None,
+        data,
+        transition: None,
+        actor: "user:1".into(),
+    }
 }
 
 #[test]
 fn a_line_takes_its_account_and_prices_from_its_parc_and_the_catalogue() {
     let f = fixture();
-    let FilterOutcome::Change(data) = Telecom::filter(&write("line_rules", LINE, json!({ "number": "06 12 34 56 78", "parc": f.parc, "plan": f.plan, "options": [f.option] }))) else {
+    let FilterOutcome::Change(data) =
+        Telecom::filter(&write("line_rules", LINE, json!({ "number": "06 12 34 56 78", "parc": f.parc, "plan": f.plan, "options": [f.option] })))
+    else {
         panic!("expected a change")
     };
     assert_eq!(data["account"], json!(f.account));
@@ -59,7 +79,10 @@ fn a_line_takes_its_account_and_prices_from_its_parc_and_the_catalogue() {
 #[test]
 fn a_plan_for_another_line_type_is_refused() {
     let f = fixture();
-    let fibre = testing::insert(CATALOGUE, json!({ "code": "FIB-1G", "label": "Fibre 1 Gb/s", "kind": "forfait", "telecom_line_type": "internet", "sale_price": money(6900) }));
+    let fibre = testing::insert(
+        CATALOGUE,
+        json!({ "code": "FIB-1G", "label": "Fibre 1 Gb/s", "kind": "forfait", "telecom_line_type": "internet", "sale_price": money(6900) }),
+    );
     let veto = Telecom::filter(&write("line_rules", LINE, json!({ "number": "0600000001", "parc": f.parc, "plan": fibre })));
     assert!(matches!(veto, FilterOutcome::Veto(ref r) if r.contains("prévu pour les lignes Internet, pas Mobile")), "{veto:?}");
 }
@@ -69,7 +92,11 @@ fn the_parc_is_named_by_type_and_operator_and_its_site_belongs_to_the_account() 
     let f = fixture();
     let other = testing::insert("customer_account", json!({ "name": "Autre" }));
     let foreign_site = testing::insert("site", json!({ "account": other, "name": "Ailleurs" }));
-    let FilterOutcome::Change(data) = Telecom::filter(&write("parc_rules", PARC, json!({ "account": f.account, "line_type": "internet", "operator": "alphalink" }))) else { panic!() };
+    let FilterOutcome::Change(data) =
+        Telecom::filter(&write("parc_rules", PARC, json!({ "account": f.account, "line_type": "internet", "operator": "alphalink" })))
+    else {
+        panic!()
+    };
     assert_eq!((data["name"].as_str(), data["connector"].as_str()), (Some("Internet / Alphalink"), Some("alphalink")));
     let veto = Telecom::filter(&write("parc_rules", PARC, json!({ "account": f.account, "site": foreign_site, "line_type": "fixe", "operator": "threecx" })));
     assert!(matches!(veto, FilterOutcome::Veto(r) if r.contains("n'appartient pas à ce compte client")));
@@ -121,10 +148,13 @@ fn a_deployment_covers_one_account_with_operations_on_both_sides() {
 #[test]
 fn csv_imports_parse_french_amounts_and_report_the_bad_line() {
     let rows = parse_csv("numero;libelle;montant_ht\n06 12 34 56 78;Forfait;12,50\n\n0699999999;Option;2\n").unwrap();
-    assert_eq!(rows, vec![
-        Row { number: "+33612345678".into(), label: "Forfait".into(), cents: 1250 },
-        Row { number: "+33699999999".into(), label: "Option".into(), cents: 200 },
-    ]);
+    assert_eq!(
+        rows,
+        vec![
+            Row { number: "+33612345678".into(), label: "Forfait".into(), cents: 1250 },
+            Row { number: "+33699999999".into(), label: "Option".into(), cents: 200 },
+        ]
+    );
     assert_eq!(parse_csv("0612345678;Forfait;abc").unwrap_err(), "ligne 1 : « abc » n'est pas un montant (exemple : 12,50)");
     assert!(parse_csv("0612345678;Forfait").unwrap_err().starts_with("ligne 1 : trois colonnes"));
     assert!(parse_csv("\n").unwrap_err().contains("aucune ligne"));
@@ -251,14 +281,22 @@ fn a_launched_deployment_runs_its_operations_through_the_connectors_then_is_prov
 fn a_communication_takes_its_account_from_its_line_and_refuses_another_accounts_line() {
     let f = fixture();
     let id = line(&f, "+33611111111", &[]);
-    let filled = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id }))).unwrap().unwrap();
+    let filled =
+        crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id }))).unwrap().unwrap();
     assert_eq!(filled["account"], json!(f.account));
     let other = testing::insert("customer_account", json!({ "name": "Autre" }));
-    let err = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "account": other }))).unwrap_err();
+    let err = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "account": other })))
+        .unwrap_err();
     assert!(err.contains("+33611111111 n'appartient pas"), "{err}");
-    assert!(crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel" }))).unwrap_err().contains("compte client"));
+    assert!(
+        crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel" })))
+            .unwrap_err()
+            .contains("compte client")
+    );
     let stranger = testing::insert("contact", json!({ "account": other, "first_name": "Anne", "last_name": "Le Goff" }));
-    let err = crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "contact": stranger }))).unwrap_err();
+    let err =
+        crate::communications::rules(&write("communication_rules", "telecom.communication", json!({ "subject": "Appel", "line": id, "contact": stranger })))
+            .unwrap_err();
     assert_eq!(err, "le contact « Anne Le Goff » n'appartient pas à ce compte client");
 }
 

@@ -18,10 +18,7 @@ use crate::http::extract::ApiUser;
 use crate::http::json::Json;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/roles", get(list).post(create))
-        .route("/roles/{key}", delete(remove))
-        .route("/roles/{key}/permissions", put(set_permissions))
+    Router::new().route("/roles", get(list).post(create)).route("/roles/{key}", delete(remove)).route("/roles/{key}/permissions", put(set_permissions))
 }
 
 fn check_permissions(keys: &[String]) -> Result<(), ValidationError> {
@@ -36,20 +33,13 @@ fn check_permissions(keys: &[String]) -> Result<(), ValidationError> {
 
 fn role_permissions(rules: &[Rule], key: &str) -> Vec<String> {
     let role = subject::role(key);
-    rules
-        .iter()
-        .filter(|r| r.ptype == "p" && r.value(0) == role)
-        .filter_map(|r| r.value(2).strip_prefix("perm:").map(str::to_owned))
-        .collect()
+    rules.iter().filter(|r| r.ptype == "p" && r.value(0) == role).filter_map(|r| r.value(2).strip_prefix("perm:").map(str::to_owned)).collect()
 }
 
 async fn roles_json(state: &AppState, tenant: TenantId) -> ApiResult<Value> {
     let roles = state.policies.roles(tenant).await?;
     let rules = state.policies.rules(tenant).await?;
-    let items: Vec<Value> = roles
-        .iter()
-        .map(|r| json!({ "role": r, "permissions": role_permissions(&rules, &r.key) }))
-        .collect();
+    let items: Vec<Value> = roles.iter().map(|r| json!({ "role": r, "permissions": role_permissions(&rules, &r.key) })).collect();
     Ok(json!({ "roles": items }))
 }
 
@@ -121,10 +111,7 @@ async fn set_permissions(
     let own_roles = state.authz.user_roles(tenant, auth.user.id).await?;
     if own_roles.contains(&key) && !body.permissions.iter().any(|p| p == Permission::Administrer.as_str()) {
         let rules = state.policies.rules(tenant).await?;
-        let keeps_admin = own_roles
-            .iter()
-            .filter(|r| **r != key)
-            .any(|r| role_permissions(&rules, r).iter().any(|p| p == Permission::Administrer.as_str()));
+        let keeps_admin = own_roles.iter().filter(|r| **r != key).any(|r| role_permissions(&rules, r).iter().any(|p| p == Permission::Administrer.as_str()));
         if !keeps_admin {
             return Err(ApiError::conflict(
                 "would_lock_out",

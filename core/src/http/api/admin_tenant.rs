@@ -44,13 +44,7 @@ struct UpdateRequest {
 
 async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Value>> {
     auth.require(&state, Permission::Administrer).await?;
-    let patch = TenantPatch {
-        name: body.name,
-        plan: None,
-        locale: body.locale,
-        theme: body.theme,
-        require_mfa_for_admins: body.require_mfa_for_admins,
-    };
+    let patch = TenantPatch { name: body.name, plan: None, locale: body.locale, theme: body.theme, require_mfa_for_admins: body.require_mfa_for_admins };
     let tenant = state.tenants.update(auth.tenant.tenant.id, &patch, &auth.actor()).await?;
     state.resolver.changed(tenant.id, state.bus.as_ref()).await;
     Ok(Json(tenant_json(&tenant)))

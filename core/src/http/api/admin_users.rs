@@ -33,11 +33,7 @@ async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
 
 async fn find(state: &AppState, auth: &Authenticated, id: &str) -> ApiResult<User> {
     let id = parse_id(id, "user")?;
-    state
-        .users
-        .get(auth.tenant.tenant.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user_not_found", format!("user `{id}` does not exist in this tenant")))
+    state.users.get(auth.tenant.tenant.id, id).await?.ok_or_else(|| ApiError::not_found("user_not_found", format!("user `{id}` does not exist in this tenant")))
 }
 
 async fn with_roles(state: &AppState, user: &User) -> ApiResult<Value> {
@@ -102,12 +98,7 @@ struct UpdateRequest {
     account: Option<Option<uuid::Uuid>>,
 }
 
-async fn update(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path(id): Path<String>,
-    Json(body): Json<UpdateRequest>,
-) -> ApiResult<Json<Value>> {
+async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     let status = match body.status.as_deref() {
@@ -175,12 +166,7 @@ struct RolesRequest {
     roles: Vec<String>,
 }
 
-async fn set_roles(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path(id): Path<String>,
-    Json(body): Json<RolesRequest>,
-) -> ApiResult<Json<Value>> {
+async fn set_roles(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<RolesRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     accounts::set_user_roles(&state, auth.tenant.tenant.id, &user, &body.roles, &auth.actor()).await?;

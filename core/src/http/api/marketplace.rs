@@ -171,13 +171,19 @@ struct UninstallRequest {
 async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
-    let change = apply::uninstall_change(wants, &body.plugin)
-        .ok_or_else(|| ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin)))?;
+    let change = apply::uninstall_change(wants, &body.plugin).ok_or_else(|| {
+        ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin))
+    })?;
     let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     // What the removed plugins left: exported, downloadable until purged.
     let removed: BTreeSet<&str> = plan.steps.iter().filter(|s| s.action == "remove").map(|s| s.plugin.as_str()).collect();
-    let retained: Vec<_> =
-        state.marketplace.retentions(auth.tenant.tenant.id).await?.into_iter().filter(|r| r.status == "kept" && removed.contains(r.plugin_id.as_str())).collect();
+    let retained: Vec<_> = state
+        .marketplace
+        .retentions(auth.tenant.tenant.id)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == "kept" && removed.contains(r.plugin_id.as_str()))
+        .collect();
     Ok(Json(json!({ "operation": operation, "plan": plan, "retained": retained })))
 }
 

@@ -2,6 +2,7 @@
 //! cookie authentication for now (OAuth tokens come with the public API issue); unsafe methods
 //! carry the session's CSRF token in `X-CSRF-Token`.
 
+mod admin_jobs;
 pub(crate) mod admin_roles;
 pub(crate) mod admin_tenant;
 pub(crate) mod admin_users;
@@ -13,7 +14,6 @@ pub(crate) mod partners;
 pub(crate) mod plugins;
 pub(crate) mod records;
 pub(crate) mod rollouts;
-mod admin_jobs;
 
 use axum::Router;
 use uuid::Uuid;

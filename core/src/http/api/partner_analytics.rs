@@ -26,7 +26,12 @@ pub(crate) struct AnalyticsQuery {
     pub(crate) days: Option<u32>,
 }
 
-pub(crate) async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(plugin): Path<String>, Query(query): Query<AnalyticsQuery>) -> ApiResult<Json<Value>> {
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Partner(publisher): Partner,
+    Path(plugin): Path<String>,
+    Query(query): Query<AnalyticsQuery>,
+) -> ApiResult<Json<Value>> {
     owned(&state, &publisher, &plugin).await?;
     let days = query.days.unwrap_or(30);
     if !(1..=366).contains(&days) {

@@ -36,10 +36,7 @@ async fn csv(State(state): State<AppState>, Partner(publisher): Partner, Path(pe
     let statement = billing::statement(&state, &publisher.id, &period).await?;
     let filename = format!("{}-{period}.csv", publisher.id);
     Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-        ],
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],
         socle_marketplace::billing::to_csv(&statement),
     )
         .into_response())

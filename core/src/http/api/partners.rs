@@ -59,7 +59,9 @@ impl FromRequestParts<AppState> for Partner {
         };
         match publishers::authenticate(state, &token).await {
             Ok(Some(publisher)) => Ok(Partner(publisher)),
-            Ok(None) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "this publisher token is unknown, revoked, or its publisher is suspended")),
+            Ok(None) => {
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "this publisher token is unknown, revoked, or its publisher is suspended"))
+            }
             Err(err) => Err(failed(err)),
         }
     }
@@ -123,7 +125,10 @@ async fn submit(State(state): State<AppState>, Partner(publisher): Partner, head
         .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
         .and_then(|v| String::from_utf8(v).ok())
         .ok_or_else(|| {
-            socle_tenants::ValidationError::new("signature", format!("send the `.socle.sig` file, base64-encoded, in the `{SIGNATURE_HEADER}` header (`socle plugin publish` does)"))
+            socle_tenants::ValidationError::new(
+                "signature",
+                format!("send the `.socle.sig` file, base64-encoded, in the `{SIGNATURE_HEADER}` header (`socle plugin publish` does)"),
+            )
         })?;
     let report = crate::marketplace::publish::submit(&state.0, &publisher, &body, &signature).await?;
     let status = if report.failure().is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::CREATED };
@@ -171,7 +176,12 @@ fn message(body: &MessageRequest, required: bool) -> ApiResult<Option<String>> {
     }
 }
 
-async fn yank(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>, Json(body): Json<MessageRequest>) -> ApiResult<StatusCode> {
+async fn yank(
+    State(state): State<AppState>,
+    Partner(publisher): Partner,
+    Path((plugin, version)): Path<(String, String)>,
+    Json(body): Json<MessageRequest>,
+) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
     let message = message(&body, true)?;
     if !state.marketplace.set_yanked(&plugin, &version, message.as_deref()).await? {
@@ -188,7 +198,12 @@ async fn unyank(State(state): State<AppState>, Partner(publisher): Partner, Path
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn deprecate(State(state): State<AppState>, Partner(publisher): Partner, Path(plugin): Path<String>, Json(body): Json<MessageRequest>) -> ApiResult<StatusCode> {
+async fn deprecate(
+    State(state): State<AppState>,
+    Partner(publisher): Partner,
+    Path(plugin): Path<String>,
+    Json(body): Json<MessageRequest>,
+) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
     state.marketplace.set_deprecated(&plugin, message(&body, false)?.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -200,7 +215,12 @@ struct ReplyRequest {
     reply: String,
 }
 
-async fn reply(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, review)): Path<(String, i64)>, Json(body): Json<ReplyRequest>) -> ApiResult<StatusCode> {
+async fn reply(
+    State(state): State<AppState>,
+    Partner(publisher): Partner,
+    Path((plugin, review)): Path<(String, i64)>,
+    Json(body): Json<ReplyRequest>,
+) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
     if body.reply.trim().is_empty() || body.reply.len() > 2000 {
         return Err(socle_tenants::ValidationError::new("reply", "a reply has 1 to 2000 characters").into());

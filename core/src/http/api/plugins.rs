@@ -41,11 +41,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn installed(state: &AppState, tenant: socle_tenants::TenantId, id: &str) -> ApiResult<Arc<LoadedPlugin>> {
-    state
-        .plugins
-        .plugin(tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{id}` is installed in this tenant")))
+    state.plugins.plugin(tenant, id).await?.ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{id}` is installed in this tenant")))
 }
 
 fn failed(err: PluginError) -> ApiError {
@@ -94,13 +90,16 @@ async fn dispatch(State(state): State<AppState>, plugin_id: String, path: String
         user: user_subject.clone(),
     };
     let output = state.plugins.call(&tenant.tenant, &plugin, Call::Route(request), user_subject).await.map_err(failed)?;
-    let Output::Route(response) = output else { return Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the plugin's route answered something else")) };
+    let Output::Route(response) = output else {
+        return Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the plugin's route answered something else"));
+    };
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = (status, response.body).into_response();
     for (name, value) in response.headers {
         // Plugins cannot set cookies or weaken the page's security headers.
         let lower = name.to_ascii_lowercase();
-        if matches!(lower.as_str(), "set-cookie" | "content-security-policy" | "x-frame-options" | "strict-transport-security" | "access-control-allow-origin") {
+        if matches!(lower.as_str(), "set-cookie" | "content-security-policy" | "x-frame-options" | "strict-transport-security" | "access-control-allow-origin")
+        {
             continue;
         }
         if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_str(&value)) {
@@ -127,9 +126,19 @@ pub fn sanitize_panel(html: &str) -> String {
         .to_string()
 }
 
-async fn panel(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plugin_id, panel)): Path<(String, String)>, Query(params): Query<PanelParams>) -> ApiResult<Response> {
+async fn panel(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((plugin_id, panel)): Path<(String, String)>,
+    Query(params): Query<PanelParams>,
+) -> ApiResult<Response> {
     let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
-    let declared = plugin.manifest.panels.iter().find(|p| p.name == panel).ok_or_else(|| ApiError::not_found("panel_not_found", format!("{} has no panel `{panel}`", plugin.label())))?;
+    let declared = plugin
+        .manifest
+        .panels
+        .iter()
+        .find(|p| p.name == panel)
+        .ok_or_else(|| ApiError::not_found("panel_not_found", format!("{} has no panel `{panel}`", plugin.label())))?;
     if let Some(record) = &params.record {
         // The user must be able to read the record the panel is about.
         let id = super::parse_id(record, "record")?;
@@ -138,7 +147,11 @@ async fn panel(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plug
             return Err(ApiError::not_found("panel_not_found", format!("panel `{panel}` is not for {} records", shown.collection)));
         }
     }
-    let output = state.plugins.call(&auth.tenant.tenant, &plugin, Call::Panel { panel, record_id: params.record }, Some(format!("user:{}", auth.user.id))).await.map_err(failed)?;
+    let output = state
+        .plugins
+        .call(&auth.tenant.tenant, &plugin, Call::Panel { panel, record_id: params.record }, Some(format!("user:{}", auth.user.id)))
+        .await
+        .map_err(failed)?;
     match output {
         Output::Text(Ok(html)) => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html)).into_response()),
         Output::Text(Err(reason)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", format!("{}: {reason}", plugin.label()))),
@@ -168,16 +181,34 @@ async fn action(
 /// Runs `plugin_id`'s action `action` on `ids` for `auth`: the action must exist, the user hold
 /// its permission and read every record (all of the action's collection), the parameters match
 /// the action's declared form. Shared by the JSON API and the portal's mass actions.
-pub(crate) async fn run_action(state: &AppState, auth: &Authenticated, plugin_id: &str, action: &str, ids: Vec<String>, sent: &serde_json::Map<String, Value>) -> ApiResult<Value> {
+pub(crate) async fn run_action(
+    state: &AppState,
+    auth: &Authenticated,
+    plugin_id: &str,
+    action: &str,
+    ids: Vec<String>,
+    sent: &serde_json::Map<String, Value>,
+) -> ApiResult<Value> {
     let plugin = installed(state, auth.tenant.tenant.id, plugin_id).await?;
-    let declared = plugin.manifest.actions.iter().find(|a| a.name == action).cloned().ok_or_else(|| ApiError::not_found("action_not_found", format!("{} has no action `{action}`", plugin.label())))?;
+    let declared = plugin
+        .manifest
+        .actions
+        .iter()
+        .find(|a| a.name == action)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("action_not_found", format!("{} has no action `{action}`", plugin.label())))?;
     if ids.is_empty() || ids.len() > 1000 || (!declared.mass && ids.len() > 1) {
-        return Err(socle_tenants::ValidationError::new("ids", if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" }).into());
+        return Err(socle_tenants::ValidationError::new(
+            "ids",
+            if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" },
+        )
+        .into());
     }
     if let Some(permission) = &declared.permission
-        && !state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, permission).await? {
-            return Err(ApiError::forbidden(format!("running `{action}` needs the permission `{permission}`")));
-        }
+        && !state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, permission).await?
+    {
+        return Err(ApiError::forbidden(format!("running `{action}` needs the permission `{permission}`")));
+    }
     let caller = auth.caller();
     for id in &ids {
         let record = state.records.get_fields(&caller, super::parse_id(id, "record")?).await?;
@@ -268,7 +299,12 @@ struct GrantsRequest {
 }
 
 /// Replaces what the tenant grants a plugin (keys from the plugin's `grants`).
-async fn set_grants(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, Json(body): Json<GrantsRequest>) -> ApiResult<Json<Value>> {
+async fn set_grants(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path(plugin_id): Path<String>,
+    Json(body): Json<GrantsRequest>,
+) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
     match crate::plugins::grants::set(&state, &auth.tenant.tenant, &plugin.manifest, &body.granted, &auth.actor()).await {
@@ -310,13 +346,17 @@ async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(pl
 /// Sets settings, checked against the plugin's settings schema; secrets are never echoed.
 async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let values: BTreeMap<String, Value> = serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
+    let values: BTreeMap<String, Value> =
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
     let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
     let mut checked = Vec::new();
     for (key, value) in values {
-        let setting = plugin.manifest.settings.iter().find(|s| s.field.name == key).ok_or_else(|| {
-            socle_tenants::ValidationError::new(key.clone(), format!("{} has no setting `{key}`", plugin.label()))
-        })?;
+        let setting = plugin
+            .manifest
+            .settings
+            .iter()
+            .find(|s| s.field.name == key)
+            .ok_or_else(|| socle_tenants::ValidationError::new(key.clone(), format!("{} has no setting `{key}`", plugin.label())))?;
         let normalized = normalize_value(&setting.field, &value).map_err(|m| socle_tenants::ValidationError::new(key.clone(), m))?;
         checked.push((key, normalized, setting.secret));
     }

@@ -48,10 +48,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
     let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
     let digits = text.strip_prefix('v').unwrap_or(text);
-    digits
-        .parse()
-        .map(Some)
-        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be the record's ETag, like \"v3\""))
+    digits.parse().map(Some).map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be the record's ETag, like \"v3\""))
 }
 
 fn record_response(status: StatusCode, record: Record) -> Response {
@@ -85,7 +82,9 @@ fn url_query(params: &BTreeMap<String, String>) -> ApiResult<Query> {
                 Some((field, op)) => (field, op.trim_end_matches(']')),
                 None => (rest.trim_end_matches(']'), "eq"),
             };
-            let op = Op::parse(op).ok_or_else(|| ApiError::bad_request("invalid_filter", format!("`{op}` is not an operator (eq, ne, lt, lte, gt, gte, in, contains, is_null)")))?;
+            let op = Op::parse(op).ok_or_else(|| {
+                ApiError::bad_request("invalid_filter", format!("`{op}` is not an operator (eq, ne, lt, lte, gt, gte, in, contains, is_null)"))
+            })?;
             let value = match op {
                 Op::In => Value::Array(value.split(',').map(|v| Value::String(v.trim().to_owned())).collect()),
                 Op::IsNull => Value::Bool(value != "false"),
@@ -105,7 +104,12 @@ fn url_query(params: &BTreeMap<String, String>) -> ApiResult<Query> {
     Ok(query)
 }
 
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, UrlQuery(params): UrlQuery<BTreeMap<String, String>>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path(collection): Path<String>,
+    UrlQuery(params): UrlQuery<BTreeMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     let query = url_query(&params)?;
     let page = state.records.query(&auth.caller(), &collection, &query).await?;
     Ok(Json(serde_json::to_value(page).map_err(anyhow::Error::from)?))
@@ -147,7 +151,12 @@ pub(crate) fn in_collection(record: Record, collection: &str) -> ApiResult<Recor
     Ok(record)
 }
 
-async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<Response> {
+async fn show(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let record = find(&state, &auth, &collection, &id).await?;
     let tag = etag(record.version);
     if headers.get(header::IF_NONE_MATCH) == Some(&tag) {
@@ -169,7 +178,12 @@ async fn update(
     Ok(record_response(StatusCode::OK, updated))
 }
 
-async fn remove(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let expected = if_match(&headers)?;
     let record = find(&state, &auth, &collection, &id).await?;
     state.records.delete(&auth.caller(), record.id, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
@@ -222,13 +236,23 @@ fn related() -> String {
     "related".into()
 }
 
-async fn link(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>, Json(body): Json<LinkRequest>) -> ApiResult<Response> {
+async fn link(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((collection, id)): Path<(String, String)>,
+    Json(body): Json<LinkRequest>,
+) -> ApiResult<Response> {
     let record = find(&state, &auth, &collection, &id).await?;
     let added = state.records.link(&auth.caller(), record.id, body.to, &body.kind, true).await?;
     Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({ "linked": true }))).into_response())
 }
 
-async fn unlink(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>, Json(body): Json<LinkRequest>) -> ApiResult<StatusCode> {
+async fn unlink(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path((collection, id)): Path<(String, String)>,
+    Json(body): Json<LinkRequest>,
+) -> ApiResult<StatusCode> {
     let record = find(&state, &auth, &collection, &id).await?;
     if state.records.link(&auth.caller(), record.id, body.to, &body.kind, false).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -252,7 +276,12 @@ async fn bulk(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collec
 }
 
 /// CSV of the records matching the query (up to 10 000), with the fields the caller may read.
-async fn export(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, UrlQuery(params): UrlQuery<BTreeMap<String, String>>) -> ApiResult<Response> {
+async fn export(
+    State(state): State<AppState>,
+    ApiUser(auth): ApiUser,
+    Path(collection): Path<String>,
+    UrlQuery(params): UrlQuery<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
     auth.require(&state, Permission::Exporter).await?;
     let caller = auth.caller();
     let definition = state.records.collection(&caller, &collection).await?;

@@ -102,7 +102,8 @@ async fn catalogue_page(State(state): State<AppState>, UiUser(auth): UiUser, Que
     let echo = json!({ "q": query.q, "category": query.category, "price": query.price, "sort": query.sort, "min_rating": query.min_rating, "vertical": query.vertical });
     let plugins = marketplace::search(State(state.clone()), api(&auth), Query(query)).await?.0;
     let installed = plugins::list(State(state.clone()), api(&auth)).await?.0;
-    render(&state, &auth, "marketplace", "admin/catalogue.html", json!({ "plugins": plugins["plugins"], "query": echo, "installed": installed["plugins"] })).await
+    render(&state, &auth, "marketplace", "admin/catalogue.html", json!({ "plugins": plugins["plugins"], "query": echo, "installed": installed["plugins"] }))
+        .await
 }
 
 async fn listing(State(state): State<AppState>, UiUser(auth): UiUser, Path(plugin): Path<String>) -> Result<Response, ApiError> {
@@ -116,7 +117,14 @@ async fn installed(State(state): State<AppState>, UiUser(auth): UiUser) -> Resul
     let installed = plugins::list(State(state.clone()), api(&auth)).await?.0;
     let operations = marketplace::operations(State(state.clone()), api(&auth)).await?.0;
     let lock = marketplace::lock(State(state.clone()), api(&auth)).await?.0;
-    render(&state, &auth, "plugins", "admin/plugins.html", json!({ "plugins": installed["plugins"], "operations": operations["operations"], "lock": lock["lock"] })).await
+    render(
+        &state,
+        &auth,
+        "plugins",
+        "admin/plugins.html",
+        json!({ "plugins": installed["plugins"], "operations": operations["operations"], "lock": lock["lock"] }),
+    )
+    .await
 }
 
 async fn plugin(State(state): State<AppState>, UiUser(auth): UiUser, Path(plugin): Path<String>) -> Result<Response, ApiError> {

@@ -143,7 +143,9 @@ pub fn display(field: &FieldDef, value: Option<&Value>, lang: &str, titles: &Tit
             let name = value.get("name").and_then(Value::as_str).unwrap_or("fichier");
             Display { text: name.to_owned(), href: Some(link(&format!("/api/v1/files/{id}"))), ..Display::default() }
         }
-        FieldType::Email | FieldType::Phone | FieldType::Text => Display { text: value.as_str().map_or_else(|| value.to_string(), str::to_owned), ..Display::default() },
+        FieldType::Email | FieldType::Phone | FieldType::Text => {
+            Display { text: value.as_str().map_or_else(|| value.to_string(), str::to_owned), ..Display::default() }
+        }
     }
 }
 
@@ -166,7 +168,11 @@ fn parse_cents(text: &str) -> Option<i64> {
         None => (false, text),
     };
     let (units, fraction) = digits.split_once('.').unwrap_or((&digits, ""));
-    if units.is_empty() && fraction.is_empty() || !units.chars().all(|c| c.is_ascii_digit()) || !fraction.chars().all(|c| c.is_ascii_digit()) || fraction.len() > 2 {
+    if units.is_empty() && fraction.is_empty()
+        || !units.chars().all(|c| c.is_ascii_digit())
+        || !fraction.chars().all(|c| c.is_ascii_digit())
+        || fraction.len() > 2
+    {
         return None;
     }
     let units: i64 = if units.is_empty() { 0 } else { units.parse().ok()? };
@@ -234,7 +240,15 @@ pub struct Input {
 
 /// The input for `field` holding `value`. `reference_choices` lists the records a reference may
 /// point to (id, title), when the caller may read the target collection.
-pub fn input(field: &FieldDef, value: Option<&Value>, writable: bool, lang: &str, titles: &Titles, reference_choices: &[(String, String)], link: &dyn Fn(&str) -> String) -> Input {
+pub fn input(
+    field: &FieldDef,
+    value: Option<&Value>,
+    writable: bool,
+    lang: &str,
+    titles: &Titles,
+    reference_choices: &[(String, String)],
+    link: &dyn Fn(&str) -> String,
+) -> Input {
     let value = value.filter(|v| !v.is_null());
     let as_text = form_text(field, value);
     let (kind, choices) = match field.field_type {
@@ -249,11 +263,15 @@ pub fn input(field: &FieldDef, value: Option<&Value>, writable: bool, lang: &str
         FieldType::File => ("file", Vec::new()),
         FieldType::Enum => {
             let chosen = selected_keys(value);
-            ("select", field.values.iter().map(|v| Choice { value: v.key.clone(), label: v.label.get(lang).to_owned(), selected: chosen.contains(&v.key) }).collect())
+            (
+                "select",
+                field.values.iter().map(|v| Choice { value: v.key.clone(), label: v.label.get(lang).to_owned(), selected: chosen.contains(&v.key) }).collect(),
+            )
         }
         FieldType::Reference => {
             let chosen = selected_keys(value);
-            let mut choices: Vec<Choice> = reference_choices.iter().map(|(id, title)| Choice { value: id.clone(), label: title.clone(), selected: chosen.contains(id) }).collect();
+            let mut choices: Vec<Choice> =
+                reference_choices.iter().map(|(id, title)| Choice { value: id.clone(), label: title.clone(), selected: chosen.contains(id) }).collect();
             // Keep the current target even when it is beyond the first page of choices.
             for id in &chosen {
                 if !choices.iter().any(|c| &c.value == id) {
@@ -378,7 +396,9 @@ mod tests {
 
     #[test]
     fn enums_show_their_label_and_a_safe_colour_class() {
-        let status = field("name = \"s\"\ntype = \"enum\"\nlabel = \"Statut\"\nvalues = [{ key = \"ok\", label = { fr = \"Actif\", en = \"Active\" }, color = \"#0E9F6E\" }]");
+        let status = field(
+            "name = \"s\"\ntype = \"enum\"\nlabel = \"Statut\"\nvalues = [{ key = \"ok\", label = { fr = \"Actif\", en = \"Active\" }, color = \"#0E9F6E\" }]",
+        );
         let shown = display(&status, Some(&"ok".into()), "en", &Titles::new(), &|p| p.to_owned());
         assert_eq!(shown.text, "Active");
         assert_eq!(shown.chip.as_deref(), Some("chip-0e9f6e"));
@@ -407,7 +427,9 @@ mod tests {
         assert_eq!(from_form(&flag, &["on".into()]), Value::Bool(true));
         let text = field("name = \"t\"\ntype = \"text\"\nlabel = \"Nom\"");
         assert_eq!(from_form(&text, &["  ".into()]), Value::Null);
-        let tags = field("name = \"t\"\ntype = \"enum\"\nlabel = \"Tags\"\nmultiple = true\nvalues = [{ key = \"a\", label = \"A\" }, { key = \"b\", label = \"B\" }]");
+        let tags = field(
+            "name = \"t\"\ntype = \"enum\"\nlabel = \"Tags\"\nmultiple = true\nvalues = [{ key = \"a\", label = \"A\" }, { key = \"b\", label = \"B\" }]",
+        );
         assert_eq!(from_form(&tags, &["a".into(), "b".into()]), serde_json::json!(["a", "b"]));
     }
 }

@@ -125,7 +125,8 @@ async fn packages(State(state): State<AppState>, jar: CookieJar, tenant: Option<
     let versions = api::versions(State(state.clone()), Partner(publisher.clone())).await.map_err(IntoResponse::into_response)?.0;
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
-    Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "packages", data: versions, error: None }, "partners/packages.html")).into_response())
+    Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "packages", data: versions, error: None }, "partners/packages.html"))
+        .into_response())
 }
 
 async fn analytics(
@@ -137,10 +138,15 @@ async fn analytics(
 ) -> Result<Response, Response> {
     platform_only(tenant.as_deref()).map_err(IntoResponse::into_response)?;
     let publisher = session(&state, &jar).await?;
-    let mut data = crate::http::api::partner_analytics::show(State(state.clone()), Partner(publisher.clone()), axum::extract::Path(plugin.clone()), axum::extract::Query(query))
-        .await
-        .map_err(IntoResponse::into_response)?
-        .0;
+    let mut data = crate::http::api::partner_analytics::show(
+        State(state.clone()),
+        Partner(publisher.clone()),
+        axum::extract::Path(plugin.clone()),
+        axum::extract::Query(query),
+    )
+    .await
+    .map_err(IntoResponse::into_response)?
+    .0;
     let rollouts = state.marketplace.rollouts(Some(&plugin)).await.map_err(|e| ApiError::from(e).into_response())?;
     data["rollouts"] = serde_json::to_value(rollouts).unwrap_or_default();
     data["chart"] = chart(&data["analytics"]["daily"]);
@@ -188,10 +194,11 @@ async fn statements(
         let (year, month) = if u8::from(now.month()) == 1 { (now.year() - 1, 12) } else { (now.year(), u8::from(now.month()) - 1) };
         format!("{year:04}-{month:02}")
     });
-    let (data, error) = match crate::http::api::partner_statements::show(State(state.clone()), Partner(publisher.clone()), axum::extract::Path(period.clone())).await {
-        Ok(json) => (json.0, None),
-        Err(err) => (Value::Null, Some(err.detail)),
-    };
+    let (data, error) =
+        match crate::http::api::partner_statements::show(State(state.clone()), Partner(publisher.clone()), axum::extract::Path(period.clone())).await {
+            Ok(json) => (json.0, None),
+            Err(err) => (Value::Null, Some(err.detail)),
+        };
     let data = serde_json::json!({ "period": period, "statement": data.get("statement").cloned().unwrap_or(Value::Null) });
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
@@ -211,7 +218,12 @@ struct LoginForm {
     csrf: String,
 }
 
-async fn login(State(state): State<AppState>, jar: CookieJar, tenant: Option<axum::Extension<TenantContext>>, Form(form): Form<LoginForm>) -> Result<Response, ApiError> {
+async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    tenant: Option<axum::Extension<TenantContext>>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
     platform_only(tenant.as_deref())?;
     if !jar.get(CSRF_COOKIE).is_some_and(|c| constant_time_eq(c.value(), &form.csrf)) {
         return Err(ApiError::forbidden("the form expired; reload the page").with_code("csrf_failed"));

@@ -24,9 +24,16 @@ async fn set_language(State(state): State<AppState>, UiUser(auth): UiUser, heade
     let form = FormPairs::parse(&body);
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let wanted = form.get("lang").unwrap_or("");
-    let locale: Locale = wanted.parse().map_err(|_| socle_tenants::ValidationError::new("lang", format!("`{wanted}` is not a language of the portal: choose fr or en")))?;
+    let locale: Locale =
+        wanted.parse().map_err(|_| socle_tenants::ValidationError::new("lang", format!("`{wanted}` is not a language of the portal: choose fr or en")))?;
     let user = &auth.user;
-    let update = UserUpdate { display_name: user.display_name.clone(), user_type: user.user_type, locale: Some(locale), status: user.status, account_id: user.account_id };
+    let update = UserUpdate {
+        display_name: user.display_name.clone(),
+        user_type: user.user_type,
+        locale: Some(locale),
+        status: user.status,
+        account_id: user.account_id,
+    };
     state.users.update(auth.tenant.tenant.id, user.id, &update, &auth.actor()).await?;
     // Back where the user was, if that is a page of this tenant's portal; home otherwise.
     let home = auth.tenant.link("/");

@@ -299,7 +299,11 @@ async fn reference_titles<'a>(state: &AppState, caller: &Caller, def: &Collectio
         ids.dedup();
         ids.truncate(crate::records::query::MAX_LIMIT as usize);
         let Ok(target_def) = state.records.collection(caller, target).await else { continue };
-        let query = Query { filters: vec![Filter { field: "id".into(), op: Op::In, value: Value::Array(ids.clone()) }], limit: Some(ids.len().max(1) as u32), ..Query::default() };
+        let query = Query {
+            filters: vec![Filter { field: "id".into(), op: Op::In, value: Value::Array(ids.clone()) }],
+            limit: Some(ids.len().max(1) as u32),
+            ..Query::default()
+        };
         if let Ok(page) = state.records.query(caller, target, &query).await {
             for record in page.items {
                 let id = record.id.to_string();
@@ -361,7 +365,8 @@ fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&ViewDef>) -
     let mut query = Query { limit: Some(PAGE_SIZE), count: true, ..Query::default() };
     if let Some(view) = view {
         for filter in &view.filters {
-            let parsed: Filter = serde_json::from_value(filter.clone()).map_err(|e| ApiError::bad_request("invalid_view", format!("view `{}` has a filter the engine cannot read: {e}", view.name)))?;
+            let parsed: Filter = serde_json::from_value(filter.clone())
+                .map_err(|e| ApiError::bad_request("invalid_view", format!("view `{}` has a filter the engine cannot read: {e}", view.name)))?;
             query.filters.push(parsed);
         }
         query.sort = view.sort.as_deref().map(Sort::parse);
@@ -488,10 +493,18 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
             }
         })
         .collect();
-    let mut views = vec![super::NavItem { href: url_with(&base, &FormPairs::default(), &[]), label: crate::i18n::text(auth.locale(), "view_all").to_owned(), current: view.is_none() }];
+    let mut views = vec![super::NavItem {
+        href: url_with(&base, &FormPairs::default(), &[]),
+        label: crate::i18n::text(auth.locale(), "view_all").to_owned(),
+        current: view.is_none(),
+    }];
     for (plugin, v) in &plugin_views {
         let key = format!("{plugin}/{}", v.name);
-        views.push(super::NavItem { href: url_with(&base, &FormPairs::default(), &[("view", Some(&key))]), current: key == view_key, label: v.label.get(lang).to_owned() });
+        views.push(super::NavItem {
+            href: url_with(&base, &FormPairs::default(), &[("view", Some(&key))]),
+            current: key == view_key,
+            label: v.label.get(lang).to_owned(),
+        });
     }
     let saved = params.get("saved").unwrap_or("");
     let saved_views = state
@@ -523,7 +536,12 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
     let set_fields = def
         .fields
         .iter()
-        .filter(|f| abilities.writable.contains(&f.name) && matches!(f.field_type, FieldType::Enum | FieldType::Bool | FieldType::Date | FieldType::Text | FieldType::Email) && !f.unique && !f.multiline)
+        .filter(|f| {
+            abilities.writable.contains(&f.name)
+                && matches!(f.field_type, FieldType::Enum | FieldType::Bool | FieldType::Date | FieldType::Text | FieldType::Email)
+                && !f.unique
+                && !f.multiline
+        })
         .map(|f| fields::input(f, None, true, lang, &Titles::new(), &[], &link))
         .collect();
     let mass = MassView { transitions, can_delete: abilities.delete, actions: plugin_actions(state, auth, collection, true).await?, set_fields };
@@ -559,7 +577,14 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
     Ok(state.templates.render("records/list.html", page(auth, shell, data)))
 }
 
-async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef, abilities: &Abilities, id: Uuid, errors: Vec<String>) -> Result<PanelData, ApiError> {
+async fn panel_data(
+    state: &AppState,
+    auth: &Authenticated,
+    def: &CollectionDef,
+    abilities: &Abilities,
+    id: Uuid,
+    errors: Vec<String>,
+) -> Result<PanelData, ApiError> {
     let lang = lang(auth);
     let caller = auth.caller();
     let record = in_collection(state.records.get(&caller, id).await?, &def.name)?;
@@ -571,9 +596,20 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
         .fields
         .iter()
         .filter(|f| Some(f.name.as_str()) != workflow_field)
-        .map(|f| fields::input(f, record.data.get(&f.name), abilities.writable.contains(&f.name), lang, &titles, choices.get(&f.name).map_or(&[][..], Vec::as_slice), &link))
+        .map(|f| {
+            fields::input(
+                f,
+                record.data.get(&f.name),
+                abilities.writable.contains(&f.name),
+                lang,
+                &titles,
+                choices.get(&f.name).map_or(&[][..], Vec::as_slice),
+                &link,
+            )
+        })
         .collect();
-    let state_display = workflow_field.and_then(|w| def.fields.iter().find(|f| f.name == w)).map(|f| fields::display(f, record.data.get(&f.name), lang, &titles, &link));
+    let state_display =
+        workflow_field.and_then(|w| def.fields.iter().find(|f| f.name == w)).map(|f| fields::display(f, record.data.get(&f.name), lang, &titles, &link));
     let transitions = def
         .workflow
         .iter()
@@ -591,7 +627,9 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
             at: when(h.at, lang),
             actor: h.actor_label,
             what: match (h.op.as_str(), &h.transition) {
-                (_, Some(t)) => def.workflow.as_ref().and_then(|w| w.transitions.iter().find(|x| &x.name == t)).map_or(t.clone(), |x| x.label.get(lang).to_owned()),
+                (_, Some(t)) => {
+                    def.workflow.as_ref().and_then(|w| w.transitions.iter().find(|x| &x.name == t)).map_or(t.clone(), |x| x.label.get(lang).to_owned())
+                }
                 ("create", _) => crate::i18n::text(auth.locale(), "history_created").to_owned(),
                 _ => crate::i18n::text(auth.locale(), "history_updated").to_owned(),
             },
@@ -616,7 +654,10 @@ async fn panel_data(state: &AppState, auth: &Authenticated, def: &CollectionDef,
     let mut panels = Vec::new();
     for plugin in state.plugins.installed(auth.tenant.tenant.id).await?.iter() {
         for p in plugin.manifest.panels.iter().filter(|p| p.collection.as_deref() == Some(def.name.as_str())) {
-            panels.push(PluginPanel { url: format!("{}?record={id}", link(&format!("/api/v1/x/{}/panels/{}", plugin.id, p.name))), label: p.label.get(lang).to_owned() });
+            panels.push(PluginPanel {
+                url: format!("{}?record={id}", link(&format!("/api/v1/x/{}/panels/{}", plugin.id, p.name))),
+                label: p.label.get(lang).to_owned(),
+            });
         }
     }
     let actions = if abilities.update { plugin_actions(state, auth, &def.name, false).await? } else { Vec::new() };
@@ -656,7 +697,8 @@ async fn related_lists(state: &AppState, auth: &Authenticated, def: &CollectionD
     let Ok(collections) = state.records.collections(&caller).await else { return Vec::new() };
     let mut out = Vec::new();
     for other in &collections {
-        let pointing = other.fields.iter().filter(|f| f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(def.name.as_str()));
+        let pointing =
+            other.fields.iter().filter(|f| f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(def.name.as_str()));
         for field in pointing {
             let query = Query {
                 filters: vec![Filter { field: field.name.clone(), op: Op::Eq, value: Value::String(id.to_string()) }],
@@ -670,12 +712,21 @@ async fn related_lists(state: &AppState, auth: &Authenticated, def: &CollectionD
             if page.items.is_empty() && !can_add {
                 continue;
             }
-            let several = other.fields.iter().filter(|f| f.field_type == FieldType::Reference && f.collection.as_deref() == Some(def.name.as_str())).count() > 1;
+            let several =
+                other.fields.iter().filter(|f| f.field_type == FieldType::Reference && f.collection.as_deref() == Some(def.name.as_str())).count() > 1;
             let label = if several { format!("{} ({})", other.label.get(lang), field.label.get(lang)) } else { other.label.get(lang).to_owned() };
             out.push(RelatedList {
                 label,
                 count: page.total,
-                items: page.items.iter().map(|r| LinkItem { href: link(&format!("/c/{}?open={}", other.name, r.id)), title: fields::title(other, &r.id.to_string(), &r.data), kind: String::new() }).collect(),
+                items: page
+                    .items
+                    .iter()
+                    .map(|r| LinkItem {
+                        href: link(&format!("/c/{}?open={}", other.name, r.id)),
+                        title: fields::title(other, &r.id.to_string(), &r.data),
+                        kind: String::new(),
+                    })
+                    .collect(),
                 all_href: link(&format!("/c/{}?f.{}={id}", other.name, field.name)),
                 add_href: can_add.then(|| link(&format!("/c/{}/new?{}={id}&return={}/{id}", other.name, field.name, def.name))),
             });
@@ -692,7 +743,11 @@ fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants
     let duration = |ms: i64| {
         let minutes = ms.abs() / 60_000;
         let day = if en { "d" } else { "j" };
-        if minutes >= 24 * 60 { format!("{} {day} {} h", minutes / (24 * 60), minutes % (24 * 60) / 60) } else { format!("{} h {:02} min", minutes / 60, minutes % 60) }
+        if minutes >= 24 * 60 {
+            format!("{} {day} {} h", minutes / (24 * 60), minutes % (24 * 60) / 60)
+        } else {
+            format!("{} h {:02} min", minutes / 60, minutes % 60)
+        }
     };
     let name = timer.name.to_uppercase();
     match (timer.status.as_str(), timer.due_at) {
@@ -702,7 +757,12 @@ fn timer_text(timer: &crate::records::TimerView, now: i64, locale: socle_tenants
             after: format!(" ({} {})", duration(due - now), if en { "left" } else { "restantes" }),
         },
         ("running", Some(due)) => TimerLine::text(format!("{name} — {} {}", if en { "overdue by" } else { "dépassé de" }, duration(now - due))),
-        ("paused", _) => TimerLine::text(format!("{name} — {} ({} {})", if en { "paused" } else { "en pause" }, duration(timer.remaining_ms.unwrap_or(0)), if en { "left" } else { "restantes" })),
+        ("paused", _) => TimerLine::text(format!(
+            "{name} — {} ({} {})",
+            if en { "paused" } else { "en pause" },
+            duration(timer.remaining_ms.unwrap_or(0)),
+            if en { "left" } else { "restantes" }
+        )),
         ("fired", Some(due)) => TimerLine {
             before: format!("{name} — {} ", if en { "expired on" } else { "échu le" }),
             at: Some(when(due, lang)),
@@ -743,7 +803,12 @@ fn push_url(mut response: Response, url: &str) -> Response {
 }
 
 /// A record: the side panel for htmx, else the list with the panel open (a shareable link).
-async fn show(State(state): State<AppState>, UiUser(auth): UiUser, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id, "record")?;
     if is_htmx(&headers) {
         let response = render_panel(&state, &auth, &collection, id).await?;
@@ -755,13 +820,20 @@ async fn show(State(state): State<AppState>, UiUser(auth): UiUser, Path((collect
 /// A `return` parameter, `<collection>/<id>`: a collection name and a record id, nothing else.
 fn parse_return(raw: &str) -> Option<(String, Uuid)> {
     let (collection, id) = raw.split_once('/')?;
-    let name_ok = !collection.is_empty() && collection.len() <= 80 && collection.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    let name_ok =
+        !collection.is_empty() && collection.len() <= 80 && collection.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
     Some((collection.to_owned(), id.parse().ok()?)).filter(|_| name_ok)
 }
 
 /// The form of a new record; `?<field>=<value>` fills fields in (a reply created from its
 /// ticket points at it already).
-async fn new_form(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn new_form(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
     let abilities = state.records.abilities(&caller, &collection).await?;
@@ -784,7 +856,14 @@ async fn new_form(State(state): State<AppState>, UiUser(auth): UiUser, Path(coll
     Ok(state.templates.render("records/new.html", page(&auth, shell, PanelOnly { panel: data })))
 }
 
-async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, abilities: &Abilities, values: &Map<String, Value>, errors: Vec<String>) -> PanelData {
+async fn new_panel(
+    state: &AppState,
+    auth: &Authenticated,
+    def: &CollectionDef,
+    abilities: &Abilities,
+    values: &Map<String, Value>,
+    errors: Vec<String>,
+) -> PanelData {
     let lang = lang(auth);
     let caller = auth.caller();
     let choices = reference_choices(state, &caller, def, abilities).await;
@@ -796,7 +875,9 @@ async fn new_panel(state: &AppState, auth: &Authenticated, def: &CollectionDef, 
         .fields
         .iter()
         .filter(|f| Some(f.name.as_str()) != workflow_field && abilities.writable.contains(&f.name))
-        .map(|f| fields::input(f, values.get(&f.name).or(f.default.as_ref()), true, lang, &Titles::new(), choices.get(&f.name).map_or(&[][..], Vec::as_slice), &link))
+        .map(|f| {
+            fields::input(f, values.get(&f.name).or(f.default.as_ref()), true, lang, &Titles::new(), choices.get(&f.name).map_or(&[][..], Vec::as_slice), &link)
+        })
         .collect();
     let multipart = inputs.iter().any(|i| i.kind == "file");
     PanelData {
@@ -875,7 +956,13 @@ async fn read_form(state: &AppState, headers: &HeaderMap, request: axum::extract
     Ok(sent)
 }
 
-async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, headers: HeaderMap, request: axum::extract::Request) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
     let SentForm { pairs: form, files } = read_form(&state, &headers, request).await?;
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let caller = auth.caller();
@@ -924,7 +1011,9 @@ async fn create(State(state): State<AppState>, UiUser(auth): UiUser, Path(collec
             let response = match render_panel(&state, &auth, shown_collection, shown_id).await {
                 Ok(response) => push_url(response, &shown_url),
                 // The parent went away meanwhile (or is no longer readable): show the new record.
-                Err(_) => push_url(render_panel(&state, &auth, &collection, record.id).await?, &auth.tenant.link(&format!("/c/{collection}?open={}", record.id))),
+                Err(_) => {
+                    push_url(render_panel(&state, &auth, &collection, record.id).await?, &auth.tenant.link(&format!("/c/{collection}?open={}", record.id)))
+                }
             };
             // The address shows what the panel shows, so a reload keeps it open.
             Ok(trigger(response, "records-changed"))
@@ -991,14 +1080,26 @@ async fn save_field(
     let id = parse_id(&id, "record")?;
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
-    let field = def.fields.iter().find(|f| f.name == field_name).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no field `{field_name}`")))?;
+    let field = def
+        .fields
+        .iter()
+        .find(|f| f.name == field_name)
+        .ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no field `{field_name}`")))?;
     let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let sent_version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(current.version);
     let original = form.get("original").unwrap_or("");
     let sent: Vec<String> = form.all("value");
     let value = fields::from_form(field, &sent);
     let theirs_text = fields::form_text(field, current.data.get(&field.name));
-    let mut saved = FieldSaved { record_id: id.to_string(), field: field_name.clone(), version: current.version, saved_at: None, saved_value: String::new(), error: None, conflict: None };
+    let mut saved = FieldSaved {
+        record_id: id.to_string(),
+        field: field_name.clone(),
+        version: current.version,
+        saved_at: None,
+        saved_value: String::new(),
+        error: None,
+        conflict: None,
+    };
     if sent_version != current.version && theirs_text != original && fields::form_text(field, Some(&value)) != theirs_text {
         let link = |p: &str| auth.tenant.link(p);
         let titles = reference_titles(&state, &caller, &def, std::iter::once(&current.data)).await;
@@ -1044,10 +1145,18 @@ async fn attach(
     let id = parse_id(&id, "record")?;
     let caller = auth.caller();
     let def = state.records.collection(&caller, &collection).await?;
-    let field = def.fields.iter().find(|f| f.name == field_name && f.field_type == FieldType::File).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no file field `{field_name}`")))?;
+    let field = def
+        .fields
+        .iter()
+        .find(|f| f.name == field_name && f.field_type == FieldType::File)
+        .ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no file field `{field_name}`")))?;
     let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let sent = read_form(&state, &headers, request).await?;
-    let (_, name, content_type, bytes) = sent.files.iter().find(|(part, ..)| part == "file").ok_or_else(|| ApiError::bad_request("invalid_upload", "send the file in a form field named `file`"))?;
+    let (_, name, content_type, bytes) = sent
+        .files
+        .iter()
+        .find(|(part, ..)| part == "file")
+        .ok_or_else(|| ApiError::bad_request("invalid_upload", "send the file in a form field named `file`"))?;
     let value = state.records.upload(&caller, name, content_type, bytes).await?.field_value();
     // A field of several files (a ticket's attachments) gains this one; a single file replaces.
     let value = if field.multiple {
@@ -1096,7 +1205,13 @@ async fn fire(
     Ok(trigger(response, "records-changed"))
 }
 
-async fn remove(State(state): State<AppState>, UiUser(auth): UiUser, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn remove(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = FormPairs::parse(&body);
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let id = parse_id(&id, "record")?;
@@ -1118,7 +1233,13 @@ struct MassResult {
 
 /// Runs one operation on the selected records: a transition, a field set, a delete or a plugin's
 /// mass action. Each record succeeds or fails on its own; the user sees which failed and why.
-async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn mass(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = FormPairs::parse(&body);
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let caller = auth.caller();
@@ -1144,8 +1265,13 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
         // A plugin reports partial outcomes the same way the bulk operations do: `message`, the
         // records it could not handle in `failed` (text), and how many it did in `done`.
         let message = outcome.get("message").and_then(Value::as_str).map(str::to_owned);
-        let failed: Vec<String> = outcome.get("failed").and_then(Value::as_array).map(|f| f.iter().filter_map(Value::as_str).map(str::to_owned).take(100).collect()).unwrap_or_default();
-        let succeeded = outcome.get("done").and_then(Value::as_u64).map_or_else(|| ids.len().saturating_sub(failed.len()), |d| usize::try_from(d).unwrap_or(usize::MAX));
+        let failed: Vec<String> = outcome
+            .get("failed")
+            .and_then(Value::as_array)
+            .map(|f| f.iter().filter_map(Value::as_str).map(str::to_owned).take(100).collect())
+            .unwrap_or_default();
+        let succeeded =
+            outcome.get("done").and_then(Value::as_u64).map_or_else(|| ids.len().saturating_sub(failed.len()), |d| usize::try_from(d).unwrap_or(usize::MAX));
         MassResult { succeeded, failed, message }
     } else {
         let op = match operation {
@@ -1153,7 +1279,11 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
             t if t.starts_with("transition:") => BulkOp::Transition { name: t["transition:".len()..].to_owned() },
             s if s.starts_with("set:") => {
                 let name = &s["set:".len()..];
-                let field = def.fields.iter().find(|f| f.name == name).ok_or_else(|| ApiError::bad_request("unknown_field", format!("{collection} has no field `{name}`")))?;
+                let field = def
+                    .fields
+                    .iter()
+                    .find(|f| f.name == name)
+                    .ok_or_else(|| ApiError::bad_request("unknown_field", format!("{collection} has no field `{name}`")))?;
                 let mut patch = Map::new();
                 patch.insert(field.name.clone(), fields::from_form(field, &form.all(&format!("set.{name}"))));
                 BulkOp::Update { patch }
@@ -1161,7 +1291,8 @@ async fn mass(State(state): State<AppState>, UiUser(auth): UiUser, Path(collecti
             other => return Err(ApiError::bad_request("invalid_operation", format!("`{other}` is not an operation; choose one in the list"))),
         };
         let results = state.records.bulk(&caller, &collection, &ids, &op).await?;
-        let failed: Vec<String> = results.iter().filter(|r| !r.ok).map(|r| format!("#{} : {}", &r.id.to_string()[..8], r.error.clone().unwrap_or_default())).collect();
+        let failed: Vec<String> =
+            results.iter().filter(|r| !r.ok).map(|r| format!("#{} : {}", &r.id.to_string()[..8], r.error.clone().unwrap_or_default())).collect();
         MassResult { succeeded: results.len() - failed.len(), failed, message: None }
     };
     let response = state.templates.render("records/mass_result.html", fragment(&auth, result));
@@ -1203,7 +1334,13 @@ async fn matching_ids(state: &AppState, auth: &Authenticated, def: &CollectionDe
 }
 
 /// Saves the list's current parameters under a name (the same name replaces the older view).
-async fn save_view(State(state): State<AppState>, UiUser(auth): UiUser, Path(collection): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn save_view(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = FormPairs::parse(&body);
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     // The collection must exist and be readable by this user.
@@ -1243,7 +1380,13 @@ async fn save_view(State(state): State<AppState>, UiUser(auth): UiUser, Path(col
     Ok(Redirect::to(&target).into_response())
 }
 
-async fn delete_view(State(state): State<AppState>, UiUser(auth): UiUser, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn delete_view(
+    State(state): State<AppState>,
+    UiUser(auth): UiUser,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = FormPairs::parse(&body);
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let id = parse_id(&id, "view")?;
@@ -1256,7 +1399,8 @@ async fn delete_view(State(state): State<AppState>, UiUser(auth): UiUser, Path((
 /// The colours of the tenant's enum values as classes (inline styles are forbidden by the CSP).
 async fn chips_css(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
     let collections = state.records.collections(&auth.caller()).await?;
-    Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=60")], fields::chip_css(collections.iter())).into_response())
+    Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=60")], fields::chip_css(collections.iter()))
+        .into_response())
 }
 
 #[cfg(test)]

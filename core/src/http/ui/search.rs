@@ -62,8 +62,13 @@ async fn search(State(state): State<AppState>, UiUser(auth): UiUser, RawQuery(ra
     let mut hits = Vec::new();
     if q.chars().count() >= 2 {
         let caller = auth.caller();
-        let labels: std::collections::HashMap<String, String> =
-            state.records.collections(&caller).await?.into_iter().map(|c| (c.name.clone(), c.label_one.as_ref().unwrap_or(&c.label).get(lang).to_owned())).collect();
+        let labels: std::collections::HashMap<String, String> = state
+            .records
+            .collections(&caller)
+            .await?
+            .into_iter()
+            .map(|c| (c.name.clone(), c.label_one.as_ref().unwrap_or(&c.label).get(lang).to_owned()))
+            .collect();
         for hit in state.records.search(&caller, &q, LIMIT).await? {
             hits.push(Hit {
                 href: auth.tenant.link(&format!("/c/{}?open={}", hit.collection, hit.record_id)),

@@ -18,7 +18,9 @@ impl Host for PluginState {
         Ok(Ok(match stored {
             Some((_, true)) => None,
             Some((value, false)) => Some(value.to_string()),
-            None => self.plugin.manifest.settings.iter().find(|s| s.field.name == key && !s.secret).and_then(|s| s.field.default.as_ref()).map(ToString::to_string),
+            None => {
+                self.plugin.manifest.settings.iter().find(|s| s.field.name == key && !s.secret).and_then(|s| s.field.default.as_ref()).map(ToString::to_string)
+            }
         }))
     }
 

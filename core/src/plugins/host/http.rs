@@ -140,7 +140,11 @@ impl Host for PluginState {
         let mut response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
-                let message = if e.is_timeout() { format!("{host} did not answer within {}s", TIMEOUT.as_secs()) } else { format!("request to {host} failed: {}", chain(&e)) };
+                let message = if e.is_timeout() {
+                    format!("{host} did not answer within {}s", TIMEOUT.as_secs())
+                } else {
+                    format!("request to {host} failed: {}", chain(&e))
+                };
                 return Ok(Err(HostError::Unavailable(message)));
             }
         };

@@ -3,9 +3,9 @@
 use socle_marketplace::manifest::Capability;
 
 use super::socle::plugin::kv::Host;
-use crate::plugins::store::{KV_QUOTA_BYTES, KV_QUOTA_KEYS, KvExpect, KvWrite};
 use super::socle::plugin::types::HostError;
 use super::{PluginState, capability_object};
+use crate::plugins::store::{KV_QUOTA_BYTES, KV_QUOTA_KEYS, KvExpect, KvWrite};
 
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 1024 * 1024;

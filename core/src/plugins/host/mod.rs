@@ -167,12 +167,7 @@ impl PluginState {
     pub fn caller(&self) -> crate::records::Caller {
         crate::records::Caller {
             tenant: self.tenant.id,
-            actor: socle_tenants::Actor {
-                subject: format!("plugin:{}", self.plugin.id),
-                label: self.plugin.label(),
-                ip: None,
-                request_id: None,
-            },
+            actor: socle_tenants::Actor { subject: format!("plugin:{}", self.plugin.id), label: self.plugin.label(), ip: None, request_id: None },
             principal: crate::records::Principal::Plugin { id: self.plugin.id.clone() },
         }
     }
@@ -189,10 +184,9 @@ pub fn grant_rules(tenant: socle_tenants::TenantId, plugin: &str, capability: &C
     let allow = |object: String, action: &str| crate::authz::Rule::allow(tenant, &subject, &object, action);
     match capability {
         Capability::RecordsRead { collections } => collections.iter().map(|c| allow(subject::collection(c), "read")).collect(),
-        Capability::RecordsWrite { collections } => collections
-            .iter()
-            .flat_map(|c| ["read", "create", "update", "delete"].map(|a| allow(subject::collection(c), a)))
-            .collect(),
+        Capability::RecordsWrite { collections } => {
+            collections.iter().flat_map(|c| ["read", "create", "update", "delete"].map(|a| allow(subject::collection(c), a))).collect()
+        }
         Capability::Http { hosts } => hosts.iter().map(|h| allow(capability_object(&format!("http:{h}")), crate::authz::USE)).collect(),
         Capability::Permissions { permissions } => permissions.iter().map(|p| allow(subject::permission(p), crate::authz::USE)).collect(),
         Capability::Connectors { connectors } => connectors.iter().map(|c| allow(connectors::object(c), crate::authz::USE)).collect(),

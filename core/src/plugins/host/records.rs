@@ -60,8 +60,8 @@ impl PluginState {
             && owner != self.plugin.id
             && !self.plugin.manifest.dependencies.contains_key(owner)
         {
-                return Err(self.deny(format!("`{collection}` belongs to the plugin `{owner}`, which this plugin does not depend on")));
-            }
+            return Err(self.deny(format!("`{collection}` belongs to the plugin `{owner}`, which this plugin does not depend on")));
+        }
         let declared = self.declared(|c| match c {
             socle_marketplace::manifest::Capability::RecordsWrite { collections } => collections.iter().any(|x| x == "*" || x == collection),
             socle_marketplace::manifest::Capability::RecordsRead { collections } if !write => collections.iter().any(|x| x == "*" || x == collection),
@@ -115,13 +115,7 @@ impl Host for PluginState {
             let value = serde_json::from_str(&f.value).unwrap_or(Value::String(f.value));
             filters.push(Filter { field: f.field, op, value });
         }
-        let query = Query {
-            filters,
-            sort: q.sort.map(|s| Sort { field: s.field, desc: s.desc }),
-            limit: q.limit,
-            cursor: q.cursor,
-            count: q.count,
-        };
+        let query = Query { filters, sort: q.sort.map(|s| Sort { field: s.field, desc: s.desc }), limit: q.limit, cursor: q.cursor, count: q.count };
         Ok(match self.app.records.query(&self.caller(), &collection, &query).await {
             Ok(page) => Ok(Page { items: page.items.into_iter().map(record).collect(), next_cursor: page.next_cursor, total: page.total }),
             Err(e) => Err(self.error(e)),
@@ -216,10 +210,7 @@ impl Host for PluginState {
         };
         let ids: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
         Ok(match self.app.records.bulk(&self.caller(), &collection, &ids, &op).await {
-            Ok(results) => Ok(results
-                .into_iter()
-                .map(|r| BulkResult { id: r.id.to_string(), ok: r.ok, error: r.error, version: r.version })
-                .collect()),
+            Ok(results) => Ok(results.into_iter().map(|r| BulkResult { id: r.id.to_string(), ok: r.ok, error: r.error, version: r.version }).collect()),
             Err(e) => Err(self.error(e)),
         })
     }
