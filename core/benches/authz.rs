@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use socle_core::authz::{Authorizer, PolicyStore, RoleDef, Rule, subject};
+use socle_core::authz::{Authorizer, PolicyStore, RoleDef, Rule, names};
 use socle_core::error::StoreError;
 use socle_tenants::{Actor, TenantId};
 use uuid::Uuid;
@@ -58,7 +58,7 @@ fn tenant_rules(tenant: TenantId, rules: usize, user: Uuid) -> Vec<Rule> {
     }
     for i in 0..(rules - roles) {
         let member = if i == 0 { user } else { Uuid::from_u128(i as u128) };
-        out.push(Rule::member(tenant, &subject::user(member), &subject::role(&format!("r{}", i % roles))));
+        out.push(Rule::member(tenant, &names::user(member), &names::role(&format!("r{}", i % roles))));
     }
     out
 }
@@ -88,7 +88,7 @@ fn bench(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("cached", &label), &(), |b, ()| {
                 b.to_async(&runtime).iter(|| authorizer.has_permission(target, user, "p0"));
             });
-            let (sub, obj) = (subject::user(user), subject::permission("p0"));
+            let (sub, obj) = (names::user(user), names::permission("p0"));
             group.bench_with_input(BenchmarkId::new("uncached", &label), &(), |b, ()| {
                 b.to_async(&runtime).iter(|| authorizer.enforce_uncached(target, &sub, &obj, "use"));
             });

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use socle_core::App;
-use socle_core::marketplace::apply::{self, Change, Target, Wants};
+use socle_core::marketplace::apply::{Change, Target, Wants};
 use socle_marketplace::manifest::Manifest;
 use socle_marketplace::package::{Digest, Package};
 use socle_marketplace::resolve::Upgrade;
@@ -52,16 +52,16 @@ async fn setup() -> Setup {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
     let app = support::app(dir.path()).await;
-    let (publisher, _) = socle_core::marketplace::publishers::create(&app, "socle-tests", "Socle Tests", "bench@socle.test").await.unwrap();
+    let (publisher, _) = app.marketplace.create_publisher("socle-tests", "Socle Tests", "bench@socle.test").await.unwrap();
     let key = SecretKey::from_seed([9; 32]);
-    socle_core::marketplace::publishers::add_key(&app, &publisher.id, &key.public().to_string()).await.unwrap();
+    app.marketplace.add_publisher_key(&publisher.id, &key.public().to_string()).await.unwrap();
     for (name, id) in [("good", "good"), ("addon", "addon"), ("bench", "bench"), ("bench", "benchb"), ("bench", "benchc")] {
         let archive = package(&fixtures, name, id);
         let signature = key.sign(&Digest::of(&archive)).to_json();
-        let report = socle_core::marketplace::publish::submit(&app, &publisher, &archive, &signature).await.unwrap();
+        let report = app.marketplace.submit(&publisher, &archive, &signature).await.unwrap();
         assert!(report.failure().is_none(), "{id}: {:?}", report.failure());
         if report.outcome == "in_review" {
-            assert!(app.marketplace.decide(id, "1.0.0", "listed", "ok", "bench").await.unwrap());
+            assert!(app.marketplace.store().decide(id, "1.0.0", "listed", "ok", "bench").await.unwrap());
         }
     }
     Setup { app, tenants: AtomicUsize::new(0), _dir: dir }
@@ -84,7 +84,7 @@ async fn install_into_fresh_tenants(s: &Setup, plugins: &[&str], iterations: u64
         let slug = Slug::parse(&format!("bench-{n}")).unwrap();
         let tenant = Arc::new(s.app.tenants.create(NewTenant::new(slug, "Bench"), &Actor::system("bench")).await.unwrap());
         let started = Instant::now();
-        let (_, plan) = apply::apply(&s.app, &tenant, &change, &Actor::system("bench")).await.unwrap();
+        let (_, plan) = s.app.marketplace.apply(&tenant, &change, &Actor::system("bench")).await.unwrap();
         total += started.elapsed();
         assert_eq!(plan.steps.len(), if plugins.len() == 1 { 1 } else { 5 });
     }

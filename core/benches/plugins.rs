@@ -61,7 +61,7 @@ async fn setup() -> Setup {
     let app = support::app(dir.path()).await;
     let tenant = Arc::new(support::acme(&app).await);
     let bytes = std::fs::read(&bench.component).unwrap();
-    socle_core::plugins::install::install(&app, &tenant, &bytes, &bench.manifest, None, &Actor::system("bench")).await.unwrap();
+    app.marketplace.install_component(&tenant, &bytes, &bench.manifest, None, &Actor::system("bench")).await.unwrap();
     let schema = SchemaFile::parse(BASELINE_COLLECTION).unwrap();
     app.records.registry.install(tenant.id, "custom:bench", &schema, &Actor::system("bench")).await.unwrap();
     let caller = Caller::system(tenant.id, "bench");
@@ -87,9 +87,10 @@ fn filter_input() -> hooks::Write {
 /// The bare loop: the runtime's own `InstancePre` and engine, none of its bookkeeping.
 async fn bare_filter(s: &Setup) {
     let state = PluginState {
-        app: s.app.clone(),
+        services: s.app.plugins.services().clone(),
         tenant: s.tenant.clone(),
         plugin: s.plugin.clone(),
+        neighbours: Arc::new(vec![s.plugin.clone()]),
         memory: MemoryLimit { limit: usize::MAX, peak: 0 },
         host_calls: 0,
         host_call_budget: u32::MAX,

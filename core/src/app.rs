@@ -1,5 +1,6 @@
-//! The composed platform: settings, database, stores, authorization, cache and bus, templates.
-//! Built once per process (or per test) and shared by HTTP handlers, the CLI and workers.
+//! The composition root: settings, database, stores and the domain services, wired once per
+//! process (or per test) and shared by the HTTP surfaces, the CLI and the job worker. Nothing
+//! below depends on it; it depends on everything.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,20 +16,26 @@ use crate::cache::{Cache, MemoryCache, RedisCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::db::{Db, DbOptions};
-use crate::http::pages::Templates;
+use crate::identity::accounts::Accounts;
 use crate::identity::operators::{OperatorStore, SqlOperatorStore};
 use crate::identity::sessions::{SessionStore, SqlSessionStore};
 use crate::identity::{self, UserStore};
-use crate::jobs::JobStore;
-use crate::mail::{MailStore, SqlMailStore, sender::Sender};
+use crate::jobs::{JobRegistry, JobStore, Worker};
+use crate::mail::sender::Sender;
+use crate::mail::{Mailer, SqlMailStore};
+use crate::marketplace::{Marketplace, MarketplaceParts};
+use crate::plugins::grants::Granter;
+use crate::plugins::hooks::{PluginActions, PluginFilters};
+use crate::plugins::{PluginRuntime, Services};
 use crate::records::RecordEngine;
-use crate::records::store::RecordStore;
+use crate::records::jobs::Notifications;
+use crate::records::saved_views::{SavedViewStore, SqlSavedViews};
 use crate::tenancy::{self, TenantResolver};
 
 /// Everything a node shares between requests.
 pub struct App {
     /// Configuration.
-    pub settings: Settings,
+    pub settings: Arc<Settings>,
     /// The database.
     pub db: Db,
     /// Time (moved by tests).
@@ -53,24 +60,23 @@ pub struct App {
     pub bus: Arc<dyn Bus>,
     /// Cross-node counters.
     pub cache: Arc<dyn Cache>,
-    /// Page templates.
-    pub templates: Templates,
+    /// Users, logins, sessions, the second factor, password resets.
+    pub accounts: Arc<Accounts>,
     /// Records: collections, the write path, queries, search.
     pub records: Arc<RecordEngine>,
+    /// Users' saved list views.
+    pub saved_views: Arc<dyn SavedViewStore>,
     /// The job queue.
     pub jobs: Arc<dyn JobStore>,
-    /// The mail outbox.
-    pub mails: Arc<dyn MailStore>,
-    /// How mails leave.
-    pub mail_sender: Sender,
+    /// Every job kind and its handler, as the modules registered them.
+    pub job_registry: Arc<JobRegistry>,
+    /// Mails in the tenants' brands, and their outbox.
+    pub mailer: Arc<Mailer>,
     /// The plugin runtime.
-    pub plugins: Arc<crate::plugins::PluginRuntime>,
-    /// Publishers, packages, tenants' lockfiles, approvals, reviews.
-    pub marketplace: Arc<dyn crate::marketplace::MarketplaceStore>,
-    /// Users' saved list views.
-    pub saved_views: Arc<dyn crate::records::saved_views::SavedViewStore>,
+    pub plugins: Arc<PluginRuntime>,
+    /// Publishers, packages, tenants' plugin sets, approvals, rollouts, billing.
+    pub marketplace: Arc<Marketplace>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
-    listener_handles: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// Options only tests and tools change.
@@ -87,8 +93,10 @@ impl Default for BuildOptions {
 }
 
 impl App {
-    /// Connects to the database (migrating it) and to Redis if configured, and wires the stores.
+    /// Connects to the database (migrating it) and to Redis if configured, and wires the stores
+    /// and services, lowest layer first.
     pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Arc<Self>> {
+        let settings = Arc::new(settings);
         let db = Db::connect(&DbOptions {
             url: settings.database.url.clone(),
             max_connections: settings.database.max_connections,
@@ -98,22 +106,6 @@ impl App {
         .await?;
         db.migrate().await?;
         let clock = options.clock.clone();
-
-        let tenants: Arc<dyn TenantStore> = Arc::new(tenancy::store::SqlTenantStore::new(db.clone(), clock.clone()));
-        let users: Arc<dyn UserStore> = Arc::new(identity::users::SqlUserStore::new(db.clone(), clock.clone()));
-        let sessions: Arc<dyn SessionStore> = Arc::new(SqlSessionStore::new(db.clone(), clock.clone()));
-        let policies: Arc<dyn PolicyStore> = Arc::new(authz::store::SqlPolicyStore::new(db.clone(), clock.clone()));
-        let audit: Arc<dyn AuditStore> = Arc::new(audit::SqlAuditStore::new(db.clone(), clock.clone()));
-        let operators: Arc<dyn OperatorStore> = Arc::new(SqlOperatorStore::new(db.clone(), clock.clone()));
-        let record_store: Arc<dyn RecordStore> = Arc::new(crate::records::sql::SqlRecordStore::new(db.clone(), clock.clone()));
-        let jobs: Arc<dyn JobStore> = Arc::new(crate::jobs::store::SqlJobStore::new(db.clone(), clock.clone()));
-        let mails: Arc<dyn MailStore> = Arc::new(SqlMailStore::new(db.clone(), clock.clone()));
-        let mail_sender = Sender::from_settings(&settings.mail)?;
-        let plugin_store: Arc<dyn crate::plugins::store::PluginStore> = Arc::new(crate::plugins::store::SqlPluginStore::new(db.clone(), clock.clone()));
-        let marketplace: Arc<dyn crate::marketplace::MarketplaceStore> =
-            Arc::new(crate::marketplace::store::SqlMarketplaceStore::new(db.clone(), clock.clone()));
-        let saved_views: Arc<dyn crate::records::saved_views::SavedViewStore> = Arc::new(crate::records::saved_views::SqlSavedViews::new(db.clone()));
-        let plugin_parts = crate::plugins::runtime::RuntimeParts::new(plugin_store, &settings.plugins)?;
         let (bus, cache): (Arc<dyn Bus>, Arc<dyn Cache>) = match &settings.redis.url {
             Some(url) => (
                 Arc::new(RedisBus::connect(url.expose_secret(), &settings.redis.prefix).await?),
@@ -122,48 +114,86 @@ impl App {
             None => (Arc::new(DbBus::start(db.clone()).await?), Arc::new(MemoryCache::new(100_000))),
         };
 
+        // Platform services: tenants, the journal, rules, jobs, mail, identity.
+        let tenants: Arc<dyn TenantStore> = Arc::new(tenancy::store::SqlTenantStore::new(db.clone(), clock.clone()));
+        let audit: Arc<dyn AuditStore> = Arc::new(audit::SqlAuditStore::new(db.clone(), clock.clone()));
+        let policies: Arc<dyn PolicyStore> = Arc::new(authz::store::SqlPolicyStore::new(db.clone(), clock.clone()));
         let authz = Arc::new(Authorizer::new(policies.clone()));
+        let jobs: Arc<dyn JobStore> = Arc::new(crate::jobs::store::SqlJobStore::new(db.clone(), clock.clone()));
+        let mail_store = Arc::new(SqlMailStore::new(db.clone(), clock.clone()));
+        let mailer = Arc::new(Mailer::new(mail_store, Sender::from_settings(&settings.mail)?, settings.clone(), clock.clone()));
+        let users: Arc<dyn UserStore> = Arc::new(identity::users::SqlUserStore::new(db.clone(), clock.clone()));
+        let sessions: Arc<dyn SessionStore> = Arc::new(SqlSessionStore::new(db.clone(), clock.clone()));
+        let operators: Arc<dyn OperatorStore> = Arc::new(SqlOperatorStore::new(db.clone(), clock.clone()));
+        let accounts = Arc::new(Accounts {
+            users: users.clone(),
+            sessions: sessions.clone(),
+            policies: policies.clone(),
+            authz: authz.clone(),
+            bus: bus.clone(),
+            cache: cache.clone(),
+            audit: audit.clone(),
+            mailer: mailer.clone(),
+            settings: settings.clone(),
+            clock: clock.clone(),
+        });
+
+        // Records.
+        let record_store = Arc::new(crate::records::sql::SqlRecordStore::new(db.clone(), clock.clone()));
         let records = Arc::new(RecordEngine::new(record_store, authz.clone(), clock.clone(), bus.clone()));
-        jobs.upsert_schedule(&crate::jobs::Schedule {
-            name: "maintenance.purge".into(),
-            cron: "17 3 * * *".into(),
-            kind: crate::jobs_registry::PURGE_JOB.into(),
-            payload: serde_json::json!({}),
-            next_run_at: crate::jobs::next_cron("17 3 * * *", clock.now_ms())?,
-        })
-        .await?;
-        jobs.upsert_schedule(&crate::jobs::Schedule {
-            name: crate::marketplace::retention::PURGE_JOB.into(),
-            cron: crate::marketplace::retention::SWEEP_CRON.into(),
-            kind: crate::marketplace::retention::PURGE_JOB.into(),
-            payload: serde_json::json!({}),
-            next_run_at: crate::jobs::next_cron(crate::marketplace::retention::SWEEP_CRON, clock.now_ms())?,
-        })
-        .await?;
-        jobs.upsert_schedule(&crate::jobs::Schedule {
-            name: crate::marketplace::rollout::TICK_JOB.into(),
-            cron: crate::marketplace::rollout::TICK_CRON.into(),
-            kind: crate::marketplace::rollout::TICK_JOB.into(),
-            payload: serde_json::json!({}),
-            next_run_at: crate::jobs::next_cron(crate::marketplace::rollout::TICK_CRON, clock.now_ms())?,
-        })
-        .await?;
-        jobs.upsert_schedule(&crate::jobs::Schedule {
-            name: crate::marketplace::billing::CHARGE_JOB.into(),
-            cron: crate::marketplace::billing::CHARGE_CRON.into(),
-            kind: crate::marketplace::billing::CHARGE_JOB.into(),
-            payload: serde_json::json!({}),
-            next_run_at: crate::jobs::next_cron(crate::marketplace::billing::CHARGE_CRON, clock.now_ms())?,
-        })
-        .await?;
+        let saved_views: Arc<dyn SavedViewStore> = Arc::new(SqlSavedViews::new(db.clone()));
+
+        // Plugins, then the marketplace that installs them.
+        let market_store = Arc::new(crate::marketplace::store::SqlMarketplaceStore::new(db.clone(), clock.clone()));
+        let services = Arc::new(Services {
+            records: records.clone(),
+            store: Arc::new(crate::plugins::store::SqlPluginStore::new(db.clone(), clock.clone())),
+            authz: authz.clone(),
+            granter: Granter::new(policies.clone(), authz.clone(), bus.clone()),
+            mailer: mailer.clone(),
+            jobs: jobs.clone(),
+            bus: bus.clone(),
+            tenants: tenants.clone(),
+            clock: clock.clone(),
+            settings: settings.plugins.clone(),
+            http: crate::plugins::host::http::client(&settings.plugins.allow_private_hosts)?,
+        });
+        let entitlements = Arc::new(crate::marketplace::billing::Subscriptions::new(market_store.clone()));
+        let plugins = Arc::new(PluginRuntime::new(services, entitlements)?);
+        // Plugins take part in every write: filters inside it, action hooks through the outbox.
+        records.hooks.register(Arc::new(PluginFilters { runtime: Arc::downgrade(&plugins) }));
+        records.hooks.subscribe(Arc::new(PluginActions { runtime: Arc::downgrade(&plugins) }));
+        let marketplace = Arc::new(Marketplace::new(MarketplaceParts {
+            store: market_store,
+            plugins: plugins.clone(),
+            tenants: tenants.clone(),
+            users: users.clone(),
+            authz: authz.clone(),
+            jobs: jobs.clone(),
+            mailer: mailer.clone(),
+            settings: settings.clone(),
+            clock: clock.clone(),
+        }));
+
+        // Each module registers its own jobs.
+        let mut registry = JobRegistry::default();
+        registry.register(crate::jobs::jobs(&jobs, &clock))?;
+        registry.register(crate::mail::jobs(&mailer))?;
+        let notifications = Notifications { tenants: tenants.clone(), users: users.clone(), mailer: mailer.clone(), settings: settings.clone() };
+        registry.register(crate::records::jobs::jobs(&records, notifications))?;
+        registry.register(crate::plugins::hooks::jobs(&plugins))?;
+        registry.register(marketplace.jobs())?;
+        registry.schedule(jobs.as_ref(), clock.now_ms()).await?;
+
         let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
         let mut listeners = vec![authz.listen(bus.as_ref()), resolver.listen(bus.as_ref()), records.registry.listen(bus.as_ref())];
-        let templates = Templates::new().context("failed to load the page templates")?;
-        // Installed before the first request so every request is counted.
-        crate::http::health::prometheus();
+        listeners.extend(plugins.listen(bus.as_ref()));
+        // A plugin operation a crash interrupted goes back to its previous state before anything
+        // serves or runs (and later, once the lease of one interrupted just before runs out).
+        marketplace.recover().await.context("failed to roll back interrupted plugin operations")?;
+        listeners.push(marketplace.watch_interrupted());
 
-        let app = Arc::new_cyclic(|weak: &std::sync::Weak<App>| Self {
-            plugins: Arc::new(plugin_parts.into_runtime(weak.clone())),
+        Ok(Arc::new(Self {
             settings,
             db,
             clock,
@@ -177,32 +207,21 @@ impl App {
             resolver,
             bus,
             cache,
-            templates,
+            accounts,
             records,
-            jobs,
-            mails,
-            mail_sender,
-            marketplace,
             saved_views,
-            listeners: Vec::new(),
-            listener_handles: std::sync::Mutex::new(Vec::new()),
-        });
-        listeners.push(app.plugins.listen(app.bus.as_ref()));
-        // Plugins take part in every write: filters inside it, action hooks through the outbox.
-        app.records.hooks.register(Arc::new(crate::plugins::hooks::PluginFilters { app: Arc::downgrade(&app) }));
-        app.records.hooks.subscribe(Arc::new(crate::plugins::hooks::PluginActions { app: Arc::downgrade(&app) }));
-        // A plugin operation a crash interrupted goes back to its previous state before anything
-        // serves or runs (and later, once the lease of one interrupted just before runs out).
-        crate::marketplace::apply::recover(&app).await.context("failed to roll back interrupted plugin operations")?;
-        listeners.push(crate::marketplace::apply::watch_interrupted(Arc::downgrade(&app)));
-        let app = Self::with_listeners(app, listeners);
-        Ok(app)
+            jobs,
+            job_registry: Arc::new(registry),
+            mailer,
+            plugins,
+            marketplace,
+            listeners,
+        }))
     }
 
-    fn with_listeners(app: Arc<Self>, listeners: Vec<tokio::task::JoinHandle<()>>) -> Arc<Self> {
-        // The listeners only hold weak references; the app aborts them when dropped.
-        *app.listener_handles.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = listeners;
-        app
+    /// A job worker running every registered job kind.
+    pub fn worker(&self) -> Worker {
+        Worker::new(self.jobs.clone(), self.clock.clone(), self.job_registry.clone())
     }
 
     /// Now, in Unix milliseconds.
@@ -213,13 +232,9 @@ impl App {
 
 impl Drop for App {
     fn drop(&mut self) {
+        // The listeners only hold weak references; they end with the app.
         for listener in &self.listeners {
             listener.abort();
-        }
-        if let Ok(handles) = self.listener_handles.lock() {
-            for listener in handles.iter() {
-                listener.abort();
-            }
         }
     }
 }

@@ -277,7 +277,7 @@ impl Settings {
             "database.url (DATABASE_URL) must start with sqlite:// or postgres://"
         );
         anyhow::ensure!(
-            crate::identity::normalize_email(self.mail.from.rsplit_once('<').map_or(self.mail.from.as_str(), |(_, a)| a.trim_end_matches('>'))).is_ok(),
+            crate::email::normalize(self.mail.from.rsplit_once('<').map_or(self.mail.from.as_str(), |(_, a)| a.trim_end_matches('>'))).is_ok(),
             "mail.from must be an address like `Socle <no-reply@example.fr>`"
         );
         if let Some(redis) = &self.redis.url {

@@ -43,7 +43,7 @@ pub(crate) struct Partner {
 
 impl Partner {
     pub(crate) async fn new(t: &TestApp, id: &str, seed: u8) -> Self {
-        let (_, token) = socle_core::marketplace::publishers::create(&t.app, id, "Socle Tests", "partners@socle.test").await.unwrap();
+        let (_, token) = t.app.marketplace.create_publisher(id, "Socle Tests", "partners@socle.test").await.unwrap();
         let partner = Self { token, key: SecretKey::from_seed([seed; 32]), http: reqwest::Client::new(), base: t.base_url() };
         let (status, body) = partner.call(Method::POST, "/keys", Some(json!({ "public_key": partner.key.public().to_string() }))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -343,8 +343,7 @@ async fn a_failing_step_puts_the_whole_set_back() {
         summary: "bench and a good without kv".into(),
         target: socle_core::marketplace::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::All, locked: None },
     };
-    let err =
-        socle_core::marketplace::apply::apply(&t.app, &std::sync::Arc::new(acme.clone()), &change, &socle_tenants::Actor::system("test")).await.unwrap_err();
+    let err = t.app.marketplace.apply(&std::sync::Arc::new(acme.clone()), &change, &socle_tenants::Actor::system("test")).await.unwrap_err();
     assert!(err.to_string().contains("rolled back") && err.to_string().contains("good"), "{err}");
     assert_eq!(installed(&t, &acme).await, [("bench".into(), "1.0.0".into())]);
     let (_, after) = admin.api(Method::GET, "acme", "/admin/marketplace/lock", None).await;

@@ -14,10 +14,10 @@ use socle_tests::TestApp;
 use super::marketplace::{PUBLISHER, Partner, package, version};
 
 async fn change(t: &TestApp, tenant: &Tenant, kind: &'static str, edit: impl FnOnce(&mut apply::Wants), upgrade: Upgrade) {
-    let mut wants = apply::wants(&t.app, tenant.id).await.unwrap();
+    let mut wants = t.app.marketplace.wants(tenant.id).await.unwrap();
     edit(&mut wants);
     let change = Change { kind, summary: kind.into(), target: Target::Resolve { wants, upgrade, locked: None } };
-    apply::apply(&t.app, &Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
+    t.app.marketplace.apply(&Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use socle_core::db::{Db, Scope};
 use socle_core::marketplace::billing;
-use socle_core::marketplace::{Change, Target, apply};
+use socle_core::marketplace::{Change, Target};
 use socle_core::plugins::store::Receipt;
 use socle_tenants::{Actor, PluginWant};
 use socle_tests::TestApp;
@@ -39,7 +39,7 @@ async fn paid_plugins_are_entitled_charged_and_shared_three_ways() {
     partner.publish(&t, &package("bench", priced("model = \"per_use\"\nmillicents = 500"))).await;
     let (acme, admin) = tenant_with_admin(&t, "acme").await;
     let (globex, reseller_admin) = tenant_with_admin(&t, "globex").await;
-    t.app.marketplace.set_reseller(globex.id, Some("revendeur")).await.unwrap();
+    t.app.marketplace.store().set_reseller(globex.id, Some("revendeur")).await.unwrap();
 
     // Entitlement at install: the price must be accepted.
     let (status, body) = admin.api(Method::POST, "acme", "/admin/marketplace/install", Some(json!({ "plugin": "good" }))).await;
@@ -55,10 +55,10 @@ async fn paid_plugins_are_entitled_charged_and_shared_three_ways() {
 
     // Entitlement at call: a lock restored without the accepted price does not run.
     let (initech, intruder) = tenant_with_admin(&t, "initech").await;
-    let (_, lock) = apply::current(&t.app, acme.id).await.unwrap();
+    let (_, lock) = t.app.marketplace.current_lock(acme.id).await.unwrap();
     let wants = [("good".to_owned(), PluginWant::any())].into();
     let change = Change { kind: "apply", summary: "restore a lock".into(), target: Target::Exact { wants, lock } };
-    apply::apply(&t.app, &Arc::new(initech.clone()), &change, &Actor::system("test")).await.unwrap();
+    t.app.marketplace.apply(&Arc::new(initech.clone()), &change, &Actor::system("test")).await.unwrap();
     let (status, body) = intruder.api(Method::GET, "initech", "/x/good/hello", None).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     let detail = body["errors"][0]["detail"].as_str().unwrap_or_default();
@@ -87,13 +87,13 @@ async fn paid_plugins_are_entitled_charged_and_shared_three_ways() {
 
     // The month is charged once, however often the job runs.
     let period = billing::month_of(now);
-    let added = billing::charge(&t.app, &period).await.unwrap();
+    let added = t.app.marketplace.charge_month(&period).await.unwrap();
     let mut lines: Vec<(String, String, i64, i64)> = added.iter().map(|e| (e.plugin_id.clone(), e.kind.clone(), e.quantity, e.amount_cents)).collect();
     lines.sort();
     let bench_calls = added.iter().find(|e| e.plugin_id == "bench").map_or(0, |e| e.quantity);
     assert_eq!(bench_calls, 1000, "{lines:?}");
     assert_eq!(lines.iter().filter(|l| l.0 == "good").count(), 2, "acme and globex; initech is not entitled: {lines:?}");
-    assert!(billing::charge(&t.app, &period).await.unwrap().is_empty(), "charging twice adds nothing");
+    assert!(t.app.marketplace.charge_month(&period).await.unwrap().is_empty(), "charging twice adds nothing");
     assert!(ledger_is_append_only(&t).await.is_err(), "the database refuses to change the ledger");
 
     // The partner's statement: 30 % commission under 10 000 €, 10 % of globex's payments to its

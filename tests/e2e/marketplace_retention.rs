@@ -144,9 +144,9 @@ async fn the_hourly_sweep_purges_every_retention_due_even_without_its_own_job() 
     // The platform-wide sweep (what the hourly schedule runs, without a retention id) finds the
     // retention due and purges it, whether or not its own job ever runs.
     t.clock.advance(Duration::from_secs(DAY + 1));
-    t.run_platform_job(&socle_core::marketplace::retention::PurgeRetained, socle_core::marketplace::retention::PURGE_JOB).await;
+    t.run_platform_job(socle_core::marketplace::retention::PURGE_JOB).await;
     let admin = t.logged_in("acme", "claire@acme.fr").await;
     assert_eq!(retained(&admin).await[0]["status"], "purged");
-    let data = t.app.marketplace.plugin_data(acme.id, "good", &["good.note".to_owned()]).await.unwrap();
+    let data = t.app.marketplace.store().plugin_data(acme.id, "good", &["good.note".to_owned()]).await.unwrap();
     assert_eq!(data, Default::default(), "records and kv are gone");
 }

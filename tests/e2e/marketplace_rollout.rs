@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use socle_core::marketplace::apply;
 use socle_core::marketplace::{Change, Target};
 use socle_core::plugins::store::Receipt;
 use socle_marketplace::resolve::Upgrade;
@@ -20,20 +19,20 @@ use socle_tests::{Browser, PASSWORD, TestApp};
 use super::marketplace::{PUBLISHER, Partner, package, tenant_with_admin, version};
 
 async fn install_good(t: &TestApp, tenant: &Tenant) {
-    let mut wants = apply::wants(&t.app, tenant.id).await.unwrap();
+    let mut wants = t.app.marketplace.wants(tenant.id).await.unwrap();
     wants.insert("good".into(), PluginWant::any());
     let change = Change {
         kind: "install",
         summary: "install good".into(),
         target: Target::Resolve { wants, upgrade: Upgrade::Only(["good".into()].into()), locked: None },
     };
-    apply::apply(&t.app, &Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
+    t.app.marketplace.apply(&Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
 }
 
 async fn upgrade_all(t: &TestApp, tenant: &Tenant) {
-    let wants = apply::wants(&t.app, tenant.id).await.unwrap();
+    let wants = t.app.marketplace.wants(tenant.id).await.unwrap();
     let change = Change { kind: "upgrade", summary: "upgrade all".into(), target: Target::Resolve { wants, upgrade: Upgrade::All, locked: None } };
-    apply::apply(&t.app, &Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
+    t.app.marketplace.apply(&Arc::new(tenant.clone()), &change, &Actor::system("test")).await.unwrap();
 }
 
 async fn good_version(t: &TestApp, tenant: &Tenant) -> String {
@@ -79,7 +78,7 @@ async fn fleet(t: &TestApp) -> (Vec<Tenant>, Vec<Tenant>) {
 }
 
 async fn run_tick(t: &TestApp) {
-    t.run_platform_job(&socle_core::marketplace::rollout::Tick, socle_core::marketplace::rollout::TICK_JOB).await;
+    t.run_platform_job(socle_core::marketplace::rollout::TICK_JOB).await;
 }
 
 fn configure(s: &mut socle_core::config::Settings) {
@@ -118,13 +117,13 @@ async fn a_healthy_version_goes_to_its_cohort_then_to_everyone() {
     assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::CONFLICT, Some("rollout_conflict")), "one rollout at a time: {body}");
     for tenant in &inside {
         assert_eq!(good_version(&t, tenant).await, "1.1.0", "{} is in the cohort", tenant.slug);
-        let notes = t.app.marketplace.notifications(tenant.id, true, 10).await.unwrap();
+        let notes = t.app.marketplace.store().notifications(tenant.id, true, 10).await.unwrap();
         assert!(notes.iter().any(|n| n.kind == "updated" && n.version == "1.1.0"), "{notes:?}");
     }
     for tenant in &outside {
         upgrade_all(&t, tenant).await;
         assert_eq!(good_version(&t, tenant).await, "1.0.0", "{} is not in the cohort", tenant.slug);
-        let notes = t.app.marketplace.notifications(tenant.id, false, 10).await.unwrap();
+        let notes = t.app.marketplace.store().notifications(tenant.id, false, 10).await.unwrap();
         assert!(notes.iter().all(|n| n.kind == "update_available"), "told it exists, not upgraded: {notes:?}");
     }
 
@@ -134,7 +133,7 @@ async fn a_healthy_version_goes_to_its_cohort_then_to_everyone() {
     t.clock.advance(Duration::from_secs(61));
     traffic(&t, &inside[0], "1.1.0", 30, 0).await;
     run_tick(&t).await;
-    assert_eq!(t.app.marketplace.rollouts(Some("good")).await.unwrap()[0].percent, 50, "paused");
+    assert_eq!(t.app.marketplace.store().rollouts(Some("good")).await.unwrap()[0].percent, 50, "paused");
     let (status, _) = partner.call(Method::POST, "/packages/good/1.1.0/rollout/resume", None).await;
     assert_eq!(status, StatusCode::OK);
     traffic(&t, &outside[0], "1.0.0", 100, 1).await;
@@ -166,14 +165,14 @@ async fn an_unhealthy_version_is_halted_and_rolled_back_and_the_kill_switch_with
     traffic(&t, &outside[0], "1.0.0", 100, 1).await;
     traffic(&t, &inside[0], "1.1.0", 30, 10).await;
     run_tick(&t).await;
-    let rollout = &t.app.marketplace.rollouts(Some("good")).await.unwrap()[0];
+    let rollout = &t.app.marketplace.store().rollouts(Some("good")).await.unwrap()[0];
     assert_eq!(rollout.state, "halted");
     assert!(rollout.note.as_deref().unwrap().contains("error rate 33.3%"), "{rollout:?}");
     for tenant in &inside {
         assert_eq!(good_version(&t, tenant).await, "1.0.0", "{} rolled back", tenant.slug);
-        let notes = t.app.marketplace.notifications(tenant.id, false, 10).await.unwrap();
+        let notes = t.app.marketplace.store().notifications(tenant.id, false, 10).await.unwrap();
         assert!(notes.iter().any(|n| n.kind == "rollback" && n.message.contains("1.1.0")), "{notes:?}");
-        let (_, lock) = apply::current(&t.app, tenant.id).await.unwrap();
+        let (_, lock) = t.app.marketplace.current_lock(tenant.id).await.unwrap();
         assert_eq!(lock.get("good").unwrap().version.to_string(), "1.0.0", "the lockfile agrees");
     }
     // Halted, it is held back from everyone.
@@ -219,7 +218,7 @@ async fn an_unhealthy_version_is_halted_and_rolled_back_and_the_kill_switch_with
     for tenant in inside.iter().chain(&outside).chain([&acme]) {
         assert_eq!(good_version(&t, tenant).await, "1.0.0", "{}", tenant.slug);
     }
-    assert!(t.app.marketplace.version("good", "1.2.0").await.unwrap().unwrap().yanked.unwrap().contains("fuite"));
+    assert!(t.app.marketplace.store().version("good", "1.2.0").await.unwrap().unwrap().yanked.unwrap().contains("fuite"));
     let rollouts: Value = ops.get("/ops/marketplace/rollouts").await.json().await.unwrap();
     assert_eq!(rollouts["rollouts"][0]["state"], "killed", "{rollouts}");
 

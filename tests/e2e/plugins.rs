@@ -328,7 +328,7 @@ async fn a_failed_install_leaves_the_tenant_as_it_was() {
     let section = bytes.windows(19).position(|w| w == b"socle:api-version1.").unwrap();
     bytes[section + 17] = b'9';
     let tenant = std::sync::Arc::new(acme.clone());
-    let future = socle_core::plugins::install::install(&t.app, &tenant, &bytes, &manifest, None, &socle_tenants::Actor::system("test")).await.unwrap_err();
+    let future = t.app.marketplace.install_component(&tenant, &bytes, &manifest, None, &socle_tenants::Actor::system("test")).await.unwrap_err();
     // (The minor is whatever SDK the fixtures were built with: 1.1 since `connectors`.)
     assert!(future.to_string().contains("targets socle:plugin@9.") && future.to_string().contains("this host serves 1.x"), "{future}");
     assert!(t.app.plugins.store().installs(acme.id).await.unwrap().is_empty());

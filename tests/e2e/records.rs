@@ -503,7 +503,7 @@ async fn notifications_survive_a_crash_and_reach_a_real_smtp_server() {
     assert!(text.contains("Facture erronée"), "{text}");
     assert!(text.contains("Content-Type: text/html") && text.contains("Content-Type: text/plain"));
     assert!(text.contains("#1f4ed8"), "the tenant's colour is in the HTML: {text}");
-    let stored = t.app.mails.list(t.app.tenants.list().await.unwrap()[0].id, 10).await.unwrap();
+    let stored = t.app.mailer.store().list(t.app.tenants.list().await.unwrap()[0].id, 10).await.unwrap();
     assert_eq!(stored[0].status, "sent");
     // Running the jobs again sends nothing twice.
     t.worker().run_until_idle().await.unwrap();
@@ -520,7 +520,7 @@ async fn failing_jobs_are_retried_with_backoff_then_dead_lettered_and_can_be_ret
     struct AlwaysFails;
     #[async_trait::async_trait]
     impl socle_core::jobs::JobHandler for AlwaysFails {
-        async fn run(&self, _: &socle_core::App, _: &socle_core::jobs::Job) -> Result<(), socle_core::jobs::JobFailure> {
+        async fn run(&self, _: &socle_core::jobs::Job) -> Result<(), socle_core::jobs::JobFailure> {
             Err(socle_core::jobs::JobFailure::Retry("the partner API answered 503".into()))
         }
     }
@@ -556,7 +556,7 @@ async fn several_workers_never_run_a_job_twice_at_once() {
     struct Count(std::sync::Arc<std::sync::Mutex<Vec<i64>>>);
     #[async_trait::async_trait]
     impl socle_core::jobs::JobHandler for Count {
-        async fn run(&self, _: &socle_core::App, job: &socle_core::jobs::Job) -> Result<(), socle_core::jobs::JobFailure> {
+        async fn run(&self, job: &socle_core::jobs::Job) -> Result<(), socle_core::jobs::JobFailure> {
             tokio::time::sleep(Duration::from_millis(5)).await;
             self.0.lock().unwrap().push(job.payload["n"].as_i64().unwrap());
             Ok(())
@@ -668,7 +668,7 @@ async fn a_files_real_size_and_type_hold_against_what_the_client_claims_and_aban
     let (_, abandoned) = admin.upload("acme", "brouillon.pdf", "application/pdf", b"%PDF-1.4 draft").await;
     let path = |file: &Value| format!("/t/acme/api/v1/files/{}", file["id"].as_str().unwrap());
     t.clock.advance(Duration::from_secs(25 * 3600));
-    t.run_platform_job(&socle_core::jobs_registry::Purge, socle_core::jobs_registry::PURGE_JOB).await;
+    t.run_platform_job(socle_core::records::jobs::PURGE_UPLOADS_JOB).await;
     let admin = t.logged_in("acme", "claire@acme.fr").await;
     assert_eq!(admin.get(&path(&abandoned)).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(admin.get(&path(&kept)).await.status(), StatusCode::OK);

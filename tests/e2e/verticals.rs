@@ -50,16 +50,16 @@ struct Partner {
 
 impl Partner {
     async fn new(t: &TestApp) -> Self {
-        let (publisher, _) = socle_core::marketplace::publishers::create(&t.app, PUBLISHER, "Socle Verticals", "partners@socle.test").await.unwrap();
+        let (publisher, _) = t.app.marketplace.create_publisher(PUBLISHER, "Socle Verticals", "partners@socle.test").await.unwrap();
         let key = SecretKey::from_seed([42; 32]);
-        socle_core::marketplace::publishers::add_key(&t.app, &publisher.id, &key.public().to_string()).await.unwrap();
+        t.app.marketplace.add_publisher_key(&publisher.id, &key.public().to_string()).await.unwrap();
         Self { publisher, key }
     }
 
     /// Submits a package through the publishing pipeline and lists it (as the operator would).
     async fn publish(&self, t: &TestApp, archive: &[u8]) {
         let signature = self.key.sign(&Digest::of(archive)).to_json();
-        let report = socle_core::marketplace::publish::submit(&t.app, &self.publisher, archive, &signature).await.unwrap();
+        let report = t.app.marketplace.submit(&self.publisher, archive, &signature).await.unwrap();
         if let Some(failure) = report.failure() {
             panic!("{} failed: {}", failure.check, failure.detail);
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use socle_core::plugins::install::{InstallError, install};
+use socle_core::plugins::install::InstallError;
 use socle_core::plugins::store::Installed;
 use socle_marketplace::manifest::Manifest;
 use socle_tenants::{Actor, Tenant};
@@ -29,7 +29,7 @@ impl TestApp {
     pub async fn try_install(&self, tenant: &Tenant, name: &str, grants: Option<&[&str]>) -> Result<Installed, InstallError> {
         let (bytes, manifest) = fixture(name);
         let grants: Option<BTreeSet<String>> = grants.map(|g| g.iter().map(|s| (*s).to_owned()).collect());
-        install(&self.app, &Arc::new(tenant.clone()), &bytes, &manifest, grants.as_ref(), &Actor::system("test")).await
+        self.app.marketplace.install_component(&Arc::new(tenant.clone()), &bytes, &manifest, grants.as_ref(), &Actor::system("test")).await
     }
 
     /// Installs fixture `name` in `tenant` with everything it declares granted.

@@ -213,12 +213,13 @@ impl TestApp {
 
     /// A job worker of this app.
     pub fn worker(&self) -> socle_core::jobs::Worker {
-        socle_core::jobs::Worker::new(self.app.clone())
+        self.app.worker()
     }
 
-    /// Runs one platform-wide job of `kind` (no tenant, empty payload) with `handler` now, as its
-    /// schedule would: the hourly and nightly sweeps without waiting for their cron.
-    pub async fn run_platform_job(&self, handler: &dyn socle_core::jobs::JobHandler, kind: &str) {
+    /// Runs one platform-wide job of `kind` (no tenant, empty payload) with its registered handler
+    /// now, as its schedule would: the hourly and nightly sweeps without waiting for their cron.
+    pub async fn run_platform_job(&self, kind: &str) {
+        let handler = self.app.job_registry.handler(kind).unwrap_or_else(|| panic!("no handler for jobs of kind `{kind}`")).clone();
         let now = self.app.now_ms();
         let job = socle_core::jobs::Job {
             id: uuid::Uuid::now_v7(),
@@ -233,7 +234,7 @@ impl TestApp {
             created_at: now,
             updated_at: now,
         };
-        if let Err(failure) = handler.run(&self.app, &job).await {
+        if let Err(failure) = handler.run(&job).await {
             panic!("job {kind} failed: {failure:?}");
         }
     }
@@ -322,7 +323,7 @@ impl TestApp {
             password: Some(PASSWORD.into()),
             locale: None,
         };
-        let (user, _) = socle_core::identity::accounts::create_user(&self.app, tenant.id, request, &Actor::system("test")).await.unwrap();
+        let (user, _) = self.app.accounts.create_user(tenant.id, request, &Actor::system("test")).await.unwrap();
         user.id
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use socle_core::identity::accounts::{self, CreateUser};
+use socle_core::identity::accounts::CreateUser;
 use socle_core::{App, BuildOptions, Settings};
 use socle_tenants::{Actor, NewTenant, Slug, Tenant};
 
@@ -37,7 +37,7 @@ pub async fn acme_with_user(app: &App) -> Tenant {
         password: Some(PASSWORD.into()),
         locale: None,
     };
-    accounts::create_user(app, tenant.id, request, &Actor::system("bench")).await.unwrap();
+    app.accounts.create_user(tenant.id, request, &Actor::system("bench")).await.unwrap();
     tenant
 }
 

@@ -49,8 +49,10 @@ m = g(r.sub, p.sub, r.dom) && r.dom == p.dom && keyMatch(r.obj, p.obj) && (r.act
 /// The action used for permission objects.
 pub const USE: &str = "use";
 
-/// Subject names.
-pub mod subject {
+/// The casbin names of subjects and objects: the only place they are spelled. Subjects are
+/// users, roles and plugins; objects are permissions, collections and the host capabilities a
+/// tenant grants plugins.
+pub mod names {
     use uuid::Uuid;
 
     /// A tenant user.
@@ -63,6 +65,11 @@ pub mod subject {
         format!("role:{key}")
     }
 
+    /// A plugin, acting with what its tenant granted it.
+    pub fn plugin(id: &str) -> String {
+        format!("plugin:{id}")
+    }
+
     /// A permission object.
     pub fn permission(key: &str) -> String {
         format!("perm:{key}")
@@ -72,7 +79,30 @@ pub mod subject {
     pub fn collection(name: &str) -> String {
         format!("collection:{name}")
     }
+
+    /// A host capability without a target (`kv`, `config`, `events`, `mail`…).
+    pub fn capability(kind: &str) -> String {
+        format!("cap:{kind}")
+    }
+
+    /// Outbound HTTP to one host.
+    pub fn http_host(host: &str) -> String {
+        format!("cap:http:{host}")
+    }
+
+    /// One connector (an operator's or a billing system's API behind the platform).
+    pub fn connector(name: &str) -> String {
+        format!("cap:connector:{name}")
+    }
+
+    /// Reading the files attached to one collection's records.
+    pub fn files(collection: &str) -> String {
+        format!("cap:files:{collection}")
+    }
 }
+
+// Kept while callers move to `names`.
+pub use names as subject;
 
 /// One casbin rule of one tenant: `p, sub, dom, obj, act` or `g, user, role, dom`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -91,7 +121,7 @@ impl Rule {
 
     /// `p, role:<role>, <tenant>, perm:<permission>, use`.
     pub fn role_permission(tenant: TenantId, role: &str, permission: &str) -> Self {
-        Self::allow(tenant, &subject::role(role), &subject::permission(permission), USE)
+        Self::allow(tenant, &names::role(role), &names::permission(permission), USE)
     }
 
     /// `g, <member>, <group>, <tenant>`.
@@ -162,8 +192,7 @@ pub fn template_roles() -> Vec<RoleDef> {
 /// The permission and record rules every new tenant gets.
 pub fn template_rules(tenant: TenantId) -> Vec<Rule> {
     let permissions = TEMPLATES.iter().flat_map(|t| t.permissions.iter().map(move |p| Rule::role_permission(tenant, t.key, p.as_str())));
-    let records =
-        TEMPLATES.iter().flat_map(|t| t.records.iter().map(move |action| Rule::allow(tenant, &subject::role(t.key), &subject::collection("*"), action)));
+    let records = TEMPLATES.iter().flat_map(|t| t.records.iter().map(move |action| Rule::allow(tenant, &names::role(t.key), &names::collection("*"), action)));
     permissions.chain(records).collect()
 }
 
@@ -267,13 +296,13 @@ impl Authorizer {
 
     /// Whether user `user` holds `permission` (a key such as `voir_marge`) in `tenant`.
     pub async fn has_permission(&self, tenant: TenantId, user: Uuid, permission: &str) -> anyhow::Result<bool> {
-        self.enforce(tenant, &subject::user(user), &subject::permission(permission), USE).await
+        self.enforce(tenant, &names::user(user), &names::permission(permission), USE).await
     }
 
     /// The roles (keys) `user` holds in `tenant`.
     pub async fn user_roles(&self, tenant: TenantId, user: Uuid) -> anyhow::Result<Vec<String>> {
         let entry = self.enforcer(tenant).await?;
-        let subject = subject::user(user);
+        let subject = names::user(user);
         let domain = tenant.to_string();
         let roles = casbin::RbacApi::get_roles_for_user(&entry.enforcer, &subject, Some(&domain));
         Ok(roles.into_iter().filter_map(|r| r.strip_prefix("role:").map(str::to_owned)).collect())

@@ -4,7 +4,7 @@ use socle_tenants::{Actor, TenantId, ValidationError};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{PolicyStore, RoleDef, Rule, subject};
+use super::{PolicyStore, RoleDef, Rule, names};
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
 use crate::db::{Db, Scope, Tx};
@@ -98,8 +98,8 @@ pub async fn insert_roles(tx: &mut Tx, tenant: TenantId, roles: &[RoleDef], now:
 
 async fn user_role_rules(tx: &mut Tx, tenant: TenantId, user: Uuid) -> Result<Vec<Rule>, StoreError> {
     let rows =
-        tx.query("SELECT v1 FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(subject::user(user)).fetch_all(tx).await?;
-    rows.iter().map(|r| Ok(Rule::member(tenant, &subject::user(user), &r.get::<String>("v1")?))).collect()
+        tx.query("SELECT v1 FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(names::user(user)).fetch_all(tx).await?;
+    rows.iter().map(|r| Ok(Rule::member(tenant, &names::user(user), &r.get::<String>("v1")?))).collect()
 }
 
 #[async_trait]
@@ -193,7 +193,7 @@ impl PolicyStore for SqlPolicyStore {
         let rules: Vec<Rule> = permissions.iter().map(|p| Rule::role_permission(tenant, &role.key, p)).collect();
         insert_rules(&mut tx, tenant, &rules).await?;
         let entry =
-            AuditEntry::new(Some(tenant), by, "role.created", subject::role(&role.key)).after(serde_json::json!({ "role": role, "permissions": permissions }));
+            AuditEntry::new(Some(tenant), by, "role.created", names::role(&role.key)).after(serde_json::json!({ "role": role, "permissions": permissions }));
         audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(())
@@ -207,7 +207,7 @@ impl PolicyStore for SqlPolicyStore {
             Some(true) => return Err(StoreError::Conflict(format!("role `{key}` is a built-in role; change its permissions instead"))),
             Some(false) => {}
         }
-        let role = subject::role(key);
+        let role = names::role(key);
         tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ((ptype = 'p' AND v0 = $2) OR (ptype = 'g' AND v1 = $2))")
             .bind(tenant)
             .bind(&role)
@@ -223,9 +223,9 @@ impl PolicyStore for SqlPolicyStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = user_role_rules(&mut tx, tenant, user).await?;
         delete_rules(&mut tx, tenant, &before).await?;
-        let after: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &subject::user(user), &subject::role(r))).collect();
+        let after: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &names::user(user), &names::role(r))).collect();
         insert_rules(&mut tx, tenant, &after).await?;
-        let entry = AuditEntry::new(Some(tenant), by, "user.roles_changed", subject::user(user))
+        let entry = AuditEntry::new(Some(tenant), by, "user.roles_changed", names::user(user))
             .before(before.iter().map(|r| r.value(1)).collect::<Vec<_>>())
             .after(after.iter().map(|r| r.value(1)).collect::<Vec<_>>());
         audit::insert(&mut tx, self.clock.now_ms(), &entry).await?;

@@ -4,12 +4,13 @@ use anyhow::{Context as _, bail};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, DomainName, NewTenant, Slug, Tenant, TenantStatus};
 
+use super::demo;
 use super::{Cli, Command, OperatorCommand, RecordCommand, TenantCommand, UserCommand};
 use crate::app::{App, BuildOptions};
 use crate::config::Settings;
-use crate::identity::accounts::{self, CreateUser};
+use crate::identity::accounts::CreateUser;
 use crate::identity::secrets;
-use crate::{demo, telemetry};
+use crate::telemetry;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
@@ -31,7 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker => {
             let app = App::build(settings, BuildOptions::default()).await?;
             tracing::info!("socle worker started");
-            crate::jobs::Worker::new(app).run(std::time::Duration::from_millis(500), shutdown_signal()).await;
+            app.worker().run(std::time::Duration::from_millis(500), shutdown_signal()).await;
             Ok(())
         }
         Command::Plugin(command) => super::plugin::run(settings, command).await,
@@ -75,7 +76,7 @@ async fn serve(mut settings: Settings, args: super::ServeArgs) -> anyhow::Result
     tracing::info!(addr = %server.local_addr(), backend = app.db.backend().as_str(), "socle is listening");
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = app.settings.jobs.run_in_serve.then(|| {
-        let worker = crate::jobs::Worker::new(app.clone());
+        let worker = app.worker();
         tokio::spawn(worker.run(std::time::Duration::from_millis(500), async move {
             let _ = worker_stopped.await;
         }))
@@ -204,7 +205,7 @@ async fn user(app: std::sync::Arc<App>, command: UserCommand) -> anyhow::Result<
             let password = if password_stdin { Some(password_from_stdin()?) } else { None };
             let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
             let request = CreateUser { email, display_name, user_type, roles, password, locale: None };
-            let (user, generated) = accounts::create_user(&app, tenant.id, request, &actor).await?;
+            let (user, generated) = app.accounts.create_user(tenant.id, request, &actor).await?;
             println!("created user {} ({}) in tenant {}", user.email, user.id, tenant.slug);
             if let Some(password) = generated {
                 println!("generated password (shown once): {password}");
@@ -221,7 +222,7 @@ async fn user(app: std::sync::Arc<App>, command: UserCommand) -> anyhow::Result<
         UserCommand::ResetPassword { tenant, email } => {
             let tenant = find_tenant(&app, &tenant).await?;
             let (user, _) = app.users.by_email(tenant.id, &email).await?.with_context(|| format!("no user {email} in tenant {}", tenant.slug))?;
-            let link = accounts::start_password_reset(&app, &tenant, &user, &actor).await?;
+            let link = app.accounts.start_password_reset(&tenant, &user, &actor).await?;
             println!("{link}");
         }
     }

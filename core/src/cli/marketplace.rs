@@ -1,148 +1,34 @@
-//! The marketplace from the command line: a partner packs, signs and publishes
-//! (`socle plugin pack|keygen|sign|publish`); an operator manages publishers and the review queue
+//! The marketplace from the command line: an operator manages publishers and the review queue
 //! (`socle publisher …`, `socle marketplace …`); anyone with the server's configuration exports
 //! and applies declarative tenants (`socle tenant export|apply`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use base64::Engine as _;
-use rand::RngCore as _;
 use socle_marketplace::lockfile::Lockfile;
-use socle_marketplace::package::{Digest, Package};
 use socle_marketplace::resolve::Upgrade;
-use socle_marketplace::signing::{PackageSignature, SecretKey};
 use socle_tenants::{Actor, AssetKind, NewTenant, Tenant, TenantFile, TenantPatch, TenantSection};
 
 use super::{MarketplaceCommand, PublisherCommand};
 use crate::app::App;
-use crate::marketplace::apply::{self, Change, Target};
-use crate::marketplace::publishers;
-
-/// Packs every built plugin of `dir` into `target/socle/<id>-<version>.socle`.
-pub fn pack(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    for built in super::plugin::built_plugins(dir)? {
-        let component = std::fs::read(&built.component).with_context(|| format!("cannot read {}", built.component.display()))?;
-        let package = Package::from_dir(&built.dir, component).map_err(|e| anyhow::anyhow!("{}: {e}", built.dir.display()))?;
-        let out = built.component.with_file_name(package.file_name());
-        let bytes = package.pack();
-        std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-        eprintln!("{}: {} bytes, {}", out.display(), bytes.len(), Digest::of(&bytes));
-        written.push(out);
-    }
-    Ok(written)
-}
-
-/// Writes a new secret key (readable by its owner only) and prints the public key.
-pub fn keygen(out: &Path) -> anyhow::Result<()> {
-    if out.exists() {
-        bail!("{} exists: refusing to overwrite a key (move it away first)", out.display());
-    }
-    let key = SecretKey::generate_with(|seed| rand::rng().fill_bytes(seed));
-    write_private(out, &key.to_text())?;
-    let public = key.public();
-    println!("secret key written to {} — keep it private, never commit it", out.display());
-    println!("public key: {public}");
-    println!("key id:     {}", public.key_id());
-    println!("register it: socle publisher add-key <publisher> {public}   (operator)");
-    println!("         or: POST /api/v1/partners/keys {{\"public_key\": \"{public}\"}}   (with your token)");
-    Ok(())
-}
-
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")?;
-    Ok(())
-}
-
-fn read_key(path: &Path) -> anyhow::Result<SecretKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the secret key {}", path.display()))?;
-    SecretKey::from_text(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-fn signature_path(package: &Path) -> PathBuf {
-    let mut name = package.as_os_str().to_owned();
-    name.push(".sig");
-    PathBuf::from(name)
-}
-
-/// Signs a package, writing `<package>.sig`.
-pub fn sign(package: &Path, key: &Path) -> anyhow::Result<()> {
-    let bytes = std::fs::read(package).with_context(|| format!("cannot read {}", package.display()))?;
-    let key = read_key(key)?;
-    let signature = key.sign(&Digest::of(&bytes));
-    let out = signature_path(package);
-    std::fs::write(&out, signature.to_json()).with_context(|| format!("cannot write {}", out.display()))?;
-    println!("signed {} ({}) with {} → {}", package.display(), signature.digest, signature.key_id, out.display());
-    Ok(())
-}
-
-/// Submits a signed package to a server and prints the report.
-pub async fn publish(package: &Path, server: &str, token: &str) -> anyhow::Result<()> {
-    let bytes = std::fs::read(package).with_context(|| format!("cannot read {}", package.display()))?;
-    let sig_path = signature_path(package);
-    let signature =
-        std::fs::read_to_string(&sig_path).with_context(|| format!("cannot read {}: sign the package first with `socle plugin sign`", sig_path.display()))?;
-    let url = format!("{}/api/v1/partners/packages", server.trim_end_matches('/'));
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build()?;
-    let response = client
-        .post(&url)
-        .bearer_auth(token)
-        .header(crate::http::api::partners_signature_header(), base64::engine::general_purpose::STANDARD.encode(signature.trim()))
-        .header(reqwest::header::CONTENT_TYPE, "application/vnd.socle.package")
-        .body(bytes)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.with_context(|| format!("{url} answered {status} without JSON"))?;
-    if let Some(report) = body.get("report") {
-        print_report(report);
-    }
-    if !status.is_success() {
-        if let Some(detail) = body.get("detail").and_then(|d| d.as_str()) {
-            eprintln!("{detail}");
-        }
-        bail!("the submission was refused ({status})");
-    }
-    Ok(())
-}
-
-fn print_report(report: &serde_json::Value) {
-    let text = |k: &str| report.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
-    println!("{}@{} ({})", text("plugin"), text("version"), text("digest"));
-    for check in report.get("checks").and_then(|c| c.as_array()).into_iter().flatten() {
-        let passed = check.get("passed").and_then(serde_json::Value::as_bool).unwrap_or(false);
-        let name = check.get("check").and_then(|v| v.as_str()).unwrap_or("?");
-        let detail = check.get("detail").and_then(|v| v.as_str()).unwrap_or("");
-        println!("  {} {name}: {detail}", if passed { "✓" } else { "✗" });
-    }
-    println!("outcome: {} (risk {})", text("outcome"), report.get("risk").and_then(serde_json::Value::as_i64).unwrap_or(0));
-}
+use crate::marketplace::apply::{Change, Target};
 
 /// `socle publisher …`.
 pub async fn publisher(app: Arc<App>, command: PublisherCommand) -> anyhow::Result<()> {
     match command {
         PublisherCommand::Create { id, name, email } => {
-            let (publisher, token) = publishers::create(&app, &id, &name, &email).await?;
+            let (publisher, token) = app.marketplace.create_publisher(&id, &name, &email).await?;
             println!("created publisher {} ({})", publisher.id, publisher.name);
             println!("API token (shown once): {token}");
         }
         PublisherCommand::AddKey { id, public_key } => {
-            let key = publishers::add_key(&app, &id, &public_key).await?;
+            let key = app.marketplace.add_publisher_key(&id, &public_key).await?;
             println!("publisher {id} now signs with {} (previous key retired)", key.key_id);
         }
         PublisherCommand::AddToken { id, name } => {
-            app.marketplace.publisher(&id).await?.with_context(|| format!("publisher `{id}` does not exist"))?;
-            let token = publishers::add_token(&app, &id, &name).await?;
+            app.marketplace.store().publisher(&id).await?.with_context(|| format!("publisher `{id}` does not exist"))?;
+            let token = app.marketplace.add_publisher_token(&id, &name).await?;
             println!("API token (shown once): {token}");
         }
     }
@@ -153,17 +39,17 @@ pub async fn publisher(app: Arc<App>, command: PublisherCommand) -> anyhow::Resu
 pub async fn marketplace(app: Arc<App>, command: MarketplaceCommand) -> anyhow::Result<()> {
     match command {
         MarketplaceCommand::Queue => {
-            let queue = app.marketplace.review_queue().await?;
+            let queue = app.marketplace.store().review_queue().await?;
             if queue.is_empty() {
                 println!("no version waiting for review");
             }
             for v in queue {
                 println!("{}@{} by {} — risk {}", v.plugin_id, v.version, v.publisher_id, v.risk);
-                print_report(&v.report);
+                super::package::print_report(&v.report);
             }
         }
         MarketplaceCommand::Kill { plugin, version, reason } => {
-            let report = crate::marketplace::rollout::kill(&app, &plugin, &version, &reason).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let report = app.marketplace.kill(&plugin, &version, &reason).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{plugin}@{version} is withdrawn (yanked): {reason}");
             for (tenant, to) in &report.rolled_back {
                 println!("  {tenant}: rolled back to {plugin} {to}");
@@ -176,7 +62,7 @@ pub async fn marketplace(app: Arc<App>, command: MarketplaceCommand) -> anyhow::
             }
         }
         MarketplaceCommand::Rollouts => {
-            let rollouts = app.marketplace.rollouts(None).await?;
+            let rollouts = app.marketplace.store().rollouts(None).await?;
             if rollouts.is_empty() {
                 println!("no rollout");
             }
@@ -186,44 +72,44 @@ pub async fn marketplace(app: Arc<App>, command: MarketplaceCommand) -> anyhow::
             }
         }
         MarketplaceCommand::Charge { period } => {
-            let added = crate::marketplace::billing::charge(&app, &period).await?;
+            let added = app.marketplace.charge_month(&period).await?;
             let total: i64 = added.iter().map(|e| e.amount_cents).sum();
             println!("{period}: {} ledger entries added, {}.{:02} in all", added.len(), total / 100, total % 100);
         }
         MarketplaceCommand::Statement { publisher, period } => {
-            app.marketplace.publisher(&publisher).await?.with_context(|| format!("publisher `{publisher}` does not exist"))?;
-            let statement = crate::marketplace::billing::statement(&app, &publisher, &period).await?;
+            app.marketplace.store().publisher(&publisher).await?.with_context(|| format!("publisher `{publisher}` does not exist"))?;
+            let statement = app.marketplace.statement(&publisher, &period).await?;
             print!("{}", socle_marketplace::billing::to_csv(&statement));
         }
         MarketplaceCommand::Reseller { tenant, reseller } => {
             let slug = socle_tenants::Slug::parse(&tenant).map_err(|e| anyhow::anyhow!("{e}"))?;
             let found = app.tenants.by_slug(&slug).await?.with_context(|| format!("tenant `{tenant}` does not exist"))?;
-            app.marketplace.set_reseller(found.id, reseller.as_deref()).await?;
+            app.marketplace.store().set_reseller(found.id, reseller.as_deref()).await?;
             match reseller {
                 Some(r) => println!("{tenant} is now a customer of reseller {r}"),
                 None => println!("{tenant} is now a direct customer"),
             }
         }
         MarketplaceCommand::RolloutTick => {
-            for r in crate::marketplace::rollout::tick(&app).await? {
+            for r in app.marketplace.tick_rollouts().await? {
                 println!("{}@{}: {} at {}%", r.plugin_id, r.version, r.state, r.percent);
             }
         }
         MarketplaceCommand::Approve { plugin, version, note } => {
-            if !app.marketplace.decide(&plugin, &version, "listed", &note, "cli").await? {
+            if !app.marketplace.store().decide(&plugin, &version, "listed", &note, "cli").await? {
                 bail!("{plugin}@{version} is not waiting for review (see `socle marketplace queue`)");
             }
-            crate::marketplace::notify::update_available(&app, &plugin, &version).await;
+            app.marketplace.notify_update_available(&plugin, &version).await;
             println!("{plugin}@{version} is listed");
         }
         MarketplaceCommand::Reject { plugin, version, reason } => {
-            if !app.marketplace.decide(&plugin, &version, "rejected", &reason, "cli").await? {
+            if !app.marketplace.store().decide(&plugin, &version, "rejected", &reason, "cli").await? {
                 bail!("{plugin}@{version} is not waiting for review (see `socle marketplace queue`)");
             }
             println!("{plugin}@{version} is rejected: {reason}");
         }
         MarketplaceCommand::PublishLocal { dir, publisher, key } => {
-            for (plugin, outcome) in publish_local(&app, &dir, &publisher, &key).await? {
+            for (plugin, outcome) in super::package::publish_local(&app, &dir, &publisher, &key).await? {
                 println!("{plugin}: {outcome}");
             }
         }
@@ -231,50 +117,10 @@ pub async fn marketplace(app: Arc<App>, command: MarketplaceCommand) -> anyhow::
     Ok(())
 }
 
-/// Packs, signs and submits the built plugins of `dir` (or the `.socle` package `dir` names)
-/// into this server's marketplace as
-/// `publisher` (created, with `key` generated and registered, when missing), then lists what
-/// waits for review: what `socle demo` does with the first-party plugins. A version already
-/// published is left as it is.
-pub async fn publish_local(app: &Arc<App>, dir: &Path, publisher_id: &str, key_path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let publisher = match app.marketplace.publisher(publisher_id).await? {
-        Some(p) => p,
-        None => publishers::create(app, publisher_id, publisher_id, &format!("marketplace@{publisher_id}.localhost")).await?.0,
-    };
-    if !key_path.exists() {
-        keygen(key_path)?;
-    }
-    let key = read_key(key_path)?;
-    if !app.marketplace.keys(&publisher.id).await?.iter().any(|k| k.status == "current" && k.key_id == key.public().key_id()) {
-        publishers::add_key(app, &publisher.id, &key.public().to_string()).await?;
-    }
-    let mut outcomes = Vec::new();
-    let packages = if dir.is_file() { vec![dir.to_path_buf()] } else { pack(dir)? };
-    for path in packages {
-        let bytes = std::fs::read(&path)?;
-        let package = Package::unpack(&bytes, &socle_marketplace::package::PackageLimits::default())?;
-        let label = format!("{}@{}", package.manifest.plugin.id, package.manifest.plugin.version);
-        if app.marketplace.version(&package.manifest.plugin.id, &package.manifest.plugin.version.to_string()).await?.is_some() {
-            outcomes.push((label, "already published".into()));
-            continue;
-        }
-        let signature: PackageSignature = key.sign(&Digest::of(&bytes));
-        let report = crate::marketplace::publish::submit(app, &publisher, &bytes, &signature.to_json()).await?;
-        if let Some(failure) = report.failure() {
-            bail!("{label}: {} failed: {}", failure.check, failure.detail);
-        }
-        if report.outcome == "in_review" {
-            app.marketplace.decide(&package.manifest.plugin.id, &package.manifest.plugin.version.to_string(), "listed", "first-party", "socle demo").await?;
-        }
-        outcomes.push((label, "listed".into()));
-    }
-    Ok(outcomes)
-}
-
 /// Writes `tenant.toml` and `tenant.lock` for a tenant.
 pub async fn export(app: &App, tenant: &Tenant, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (wants, lock) = apply::current(app, tenant.id).await?;
+    let (wants, lock) = app.marketplace.current_lock(tenant.id).await?;
     let mut logo = None;
     let mut favicon = None;
     for (kind, name, slot) in [(AssetKind::Logo, "logo", &mut logo), (AssetKind::Favicon, "favicon", &mut favicon)] {
@@ -364,7 +210,7 @@ pub async fn apply_dir(app: &Arc<App>, dir: &Path) -> anyhow::Result<()> {
         summary: format!("apply {}", path.display()),
         target: Target::Resolve { wants: file.plugins.clone(), upgrade: Upgrade::None, locked },
     };
-    let (operation, plan) = apply::apply(app, &tenant, &change, &actor).await?;
+    let (operation, plan) = app.marketplace.apply(&tenant, &change, &actor).await?;
     for step in &plan.steps {
         println!("{} {} {} → {}", step.action, step.plugin, step.from.as_deref().unwrap_or("-"), step.to.as_deref().unwrap_or("-"));
     }

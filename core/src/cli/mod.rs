@@ -2,11 +2,14 @@
 //! seed the demo. Every command has `--help`.
 
 mod commands;
+pub mod demo;
 pub(crate) mod marketplace;
+mod package;
 pub(crate) mod plugin;
 mod plugin_run;
 mod plugin_template;
 mod plugin_test;
+mod plugin_tools;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

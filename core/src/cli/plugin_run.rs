@@ -40,14 +40,14 @@ pub async fn run(mut settings: Settings, dir: &Path, addr: SocketAddr) -> anyhow
     settings.server.addr = addr;
     settings.server.public_url = format!("http://localhost:{}", addr.port());
     let app = App::build(settings, BuildOptions::default()).await?;
-    let tenant = Arc::new(super::plugin::demo_tenant(&app).await?);
+    let tenant = Arc::new(super::plugin_tools::demo_tenant(&app).await?);
     let build_and_install = |app: Arc<App>, tenant: Arc<socle_tenants::Tenant>, dir: PathBuf| async move {
         // cargo runs for seconds: off the async workers.
-        let built = tokio::task::spawn_blocking(move || super::plugin::build_all(&dir)).await;
+        let built = tokio::task::spawn_blocking(move || super::plugin_tools::build_all(&dir)).await;
         match built.unwrap_or_else(|e| Err(anyhow::anyhow!("the build task failed: {e}"))) {
             Ok(built) => {
                 for b in &built {
-                    if let Err(err) = super::plugin::install(&app, &tenant, b, "socle plugin run").await {
+                    if let Err(err) = super::plugin_tools::install(&app, &tenant, b, "socle plugin run").await {
                         eprintln!("✗ install failed: {err:#}");
                     }
                 }
@@ -58,9 +58,9 @@ pub async fn run(mut settings: Settings, dir: &Path, addr: SocketAddr) -> anyhow
     build_and_install(app.clone(), tenant.clone(), dir.clone()).await;
     let server = crate::http::Server::bind(app.clone(), addr).await?;
     println!("\nserving on http://localhost:{0}/t/{1}/ (or http://{1}.localhost:{0}/)", addr.port(), tenant.slug);
-    println!("log in as admin@plugin-demo.localhost / {}", crate::demo::DEMO_PASSWORD);
+    println!("log in as admin@plugin-demo.localhost / {}", super::demo::DEMO_PASSWORD);
     println!("watching {} for changes (Ctrl-C to stop)\n", dir.display());
-    let worker = crate::jobs::Worker::new(app.clone());
+    let worker = app.worker();
     tokio::spawn(worker.run(Duration::from_millis(500), std::future::pending()));
     let watcher = {
         let (app, tenant, dir) = (app.clone(), tenant.clone(), dir.clone());

@@ -144,7 +144,7 @@ impl Context {
             password: None,
             locale: None,
         };
-        let (user, _) = crate::identity::accounts::create_user(&self.app, self.tenant.id, request, &Actor::cli("socle plugin test")).await?;
+        let (user, _) = self.app.accounts.create_user(self.tenant.id, request, &Actor::cli("socle plugin test")).await?;
         self.caller = Caller {
             tenant: self.tenant.id,
             actor: Actor { subject: format!("user:{}", user.id), label: user.email.clone(), ip: None, request_id: None },
@@ -223,7 +223,7 @@ impl Context {
             }
             Ok(Value::Null)
         } else if let Some(expected) = &step.expect_mail {
-            let mails = self.app.mails.list(self.tenant.id, 500).await?;
+            let mails = self.app.mailer.store().list(self.tenant.id, 500).await?;
             let found =
                 mails.iter().find(|m| m.recipient == expected.to && expected.contains.as_deref().is_none_or(|c| m.subject.contains(c) || m.text.contains(c)));
             match found {
@@ -239,13 +239,13 @@ impl Context {
                 }
             }
         } else if let Some(to) = &step.expect_no_mail_to {
-            let mails = self.app.mails.list(self.tenant.id, 500).await?;
+            let mails = self.app.mailer.store().list(self.tenant.id, 500).await?;
             match mails.iter().find(|m| &m.recipient == to) {
                 Some(mail) => bail!("expected no mail to {to}, found « {} »", mail.subject),
                 None => Ok(Value::Null),
             }
         } else if step.run_jobs == Some(true) {
-            let ran = crate::jobs::Worker::new(self.app.clone()).run_until_idle().await?;
+            let ran = self.app.worker().run_until_idle().await?;
             Ok(Value::from(ran))
         } else if let Some(duration) = &step.advance {
             let d = socle_marketplace::schema::parse_duration(duration).map_err(|e| anyhow::anyhow!(e))?;
@@ -308,7 +308,7 @@ async fn install_with_dependencies(app: &App, tenant: &Arc<socle_tenants::Tenant
     }
     visit(target, available, &mut order, 0)?;
     for plugin in order {
-        super::plugin::install(app, tenant, plugin, "socle plugin test").await?;
+        super::plugin_tools::install(app, tenant, plugin, "socle plugin test").await?;
     }
     Ok(())
 }
@@ -333,7 +333,7 @@ fn unit_tests(dir: &Path) -> anyhow::Result<()> {
 /// Runs the plugin's unit tests, then its scenarios against the real host in a demo tenant.
 pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
     unit_tests(dir)?;
-    let built = super::plugin::build_all(&workspace_of(dir))?;
+    let built = super::plugin_tools::build_all(&workspace_of(dir))?;
     let target_manifest = socle_marketplace::manifest::Manifest::parse(&std::fs::read_to_string(dir.join("socle.toml")).context("no socle.toml here")?)
         .map_err(|e| anyhow::anyhow!("socle.toml: {e}"))?;
     let target = built.iter().find(|b| b.manifest.plugin.id == target_manifest.plugin.id).context("the plugin was not built")?;
@@ -347,7 +347,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<()> {
     settings.plugins.cache_dir = std::env::temp_dir().join("socle-plugin-cache").display().to_string();
     let clock = ShiftedClock::new();
     let app = App::build(settings, BuildOptions { clock: clock.clone() }).await?;
-    let tenant = Arc::new(super::plugin::demo_tenant(&app).await?);
+    let tenant = Arc::new(super::plugin_tools::demo_tenant(&app).await?);
     install_with_dependencies(&app, &tenant, target, &built).await?;
     let (admin, _) = app.users.by_email(tenant.id, "admin@plugin-demo.localhost").await?.context("demo administrator missing")?;
     let caller = Caller {

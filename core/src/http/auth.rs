@@ -14,9 +14,9 @@ use socle_tenants::Locale;
 use super::AppState;
 use super::extract::{Authenticated, CSRF_COOKIE, Client, PageUser, PendingUser, SESSION_COOKIE, Tenant, session_user};
 use super::pages::{Brand, Page};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::i18n;
-use crate::identity::accounts::{self, LoginOutcome};
+use crate::identity::accounts::LoginOutcome;
 use crate::identity::secrets::{MAX_PASSWORD_LEN, constant_time_eq, random_token};
 use crate::identity::totp;
 use crate::tenancy::TenantContext;
@@ -114,7 +114,7 @@ async fn login_submit(
     if form.email.len() > 254 || form.password.len() > MAX_PASSWORD_LEN {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "email or password too long"));
     }
-    let outcome = accounts::login(&state, &ctx.tenant, &form.email, &form.password, &client).await?;
+    let outcome = state.accounts.login(&ctx.tenant, &form.email, &form.password, &client).await?;
     let session = |token: String| tenant_cookie(&state, &ctx, SESSION_COOKIE, token, SameSite::Lax);
     Ok(match outcome {
         LoginOutcome::LoggedIn { token } => (jar.add(session(token)), Redirect::to(&ctx.link("/"))).into_response(),
@@ -184,7 +184,7 @@ struct CodeForm {
 async fn mfa_submit(State(state): State<AppState>, PendingUser(auth): PendingUser, jar: CookieJar, Form(form): Form<CodeForm>) -> Result<Response, ApiError> {
     auth.check_csrf(Some(&form.csrf))?;
     let tenant = auth.tenant.tenant.id;
-    match accounts::verify_second_factor(&state, tenant, &auth.session, &form.code, &auth.client).await? {
+    match state.accounts.verify_second_factor(tenant, &auth.session, &form.code, &auth.client).await? {
         Some(token) => {
             let cookie = tenant_cookie(&state, &auth.tenant, SESSION_COOKIE, token, SameSite::Lax);
             Ok((jar.add(cookie), Redirect::to(&auth.tenant.link("/"))).into_response())
@@ -281,7 +281,7 @@ async fn enroll_submit(State(state): State<AppState>, request: axum::extract::Re
     }
     // A new session either way: the second factor is a privilege change.
     state.sessions.delete(tenant, &auth.session.id_hash).await?;
-    let (token, _) = accounts::open_session(&state, tenant, auth.user.id, true, &auth.client).await?;
+    let (token, _) = state.accounts.open_session(tenant, auth.user.id, true, &auth.client).await?;
     let cookie = tenant_cookie(&state, &auth.tenant, SESSION_COOKIE, token, SameSite::Lax);
     Ok((jar.add(cookie), Redirect::to(&auth.tenant.link("/"))).into_response())
 }
@@ -333,7 +333,7 @@ async fn reset_submit(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         response
     };
-    match accounts::finish_password_reset(&state, ctx.tenant.id, &form.token, &form.password, &client).await {
+    match state.accounts.finish_password_reset(ctx.tenant.id, &form.token, &form.password, &client).await {
         Ok(true) => {
             let data = LoginData { email: "", error: None, notice: Some(i18n::text(locale, "reset_done")), user: None };
             Ok((jar, render_login(&state, &ctx, locale, csrf, data)).into_response())
@@ -375,7 +375,7 @@ async fn forgot_submit(
         return Err(ApiError::forbidden("the form expired; reload the page and try again").with_code("csrf_failed"));
     }
     if form.email.len() <= 254 {
-        accounts::mail_password_reset(&state, &ctx.tenant, &form.email, &client).await?;
+        state.accounts.mail_password_reset(&ctx.tenant, &form.email, &client).await?;
     }
     let (jar, csrf) = anonymous_csrf(&state, &ctx, jar);
     let page = Page::new(ctx.tenant.locale, Brand::of(&ctx), csrf, ForgotData { sent: true, user: None });

@@ -11,8 +11,8 @@ use axum_extra::extract::CookieJar;
 use socle_tenants::{Locale, Permission};
 
 use super::AppState;
-use crate::authz::subject;
-use crate::error::ApiError;
+use crate::authz::names;
+use crate::http::error::ApiError;
 use crate::identity::accounts::ClientInfo;
 use crate::identity::secrets::{constant_time_eq, token_hash};
 use crate::identity::sessions::Session;
@@ -78,7 +78,7 @@ impl Authenticated {
 
     /// An actor for the journal.
     pub fn actor(&self) -> socle_tenants::Actor {
-        self.client.actor(subject::user(self.user.id), self.user.email.clone())
+        self.client.actor(names::user(self.user.id), self.user.email.clone())
     }
 
     /// The caller of record operations.

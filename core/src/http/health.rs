@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::json::Json;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {

@@ -14,7 +14,7 @@ use tracing::Span;
 
 use super::AppState;
 use super::pages::{Brand, Page};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::i18n;
 use crate::tenancy::Resolution;
 

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod error;
 pub mod extract;
 pub mod health;
 pub mod json;
@@ -30,15 +31,30 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::tenancy::TenantContext;
 
-/// Shared state of every handler.
+/// Shared state of every handler: the platform, and the page templates of the surfaces.
 #[derive(Clone)]
-pub struct AppState(pub Arc<App>);
+pub struct AppState {
+    /// The platform.
+    pub app: Arc<App>,
+    /// Page templates.
+    pub templates: Arc<pages::Templates>,
+}
+
+impl AppState {
+    /// The state of a server over `app` (loads the templates, installs the metrics recorder).
+    pub fn new(app: Arc<App>) -> anyhow::Result<Self> {
+        let templates = Arc::new(pages::Templates::new().context("failed to load the page templates")?);
+        // Installed before the first request so every request is counted.
+        health::prometheus();
+        Ok(Self { app, templates })
+    }
+}
 
 impl Deref for AppState {
     type Target = App;
 
     fn deref(&self) -> &App {
-        &self.0
+        &self.app
     }
 }
 
@@ -90,7 +106,7 @@ impl Server {
     /// Binds `addr` (port 0 picks a free port, as tests do).
     pub async fn bind(app: Arc<App>, addr: SocketAddr) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr).await.with_context(|| format!("failed to listen on {addr}"))?;
-        Ok(Self { listener, state: AppState(app) })
+        Ok(Self { listener, state: AppState::new(app)? })
     }
 
     /// The address actually bound.

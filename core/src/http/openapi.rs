@@ -11,7 +11,7 @@ use socle_marketplace::schema::{CollectionDef, FieldDef, FieldType};
 use super::AppState;
 use super::extract::ApiUser;
 use super::json::Json;
-use crate::error::ApiResult;
+use crate::http::error::ApiResult;
 use crate::records::registry::core_schema;
 
 /// Routes of this module.

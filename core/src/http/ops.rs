@@ -17,7 +17,7 @@ use socle_tenants::{Actor, Locale};
 use super::AppState;
 use super::extract::Client;
 use super::pages::{Brand, Page};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::i18n;
 use crate::identity::operators::{Operator, OperatorSession};
 use crate::identity::secrets::{self, constant_time_eq, random_token, token_hash};
@@ -222,7 +222,7 @@ struct OpsData<T: Serialize> {
 
 /// The marketplace's review queue: each version waiting with its validation report.
 async fn reviews(State(state): State<AppState>, op: OperatorUser) -> Result<Response, ApiError> {
-    let queue = state.marketplace.review_queue().await?;
+    let queue = state.marketplace.store().review_queue().await?;
     Ok(state.templates.render("ops/reviews.html", ops_page(&op, "reviews", serde_json::json!({ "queue": queue }))))
 }
 
@@ -250,7 +250,7 @@ async fn decide(State(state): State<AppState>, op: OperatorUser, form: Result<Fo
         other => return Err(ApiError::bad_request("invalid_decision", format!("`{other}` is not a decision (approve or reject)"))),
     };
     let note: String = form.note.trim().chars().take(2000).collect();
-    if !state.marketplace.decide(&form.plugin, &form.version, status, &note, &op.operator.email).await? {
+    if !state.marketplace.store().decide(&form.plugin, &form.version, status, &note, &op.operator.email).await? {
         return Err(ApiError::conflict("not_in_review", format!("{}@{} is not waiting for review", form.plugin, form.version)));
     }
     tracing::info!(plugin.id = %form.plugin, plugin.version = %form.version, decision = status, operator = %op.operator.email, "review decided");
@@ -279,13 +279,13 @@ async fn health(State(state): State<AppState>, op: OperatorUser) -> Result<Respo
         "tenants": tenants.len(),
         "active_tenants": tenants.iter().filter(|t| t.is_active()).count(),
         "plugins": plugins,
-        "queue": state.marketplace.review_queue().await?.len(),
+        "queue": state.marketplace.store().review_queue().await?.len(),
     });
     Ok(state.templates.render("ops/health.html", ops_page(&op, "health", data)))
 }
 
 /// Rollouts in progress everywhere, and the kill switch (which calls `POST /ops/marketplace/kill`).
 async fn rollouts(State(state): State<AppState>, op: OperatorUser) -> Result<Response, ApiError> {
-    let rollouts = state.marketplace.rollouts(None).await?;
+    let rollouts = state.marketplace.store().rollouts(None).await?;
     Ok(state.templates.render("ops/rollouts.html", ops_page(&op, "rollouts", serde_json::json!({ "rollouts": rollouts }))))
 }

@@ -11,7 +11,7 @@ use socle_tenants::{AssetKind, Permission};
 
 use super::AppState;
 use super::extract::{PageUser, Tenant};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::tenancy::TenantContext;
 
 /// Routes of this module.

@@ -7,11 +7,19 @@ use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, Locale, Permission, Tenant, TenantId, ValidationError};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use super::secrets::{self, random_token, token_hash};
-use super::sessions::{NewSession, Session};
-use super::{NewUser, User, UserStatus, totp};
-use crate::app::App;
+use super::sessions::{NewSession, Session, SessionStore};
+use super::{NewUser, User, UserStatus, UserStore, totp};
+use crate::audit::AuditStore;
+use crate::authz::{Authorizer, PolicyStore};
+use crate::bus::Bus;
+use crate::cache::Cache;
+use crate::clock::SharedClock;
+use crate::config::Settings;
 use crate::error::StoreError;
+use crate::mail::Mailer;
 
 /// Password reset links work this long.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
@@ -37,53 +45,29 @@ pub struct CreateUser {
     pub locale: Option<Locale>,
 }
 
-/// Checks that every role exists in the tenant and allows the user type.
-pub async fn check_roles(app: &App, tenant: TenantId, user_type: UserType, roles: &[String]) -> Result<(), StoreError> {
-    let defined = app.policies.roles(tenant).await?;
-    for key in roles {
-        let Some(role) = defined.iter().find(|r| &r.key == key) else {
-            let known: Vec<&str> = defined.iter().map(|r| r.key.as_str()).collect();
-            return Err(ValidationError::new("roles", format!("unknown role `{key}`; this tenant has {}", known.join(", "))).into());
-        };
-        if !role.user_types.contains(&user_type) {
-            return Err(ValidationError::new(
-                "roles",
-                format!(
-                    "the role `{key}` cannot be given to a `{user_type}` user (allowed: {})",
-                    role.user_types.iter().map(UserType::as_str).collect::<Vec<_>>().join(", ")
-                ),
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// Creates a user; returns the generated password when none was given (shown once, never stored).
-pub async fn create_user(app: &App, tenant: TenantId, request: CreateUser, by: &Actor) -> Result<(User, Option<String>), StoreError> {
-    check_roles(app, tenant, request.user_type, &request.roles).await?;
-    let (password, generated) = match request.password {
-        Some(p) => (p, None),
-        None => {
-            let p = secrets::random_password();
-            (p.clone(), Some(p))
-        }
-    };
-    secrets::validate_new_password(&password)?;
-    let hash = secrets::hash_password(&password).await?;
-    let new =
-        NewUser { email: request.email, display_name: request.display_name, user_type: request.user_type, locale: request.locale, password_hash: Some(hash) };
-    let user = app.users.create(tenant, &new, &request.roles, by).await?;
-    app.authz.changed(tenant, app.bus.as_ref()).await;
-    Ok((user, generated))
-}
-
-/// Replaces a user's roles after checking they fit the user's type.
-pub async fn set_user_roles(app: &App, tenant: TenantId, user: &User, roles: &[String], by: &Actor) -> Result<(), StoreError> {
-    check_roles(app, tenant, user.user_type, roles).await?;
-    app.policies.set_user_roles(tenant, user.id, roles, by).await?;
-    app.authz.changed(tenant, app.bus.as_ref()).await;
-    Ok(())
+/// Accounts: users with their roles, logins, sessions, the second factor and password resets,
+/// over the identity stores.
+pub struct Accounts {
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Roles and rules.
+    pub policies: Arc<dyn PolicyStore>,
+    /// Per-tenant enforcers (told when roles change).
+    pub authz: Arc<Authorizer>,
+    /// Where role changes are announced.
+    pub bus: Arc<dyn Bus>,
+    /// Login throttling counters.
+    pub cache: Arc<dyn Cache>,
+    /// The journal (failed logins of unknown addresses).
+    pub audit: Arc<dyn AuditStore>,
+    /// Reset mails.
+    pub mailer: Arc<Mailer>,
+    /// Links in mails.
+    pub settings: Arc<Settings>,
+    /// Time.
+    pub clock: SharedClock,
 }
 
 /// How a login attempt ended.
@@ -131,122 +115,178 @@ impl ClientInfo {
     }
 }
 
-/// Checks a password login and opens a session.
-pub async fn login(app: &App, tenant: &Tenant, email: &str, password: &str, client: &ClientInfo) -> Result<LoginOutcome, StoreError> {
-    let address_key = format!("login-failures:{}:{}", tenant.id, client.ip.as_deref().unwrap_or("unknown"));
-    let failures = app.cache.get(&address_key).await?.and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
-    if failures >= ADDRESS_MAX_FAILURES {
-        return Ok(LoginOutcome::Throttled { retry_after_secs: ADDRESS_WINDOW.as_secs() });
-    }
-    let anonymous = client.actor("anonymous".into(), email.chars().take(254).collect());
-    let found = app.users.by_email(tenant.id, email).await?;
-    let Some((user, credentials)) = found else {
-        secrets::verify_password(password, None).await?;
-        app.cache.incr(&address_key, ADDRESS_WINDOW).await?;
-        let target: String = email.trim().chars().take(254).collect();
-        app.audit.append(crate::audit::AuditEntry::new(Some(tenant.id), &anonymous, "login.failed", target)).await?;
-        return Ok(LoginOutcome::Invalid);
-    };
-    let now = app.now_ms();
-    if let Some(until) = user.locked_until.filter(|&until| until > now) {
-        let secs = u64::try_from((until - now + 999) / 1000).unwrap_or(1);
-        return Ok(LoginOutcome::Throttled { retry_after_secs: secs });
-    }
-    let actor = client.actor(crate::authz::subject::user(user.id), user.email.clone());
-    let valid = secrets::verify_password(password, credentials.password_hash.as_deref()).await?;
-    if !valid || user.status == UserStatus::Disabled {
-        app.users.record_login_failure(tenant.id, user.id, &actor).await?;
-        app.cache.incr(&address_key, ADDRESS_WINDOW).await?;
-        return Ok(LoginOutcome::Invalid);
-    }
-    app.users.record_login_success(tenant.id, user.id, &actor).await?;
-    let must_enroll =
-        !user.totp_enabled && tenant.require_mfa_for_admins && app.authz.has_permission(tenant.id, user.id, Permission::Administrer.as_str()).await?;
-    let (token, _) = open_session(app, tenant.id, user.id, !user.totp_enabled && !must_enroll, client).await?;
-    Ok(if user.totp_enabled {
-        LoginOutcome::SecondFactorRequired { token }
-    } else if must_enroll {
-        LoginOutcome::EnrollmentRequired { token }
-    } else {
-        LoginOutcome::LoggedIn { token }
-    })
-}
-
-/// Opens a session and returns its cookie token.
-pub async fn open_session(app: &App, tenant: TenantId, user: Uuid, mfa_verified: bool, client: &ClientInfo) -> Result<(String, Session), StoreError> {
-    let token = random_token();
-    let session = app
-        .sessions
-        .create(
-            tenant,
-            &NewSession {
-                id_hash: token_hash(&token),
-                user_id: user,
-                csrf_token: random_token(),
-                mfa_verified,
-                ip: client.ip.clone(),
-                user_agent: client.user_agent.as_deref().map(|ua| ua.chars().take(256).collect()),
-            },
-        )
-        .await?;
-    Ok((token, session))
-}
-
-/// Checks a TOTP code for a user (once per code) and, on success, replaces the pending session
-/// with a full one (a new token: the pre-authentication token cannot be reused).
-pub async fn verify_second_factor(app: &App, tenant: TenantId, pending: &Session, code: &str, client: &ClientInfo) -> Result<Option<String>, StoreError> {
-    let credentials = app.users.credentials(tenant, pending.user_id).await?;
-    let Some(secret) = credentials.totp_secret else { return Ok(None) };
-    let Some(step) = totp::matching_step(&secret, code, app.now_ms()) else {
-        let user = app.users.get(tenant, pending.user_id).await?;
-        if let Some(user) = user {
-            let actor = client.actor(crate::authz::subject::user(user.id), user.email.clone());
-            app.users.record_login_failure(tenant, user.id, &actor).await?;
+impl Accounts {
+    /// Checks that every role exists in the tenant and allows the user type.
+    pub async fn check_roles(&self, tenant: TenantId, user_type: UserType, roles: &[String]) -> Result<(), StoreError> {
+        let defined = self.policies.roles(tenant).await?;
+        for key in roles {
+            let Some(role) = defined.iter().find(|r| &r.key == key) else {
+                let known: Vec<&str> = defined.iter().map(|r| r.key.as_str()).collect();
+                return Err(ValidationError::new("roles", format!("unknown role `{key}`; this tenant has {}", known.join(", "))).into());
+            };
+            if !role.user_types.contains(&user_type) {
+                return Err(ValidationError::new(
+                    "roles",
+                    format!(
+                        "the role `{key}` cannot be given to a `{user_type}` user (allowed: {})",
+                        role.user_types.iter().map(UserType::as_str).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .into());
+            }
         }
-        return Ok(None);
-    };
-    if !app.users.use_totp_step(tenant, pending.user_id, step).await? {
-        return Ok(None);
+        Ok(())
     }
-    app.sessions.delete(tenant, &pending.id_hash).await?;
-    let (token, _) = open_session(app, tenant, pending.user_id, true, client).await?;
-    Ok(Some(token))
-}
 
-/// Creates a reset token for a user and returns the link to send them.
-pub async fn start_password_reset(app: &App, tenant: &Tenant, user: &User, by: &Actor) -> Result<String, StoreError> {
-    let token = random_token();
-    let expires_at = app.now_ms() + i64::try_from(RESET_TTL.as_millis()).unwrap_or(i64::MAX);
-    app.users.create_reset(tenant.id, user.id, &token_hash(&token), expires_at, by).await?;
-    Ok(format!("{}/reset-password?token={token}", app.settings.tenant_url(tenant.slug.as_str())))
-}
-
-/// Sends a reset link to `email` if it belongs to an active user of the tenant. Says nothing
-/// either way (the caller answers the same), and mails at most 5 links per address per hour.
-pub async fn mail_password_reset(app: &App, tenant: &Tenant, email: &str, client: &ClientInfo) -> Result<(), StoreError> {
-    let Some((user, _)) = app.users.by_email(tenant.id, email).await? else { return Ok(()) };
-    if user.status != UserStatus::Active {
-        return Ok(());
+    /// Creates a user; returns the generated password when none was given (shown once, never stored).
+    pub async fn create_user(&self, tenant: TenantId, request: CreateUser, by: &Actor) -> Result<(User, Option<String>), StoreError> {
+        self.check_roles(tenant, request.user_type, &request.roles).await?;
+        let (password, generated) = match request.password {
+            Some(p) => (p, None),
+            None => {
+                let p = secrets::random_password();
+                (p.clone(), Some(p))
+            }
+        };
+        secrets::validate_new_password(&password)?;
+        let hash = secrets::hash_password(&password).await?;
+        let new = NewUser {
+            email: request.email,
+            display_name: request.display_name,
+            user_type: request.user_type,
+            locale: request.locale,
+            password_hash: Some(hash),
+        };
+        let user = self.users.create(tenant, &new, &request.roles, by).await?;
+        self.authz.changed(tenant, self.bus.as_ref()).await;
+        Ok((user, generated))
     }
-    let sent = app.cache.incr(&format!("reset-mails:{}:{}", tenant.id, user.id), Duration::from_secs(3600)).await?;
-    if sent > 5 {
-        return Ok(());
-    }
-    let actor = client.actor("anonymous".into(), user.email.clone());
-    let link = start_password_reset(app, tenant, &user, &actor).await?;
-    let locale = user.locale.unwrap_or(tenant.locale);
-    let vars = serde_json::json!({ "name": user.display_name, "link": link });
-    let request = crate::mail::MailRequest { recipient: &user.email, template: "password_reset", locale, vars: &vars, record_id: None, dedupe: None };
-    crate::mail::queue(app, tenant, request).await?;
-    Ok(())
-}
 
-/// Uses a reset token to set a new password; false if the token is unknown, used or expired.
-pub async fn finish_password_reset(app: &App, tenant: TenantId, token: &str, new_password: &str, client: &ClientInfo) -> Result<bool, StoreError> {
-    secrets::validate_new_password(new_password)?;
-    let hash = secrets::hash_password(new_password).await?;
-    let Some(user) = app.users.consume_reset(tenant, &token_hash(token)).await? else { return Ok(false) };
-    let actor = client.actor(crate::authz::subject::user(user), "password reset link".into());
-    app.users.set_password(tenant, user, &hash, &actor).await?;
-    Ok(true)
+    /// Replaces a user's roles after checking they fit the user's type.
+    pub async fn set_user_roles(&self, tenant: TenantId, user: &User, roles: &[String], by: &Actor) -> Result<(), StoreError> {
+        self.check_roles(tenant, user.user_type, roles).await?;
+        self.policies.set_user_roles(tenant, user.id, roles, by).await?;
+        self.authz.changed(tenant, self.bus.as_ref()).await;
+        Ok(())
+    }
+
+    /// Checks a password login and opens a session.
+    pub async fn login(&self, tenant: &Tenant, email: &str, password: &str, client: &ClientInfo) -> Result<LoginOutcome, StoreError> {
+        let address_key = format!("login-failures:{}:{}", tenant.id, client.ip.as_deref().unwrap_or("unknown"));
+        let failures = self.cache.get(&address_key).await?.and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+        if failures >= ADDRESS_MAX_FAILURES {
+            return Ok(LoginOutcome::Throttled { retry_after_secs: ADDRESS_WINDOW.as_secs() });
+        }
+        let anonymous = client.actor("anonymous".into(), email.chars().take(254).collect());
+        let found = self.users.by_email(tenant.id, email).await?;
+        let Some((user, credentials)) = found else {
+            secrets::verify_password(password, None).await?;
+            self.cache.incr(&address_key, ADDRESS_WINDOW).await?;
+            let target: String = email.trim().chars().take(254).collect();
+            self.audit.append(crate::audit::AuditEntry::new(Some(tenant.id), &anonymous, "login.failed", target)).await?;
+            return Ok(LoginOutcome::Invalid);
+        };
+        let now = self.clock.now_ms();
+        if let Some(until) = user.locked_until.filter(|&until| until > now) {
+            let secs = u64::try_from((until - now + 999) / 1000).unwrap_or(1);
+            return Ok(LoginOutcome::Throttled { retry_after_secs: secs });
+        }
+        let actor = client.actor(crate::authz::names::user(user.id), user.email.clone());
+        let valid = secrets::verify_password(password, credentials.password_hash.as_deref()).await?;
+        if !valid || user.status == UserStatus::Disabled {
+            self.users.record_login_failure(tenant.id, user.id, &actor).await?;
+            self.cache.incr(&address_key, ADDRESS_WINDOW).await?;
+            return Ok(LoginOutcome::Invalid);
+        }
+        self.users.record_login_success(tenant.id, user.id, &actor).await?;
+        let must_enroll =
+            !user.totp_enabled && tenant.require_mfa_for_admins && self.authz.has_permission(tenant.id, user.id, Permission::Administrer.as_str()).await?;
+        let (token, _) = self.open_session(tenant.id, user.id, !user.totp_enabled && !must_enroll, client).await?;
+        Ok(if user.totp_enabled {
+            LoginOutcome::SecondFactorRequired { token }
+        } else if must_enroll {
+            LoginOutcome::EnrollmentRequired { token }
+        } else {
+            LoginOutcome::LoggedIn { token }
+        })
+    }
+
+    /// Opens a session and returns its cookie token.
+    pub async fn open_session(&self, tenant: TenantId, user: Uuid, mfa_verified: bool, client: &ClientInfo) -> Result<(String, Session), StoreError> {
+        let token = random_token();
+        let session = self
+            .sessions
+            .create(
+                tenant,
+                &NewSession {
+                    id_hash: token_hash(&token),
+                    user_id: user,
+                    csrf_token: random_token(),
+                    mfa_verified,
+                    ip: client.ip.clone(),
+                    user_agent: client.user_agent.as_deref().map(|ua| ua.chars().take(256).collect()),
+                },
+            )
+            .await?;
+        Ok((token, session))
+    }
+
+    /// Checks a TOTP code for a user (once per code) and, on success, replaces the pending session
+    /// with a full one (a new token: the pre-authentication token cannot be reused).
+    pub async fn verify_second_factor(&self, tenant: TenantId, pending: &Session, code: &str, client: &ClientInfo) -> Result<Option<String>, StoreError> {
+        let credentials = self.users.credentials(tenant, pending.user_id).await?;
+        let Some(secret) = credentials.totp_secret else { return Ok(None) };
+        let Some(step) = totp::matching_step(&secret, code, self.clock.now_ms()) else {
+            let user = self.users.get(tenant, pending.user_id).await?;
+            if let Some(user) = user {
+                let actor = client.actor(crate::authz::names::user(user.id), user.email.clone());
+                self.users.record_login_failure(tenant, user.id, &actor).await?;
+            }
+            return Ok(None);
+        };
+        if !self.users.use_totp_step(tenant, pending.user_id, step).await? {
+            return Ok(None);
+        }
+        self.sessions.delete(tenant, &pending.id_hash).await?;
+        let (token, _) = self.open_session(tenant, pending.user_id, true, client).await?;
+        Ok(Some(token))
+    }
+
+    /// Creates a reset token for a user and returns the link to send them.
+    pub async fn start_password_reset(&self, tenant: &Tenant, user: &User, by: &Actor) -> Result<String, StoreError> {
+        let token = random_token();
+        let expires_at = self.clock.now_ms() + i64::try_from(RESET_TTL.as_millis()).unwrap_or(i64::MAX);
+        self.users.create_reset(tenant.id, user.id, &token_hash(&token), expires_at, by).await?;
+        Ok(format!("{}/reset-password?token={token}", self.settings.tenant_url(tenant.slug.as_str())))
+    }
+
+    /// Sends a reset link to `email` if it belongs to an active user of the tenant. Says nothing
+    /// either way (the caller answers the same), and mails at most 5 links per address per hour.
+    pub async fn mail_password_reset(&self, tenant: &Tenant, email: &str, client: &ClientInfo) -> Result<(), StoreError> {
+        let Some((user, _)) = self.users.by_email(tenant.id, email).await? else { return Ok(()) };
+        if user.status != UserStatus::Active {
+            return Ok(());
+        }
+        let sent = self.cache.incr(&format!("reset-mails:{}:{}", tenant.id, user.id), Duration::from_secs(3600)).await?;
+        if sent > 5 {
+            return Ok(());
+        }
+        let actor = client.actor("anonymous".into(), user.email.clone());
+        let link = self.start_password_reset(tenant, &user, &actor).await?;
+        let locale = user.locale.unwrap_or(tenant.locale);
+        let vars = serde_json::json!({ "name": user.display_name, "link": link });
+        let request = crate::mail::MailRequest { recipient: &user.email, template: "password_reset", locale, vars: &vars, record_id: None, dedupe: None };
+        self.mailer.queue(tenant, request).await?;
+        Ok(())
+    }
+
+    /// Uses a reset token to set a new password; false if the token is unknown, used or expired.
+    pub async fn finish_password_reset(&self, tenant: TenantId, token: &str, new_password: &str, client: &ClientInfo) -> Result<bool, StoreError> {
+        secrets::validate_new_password(new_password)?;
+        let hash = secrets::hash_password(new_password).await?;
+        let Some(user) = self.users.consume_reset(tenant, &token_hash(token)).await? else { return Ok(false) };
+        let actor = client.actor(crate::authz::names::user(user), "password reset link".into());
+        self.users.set_password(tenant, user, &hash, &actor).await?;
+        Ok(true)
+    }
 }

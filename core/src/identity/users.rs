@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::{Credentials, NewUser, User, UserStatus, UserStore, UserUpdate, lockout_after, normalize_email, validate_display_name};
 use crate::audit::{self, AuditEntry};
-use crate::authz::{self, Rule, subject};
+use crate::authz::{self, Rule, names};
 use crate::clock::SharedClock;
 use crate::db::{Db, Row, Scope, Tx, is_unique_violation};
 use crate::error::StoreError;
@@ -86,10 +86,10 @@ impl UserStore for SqlUserStore {
         .map_err(|e| {
             if is_unique_violation(&e) { StoreError::Conflict(format!("a user with the email {email} already exists in this tenant")) } else { e.into() }
         })?;
-        let rules: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &subject::user(id), &subject::role(r))).collect();
+        let rules: Vec<Rule> = roles.iter().map(|r| Rule::member(tenant, &names::user(id), &names::role(r))).collect();
         authz::store::insert_rules(&mut tx, tenant, &rules).await?;
         let created = fetch_existing(&mut tx, tenant, id).await?;
-        let entry = AuditEntry::new(Some(tenant), by, "user.created", subject::user(id)).after(serde_json::json!({ "user": &created, "roles": roles }));
+        let entry = AuditEntry::new(Some(tenant), by, "user.created", names::user(id)).after(serde_json::json!({ "user": &created, "roles": roles }));
         audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(created)
@@ -149,7 +149,7 @@ impl UserStore for SqlUserStore {
             tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
         }
         let after = fetch_existing(&mut tx, tenant, id).await?;
-        let entry = AuditEntry::new(Some(tenant), by, "user.updated", subject::user(id)).before(&before).after(&after);
+        let entry = AuditEntry::new(Some(tenant), by, "user.updated", names::user(id)).before(&before).after(&after);
         audit::insert(&mut tx, now, &entry).await?;
         tx.commit().await?;
         Ok(after)
@@ -170,7 +170,7 @@ impl UserStore for SqlUserStore {
         .execute(&mut tx)
         .await?;
         tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
-        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.password_changed", subject::user(id))).await?;
+        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.password_changed", names::user(id))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -227,7 +227,7 @@ impl UserStore for SqlUserStore {
         .await?;
         if enabled || secret.is_none() {
             let action = if enabled { "user.mfa_enabled" } else { "user.mfa_disabled" };
-            audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, action, subject::user(id))).await?;
+            audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, action, names::user(id))).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -253,9 +253,9 @@ impl UserStore for SqlUserStore {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
-        tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(subject::user(id)).execute(&mut tx).await?;
+        tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(names::user(id)).execute(&mut tx).await?;
         tx.query("DELETE FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
-        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.deleted", subject::user(id)).before(&before)).await?;
+        audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.deleted", names::user(id)).before(&before)).await?;
         tx.commit().await?;
         Ok(())
     }

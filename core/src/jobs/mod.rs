@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 
-pub use worker::{JobFailure, JobHandler, Worker};
+pub use worker::{JobFailure, JobHandler, JobRegistry, Registration, Worker};
 
 /// Attempts before a job becomes a dead letter, unless the job says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
@@ -81,6 +81,45 @@ pub struct Job {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+}
+
+impl Job {
+    /// The id at `key` of the payload (a permanent failure when missing: retrying will not add it).
+    pub fn uuid(&self, key: &str) -> Result<Uuid, JobFailure> {
+        self.payload
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| JobFailure::Permanent(format!("payload has no valid `{key}`")))
+    }
+
+    /// The tenant of a job that needs one.
+    pub fn tenant(&self) -> Result<TenantId, JobFailure> {
+        self.tenant_id.ok_or_else(|| JobFailure::Permanent("this job needs a tenant".into()))
+    }
+}
+
+/// Housekeeping of the queue itself: finished jobs are deleted after a week.
+pub const PURGE_DONE_JOB: &str = "jobs.purge_done";
+
+/// The queue's own jobs.
+pub fn jobs(store: &std::sync::Arc<dyn JobStore>, clock: &crate::clock::SharedClock) -> Vec<Registration> {
+    vec![Registration::scheduled(PURGE_DONE_JOB, "13 3 * * *", std::sync::Arc::new(PurgeDone { store: store.clone(), clock: clock.clone() }))]
+}
+
+struct PurgeDone {
+    store: std::sync::Arc<dyn JobStore>,
+    clock: crate::clock::SharedClock,
+}
+
+#[async_trait]
+impl JobHandler for PurgeDone {
+    async fn run(&self, _job: &Job) -> Result<(), JobFailure> {
+        let week = 7 * 24 * 3600 * 1000;
+        let purged = self.store.purge_done(self.clock.now_ms() - week).await?;
+        tracing::info!(purged, "finished jobs purged");
+        Ok(())
+    }
 }
 
 /// A recurring job.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Job, NewJob, backoff_ms, next_cron};
-use crate::app::App;
+use super::{Job, JobStore, NewJob, Schedule, backoff_ms, next_cron};
+use crate::clock::SharedClock;
 
 /// Why a job failed.
 #[derive(Debug)]
@@ -25,11 +25,73 @@ impl<E: Into<anyhow::Error>> From<E> for JobFailure {
     }
 }
 
-/// Runs jobs of one kind.
+/// Runs jobs of one kind. A handler holds what it needs (the module that registers it builds it
+/// with its own services).
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     /// Does the work. Handlers must be idempotent: a job runs at least once.
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure>;
+    async fn run(&self, job: &Job) -> Result<(), JobFailure>;
+}
+
+/// A job kind a module handles, and the schedule that enqueues it, if it recurs.
+#[derive(Clone)]
+pub struct Registration {
+    /// Job kind, e.g. `mail.send`.
+    pub kind: &'static str,
+    /// Its handler.
+    pub handler: Arc<dyn JobHandler>,
+    /// A cron expression (5 fields, UTC) enqueuing it with an empty payload, for recurring work.
+    pub cron: Option<&'static str>,
+}
+
+impl Registration {
+    /// A kind that runs when something enqueues it.
+    pub fn handler(kind: &'static str, handler: Arc<dyn JobHandler>) -> Self {
+        Self { kind, handler, cron: None }
+    }
+
+    /// A kind that also recurs on `cron`.
+    pub fn scheduled(kind: &'static str, cron: &'static str, handler: Arc<dyn JobHandler>) -> Self {
+        Self { kind, handler, cron: Some(cron) }
+    }
+}
+
+/// Every job kind of the process, gathered from the modules when the platform is built.
+#[derive(Clone, Default)]
+pub struct JobRegistry {
+    handlers: HashMap<&'static str, Registration>,
+}
+
+impl JobRegistry {
+    /// Adds a module's registrations. Two modules claiming one kind is a programming error.
+    pub fn register(&mut self, registrations: Vec<Registration>) -> anyhow::Result<()> {
+        for registration in registrations {
+            let kind = registration.kind;
+            anyhow::ensure!(self.handlers.insert(kind, registration).is_none(), "two handlers for jobs of kind `{kind}`");
+        }
+        Ok(())
+    }
+
+    /// The handler of `kind`.
+    pub fn handler(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
+        self.handlers.get(kind).map(|r| &r.handler)
+    }
+
+    /// Creates or updates the schedule of every recurring kind (named after the kind).
+    pub async fn schedule(&self, jobs: &dyn JobStore, now: i64) -> anyhow::Result<()> {
+        for registration in self.handlers.values() {
+            let Some(cron) = registration.cron else { continue };
+            let schedule = Schedule {
+                name: registration.kind.into(),
+                cron: cron.into(),
+                kind: registration.kind.into(),
+                payload: serde_json::json!({}),
+                next_run_at: next_cron(cron, now)?,
+            };
+            jobs.upsert_schedule(&schedule).await?;
+        }
+        Ok(())
+    }
 }
 
 /// How long a leased job stays invisible to other workers.
@@ -41,25 +103,22 @@ const HANDLER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A job worker.
 pub struct Worker {
-    app: Arc<App>,
+    jobs: Arc<dyn JobStore>,
+    clock: SharedClock,
+    registry: Arc<JobRegistry>,
     id: String,
-    handlers: HashMap<String, Arc<dyn JobHandler>>,
 }
 
 impl Worker {
-    /// A worker with the core's handlers.
-    pub fn new(app: Arc<App>) -> Self {
+    /// A worker running the registry's handlers on the queue of `jobs`.
+    pub fn new(jobs: Arc<dyn JobStore>, clock: SharedClock, registry: Arc<JobRegistry>) -> Self {
         let id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        let mut worker = Self { app, id, handlers: HashMap::new() };
-        for (kind, handler) in crate::jobs_registry::core_handlers() {
-            worker.handlers.insert(kind.to_owned(), handler);
-        }
-        worker
+        Self { jobs, clock, registry, id }
     }
 
-    /// Adds or replaces the handler of `kind`.
-    pub fn handle(&mut self, kind: &str, handler: Arc<dyn JobHandler>) {
-        self.handlers.insert(kind.to_owned(), handler);
+    /// Adds or replaces the handler of `kind` for this worker only (tests, tools).
+    pub fn handle(&mut self, kind: &'static str, handler: Arc<dyn JobHandler>) {
+        Arc::make_mut(&mut self.registry).handlers.insert(kind, Registration::handler(kind, handler));
     }
 
     /// This worker's id (recorded on the jobs it leases).
@@ -69,13 +128,13 @@ impl Worker {
 
     /// Fires due schedules, then leases and runs one batch; returns how many jobs ran.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
-        let now = self.app.now_ms();
-        for schedule in self.app.jobs.due_schedules(now).await? {
+        let now = self.clock.now_ms();
+        for schedule in self.jobs.due_schedules(now).await? {
             let next = next_cron(&schedule.cron, now)?;
             let job = NewJob::new(None, &schedule.kind, schedule.payload.clone(), now).dedupe(format!("schedule:{}:{}", schedule.name, schedule.next_run_at));
-            self.app.jobs.fire_schedule(&schedule, next, &job).await?;
+            self.jobs.fire_schedule(&schedule, next, &job).await?;
         }
-        let jobs = self.app.jobs.lease(&self.id, now, LEASE_MS, BATCH).await?;
+        let jobs = self.jobs.lease(&self.id, now, LEASE_MS, BATCH).await?;
         let count = jobs.len();
         let runs = jobs.into_iter().map(|job| self.run_job(job));
         futures::future::join_all(runs).await;
@@ -96,19 +155,19 @@ impl Worker {
 
     async fn run_job(&self, job: Job) {
         let started = std::time::Instant::now();
-        let outcome = match self.handlers.get(&job.kind) {
+        let outcome = match self.registry.handler(&job.kind) {
             None => Err(JobFailure::Permanent(format!("no handler for jobs of kind `{}`", job.kind))),
-            Some(handler) => match tokio::time::timeout(HANDLER_TIMEOUT, handler.run(&self.app, &job)).await {
+            Some(handler) => match tokio::time::timeout(HANDLER_TIMEOUT, handler.run(&job)).await {
                 Ok(result) => result,
                 Err(_) => Err(JobFailure::Retry(format!("timed out after {}s", HANDLER_TIMEOUT.as_secs()))),
             },
         };
-        let now = self.app.now_ms();
+        let now = self.clock.now_ms();
         let tenant = job.tenant_id.map(|t| t.to_string()).unwrap_or_default();
         let result = match outcome {
             Ok(()) => {
                 metrics::counter!("jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
-                self.app.jobs.complete(job.id, &self.id, now).await
+                self.jobs.complete(job.id, &self.id, now).await
             }
             Err(failure) => {
                 let (message, retry_at) = match failure {
@@ -119,7 +178,7 @@ impl Worker {
                 tracing::warn!(tenant.id = %tenant, job.id = %job.id, job.kind = %job.kind, attempt = job.attempts,
                     outcome, error = %message, "job failed");
                 metrics::counter!("jobs_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
-                self.app.jobs.fail(job.id, &self.id, &message, now, retry_at).await
+                self.jobs.fail(job.id, &self.id, &message, now, retry_at).await
             }
         };
         metrics::histogram!("job_duration_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use super::Marketplace;
 use super::store::SqlMarketplaceStore;
-use crate::app::App;
 use crate::db::Scope;
 use crate::error::StoreError;
 
@@ -120,44 +120,46 @@ fn rate(stats: CallStats) -> f64 {
     if stats.invocations == 0 { 0.0 } else { stats.failures as f64 / stats.invocations as f64 }
 }
 
-/// The analytics of `plugin` over the last `days` days (today included).
-pub async fn analytics(app: &App, plugin: &str, days: u32) -> anyhow::Result<Analytics> {
-    let today = app.now_ms().div_euclid(DAY_MS);
-    let from_day = today - i64::from(days) + 1;
-    let since = from_day * DAY_MS;
-    let events = app.marketplace.plugin_events(plugin, since).await?;
-    let daily = daily(&events, from_day, days);
-    let installed = app.marketplace.installed_versions(plugin).await?;
-    let mut names: BTreeMap<semver::Version, String> = BTreeMap::new();
-    for version in installed.iter().map(|(v, _)| v.clone()).chain(app.marketplace.called_versions(plugin, since).await?) {
-        if let Ok(parsed) = semver::Version::parse(&version) {
-            names.insert(parsed, version);
+impl Marketplace {
+    /// The analytics of `plugin` over the last `days` days (today included).
+    pub async fn plugin_analytics(&self, plugin: &str, days: u32) -> anyhow::Result<Analytics> {
+        let today = self.now_ms().div_euclid(DAY_MS);
+        let from_day = today - i64::from(days) + 1;
+        let since = from_day * DAY_MS;
+        let events = self.store.plugin_events(plugin, since).await?;
+        let daily = daily(&events, from_day, days);
+        let installed = self.store.installed_versions(plugin).await?;
+        let mut names: BTreeMap<semver::Version, String> = BTreeMap::new();
+        for version in installed.iter().map(|(v, _)| v.clone()).chain(self.store.called_versions(plugin, since).await?) {
+            if let Ok(parsed) = semver::Version::parse(&version) {
+                names.insert(parsed, version);
+            }
         }
+        let mut versions = Vec::new();
+        for version in names.into_values().rev() {
+            let stats = self.store.call_stats(plugin, Some(&version), since).await?;
+            versions.push(VersionUse {
+                tenants: installed.iter().find(|(v, _)| *v == version).map_or(0, |(_, n)| *n),
+                invocations: stats.invocations,
+                failures: stats.failures,
+                error_rate: rate(stats),
+                p95_us: stats.p95_us,
+                version,
+            });
+        }
+        let all = self.store.call_stats(plugin, None, since).await?;
+        Ok(Analytics {
+            plugin: plugin.into(),
+            days,
+            active_tenants: installed.iter().map(|(_, n)| n).sum(),
+            downloads: daily.iter().map(|d| d.installs + d.upgrades + d.rollbacks).sum(),
+            daily,
+            versions,
+            invocations: all.invocations,
+            error_rate: rate(all),
+            p95_us: all.p95_us,
+        })
     }
-    let mut versions = Vec::new();
-    for version in names.into_values().rev() {
-        let stats = app.marketplace.call_stats(plugin, Some(&version), since).await?;
-        versions.push(VersionUse {
-            tenants: installed.iter().find(|(v, _)| *v == version).map_or(0, |(_, n)| *n),
-            invocations: stats.invocations,
-            failures: stats.failures,
-            error_rate: rate(stats),
-            p95_us: stats.p95_us,
-            version,
-        });
-    }
-    let all = app.marketplace.call_stats(plugin, None, since).await?;
-    Ok(Analytics {
-        plugin: plugin.into(),
-        days,
-        active_tenants: installed.iter().map(|(_, n)| n).sum(),
-        downloads: daily.iter().map(|d| d.installs + d.upgrades + d.rollbacks).sum(),
-        daily,
-        versions,
-        invocations: all.invocations,
-        error_rate: rate(all),
-        p95_us: all.p95_us,
-    })
 }
 
 #[async_trait]

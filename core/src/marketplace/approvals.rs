@@ -9,8 +9,8 @@ use serde::Serialize;
 use socle_marketplace::schema::Label;
 use socle_tenants::{Actor, Tenant};
 
+use super::Marketplace;
 use super::store::Approval;
-use crate::app::App;
 
 /// One requested capability, readable.
 #[derive(Debug, Clone, Serialize)]
@@ -47,52 +47,54 @@ pub enum DecideError {
     Platform(#[from] anyhow::Error),
 }
 
-/// The tenant's approval requests with their diffs, newest first.
-pub async fn inbox(app: &App, tenant: &Tenant) -> anyhow::Result<Vec<Inbox>> {
-    let installed = app.plugins.installed(tenant.id).await?;
-    let mut items = Vec::new();
-    for approval in app.marketplace.approvals(tenant.id).await? {
-        let declared = installed.iter().find(|p| p.id == approval.plugin_id).map(|p| crate::plugins::grants::declared(&p.manifest)).unwrap_or_default();
-        let adds = approval
-            .grants
-            .iter()
-            .map(|key| match declared.iter().find(|g| &g.key == key) {
-                Some(g) => Requested { key: key.clone(), reason: g.reason.clone(), risk: g.risk },
-                None => Requested { key: key.clone(), reason: Label::Plain(String::new()), risk: 0 },
-            })
-            .collect();
-        items.push(Inbox { approval, adds });
+impl Marketplace {
+    /// The tenant's approval requests with their diffs, newest first.
+    pub async fn approval_inbox(&self, tenant: &Tenant) -> anyhow::Result<Vec<Inbox>> {
+        let installed = self.plugins.installed(tenant.id).await?;
+        let mut items = Vec::new();
+        for approval in self.store.approvals(tenant.id).await? {
+            let declared = installed.iter().find(|p| p.id == approval.plugin_id).map(|p| crate::plugins::grants::declared(&p.manifest)).unwrap_or_default();
+            let adds = approval
+                .grants
+                .iter()
+                .map(|key| match declared.iter().find(|g| &g.key == key) {
+                    Some(g) => Requested { key: key.clone(), reason: g.reason.clone(), risk: g.risk },
+                    None => Requested { key: key.clone(), reason: Label::Plain(String::new()), risk: 0 },
+                })
+                .collect();
+            items.push(Inbox { approval, adds });
+        }
+        Ok(items)
     }
-    Ok(items)
-}
 
-/// Approves (granting what it asks on top of what the plugin holds) or rejects a request.
-pub async fn decide(app: &Arc<App>, tenant: &Tenant, id: &str, approve: bool, by: &Actor) -> Result<Approval, DecideError> {
-    let approval = app
-        .marketplace
-        .approvals(tenant.id)
-        .await
-        .map_err(anyhow::Error::from)?
-        .into_iter()
-        .find(|a| a.id == id && a.status == "pending")
-        .ok_or_else(|| DecideError::NotFound(format!("no pending approval request `{id}` in this tenant")))?;
-    if approve {
-        let plugin = app
-            .plugins
-            .plugin(tenant.id, &approval.plugin_id)
-            .await?
-            .filter(|p| p.version == approval.version)
-            .ok_or_else(|| DecideError::Stale(format!("{}@{} is no longer installed; this request is stale", approval.plugin_id, approval.version)))?;
-        let mut keys: BTreeSet<String> =
-            crate::plugins::grants::states(app, tenant.id, &plugin.manifest).await?.into_iter().filter(|s| s.granted).map(|s| s.grant.key).collect();
-        keys.extend(approval.grants.iter().cloned());
-        crate::plugins::grants::set(app, tenant, &plugin.manifest, &keys, by).await.map_err(|e| DecideError::Platform(anyhow::anyhow!("{e}")))?;
+    /// Approves (granting what it asks on top of what the plugin holds) or rejects a request.
+    pub async fn decide_approval(self: &Arc<Self>, tenant: &Tenant, id: &str, approve: bool, by: &Actor) -> Result<Approval, DecideError> {
+        let approval = self
+            .store
+            .approvals(tenant.id)
+            .await
+            .map_err(anyhow::Error::from)?
+            .into_iter()
+            .find(|a| a.id == id && a.status == "pending")
+            .ok_or_else(|| DecideError::NotFound(format!("no pending approval request `{id}` in this tenant")))?;
+        if approve {
+            let plugin = self
+                .plugins
+                .plugin(tenant.id, &approval.plugin_id)
+                .await?
+                .filter(|p| p.version == approval.version)
+                .ok_or_else(|| DecideError::Stale(format!("{}@{} is no longer installed; this request is stale", approval.plugin_id, approval.version)))?;
+            let mut keys: BTreeSet<String> =
+                self.plugins.services().granter.states(tenant.id, &plugin.manifest).await?.into_iter().filter(|s| s.granted).map(|s| s.grant.key).collect();
+            keys.extend(approval.grants.iter().cloned());
+            self.plugins.set_grants(tenant.id, &plugin.manifest, &keys, by).await.map_err(|e| DecideError::Platform(anyhow::anyhow!("{e}")))?;
+        }
+        let status = if approve { "approved" } else { "rejected" };
+        let by_label = format!("{} {}", by.subject, by.label);
+        if !self.store.decide_approval(tenant.id, id, status, &by_label).await.map_err(anyhow::Error::from)? {
+            return Err(DecideError::NotFound(format!("approval request `{id}` was decided meanwhile")));
+        }
+        tracing::info!(tenant.id = %tenant.id, plugin.id = %approval.plugin_id, status, "approval request decided");
+        Ok(Approval { status: status.into(), ..approval })
     }
-    let status = if approve { "approved" } else { "rejected" };
-    let by_label = format!("{} {}", by.subject, by.label);
-    if !app.marketplace.decide_approval(tenant.id, id, status, &by_label).await.map_err(anyhow::Error::from)? {
-        return Err(DecideError::NotFound(format!("approval request `{id}` was decided meanwhile")));
-    }
-    tracing::info!(tenant.id = %tenant.id, plugin.id = %approval.plugin_id, status, "approval request decided");
-    Ok(Approval { status: status.into(), ..approval })
 }

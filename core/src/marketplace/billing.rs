@@ -9,6 +9,8 @@
 //! has a monthly plugin, one `usage` entry per tenant that called a per-use one. Entries are
 //! never changed or deleted (the database refuses it); charging a month twice adds nothing.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -18,8 +20,8 @@ use socle_marketplace::billing::{self, Charge, Statement};
 use socle_marketplace::manifest::{Manifest, Pricing};
 use socle_tenants::TenantId;
 
+use super::Marketplace;
 use super::store::SqlMarketplaceStore;
-use crate::app::App;
 use crate::db::Scope;
 use crate::error::StoreError;
 use crate::jobs::{Job, JobFailure, JobHandler};
@@ -75,14 +77,48 @@ pub trait BillingStore: Send + Sync {
     async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError>;
 }
 
-/// Whether `tenant` may call `plugin` as far as its price goes: free, or its price accepted.
-pub async fn entitled(app: &App, tenant: TenantId, plugin: &str, pricing: &Pricing) -> anyhow::Result<bool> {
-    if matches!(pricing, Pricing::Free) {
-        return Ok(true);
+/// Which paid plugins each tenant subscribed to, for the plugin runtime: a plugin is free, or
+/// the tenant accepted its price when asking for it (its wants say `subscribed`). A plugin not
+/// asked for through the marketplace (a dependency the resolver already checked, a platform
+/// install such as the smoke run) is not sold to the tenant: nothing to check.
+pub struct Subscriptions {
+    store: Arc<dyn super::MarketplaceStore>,
+}
+
+impl Subscriptions {
+    /// Subscriptions read from the tenants' stored wants.
+    pub fn new(store: Arc<dyn super::MarketplaceStore>) -> Self {
+        Self { store }
     }
-    // Not asked for through the marketplace (a dependency the resolver already checked, a
-    // platform install such as the smoke run): not sold to this tenant, nothing to check.
-    Ok(super::apply::wants(app, tenant).await?.get(plugin).is_none_or(|w| w.subscribed))
+}
+
+#[async_trait]
+impl crate::plugins::Entitlements for Subscriptions {
+    async fn entitled(&self, tenant: TenantId, plugins: &[(&str, &Pricing)]) -> anyhow::Result<std::collections::HashSet<String>> {
+        let mut entitled: std::collections::HashSet<String> =
+            plugins.iter().filter(|(_, pricing)| matches!(pricing, Pricing::Free)).map(|(id, _)| (*id).to_owned()).collect();
+        if entitled.len() == plugins.len() {
+            return Ok(entitled);
+        }
+        let wants: super::Wants = match self.store.tenant_lock(tenant).await? {
+            Some(stored) => serde_json::from_str(&stored.wants)?,
+            None => super::Wants::new(),
+        };
+        for (id, _) in plugins {
+            if wants.get(*id).is_none_or(|w| w.subscribed) {
+                entitled.insert((*id).to_owned());
+            }
+        }
+        Ok(entitled)
+    }
+}
+
+impl Marketplace {
+    /// Whether `tenant` may call `plugin` as far as its price goes (see [`Subscriptions`]).
+    pub async fn entitled(&self, tenant: TenantId, plugin: &str, pricing: &Pricing) -> anyhow::Result<bool> {
+        use crate::plugins::Entitlements as _;
+        Ok(Subscriptions::new(self.store.clone()).entitled(tenant, &[(plugin, pricing)]).await?.contains(plugin))
+    }
 }
 
 /// `YYYY-MM` → its first and last-plus-one millisecond (UTC).
@@ -111,96 +147,98 @@ pub fn previous_month(now: i64) -> String {
     format!("{year:04}-{month:02}")
 }
 
-/// Charges `period`: monthly plugins to the entitled tenants that have them installed now, per-use
-/// plugins to the tenants that called them during the month. Idempotent; returns the entries
-/// added.
-pub async fn charge(app: &App, period: &str) -> anyhow::Result<Vec<Entry>> {
-    let (from, to) = month_bounds(period).ok_or_else(|| anyhow::anyhow!("`{period}` is not a month: write YYYY-MM"))?;
-    let mut latest: BTreeMap<String, (semver::Version, super::store::VersionRow)> = BTreeMap::new();
-    for row in app.marketplace.listed().await? {
-        let Ok(version) = semver::Version::parse(&row.version) else { continue };
-        if latest.get(&row.plugin_id).is_none_or(|(v, _)| *v < version) {
-            latest.insert(row.plugin_id.clone(), (version, row));
+impl Marketplace {
+    /// Charges `period`: monthly plugins to the entitled tenants that have them installed now, per-use
+    /// plugins to the tenants that called them during the month. Idempotent; returns the entries
+    /// added.
+    pub async fn charge_month(&self, period: &str) -> anyhow::Result<Vec<Entry>> {
+        let (from, to) = month_bounds(period).ok_or_else(|| anyhow::anyhow!("`{period}` is not a month: write YYYY-MM"))?;
+        let mut latest: BTreeMap<String, (semver::Version, super::store::VersionRow)> = BTreeMap::new();
+        for row in self.store.listed().await? {
+            let Ok(version) = semver::Version::parse(&row.version) else { continue };
+            if latest.get(&row.plugin_id).is_none_or(|(v, _)| *v < version) {
+                latest.insert(row.plugin_id.clone(), (version, row));
+            }
         }
-    }
-    let mut added = Vec::new();
-    for (plugin, (_, row)) in latest {
-        let Ok(manifest) = Manifest::parse(&row.manifest) else { continue };
-        let mut charges: Vec<(TenantId, &'static str, i64, i64, i64, String)> = Vec::new();
-        match &manifest.pricing {
-            Pricing::Free => continue,
-            Pricing::Monthly { cents, currency } => {
-                let cents = i64::try_from(*cents)?;
-                for (tenant, _) in app.marketplace.installs_of(&plugin).await? {
-                    if !entitled(app, tenant, &plugin, &manifest.pricing).await? {
-                        continue;
+        let mut added = Vec::new();
+        for (plugin, (_, row)) in latest {
+            let Ok(manifest) = Manifest::parse(&row.manifest) else { continue };
+            let mut charges: Vec<(TenantId, &'static str, i64, i64, i64, String)> = Vec::new();
+            match &manifest.pricing {
+                Pricing::Free => continue,
+                Pricing::Monthly { cents, currency } => {
+                    let cents = i64::try_from(*cents)?;
+                    for (tenant, _) in self.store.installs_of(&plugin).await? {
+                        if !self.entitled(tenant, &plugin, &manifest.pricing).await? {
+                            continue;
+                        }
+                        charges.push((tenant, "subscription", 1, cents, cents, currency.clone()));
                     }
-                    charges.push((tenant, "subscription", 1, cents, cents, currency.clone()));
+                }
+                Pricing::PerUse { millicents, currency } => {
+                    let mut per_tenant: BTreeMap<TenantId, i64> = BTreeMap::new();
+                    for (tenant, _, calls) in self.store.calls(&plugin, from, to).await? {
+                        *per_tenant.entry(tenant).or_default() += calls;
+                    }
+                    for (tenant, calls) in per_tenant {
+                        let amount = billing::usage_cents(u64::try_from(calls)?, *millicents);
+                        charges.push((tenant, "usage", calls, i64::try_from(*millicents)?, i64::try_from(amount)?, currency.clone()));
+                    }
                 }
             }
-            Pricing::PerUse { millicents, currency } => {
-                let mut per_tenant: BTreeMap<TenantId, i64> = BTreeMap::new();
-                for (tenant, _, calls) in app.marketplace.calls(&plugin, from, to).await? {
-                    *per_tenant.entry(tenant).or_default() += calls;
-                }
-                for (tenant, calls) in per_tenant {
-                    let amount = billing::usage_cents(u64::try_from(calls)?, *millicents);
-                    charges.push((tenant, "usage", calls, i64::try_from(*millicents)?, i64::try_from(amount)?, currency.clone()));
+            for (tenant, kind, quantity, unit_price, amount_cents, currency) in charges {
+                let entry = Entry {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    period: period.into(),
+                    tenant,
+                    plugin_id: plugin.clone(),
+                    publisher_id: row.publisher_id.clone(),
+                    kind: kind.into(),
+                    quantity,
+                    unit_price,
+                    amount_cents,
+                    currency,
+                    reseller: self.store.reseller(tenant).await?,
+                    created_at: self.now_ms(),
+                };
+                if self.store.append_entry(&entry).await? {
+                    added.push(entry);
                 }
             }
         }
-        for (tenant, kind, quantity, unit_price, amount_cents, currency) in charges {
-            let entry = Entry {
-                id: uuid::Uuid::now_v7().to_string(),
-                period: period.into(),
-                tenant,
-                plugin_id: plugin.clone(),
-                publisher_id: row.publisher_id.clone(),
-                kind: kind.into(),
-                quantity,
-                unit_price,
-                amount_cents,
-                currency,
-                reseller: app.marketplace.reseller(tenant).await?,
-                created_at: app.now_ms(),
-            };
-            if app.marketplace.append_entry(&entry).await? {
-                added.push(entry);
-            }
-        }
+        tracing::info!(period, entries = added.len(), "marketplace month charged");
+        Ok(added)
     }
-    tracing::info!(period, entries = added.len(), "marketplace month charged");
-    Ok(added)
-}
 
-/// A publisher's statement of `period` (one currency per statement: the first entry's).
-pub async fn statement(app: &App, publisher: &str, period: &str) -> anyhow::Result<Statement> {
-    month_bounds(period).ok_or_else(|| anyhow::anyhow!("`{period}` is not a month: write YYYY-MM"))?;
-    let entries = app.marketplace.entries(publisher, period).await?;
-    let currency = entries.first().map_or_else(|| "EUR".to_owned(), |e| e.currency.clone());
-    let charges = entries
-        .into_iter()
-        .map(|e| Charge {
-            plugin: e.plugin_id,
-            kind: e.kind,
-            quantity: u64::try_from(e.quantity).unwrap_or(0),
-            gross: u64::try_from(e.amount_cents).unwrap_or(0),
-            reseller: e.reseller,
-        })
-        .collect();
-    let market = &app.settings.marketplace;
-    billing::validate_tiers(&market.commission_tiers).map_err(|e| anyhow::anyhow!("marketplace.commission_tiers: {e}"))?;
-    Ok(billing::statement(period, publisher, &currency, charges, &market.commission_tiers, market.reseller_share_bp))
+    /// A publisher's statement of `period` (one currency per statement: the first entry's).
+    pub async fn statement(&self, publisher: &str, period: &str) -> anyhow::Result<Statement> {
+        month_bounds(period).ok_or_else(|| anyhow::anyhow!("`{period}` is not a month: write YYYY-MM"))?;
+        let entries = self.store.entries(publisher, period).await?;
+        let currency = entries.first().map_or_else(|| "EUR".to_owned(), |e| e.currency.clone());
+        let charges = entries
+            .into_iter()
+            .map(|e| Charge {
+                plugin: e.plugin_id,
+                kind: e.kind,
+                quantity: u64::try_from(e.quantity).unwrap_or(0),
+                gross: u64::try_from(e.amount_cents).unwrap_or(0),
+                reseller: e.reseller,
+            })
+            .collect();
+        let market = &self.settings.marketplace;
+        billing::validate_tiers(&market.commission_tiers).map_err(|e| anyhow::anyhow!("marketplace.commission_tiers: {e}"))?;
+        Ok(billing::statement(period, publisher, &currency, charges, &market.commission_tiers, market.reseller_share_bp))
+    }
 }
 
 /// Runs [`charge`].
-pub struct ChargeMonth;
+pub(crate) struct ChargeMonth(pub(crate) Arc<Marketplace>);
 
 #[async_trait]
 impl JobHandler for ChargeMonth {
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
-        let period = job.payload.get("period").and_then(serde_json::Value::as_str).map_or_else(|| previous_month(app.now_ms()), str::to_owned);
-        charge(app, &period).await.map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
+    async fn run(&self, job: &Job) -> Result<(), JobFailure> {
+        let period = job.payload.get("period").and_then(serde_json::Value::as_str).map_or_else(|| previous_month(self.0.now_ms()), str::to_owned);
+        self.0.charge_month(&period).await.map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
         Ok(())
     }
 }

@@ -10,8 +10,8 @@ use socle_marketplace::package::{Package, PackageLimits};
 use socle_marketplace::schema::Label;
 use socle_tenants::Tenant;
 
+use super::Marketplace;
 use super::store::{InstallStats, Rating, Review, VersionRow};
-use crate::app::App;
 
 /// Filters of a catalogue search.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -179,91 +179,93 @@ fn matches(query: &Query, words: &[String], manifest: &Manifest, summary: &Summa
         && query.min_rating.is_none_or(|min| summary.rating.unwrap_or(0.0) >= min)
 }
 
-/// Catalogue search.
-pub async fn search(app: &App, query: &Query) -> anyhow::Result<Vec<Summary>> {
-    let listed = app.marketplace.listed().await?;
-    let stats = app.marketplace.install_stats().await?;
-    let ratings = app.marketplace.ratings().await?;
-    let mut by_plugin: BTreeMap<&str, Vec<&VersionRow>> = BTreeMap::new();
-    for row in &listed {
-        by_plugin.entry(&row.plugin_id).or_default().push(row);
-    }
-    let words: Vec<String> = query.q.as_deref().map(fold).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-    let mut found: Vec<(i64, Summary)> = by_plugin
-        .into_iter()
-        .filter_map(|(id, rows)| summary(id, &rows, &stats, &ratings))
-        .filter(|(manifest, _, summary)| matches(query, &words, manifest, summary))
-        .map(|(_, row, summary)| (row.submitted_at, summary))
-        .collect();
-    match query.sort.as_deref().unwrap_or("installs") {
-        "name" => found.sort_by(|a, b| a.1.id.cmp(&b.1.id)),
-        "rating" => found.sort_by(|a, b| b.1.rating.unwrap_or(0.0).total_cmp(&a.1.rating.unwrap_or(0.0))),
-        "newest" => found.sort_by_key(|f| std::cmp::Reverse(f.0)),
-        _ => found.sort_by(|a, b| b.1.installs.active.cmp(&a.1.installs.active).then(a.1.id.cmp(&b.1.id))),
-    }
-    Ok(found.into_iter().map(|(_, s)| s).collect())
-}
-
-/// A listing page, with its compatibility for `tenant`.
-pub async fn listing(app: &App, id: &str, tenant: Option<&Tenant>) -> anyhow::Result<Option<Listing>> {
-    let versions = app.marketplace.versions(id).await?;
-    let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
-    let (stats, ratings) = (app.marketplace.install_stats().await?, app.marketplace.ratings().await?);
-    let Some((manifest, row, summary)) = summary(id, &listed, &stats, &ratings) else { return Ok(None) };
-    let archive = app.marketplace.archive(&row.digest).await?.unwrap_or_default();
-    let assets = Package::unpack(&archive, &PackageLimits::default()).map(|p| p.assets.into_keys().collect()).unwrap_or_default();
-    let compatibility = match tenant {
-        None => None,
-        Some(tenant) => {
-            let mut wants = super::apply::wants(app, tenant.id).await?;
-            wants.entry(id.to_owned()).or_insert_with(socle_tenants::PluginWant::any).subscribed = true;
-            let change = super::Change {
-                kind: "install",
-                summary: format!("install {id}"),
-                target: super::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::None, locked: None },
-            };
-            Some(match super::apply::plan(app, tenant, &change).await {
-                Ok(plan) => Compatibility { compatible: true, detail: serde_json::to_value(plan.steps)? },
-                Err(err) => Compatibility { compatible: false, detail: serde_json::Value::String(err.to_string()) },
-            })
+impl Marketplace {
+    /// Catalogue search.
+    pub async fn search_catalogue(&self, query: &Query) -> anyhow::Result<Vec<Summary>> {
+        let listed = self.store.listed().await?;
+        let stats = self.store.install_stats().await?;
+        let ratings = self.store.ratings().await?;
+        let mut by_plugin: BTreeMap<&str, Vec<&VersionRow>> = BTreeMap::new();
+        for row in &listed {
+            by_plugin.entry(&row.plugin_id).or_default().push(row);
         }
-    };
-    Ok(Some(Listing {
-        summary,
-        readme: row.readme.clone(),
-        versions: listed
-            .iter()
-            .map(|v| VersionInfo {
-                version: v.version.clone(),
-                channel: v.channel.clone(),
-                yanked: v.yanked.clone(),
-                changelog: v.changelog.clone(),
-                published_at: v.submitted_at,
-            })
-            .collect(),
-        permissions: crate::plugins::grants::declared(&manifest),
-        data_classes: manifest.data_classes.clone(),
-        dependencies: manifest.dependencies.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
-        assets,
-        reviews: app.marketplace.reviews(id).await?,
-        compatibility,
-    }))
-}
+        let words: Vec<String> = query.q.as_deref().map(fold).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        let mut found: Vec<(i64, Summary)> = by_plugin
+            .into_iter()
+            .filter_map(|(id, rows)| summary(id, &rows, &stats, &ratings))
+            .filter(|(manifest, _, summary)| matches(query, &words, manifest, summary))
+            .map(|(_, row, summary)| (row.submitted_at, summary))
+            .collect();
+        match query.sort.as_deref().unwrap_or("installs") {
+            "name" => found.sort_by(|a, b| a.1.id.cmp(&b.1.id)),
+            "rating" => found.sort_by(|a, b| b.1.rating.unwrap_or(0.0).total_cmp(&a.1.rating.unwrap_or(0.0))),
+            "newest" => found.sort_by_key(|f| std::cmp::Reverse(f.0)),
+            _ => found.sort_by(|a, b| b.1.installs.active.cmp(&a.1.installs.active).then(a.1.id.cmp(&b.1.id))),
+        }
+        Ok(found.into_iter().map(|(_, s)| s).collect())
+    }
 
-/// An asset of a listed plugin's latest version (icon, screenshot), with its content type.
-pub async fn asset(app: &App, id: &str, path: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
-    let versions = app.marketplace.versions(id).await?;
-    let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
-    let Some((_, row)) = newest(&listed) else { return Ok(None) };
-    let Some(archive) = app.marketplace.archive(&row.digest).await? else { return Ok(None) };
-    let mut package = Package::unpack(&archive, &PackageLimits::default())?;
-    let Some(bytes) = package.assets.remove(path) else { return Ok(None) };
-    let content_type = match path.rsplit('.').next().unwrap_or_default() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "svg" => "image/svg+xml",
-        "webp" => "image/webp",
-        _ => "text/plain; charset=utf-8",
-    };
-    Ok(Some((bytes, content_type)))
+    /// A listing page, with its compatibility for `tenant`.
+    pub async fn listing(&self, id: &str, tenant: Option<&Tenant>) -> anyhow::Result<Option<Listing>> {
+        let versions = self.store.versions(id).await?;
+        let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
+        let (stats, ratings) = (self.store.install_stats().await?, self.store.ratings().await?);
+        let Some((manifest, row, summary)) = summary(id, &listed, &stats, &ratings) else { return Ok(None) };
+        let archive = self.store.archive(&row.digest).await?.unwrap_or_default();
+        let assets = Package::unpack(&archive, &PackageLimits::default()).map(|p| p.assets.into_keys().collect()).unwrap_or_default();
+        let compatibility = match tenant {
+            None => None,
+            Some(tenant) => {
+                let mut wants = self.wants(tenant.id).await?;
+                wants.entry(id.to_owned()).or_insert_with(socle_tenants::PluginWant::any).subscribed = true;
+                let change = super::Change {
+                    kind: "install",
+                    summary: format!("install {id}"),
+                    target: super::Target::Resolve { wants, upgrade: socle_marketplace::resolve::Upgrade::None, locked: None },
+                };
+                Some(match self.plan(tenant, &change).await {
+                    Ok(plan) => Compatibility { compatible: true, detail: serde_json::to_value(plan.steps)? },
+                    Err(err) => Compatibility { compatible: false, detail: serde_json::Value::String(err.to_string()) },
+                })
+            }
+        };
+        Ok(Some(Listing {
+            summary,
+            readme: row.readme.clone(),
+            versions: listed
+                .iter()
+                .map(|v| VersionInfo {
+                    version: v.version.clone(),
+                    channel: v.channel.clone(),
+                    yanked: v.yanked.clone(),
+                    changelog: v.changelog.clone(),
+                    published_at: v.submitted_at,
+                })
+                .collect(),
+            permissions: crate::plugins::grants::declared(&manifest),
+            data_classes: manifest.data_classes.clone(),
+            dependencies: manifest.dependencies.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            assets,
+            reviews: self.store.reviews(id).await?,
+            compatibility,
+        }))
+    }
+
+    /// An asset of a listed plugin's latest version (icon, screenshot), with its content type.
+    pub async fn listing_asset(&self, id: &str, path: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+        let versions = self.store.versions(id).await?;
+        let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
+        let Some((_, row)) = newest(&listed) else { return Ok(None) };
+        let Some(archive) = self.store.archive(&row.digest).await? else { return Ok(None) };
+        let mut package = Package::unpack(&archive, &PackageLimits::default())?;
+        let Some(bytes) = package.assets.remove(path) else { return Ok(None) };
+        let content_type = match path.rsplit('.').next().unwrap_or_default() {
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "svg" => "image/svg+xml",
+            "webp" => "image/webp",
+            _ => "text/plain; charset=utf-8",
+        };
+        Ok(Some((bytes, content_type)))
+    }
 }

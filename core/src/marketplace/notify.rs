@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use socle_tenants::{Permission, TenantId};
 
+use super::Marketplace;
 use super::store::SqlMarketplaceStore;
-use crate::app::App;
 use crate::db::{Row, Scope};
 use crate::error::StoreError;
 
@@ -43,76 +43,78 @@ pub trait NotificationStore: Send + Sync {
     async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError>;
 }
 
-/// Tells each tenant that has `plugin` at an older version, and may have `version` (no rollout
-/// holds it back from it), that `version` is available.
-pub async fn update_available(app: &App, plugin: &str, version: &str) {
-    let Ok(target) = semver::Version::parse(version) else { return };
-    let (rollouts, installs) = match (app.marketplace.rollouts(Some(plugin)).await, app.marketplace.installs_of(plugin).await) {
-        (Ok(rollouts), Ok(installs)) => (rollouts, installs),
-        (Err(err), _) | (_, Err(err)) => {
-            tracing::warn!(plugin.id = %plugin, error = %err, "update notifications not sent");
-            return;
-        }
-    };
-    for (tenant, installed) in installs {
-        let older = semver::Version::parse(&installed).is_ok_and(|v| v < target);
-        if older && !rollouts.iter().any(|r| r.version == version && r.holds_back(tenant)) {
-            notify(app, tenant, "update_available", plugin, version, format!("{plugin} {version} est disponible ; vous avez {installed}.")).await;
-        }
-    }
-}
-
-/// Stores a notification for `tenant` and mails it to its administrators. Never fails the
-/// change it reports: a failure is logged.
-pub async fn notify(app: &App, tenant: TenantId, kind: &str, plugin: &str, version: &str, message: String) {
-    if let Err(err) = try_notify(app, tenant, kind, plugin, version, message).await {
-        tracing::warn!(tenant.id = %tenant, plugin.id = %plugin, error = format!("{err:#}"), "marketplace notification not delivered");
-    }
-}
-
-async fn try_notify(app: &App, tenant_id: TenantId, kind: &str, plugin: &str, version: &str, message: String) -> anyhow::Result<()> {
-    let notification = Notification {
-        id: uuid::Uuid::now_v7().to_string(),
-        kind: kind.into(),
-        plugin_id: plugin.into(),
-        version: version.into(),
-        message,
-        created_at: app.now_ms(),
-        read_at: None,
-    };
-    app.marketplace.add_notification(tenant_id, &notification).await?;
-    let Some(tenant) = app.tenants.get(tenant_id).await? else { return Ok(()) };
-    let subject = match kind {
-        "update_available" => format!("Mise à jour disponible : {plugin} {version}"),
-        "updated" => format!("Extension mise à jour : {plugin} {version}"),
-        "approval_waiting" => format!("Autorisation en attente : {plugin} {version}"),
-        _ => format!("Extension revenue en arrière : {plugin}"),
-    };
-    let vars = serde_json::json!({ "subject": subject, "message": notification.message });
-    for email in administrators(app, tenant_id).await? {
-        let dedupe = format!("marketplace:{}:{email}", notification.id);
-        let request = crate::mail::MailRequest {
-            recipient: &email,
-            template: "notification",
-            locale: tenant.locale,
-            vars: &vars,
-            record_id: None,
-            dedupe: Some(&dedupe),
+impl Marketplace {
+    /// Tells each tenant that has `plugin` at an older version, and may have `version` (no rollout
+    /// holds it back from it), that `version` is available.
+    pub async fn notify_update_available(&self, plugin: &str, version: &str) {
+        let Ok(target) = semver::Version::parse(version) else { return };
+        let (rollouts, installs) = match (self.store.rollouts(Some(plugin)).await, self.store.installs_of(plugin).await) {
+            (Ok(rollouts), Ok(installs)) => (rollouts, installs),
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::warn!(plugin.id = %plugin, error = %err, "update notifications not sent");
+                return;
+            }
         };
-        crate::mail::queue(app, &tenant, request).await?;
-    }
-    Ok(())
-}
-
-/// Addresses of the tenant's active users who may administer it.
-async fn administrators(app: &App, tenant: TenantId) -> anyhow::Result<Vec<String>> {
-    let mut emails = Vec::new();
-    for user in app.users.list(tenant).await? {
-        if user.status == crate::identity::UserStatus::Active && app.authz.has_permission(tenant, user.id, Permission::Administrer.as_str()).await? {
-            emails.push(user.email);
+        for (tenant, installed) in installs {
+            let older = semver::Version::parse(&installed).is_ok_and(|v| v < target);
+            if older && !rollouts.iter().any(|r| r.version == version && r.holds_back(tenant)) {
+                self.notify(tenant, "update_available", plugin, version, format!("{plugin} {version} est disponible ; vous avez {installed}.")).await;
+            }
         }
     }
-    Ok(emails)
+
+    /// Stores a notification for `tenant` and mails it to its administrators. Never fails the
+    /// change it reports: a failure is logged.
+    pub async fn notify(&self, tenant: TenantId, kind: &str, plugin: &str, version: &str, message: String) {
+        if let Err(err) = self.try_notify(tenant, kind, plugin, version, message).await {
+            tracing::warn!(tenant.id = %tenant, plugin.id = %plugin, error = format!("{err:#}"), "marketplace notification not delivered");
+        }
+    }
+
+    async fn try_notify(&self, tenant_id: TenantId, kind: &str, plugin: &str, version: &str, message: String) -> anyhow::Result<()> {
+        let notification = Notification {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: kind.into(),
+            plugin_id: plugin.into(),
+            version: version.into(),
+            message,
+            created_at: self.now_ms(),
+            read_at: None,
+        };
+        self.store.add_notification(tenant_id, &notification).await?;
+        let Some(tenant) = self.tenants.get(tenant_id).await? else { return Ok(()) };
+        let subject = match kind {
+            "update_available" => format!("Mise à jour disponible : {plugin} {version}"),
+            "updated" => format!("Extension mise à jour : {plugin} {version}"),
+            "approval_waiting" => format!("Autorisation en attente : {plugin} {version}"),
+            _ => format!("Extension revenue en arrière : {plugin}"),
+        };
+        let vars = serde_json::json!({ "subject": subject, "message": notification.message });
+        for email in self.administrators(tenant_id).await? {
+            let dedupe = format!("marketplace:{}:{email}", notification.id);
+            let request = crate::mail::MailRequest {
+                recipient: &email,
+                template: "notification",
+                locale: tenant.locale,
+                vars: &vars,
+                record_id: None,
+                dedupe: Some(&dedupe),
+            };
+            self.mailer.queue(&tenant, request).await?;
+        }
+        Ok(())
+    }
+
+    /// Addresses of the tenant's active users who may administer it.
+    async fn administrators(&self, tenant: TenantId) -> anyhow::Result<Vec<String>> {
+        let mut emails = Vec::new();
+        for user in self.users.list(tenant).await? {
+            if user.status == crate::identity::UserStatus::Active && self.authz.has_permission(tenant, user.id, Permission::Administrer.as_str()).await? {
+                emails.push(user.email);
+            }
+        }
+        Ok(emails)
+    }
 }
 
 fn notification(r: &Row) -> Result<Notification, StoreError> {

@@ -5,8 +5,8 @@
 
 use socle_marketplace::signing::PublicKey;
 
+use super::Marketplace;
 use super::store::{Publisher, PublisherKey};
-use crate::app::App;
 use crate::identity::secrets::{random_token, token_hash};
 
 /// Prefix of publisher tokens, so a leaked one is recognisable (and greppable by scanners).
@@ -35,60 +35,63 @@ impl From<crate::error::StoreError> for PublisherError {
     }
 }
 
-/// Creates a publisher and its first API token (returned once, never stored in clear).
-pub async fn create(app: &App, id: &str, name: &str, email: &str) -> Result<(Publisher, String), PublisherError> {
-    let id_ok =
-        (2..=40).contains(&id.len()) && id.as_bytes()[0].is_ascii_lowercase() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !id_ok {
-        return Err(PublisherError::Invalid(format!("`{id}` is not a publisher id: 2 to 40 lowercase letters, digits and `-`, starting with a letter")));
+impl Marketplace {
+    /// Creates a publisher and its first API token (returned once, never stored in clear).
+    pub async fn create_publisher(&self, id: &str, name: &str, email: &str) -> Result<(Publisher, String), PublisherError> {
+        let id_ok = (2..=40).contains(&id.len())
+            && id.as_bytes()[0].is_ascii_lowercase()
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            return Err(PublisherError::Invalid(format!("`{id}` is not a publisher id: 2 to 40 lowercase letters, digits and `-`, starting with a letter")));
+        }
+        if name.trim().is_empty() || name.len() > 120 {
+            return Err(PublisherError::Invalid("the publisher name must have 1 to 120 characters".into()));
+        }
+        if !email.contains('@') || email.len() > 254 {
+            return Err(PublisherError::Invalid(format!("`{email}` is not an email address")));
+        }
+        let publisher = Publisher { id: id.into(), name: name.trim().into(), email: email.into(), status: "active".into(), created_at: self.now_ms() };
+        if !self.store.create_publisher(&publisher).await? {
+            return Err(PublisherError::Invalid(format!("publisher `{id}` already exists")));
+        }
+        let token = self.add_publisher_token(id, "default").await?;
+        Ok((publisher, token))
     }
-    if name.trim().is_empty() || name.len() > 120 {
-        return Err(PublisherError::Invalid("the publisher name must have 1 to 120 characters".into()));
-    }
-    if !email.contains('@') || email.len() > 254 {
-        return Err(PublisherError::Invalid(format!("`{email}` is not an email address")));
-    }
-    let publisher = Publisher { id: id.into(), name: name.trim().into(), email: email.into(), status: "active".into(), created_at: app.now_ms() };
-    if !app.marketplace.create_publisher(&publisher).await? {
-        return Err(PublisherError::Invalid(format!("publisher `{id}` already exists")));
-    }
-    let token = add_token(app, id, "default").await?;
-    Ok((publisher, token))
-}
 
-/// Issues a new API token for a publisher; returns it in clear, once.
-pub async fn add_token(app: &App, publisher: &str, name: &str) -> Result<String, PublisherError> {
-    if name.trim().is_empty() || name.len() > 80 {
-        return Err(PublisherError::Invalid("a token name must have 1 to 80 characters".into()));
+    /// Issues a new API token for a publisher; returns it in clear, once.
+    pub async fn add_publisher_token(&self, publisher: &str, name: &str) -> Result<String, PublisherError> {
+        if name.trim().is_empty() || name.len() > 80 {
+            return Err(PublisherError::Invalid("a token name must have 1 to 80 characters".into()));
+        }
+        let token = format!("{TOKEN_PREFIX}{}", random_token());
+        self.store.add_token(publisher, &uuid::Uuid::now_v7().to_string(), name.trim(), &token_hash(&token)).await?;
+        Ok(token)
     }
-    let token = format!("{TOKEN_PREFIX}{}", random_token());
-    app.marketplace.add_token(publisher, &uuid::Uuid::now_v7().to_string(), name.trim(), &token_hash(&token)).await?;
-    Ok(token)
-}
 
-/// The publisher a bearer token belongs to.
-pub async fn authenticate(app: &App, token: &str) -> Result<Option<Publisher>, PublisherError> {
-    if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
-        return Ok(None);
+    /// The publisher a bearer token belongs to.
+    pub async fn authenticate_publisher(&self, token: &str) -> Result<Option<Publisher>, PublisherError> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+            return Ok(None);
+        }
+        Ok(self.store.publisher_by_token(&token_hash(token)).await?)
     }
-    Ok(app.marketplace.publisher_by_token(&token_hash(token)).await?)
-}
 
-/// Registers a public key (`ed25519:<base64>`) as the publisher's current signing key.
-pub async fn add_key(app: &App, publisher: &str, public_key: &str) -> Result<PublisherKey, PublisherError> {
-    let key: PublicKey = public_key
-        .trim()
-        .parse()
-        .map_err(|e| PublisherError::Invalid(format!("not a public key: {e}; use the `public_key` printed by `socle plugin keygen`")))?;
-    app.marketplace.add_key(publisher, &key.key_id(), &key.to_string()).await?;
-    let keys = app.marketplace.keys(publisher).await?;
-    keys.into_iter().find(|k| k.key_id == key.key_id()).ok_or_else(|| PublisherError::Platform(anyhow::anyhow!("the key vanished after insert")))
-}
-
-/// Revokes a key.
-pub async fn revoke_key(app: &App, publisher: &str, key_id: &str) -> Result<(), PublisherError> {
-    if !app.marketplace.revoke_key(publisher, key_id).await? {
-        return Err(PublisherError::NotFound(format!("publisher {publisher} has no key {key_id} to revoke")));
+    /// Registers a public key (`ed25519:<base64>`) as the publisher's current signing key.
+    pub async fn add_publisher_key(&self, publisher: &str, public_key: &str) -> Result<PublisherKey, PublisherError> {
+        let key: PublicKey = public_key
+            .trim()
+            .parse()
+            .map_err(|e| PublisherError::Invalid(format!("not a public key: {e}; use the `public_key` printed by `socle plugin keygen`")))?;
+        self.store.add_key(publisher, &key.key_id(), &key.to_string()).await?;
+        let keys = self.store.keys(publisher).await?;
+        keys.into_iter().find(|k| k.key_id == key.key_id()).ok_or_else(|| PublisherError::Platform(anyhow::anyhow!("the key vanished after insert")))
     }
-    Ok(())
+
+    /// Revokes a key.
+    pub async fn revoke_publisher_key(&self, publisher: &str, key_id: &str) -> Result<(), PublisherError> {
+        if !self.store.revoke_key(publisher, key_id).await? {
+            return Err(PublisherError::NotFound(format!("publisher {publisher} has no key {key_id} to revoke")));
+        }
+        Ok(())
+    }
 }

@@ -9,14 +9,16 @@
 //! `restored`); at the purge date a durable job deletes the data and the export (`purged`). An
 //! hourly schedule purges whatever a lost job missed.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 use socle_tenants::TenantId;
 
+use super::Marketplace;
 use super::store::SqlMarketplaceStore;
-use crate::app::App;
 use crate::db::{Row, Scope};
 use crate::error::StoreError;
 use crate::jobs::{Job, JobFailure, JobHandler, NewJob};
@@ -173,51 +175,53 @@ pub fn export_ndjson(tenant: &str, plugin: &str, version: &str, exported_at: i64
     out
 }
 
-/// Exports `plugin`'s data in `tenant` before an uninstall removes it.
-pub async fn export(app: &App, tenant: &socle_tenants::Tenant, plugin: &str) -> anyhow::Result<Option<Retained>> {
-    let Some(installed) = app.plugins.store().installs(tenant.id).await?.into_iter().find(|i| i.plugin_id == plugin) else { return Ok(None) };
-    let manifest: socle_marketplace::manifest::Manifest = serde_json::from_value(installed.manifest.clone())?;
-    let collections: Vec<String> = manifest.collections.iter().map(|c| c.name.clone()).collect();
-    let data = app.marketplace.plugin_data(tenant.id, plugin, &collections).await?;
-    let now = app.now_ms();
-    let days = i64::try_from(app.settings.marketplace.retention_days).unwrap_or(i64::MAX / 86_400_000);
-    Ok(Some(Retained {
-        id: uuid::Uuid::now_v7().to_string(),
-        plugin_id: plugin.to_owned(),
-        version: installed.version.clone(),
-        export: export_ndjson(tenant.slug.as_str(), plugin, &installed.version, now, &collections, &data),
-        records: i64::try_from(data.records.len()).unwrap_or(i64::MAX),
-        kv_keys: i64::try_from(data.kv.len()).unwrap_or(i64::MAX),
-        collections,
-        created_at: now,
-        purge_at: now.saturating_add(days.saturating_mul(86_400_000)),
-    }))
-}
+impl Marketplace {
+    /// Exports `plugin`'s data in `tenant` before an uninstall removes it.
+    pub async fn export_plugin_data(&self, tenant: &socle_tenants::Tenant, plugin: &str) -> anyhow::Result<Option<Retained>> {
+        let Some(installed) = self.plugins.store().installs(tenant.id).await?.into_iter().find(|i| i.plugin_id == plugin) else { return Ok(None) };
+        let manifest: socle_marketplace::manifest::Manifest = serde_json::from_value(installed.manifest.clone())?;
+        let collections: Vec<String> = manifest.collections.iter().map(|c| c.name.clone()).collect();
+        let data = self.store.plugin_data(tenant.id, plugin, &collections).await?;
+        let now = self.now_ms();
+        let days = i64::try_from(self.settings.marketplace.retention_days).unwrap_or(i64::MAX / 86_400_000);
+        Ok(Some(Retained {
+            id: uuid::Uuid::now_v7().to_string(),
+            plugin_id: plugin.to_owned(),
+            version: installed.version.clone(),
+            export: export_ndjson(tenant.slug.as_str(), plugin, &installed.version, now, &collections, &data),
+            records: i64::try_from(data.records.len()).unwrap_or(i64::MAX),
+            kv_keys: i64::try_from(data.kv.len()).unwrap_or(i64::MAX),
+            collections,
+            created_at: now,
+            purge_at: now.saturating_add(days.saturating_mul(86_400_000)),
+        }))
+    }
 
-/// Enqueues the purge of each kept retention at its date (after the operation committed; the
-/// hourly sweep catches one lost to a crash in between).
-pub async fn schedule_purges(app: &App, tenant: TenantId, kept: &[Retained]) {
-    for r in kept {
-        let job = NewJob::new(Some(tenant), PURGE_JOB, json!({ "retention_id": r.id }), app.now_ms()).at(r.purge_at).dedupe(format!("retention:{}", r.id));
-        if let Err(err) = app.jobs.enqueue(&job).await {
-            tracing::warn!(tenant.id = %tenant, plugin.id = %r.plugin_id, error = %err, "retention purge not enqueued; the hourly sweep will purge it");
+    /// Enqueues the purge of each kept retention at its date (after the operation committed; the
+    /// hourly sweep catches one lost to a crash in between).
+    pub async fn schedule_purges(&self, tenant: TenantId, kept: &[Retained]) {
+        for r in kept {
+            let job = NewJob::new(Some(tenant), PURGE_JOB, json!({ "retention_id": r.id }), self.now_ms()).at(r.purge_at).dedupe(format!("retention:{}", r.id));
+            if let Err(err) = self.jobs.enqueue(&job).await {
+                tracing::warn!(tenant.id = %tenant, plugin.id = %r.plugin_id, error = %err, "retention purge not enqueued; the hourly sweep will purge it");
+            }
         }
     }
 }
 
 /// Purges one retention (the job's tenant) or every one due.
-pub struct PurgeRetained;
+pub(crate) struct PurgeRetained(pub(crate) Arc<Marketplace>);
 
 #[async_trait]
 impl JobHandler for PurgeRetained {
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
-        let now = app.now_ms();
+    async fn run(&self, job: &Job) -> Result<(), JobFailure> {
+        let now = self.0.now_ms();
         let due = match (job.tenant_id, job.payload.get("retention_id").and_then(Value::as_str)) {
             (Some(tenant), Some(id)) => vec![(tenant, id.to_owned())],
-            _ => app.marketplace.due_retentions(now).await?,
+            _ => self.0.store.due_retentions(now).await?,
         };
         for (tenant, id) in due {
-            let outcome = app.marketplace.purge_retention(tenant, &id, now).await?;
+            let outcome = self.0.store.purge_retention(tenant, &id, now).await?;
             tracing::info!(tenant.id = %tenant, retention = %id, outcome = ?outcome, "retained plugin data");
         }
         Ok(())

@@ -8,24 +8,24 @@ use std::sync::{Arc, Weak};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use socle_marketplace::manifest::HookKind;
-use socle_tenants::TenantId;
-use uuid::Uuid;
 
+pub use super::host::events::ACTION_JOB;
 use super::host::exports::socle::plugin::hooks::{Event, FilterOutcome, Write};
-use super::runtime::{Call, Output};
-use crate::app::App;
-use crate::jobs::{Job, JobFailure, JobHandler, NewJob};
+use super::runtime::{Call, Output, PluginRuntime};
+use crate::jobs::{Job, JobFailure, JobHandler, NewJob, Registration};
 use crate::records::hooks::{ActionSubscribers, ChangeEvent, FilterHook, PendingWrite, Veto};
 use crate::records::store::WriteOp;
 use crate::records::{Caller, Principal};
 
-/// The job that runs one plugin action hook.
-pub const ACTION_JOB: &str = "plugin.action";
+/// The jobs of plugins: action hooks, and the fan-out of emitted events to them.
+pub fn jobs(runtime: &Arc<PluginRuntime>) -> Vec<Registration> {
+    vec![Registration::handler(ACTION_JOB, Arc::new(RunAction(runtime.clone())))]
+}
 
 /// The filter hooks of every plugin installed in the writing tenant.
 pub struct PluginFilters {
-    /// The platform (the hook registry lives inside it).
-    pub app: Weak<App>,
+    /// The runtime (weak: the records engine holding this hook is one of the runtime's services).
+    pub runtime: Weak<PluginRuntime>,
 }
 
 #[async_trait]
@@ -45,18 +45,18 @@ impl FilterHook for PluginFilters {
     }
 
     async fn before_write(&self, caller: &Caller, write: &mut PendingWrite) -> Result<(), Veto> {
-        let Some(app) = self.app.upgrade() else { return Ok(()) };
+        let Some(runtime) = self.runtime.upgrade() else { return Ok(()) };
         let op = match write.op {
             WriteOp::Create => "create",
             WriteOp::Update => "update",
             WriteOp::Delete => "delete",
         };
         let refuse = |reason: String| Veto { reason, by: Some("plugins".into()) };
-        let plugins = app.plugins.installed(caller.tenant).await.map_err(|e| refuse(format!("plugins could not be loaded: {e:#}")))?;
+        let plugins = runtime.installed(caller.tenant).await.map_err(|e| refuse(format!("plugins could not be loaded: {e:#}")))?;
         let mut subscribed: Vec<(i32, Arc<super::host::LoadedPlugin>, String)> = Vec::new();
         for plugin in plugins.iter() {
             // A plugin's own writes do not run its own filters (no self-recursion).
-            if matches!(&caller.principal, Principal::Plugin { id } if *id == plugin.id) {
+            if matches!(&caller.principal, Principal::Plugin { id, .. } if *id == plugin.id) {
                 continue;
             }
             for hook in &plugin.manifest.hooks {
@@ -69,7 +69,7 @@ impl FilterHook for PluginFilters {
             return Ok(());
         }
         subscribed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        let tenant = app.plugins.tenant(caller.tenant).await.map_err(|e| refuse(format!("{e:#}")))?;
+        let tenant = runtime.tenant(caller.tenant).await.map_err(|e| refuse(format!("{e:#}")))?;
         for (_, plugin, hook) in subscribed {
             let input = Write {
                 hook: hook.clone(),
@@ -82,7 +82,7 @@ impl FilterHook for PluginFilters {
                 actor: caller.actor.subject.clone(),
             };
             let by = Some(format!("plugin:{}", plugin.id));
-            match app.plugins.call(&tenant, &plugin, Call::Filter(input, write.files.clone()), None).await {
+            match runtime.call(&tenant, &plugin, Call::Filter(input, write.files.clone()), None).await {
                 Ok(Output::Filter(FilterOutcome::Keep)) => {}
                 Ok(Output::Filter(FilterOutcome::Change(json))) => match serde_json::from_str::<Value>(&json) {
                     Ok(Value::Object(data)) => write.data = data,
@@ -99,15 +99,15 @@ impl FilterHook for PluginFilters {
 
 /// Turns committed changes into `plugin.action` jobs for the plugins subscribed to them.
 pub struct PluginActions {
-    /// The platform.
-    pub app: Weak<App>,
+    /// The runtime (weak, as for [`PluginFilters`]).
+    pub runtime: Weak<PluginRuntime>,
 }
 
 #[async_trait]
 impl ActionSubscribers for PluginActions {
     async fn jobs(&self, caller: &Caller, change: &ChangeEvent<'_>, now: i64) -> Vec<NewJob> {
-        let Some(app) = self.app.upgrade() else { return Vec::new() };
-        let plugins = match app.plugins.installed(caller.tenant).await {
+        let Some(runtime) = self.runtime.upgrade() else { return Vec::new() };
+        let plugins = match runtime.installed(caller.tenant).await {
             Ok(p) => p,
             Err(err) => {
                 tracing::error!(tenant.id = %caller.tenant, error = format!("{err:#}"), "plugin subscriptions could not be loaded; action hooks skipped");
@@ -132,36 +132,20 @@ impl ActionSubscribers for PluginActions {
     }
 }
 
-/// An event a plugin emits: one `plugin.action` job per action hook subscribed to its name.
-pub async fn emit(app: &App, tenant: TenantId, source: &str, name: &str, payload: Value) -> anyhow::Result<()> {
-    let now = app.now_ms();
-    let id = Uuid::now_v7();
-    for plugin in app.plugins.installed(tenant).await?.iter() {
-        for hook in plugin.manifest.hooks.iter().filter(|h| h.kind == HookKind::Action && h.on.iter().any(|o| o == name)) {
-            let job = json!({
-                "plugin": plugin.id, "hook": hook.name, "event": name, "collection": hook.collection,
-                "record_id": "", "version": 0, "details": { "from": source, "payload": payload },
-            });
-            app.jobs.enqueue(&NewJob::new(Some(tenant), ACTION_JOB, job, now).dedupe(format!("emit:{id}:{}:{}", plugin.id, hook.name))).await?;
-        }
-    }
-    Ok(())
-}
-
 /// Runs a `plugin.action` job.
-pub struct RunAction;
+struct RunAction(Arc<PluginRuntime>);
 
 #[async_trait]
 impl JobHandler for RunAction {
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
+    async fn run(&self, job: &Job) -> Result<(), JobFailure> {
         let tenant_id = job.tenant_id.ok_or_else(|| JobFailure::Permanent("no tenant".into()))?;
         let text = |key: &str| job.payload.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
         let plugin_id = text("plugin");
-        let Some(plugin) = app.plugins.plugin(tenant_id, &plugin_id).await? else {
+        let Some(plugin) = self.0.plugin(tenant_id, &plugin_id).await? else {
             // Uninstalled since: nothing to run.
             return Ok(());
         };
-        let tenant = app.plugins.tenant(tenant_id).await?;
+        let tenant = self.0.tenant(tenant_id).await?;
         let event = Event {
             hook: text("hook"),
             name: text("event"),
@@ -170,7 +154,7 @@ impl JobHandler for RunAction {
             version: job.payload.get("version").and_then(Value::as_i64).unwrap_or(0),
             payload: job.payload.get("details").cloned().unwrap_or_default().to_string(),
         };
-        match app.plugins.call(&tenant, &plugin, Call::Action(event), None).await {
+        match self.0.call(&tenant, &plugin, Call::Action(event), None).await {
             Ok(Output::Done(Ok(()))) => Ok(()),
             Ok(Output::Done(Err(reason))) => Err(JobFailure::Retry(format!("plugin {} refused: {reason}", plugin.label()))),
             Ok(_) => Err(JobFailure::Permanent(format!("plugin {} answered an action hook with something else", plugin.label()))),

@@ -9,6 +9,8 @@ pub mod host;
 pub mod install;
 pub mod receipts;
 pub mod runtime;
+pub mod services;
 pub mod store;
 
-pub use runtime::{Call, Output, PluginError, PluginRuntime};
+pub use runtime::{Call, Entitlements, Output, PluginError, PluginRuntime};
+pub use services::Services;

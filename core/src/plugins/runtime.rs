@@ -4,17 +4,18 @@
 //! host fails that one call with an error naming it, its version and the tenant; the host and
 //! other tenants go on (guests yield to the scheduler every tick).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use sha2::Digest as _;
-use socle_marketplace::manifest::Manifest;
+use socle_marketplace::manifest::{Manifest, Pricing};
 use socle_tenants::{Tenant, TenantId};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -24,8 +25,9 @@ use wasmtime::{Store, UpdateDeadline};
 use super::host::exports::socle::plugin::{hooks, routes};
 use super::host::{LoadedPlugin, MemoryLimit, Plugin, PluginPre, PluginState};
 use super::receipts::ReceiptBuffer;
+use super::services::Services;
 use super::store::{Installed, PluginStore, Receipt};
-use crate::app::App;
+use crate::records::access::Reach;
 
 /// Context for wasmtime's own error type (it is not an `anyhow` error in this version).
 trait WasmtimeContext<T> {
@@ -171,82 +173,62 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// Which of a tenant's paid plugins it may call: those whose price it accepted. The marketplace
+/// knows (it sells them); the runtime asks once when a tenant's plugins load.
+#[async_trait::async_trait]
+pub trait Entitlements: Send + Sync {
+    /// Of `plugins` (id and pricing) installed in `tenant`, the ids it may call.
+    async fn entitled(&self, tenant: TenantId, plugins: &[(&str, &Pricing)]) -> anyhow::Result<HashSet<String>>;
+}
+
 /// The plugin runtime.
 pub struct PluginRuntime {
-    app: Weak<App>,
+    services: Arc<Services>,
+    entitlements: Arc<dyn Entitlements>,
     engine: &'static wasmtime::Engine,
     linker: Linker<PluginState>,
-    store: Arc<dyn PluginStore>,
-    cache_dir: PathBuf,
     components: moka::sync::Cache<String, PluginPre<PluginState>>,
     tenants: moka::future::Cache<TenantId, Arc<Vec<Arc<LoadedPlugin>>>>,
     tenant_rows: moka::future::Cache<TenantId, Arc<Tenant>>,
-    http: reqwest::Client,
     executor: tokio::runtime::Handle,
     permits: Arc<Semaphore>,
     tenant_permits: moka::sync::Cache<(TenantId, u32), Arc<Semaphore>>,
     receipts: Arc<ReceiptBuffer>,
 }
 
-/// What a runtime needs, prepared before the app exists (the runtime points back at the app).
-pub struct RuntimeParts {
-    engine: &'static wasmtime::Engine,
-    executor: tokio::runtime::Handle,
-    linker: Linker<PluginState>,
-    store: Arc<dyn PluginStore>,
-    settings: crate::config::PluginSettings,
-    http: reqwest::Client,
-}
-
-impl RuntimeParts {
-    /// Creates the engine (once per process), links the host API, builds the HTTP client.
-    pub fn new(store: Arc<dyn PluginStore>, settings: &crate::config::PluginSettings) -> anyhow::Result<Self> {
+impl PluginRuntime {
+    /// Creates the engine (once per process) and links the host API.
+    pub fn new(services: Arc<Services>, entitlements: Arc<dyn Entitlements>) -> anyhow::Result<Self> {
         let engine = super::engine::shared()?;
         let mut linker = Linker::new(engine);
         super::host::add_to_linker(&mut linker).wasm_context("failed to link the host API")?;
-        let http = super::host::http_client(&settings.allow_private_hosts)?;
         let executor = super::engine::executor()?.handle().clone();
-        Ok(Self { engine, executor, linker, store, settings: settings.clone(), http })
-    }
-
-    /// The runtime of `app`.
-    pub fn into_runtime(self, app: Weak<App>) -> PluginRuntime {
-        let Self { engine, executor, linker, store, settings, http } = self;
-        let receipts = ReceiptBuffer::start(store.clone());
-        PluginRuntime {
-            app,
+        let receipts = ReceiptBuffer::start(services.store.clone());
+        let max_concurrent = services.settings.max_concurrent.max(1);
+        Ok(Self {
+            services,
+            entitlements,
             engine,
             linker,
-            store,
-            cache_dir: PathBuf::from(&settings.cache_dir),
             components: moka::sync::Cache::new(512),
             tenants: moka::future::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(3600)).build(),
             // Plans (and so limits) change rarely; a short life is enough.
             tenant_rows: moka::future::Cache::builder().max_capacity(20_000).time_to_live(Duration::from_secs(30)).build(),
-            http,
             executor,
-            permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            permits: Arc::new(Semaphore::new(max_concurrent)),
             tenant_permits: moka::sync::Cache::builder().max_capacity(20_000).time_to_idle(Duration::from_secs(600)).build(),
             receipts,
-        }
+        })
     }
-}
 
-impl PluginRuntime {
-    /// The app this runtime belongs to, while it runs (for work that needs an owned handle,
-    /// such as a marketplace operation started from a job).
-    pub fn app(&self) -> Option<Arc<App>> {
-        self.app.upgrade()
+    /// What of the platform plugins reach.
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
     }
 
     /// The plugins' storage.
     pub fn store(&self) -> &Arc<dyn PluginStore> {
-        &self.store
-    }
-
-    /// The client plugins' outbound requests go through.
-    pub fn http_client(&self) -> &reqwest::Client {
-        &self.http
+        &self.services.store
     }
 
     /// The component of `bytes`, compiled once (in memory, then on disk by digest) and linked.
@@ -269,7 +251,8 @@ impl PluginRuntime {
         use std::hash::{Hash as _, Hasher as _};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        let path = self.cache_dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
+        let cache_dir = PathBuf::from(&self.services.settings.cache_dir);
+        let path = cache_dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
         if path.exists() {
             // SAFETY: the file was written by `Component::serialize` of this same engine
             // configuration (its hash is in the name) into the node's private cache directory;
@@ -282,7 +265,7 @@ impl PluginRuntime {
             }
         }
         let component = Component::new(self.engine, bytes).wasm_context("the component failed to compile")?;
-        if std::fs::create_dir_all(&self.cache_dir).is_ok()
+        if std::fs::create_dir_all(&cache_dir).is_ok()
             && let Ok(serialized) = component.serialize()
         {
             let tmp = path.with_extension(format!("tmp{}", std::process::id()));
@@ -293,35 +276,55 @@ impl PluginRuntime {
         Ok(component)
     }
 
-    /// Loads an installed plugin (its component from storage if not compiled yet).
-    pub async fn load(&self, installed: &Installed) -> anyhow::Result<Arc<LoadedPlugin>> {
-        let manifest: Manifest = serde_json::from_value(installed.manifest.clone()).context("stored manifest is unreadable")?;
-        let pre = match self.components.get(&installed.sha256) {
-            Some(pre) => pre,
-            None => {
-                let bytes = self.store.component(&installed.sha256).await?.with_context(|| format!("component {} is missing", installed.sha256))?;
-                self.prepare(&installed.sha256, &bytes)?
-            }
-        };
-        Ok(Arc::new(LoadedPlugin { id: installed.plugin_id.clone(), version: installed.version.clone(), sha256: installed.sha256.clone(), manifest, pre }))
+    /// The compiled, linked component of an installed plugin (from storage if not compiled yet).
+    async fn component(&self, installed: &Installed) -> anyhow::Result<PluginPre<PluginState>> {
+        if let Some(pre) = self.components.get(&installed.sha256) {
+            return Ok(pre);
+        }
+        let bytes = self.services.store.component(&installed.sha256).await?.with_context(|| format!("component {} is missing", installed.sha256))?;
+        self.prepare(&installed.sha256, &bytes)
     }
 
-    /// The active plugins of a tenant, loaded (cached until an install changes).
+    /// The active plugins of a tenant, loaded with what the tenant granted each (cached until an
+    /// install or a grant changes).
     pub async fn installed(&self, tenant: TenantId) -> anyhow::Result<Arc<Vec<Arc<LoadedPlugin>>>> {
         if let Some(hit) = self.tenants.get(&tenant).await {
             return Ok(hit);
         }
-        let mut loaded = Vec::new();
-        for installed in self.store.installs(tenant).await? {
+        let mut active = Vec::new();
+        for installed in self.services.store.installs(tenant).await? {
             if installed.status != "active" {
                 continue;
             }
-            match self.load(&installed).await {
-                Ok(plugin) => loaded.push(plugin),
+            match serde_json::from_value::<Manifest>(installed.manifest.clone()) {
+                Ok(manifest) => active.push((installed, manifest)),
                 Err(err) => {
-                    tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = format!("{err:#}"), "installed plugin could not be loaded")
+                    tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = %err, "an installed plugin's manifest is unreadable")
                 }
             }
+        }
+        let priced: Vec<(&str, &Pricing)> = active.iter().map(|(_, m)| (m.plugin.id.as_str(), &m.pricing)).collect();
+        let entitled = self.entitlements.entitled(tenant, &priced).await?;
+        let mut loaded = Vec::new();
+        for (installed, manifest) in active {
+            let pre = match self.component(&installed).await {
+                Ok(pre) => pre,
+                Err(err) => {
+                    tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = format!("{err:#}"), "installed plugin could not be loaded");
+                    continue;
+                }
+            };
+            let granted = self.services.granter.granted(tenant, &manifest).await?;
+            loaded.push(Arc::new(LoadedPlugin {
+                id: installed.plugin_id.clone(),
+                version: installed.version.clone(),
+                sha256: installed.sha256.clone(),
+                entitled: entitled.contains(&installed.plugin_id),
+                reach: Arc::new(Reach::of(&manifest)),
+                granted,
+                manifest,
+                pre,
+            }));
         }
         let loaded = Arc::new(loaded);
         self.tenants.insert(tenant, loaded.clone()).await;
@@ -340,16 +343,17 @@ impl PluginRuntime {
     }
 
     /// Announces a change of a tenant's plugins to every node (and drops this node's cache).
-    pub async fn changed(&self, tenant: TenantId, bus: &dyn crate::bus::Bus) {
+    pub async fn changed(&self, tenant: TenantId) {
         self.invalidate(tenant).await;
-        if let Err(err) = bus.publish(crate::bus::topics::PLUGINS_CHANGED, &tenant.to_string()).await {
+        if let Err(err) = self.services.bus.publish(crate::bus::topics::PLUGINS_CHANGED, &tenant.to_string()).await {
             tracing::error!(tenant.id = %tenant, error = format!("{err:#}"), "failed to broadcast a plugin change");
         }
     }
 
-    /// Listens to the bus for other nodes' plugin changes.
-    pub fn listen(self: &Arc<Self>, bus: &dyn crate::bus::Bus) -> tokio::task::JoinHandle<()> {
-        crate::bus::invalidate_on(bus, crate::bus::topics::PLUGINS_CHANGED, self)
+    /// Listens to the bus for other nodes' plugin changes, and for grant changes (what each
+    /// plugin may use is worked out when a tenant's plugins load).
+    pub fn listen(self: &Arc<Self>, bus: &dyn crate::bus::Bus) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![crate::bus::invalidate_on(bus, crate::bus::topics::PLUGINS_CHANGED, self), crate::bus::invalidate_on(bus, crate::bus::topics::AUTHZ_CHANGED, self)]
     }
 
     /// A tenant (cached briefly: invocations need its plan).
@@ -357,8 +361,7 @@ impl PluginRuntime {
         if let Some(hit) = self.tenant_rows.get(&id).await {
             return Ok(hit);
         }
-        let app = self.app.upgrade().context("the platform is shutting down")?;
-        let tenant = Arc::new(app.tenants.get(id).await?.with_context(|| format!("tenant {id} does not exist"))?);
+        let tenant = Arc::new(self.services.tenants.get(id).await?.with_context(|| format!("tenant {id} does not exist"))?);
         self.tenant_rows.insert(id, tenant.clone()).await;
         Ok(tenant)
     }
@@ -370,16 +373,10 @@ impl PluginRuntime {
         if depth >= MAX_DEPTH {
             return Err(error(format!("plugins called each other more than {MAX_DEPTH} levels deep")));
         }
-        let app = self.app.upgrade().ok_or_else(|| error("the platform is shutting down".into()))?;
         // A paid plugin runs for tenants that accepted its price (its lifecycle runs anyway:
         // installing checked the entitlement, and an uninstall must always be possible).
-        if !matches!(call, Call::Install | Call::Upgrade(_) | Call::Uninstall) {
-            let plugin_id = &plugin.manifest.plugin.id;
-            let entitled =
-                crate::marketplace::billing::entitled(&app, tenant.id, plugin_id, &plugin.manifest.pricing).await.map_err(|e| error(format!("{e:#}")))?;
-            if !entitled {
-                return Err(error("this paid plugin has no subscription in this tenant: an administrator accepts its price in the marketplace".into()));
-            }
+        if !plugin.entitled && !matches!(call, Call::Install | Call::Upgrade(_) | Call::Uninstall) {
+            return Err(error("this paid plugin has no subscription in this tenant: an administrator accepts its price in the marketplace".into()));
         }
         let limits = tenant.plan.limits();
         let deadline_ms = limits.plugin_deadline_ms;
@@ -414,17 +411,19 @@ impl PluginRuntime {
         };
         let (kind, target) = (call.kind(), call.target());
         let started = Instant::now();
-        let started_at = app.now_ms();
+        let started_at = self.services.clock.now_ms();
         let pending_files = match &call {
             Call::Filter(write, files) => {
                 files.iter().map(|&id| super::host::PendingFile { id, collection: write.collection.clone(), uploader: write.actor.clone() }).collect()
             }
             _ => Vec::new(),
         };
+        let neighbours = self.installed(tenant.id).await.map_err(|e| error(format!("{e:#}")))?;
         let state = PluginState {
-            app: app.clone(),
+            services: self.services.clone(),
             tenant: tenant.clone(),
             plugin: plugin.clone(),
+            neighbours,
             memory: MemoryLimit { limit: usize::try_from(limits.plugin_memory_bytes).unwrap_or(usize::MAX), peak: 0 },
             host_calls: 0,
             host_call_budget: limits.plugin_host_calls,

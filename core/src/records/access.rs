@@ -10,7 +10,7 @@ use socle_tenants::{Actor, TenantId};
 use uuid::Uuid;
 
 use super::RecordError;
-use crate::authz::{Authorizer, subject};
+use crate::authz::{Authorizer, names};
 
 /// The identity behind a record operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +24,13 @@ pub enum Principal {
         /// The customer account a client user belongs to.
         account: Option<Uuid>,
     },
-    /// A plugin acting with the grants the tenant gave it.
+    /// A plugin acting with the grants the tenant gave it, within what its manifest declared.
     Plugin {
         /// Plugin id.
         id: String,
+        /// The collections its manifest lets it reach (worked out once, when the tenant's
+        /// plugins load).
+        reach: std::sync::Arc<Reach>,
     },
     /// The platform itself (timers, jobs): every right.
     System,
@@ -53,8 +56,8 @@ impl Caller {
     /// The casbin subject, if rights apply.
     pub fn subject(&self) -> Option<String> {
         match &self.principal {
-            Principal::User { id, .. } => Some(subject::user(*id)),
-            Principal::Plugin { id } => Some(format!("plugin:{id}")),
+            Principal::User { id, .. } => Some(names::user(*id)),
+            Principal::Plugin { id, .. } => Some(names::plugin(id)),
             Principal::System => None,
         }
     }
@@ -65,6 +68,52 @@ impl Caller {
             Principal::User { id, .. } => Some(*id),
             _ => None,
         }
+    }
+}
+
+/// The collections a plugin's manifest lets it reach: what it declared (`records_read`,
+/// `records_write`, `*` for any collection of the tenant's own or of the core), its own
+/// collections, and those of the plugins it depends on. The tenant's grants are the other half,
+/// checked with casbin by [`Access`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    read: Vec<String>,
+    write: Vec<String>,
+    owners: Vec<String>,
+}
+
+impl Reach {
+    /// The reach of a manifest.
+    pub fn of(manifest: &socle_marketplace::manifest::Manifest) -> Self {
+        use socle_marketplace::manifest::Capability;
+        let mut reach = Reach { owners: vec![manifest.plugin.id.clone(), "custom".into()], ..Reach::default() };
+        reach.owners.extend(manifest.dependencies.keys().cloned());
+        for capability in manifest.effective_capabilities() {
+            match capability {
+                Capability::RecordsRead { collections } => reach.read.extend(collections.iter().cloned()),
+                Capability::RecordsWrite { collections } => reach.write.extend(collections.iter().cloned()),
+                _ => {}
+            }
+        }
+        reach
+    }
+
+    /// Whether the manifest lets the plugin `action` records of `collection`; the message says
+    /// what is missing otherwise.
+    pub fn check(&self, collection: &str, action: &str) -> Result<(), String> {
+        // Another plugin's collections (`owner.name`) are reached only through a dependency.
+        if let Some((owner, _)) = collection.split_once('.')
+            && !self.owners.iter().any(|o| o == owner)
+        {
+            return Err(format!("`{collection}` belongs to the plugin `{owner}`, which this plugin does not depend on"));
+        }
+        let write = action != "read";
+        let listed = |list: &[String]| list.iter().any(|c| c == "*" || c == collection);
+        if listed(&self.write) || (!write && listed(&self.read)) {
+            return Ok(());
+        }
+        let kind = if write { "records_write" } else { "records_read" };
+        Err(format!("the manifest does not declare `{kind}` on `{collection}`"))
     }
 }
 
@@ -100,7 +149,7 @@ impl<'a> Access<'a> {
     pub async fn has(&self, permission: &str) -> Result<bool, RecordError> {
         match self.caller.subject() {
             None => Ok(true),
-            Some(subject) => Ok(self.authz.enforce(self.caller.tenant, &subject, &subject::permission(permission), crate::authz::USE).await?),
+            Some(subject) => Ok(self.authz.enforce(self.caller.tenant, &subject, &names::permission(permission), crate::authz::USE).await?),
         }
     }
 
@@ -108,10 +157,15 @@ impl<'a> Access<'a> {
     /// `collection`, including the collection's own permission requirements.
     pub async fn can(&self, collection: &CollectionDef, action: &str) -> Result<bool, RecordError> {
         let Some(subject) = self.caller.subject() else { return Ok(true) };
+        if let Principal::Plugin { reach, .. } = &self.caller.principal
+            && reach.check(&collection.name, action).is_err()
+        {
+            return Ok(false);
+        }
         if self.scope(collection) == Scope::Nothing {
             return Ok(false);
         }
-        let allowed = self.authz.enforce(self.caller.tenant, &subject, &subject::collection(&collection.name), action).await?;
+        let allowed = self.authz.enforce(self.caller.tenant, &subject, &names::collection(&collection.name), action).await?;
         if !allowed {
             return Ok(false);
         }
@@ -126,8 +180,14 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// Fails with [`RecordError::Denied`] unless [`Self::can`].
+    /// Fails with [`RecordError::Denied`] unless [`Self::can`]; a plugin is told what its
+    /// manifest lacks.
     pub async fn require(&self, collection: &CollectionDef, action: &str) -> Result<(), RecordError> {
+        if let Principal::Plugin { reach, .. } = &self.caller.principal
+            && let Err(missing) = reach.check(&collection.name, action)
+        {
+            return Err(RecordError::Denied(missing));
+        }
         if self.can(collection, action).await? { Ok(()) } else { Err(RecordError::Denied(format!("you may not {action} records of {}", collection.name))) }
     }
 

@@ -15,7 +15,7 @@ use super::query::{Query, QueryPlan, index_name};
 use super::registry::CollectionRegistry;
 use super::store::{RecordStore, RecordWrite, ReferenceCheck, StoredFile, StoredRecord, TimerRow, WriteOp};
 use super::workflow::{EffectOutcome, TimerOp, apply_effects, apply_timer_ops};
-use super::{Caller, FieldChange, FieldError, HistoryEntry, LinkView, Page, Record, RecordError, SearchHit, TimerView, search};
+use super::{Caller, FieldChange, FieldError, HistoryEntry, LinkView, Page, Principal, Record, RecordError, SearchHit, TimerView, search};
 use crate::authz::Authorizer;
 use crate::clock::SharedClock;
 use crate::jobs::NewJob;
@@ -24,8 +24,6 @@ use crate::jobs::NewJob;
 pub mod job_kinds {
     /// Send the notification mails of a change.
     pub const NOTIFY: &str = "record.notify";
-    /// A workflow event (subscribers: plugin action hooks).
-    pub const EVENT: &str = "record.event";
     /// A workflow timer's deadline.
     pub const TIMER: &str = "timer.fire";
 }
@@ -96,6 +94,11 @@ impl RecordEngine {
     /// An engine over `store`.
     pub fn new(store: Arc<dyn RecordStore>, authz: Arc<Authorizer>, clock: SharedClock, bus: Arc<dyn crate::bus::Bus>) -> Self {
         Self { registry: Arc::new(CollectionRegistry::new(store.clone(), bus)), store, authz, clock, hooks: HookRegistry::default() }
+    }
+
+    /// Now, in Unix milliseconds (the engine's clock).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// The store (for tools and tests).
@@ -194,6 +197,13 @@ impl RecordEngine {
         let not_found = || RecordError::NotFound(format!("record {id} does not exist in this tenant"));
         let record = self.store.get(caller.tenant, id).await?.ok_or_else(not_found)?;
         let collection = self.definition(caller.tenant, &record.collection).await.map_err(|_| not_found())?;
+        // A plugin is told what its manifest lacks rather than that the record does not exist:
+        // the record is in its own tenant, and the partner needs to know what to declare.
+        if let Principal::Plugin { reach, .. } = &caller.principal
+            && let Err(missing) = reach.check(&collection.name, action)
+        {
+            return Err(RecordError::Denied(missing));
+        }
         let access = Access::new(&self.authz, caller);
         if !access.can(&collection, "read").await? || !access.in_scope(&collection, record.id, &record.data) {
             return Err(not_found());
@@ -378,6 +388,10 @@ impl RecordEngine {
             return Err(RecordError::invalid("ids", format!("give 1 to {MAX_BULK} record ids")));
         }
         let definition = self.definition(caller.tenant, collection).await?;
+        if let Principal::Plugin { reach, .. } = &caller.principal {
+            let action = if matches!(op, BulkOp::Delete) { "delete" } else { "update" };
+            reach.check(&definition.name, action).map_err(RecordError::Denied)?;
+        }
         let mut results = Vec::with_capacity(ids.len());
         for &id in ids {
             let outcome = match self.store.get(caller.tenant, id).await? {

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod engine;
 pub mod hooks;
+pub mod jobs;
 pub mod query;
 pub mod registry;
 pub mod saved_views;

@@ -12,8 +12,8 @@ use socle_marketplace::schema::{CollectionDef, SchemaFile};
 use socle_tenants::{Locale, Permission};
 
 use super::parse_id;
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
 use crate::mail::TemplateText;
@@ -56,7 +56,7 @@ async fn retry(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): 
 
 async fn mails(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     auth.require(&state, Permission::Administrer).await?;
-    Ok(Json(json!({ "mails": state.mails.list(auth.tenant.tenant.id, 100).await? })))
+    Ok(Json(json!({ "mails": state.mailer.store().list(auth.tenant.tenant.id, 100).await? })))
 }
 
 fn template_key(state_key: &str, locale: &str) -> ApiResult<(String, Locale)> {
@@ -87,14 +87,14 @@ async fn set_template(
     for (field, text) in [("subject", &body.subject), ("text", &body.text), ("html", &body.html)] {
         env.template_from_str(text).map_err(|e| socle_tenants::ValidationError::new(field, e.to_string()))?;
     }
-    state.mails.set_template_override(tenant.id, &key, locale, Some(&body)).await?;
+    state.mailer.store().set_template_override(tenant.id, &key, locale, Some(&body)).await?;
     Ok(Json(json!({ "template": key, "locale": locale })))
 }
 
 async fn reset_template(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((key, locale)): Path<(String, String)>) -> ApiResult<StatusCode> {
     auth.require(&state, Permission::Administrer).await?;
     let (key, locale) = template_key(&key, &locale)?;
-    state.mails.set_template_override(auth.tenant.tenant.id, &key, locale, None).await?;
+    state.mailer.store().set_template_override(auth.tenant.tenant.id, &key, locale, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

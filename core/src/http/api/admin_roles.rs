@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use socle_tenants::roles::{UserType, validate_role_key};
 use socle_tenants::{Permission, TenantId, ValidationError};
 
-use crate::authz::{RoleDef, Rule, subject};
-use crate::error::{ApiError, ApiResult};
+use crate::authz::{RoleDef, Rule, names};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
 
@@ -32,7 +32,7 @@ fn check_permissions(keys: &[String]) -> Result<(), ValidationError> {
 }
 
 fn role_permissions(rules: &[Rule], key: &str) -> Vec<String> {
-    let role = subject::role(key);
+    let role = names::role(key);
     rules.iter().filter(|r| r.ptype == "p" && r.value(0) == role).filter_map(|r| r.value(2).strip_prefix("perm:").map(str::to_owned)).collect()
 }
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use socle_tenants::{AssetKind, Locale, Permission, TenantPatch, ThemeTokens};
 
 use crate::audit::AuditQuery;
-use crate::error::ApiResult;
 use crate::http::AppState;
+use crate::http::error::ApiResult;
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
 use crate::tenancy::branding::validate_image;

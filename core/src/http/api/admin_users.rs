@@ -12,8 +12,8 @@ use socle_tenants::roles::UserType;
 use socle_tenants::{Locale, Permission};
 
 use super::parse_id;
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
 use crate::identity::accounts::{self, CreateUser};
@@ -73,7 +73,7 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
         password: body.password,
         locale: body.locale,
     };
-    let (user, generated) = accounts::create_user(&state, auth.tenant.tenant.id, request, &auth.actor()).await?;
+    let (user, generated) = state.accounts.create_user(auth.tenant.tenant.id, request, &auth.actor()).await?;
     let mut body = with_roles(&state, &user).await?;
     if let Some(password) = generated {
         body["generated_password"] = json!(password);
@@ -116,7 +116,7 @@ async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id):
     let tenant = auth.tenant.tenant.id;
     if user_type != user.user_type {
         let roles = state.authz.user_roles(tenant, user.id).await?;
-        accounts::check_roles(&state, tenant, user_type, &roles).await?;
+        state.accounts.check_roles(tenant, user_type, &roles).await?;
     }
     let updated = state
         .users
@@ -169,13 +169,13 @@ struct RolesRequest {
 async fn set_roles(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<RolesRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
-    accounts::set_user_roles(&state, auth.tenant.tenant.id, &user, &body.roles, &auth.actor()).await?;
+    state.accounts.set_user_roles(auth.tenant.tenant.id, &user, &body.roles, &auth.actor()).await?;
     Ok(Json(with_roles(&state, &user).await?))
 }
 
 async fn password_reset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
-    let link = accounts::start_password_reset(&state, &auth.tenant.tenant, &user, &auth.actor()).await?;
+    let link = state.accounts.start_password_reset(&auth.tenant.tenant, &user, &auth.actor()).await?;
     Ok(Json(json!({ "reset_link": link, "expires_in_secs": accounts::RESET_TTL.as_secs() })))
 }

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use socle_marketplace::resolve::Upgrade;
 use socle_tenants::{Permission, PluginWant};
 
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
 use crate::marketplace::apply::{self, ApplyError, Change, Target};
@@ -64,12 +64,14 @@ pub(crate) async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser
     if query.q.as_ref().is_some_and(|q| q.len() > 200) {
         return Err(socle_tenants::ValidationError::new("q", "a search has at most 200 characters").into());
     }
-    Ok(Json(json!({ "plugins": catalogue::search(&state, &query).await? })))
+    Ok(Json(json!({ "plugins": state.marketplace.search_catalogue(&query).await? })))
 }
 
 pub(crate) async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let listing = catalogue::listing(&state, &plugin, Some(&auth.tenant.tenant))
+    let listing = state
+        .marketplace
+        .listing(&plugin, Some(&auth.tenant.tenant))
         .await?
         .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace")))?;
     Ok(Json(serde_json::to_value(listing).map_err(anyhow::Error::from)?))
@@ -77,7 +79,9 @@ pub(crate) async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUse
 
 async fn asset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plugin, path)): Path<(String, String)>) -> ApiResult<Response> {
     admin(&state, &auth).await?;
-    let (bytes, content_type) = catalogue::asset(&state, &plugin, &path)
+    let (bytes, content_type) = state
+        .marketplace
+        .listing_asset(&plugin, &path)
         .await?
         .ok_or_else(|| ApiError::not_found("asset_not_found", format!("plugin `{plugin}` has no asset `{path}`")))?;
     // Partner content: an SVG must never run script on our origin.
@@ -128,17 +132,17 @@ fn install_change(wants: &mut apply::Wants, body: &InstallRequest) -> ApiResult<
 /// What installing would do (plugins added, versions, capabilities), without doing it.
 async fn plan(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let mut wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let mut wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = install_change(&mut wants, &body)?;
-    let plan = apply::plan(&state, &auth.tenant.tenant, &change).await.map_err(applied)?;
+    let plan = state.marketplace.plan(&auth.tenant.tenant, &change).await.map_err(applied)?;
     Ok(Json(serde_json::to_value(plan).map_err(anyhow::Error::from)?))
 }
 
 async fn install(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
     admin(&state, &auth).await?;
-    let mut wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let mut wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = install_change(&mut wants, &body)?;
-    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     Ok((StatusCode::CREATED, Json(json!({ "operation": operation, "plan": plan }))))
 }
 
@@ -152,13 +156,13 @@ struct UpgradeRequest {
 
 async fn upgrade(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpgradeRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let (summary, upgrade) = match body.plugins {
         None => ("upgrade all".to_owned(), Upgrade::All),
         Some(plugins) => (format!("upgrade {}", plugins.iter().cloned().collect::<Vec<_>>().join(", ")), Upgrade::Only(plugins)),
     };
     let change = Change { kind: "upgrade", summary, target: Target::Resolve { wants, upgrade, locked: None } };
-    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     Ok(Json(json!({ "operation": operation, "plan": plan })))
 }
 
@@ -170,15 +174,16 @@ struct UninstallRequest {
 
 async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let wants = apply::wants(&state, auth.tenant.tenant.id).await?;
+    let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = apply::uninstall_change(wants, &body.plugin).ok_or_else(|| {
         ApiError::not_found("plugin_not_installed", format!("plugin `{}` was not installed from the marketplace in this tenant", body.plugin))
     })?;
-    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     // What the removed plugins left: exported, downloadable until purged.
     let removed: BTreeSet<&str> = plan.steps.iter().filter(|s| s.action == "remove").map(|s| s.plugin.as_str()).collect();
     let retained: Vec<_> = state
         .marketplace
+        .store()
         .retentions(auth.tenant.tenant.id)
         .await?
         .into_iter()
@@ -190,7 +195,7 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(b
 /// The data uninstalled plugins left in this tenant: kept, restored or purged.
 async fn retained(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "retained": state.marketplace.retentions(auth.tenant.tenant.id).await? })))
+    Ok(Json(json!({ "retained": state.marketplace.store().retentions(auth.tenant.tenant.id).await? })))
 }
 
 /// Downloads the NDJSON export of an uninstalled plugin's data, until it is purged.
@@ -199,6 +204,7 @@ async fn retained_export(State(state): State<AppState>, ApiUser(auth): ApiUser, 
     let tenant = &auth.tenant.tenant;
     let (retention, export) = state
         .marketplace
+        .store()
         .retention_export(tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("export_not_found", format!("tenant {} has no export `{id}` of an uninstalled plugin's data", tenant.slug)))?;
@@ -224,30 +230,30 @@ async fn retained_export(State(state): State<AppState>, ApiUser(auth): ApiUser, 
 /// Back to the state before the last applied operation.
 async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let change = apply::rollback_change(&state, auth.tenant.tenant.id).await.map_err(applied)?;
-    let (operation, plan) = apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
+    let change = state.marketplace.rollback_change(auth.tenant.tenant.id).await.map_err(applied)?;
+    let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     Ok(Json(json!({ "operation": operation, "plan": plan })))
 }
 
 pub(crate) async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let (wants, lock) = apply::current(&state, auth.tenant.tenant.id).await?;
+    let (wants, lock) = state.marketplace.current_lock(auth.tenant.tenant.id).await?;
     Ok(Json(json!({ "wants": wants, "lock": lock.to_toml() })))
 }
 
 pub(crate) async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "operations": state.marketplace.operations(auth.tenant.tenant.id, 100).await? })))
+    Ok(Json(json!({ "operations": state.marketplace.store().operations(auth.tenant.tenant.id, 100).await? })))
 }
 
 pub(crate) async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "approvals": crate::marketplace::approvals::inbox(&state, &auth.tenant.tenant).await? })))
+    Ok(Json(json!({ "approvals": state.marketplace.approval_inbox(&auth.tenant.tenant).await? })))
 }
 
 async fn decide(state: &AppState, auth: &Authenticated, id: &str, approve: bool) -> ApiResult<Json<Value>> {
     admin(state, auth).await?;
-    match crate::marketplace::approvals::decide(&state.0, &auth.tenant.tenant, id, approve, &auth.actor()).await {
+    match state.marketplace.decide_approval(&auth.tenant.tenant, id, approve, &auth.actor()).await {
         Ok(approval) => Ok(Json(json!({ "approval": approval }))),
         Err(crate::marketplace::approvals::DecideError::NotFound(message)) => Err(ApiError::not_found("approval_not_found", message)),
         Err(crate::marketplace::approvals::DecideError::Stale(message)) => Err(ApiError::conflict("approval_stale", message)),
@@ -284,13 +290,14 @@ async fn review(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plug
         return Err(socle_tenants::ValidationError::new("body", "a review has at most 5000 characters").into());
     }
     let tenant = auth.tenant.tenant.id;
-    if !state.marketplace.ever_installed(tenant, &plugin).await? {
+    if !state.marketplace.store().ever_installed(tenant, &plugin).await? {
         return Err(ApiError::forbidden(format!("only tenants that installed `{plugin}` from the marketplace may review it")));
     }
     let now = state.now_ms();
-    let previous = state.marketplace.reviews(&plugin).await?.into_iter().find(|r| r.tenant == tenant);
+    let previous = state.marketplace.store().reviews(&plugin).await?.into_iter().find(|r| r.tenant == tenant);
     state
         .marketplace
+        .store()
         .put_review(&crate::marketplace::store::Review {
             plugin_id: plugin,
             tenant,
@@ -317,14 +324,14 @@ struct NotificationsQuery {
 async fn notifications(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<NotificationsQuery>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
-    let unread = state.marketplace.notifications(tenant, true, 1000).await?.len();
-    Ok(Json(json!({ "notifications": state.marketplace.notifications(tenant, query.unread, 200).await?, "unread": unread })))
+    let unread = state.marketplace.store().notifications(tenant, true, 1000).await?.len();
+    Ok(Json(json!({ "notifications": state.marketplace.store().notifications(tenant, query.unread, 200).await?, "unread": unread })))
 }
 
 async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
     let tenant = &auth.tenant.tenant;
-    if !state.marketplace.mark_read(tenant.id, &id, state.now_ms()).await? {
+    if !state.marketplace.store().mark_read(tenant.id, &id, state.now_ms()).await? {
         return Err(ApiError::not_found("notification_not_found", format!("tenant {} has no notification `{id}`", tenant.slug)));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -332,5 +339,5 @@ async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): P
 
 async fn read_all(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "marked": state.marketplace.mark_all_read(auth.tenant.tenant.id, state.now_ms()).await? })))
+    Ok(Json(json!({ "marked": state.marketplace.store().mark_all_read(auth.tenant.tenant.id, state.now_ms()).await? })))
 }

@@ -6,8 +6,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use socle_tenants::Permission;
 
-use crate::error::ApiResult;
 use crate::http::AppState;
+use crate::http::error::ApiResult;
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
 

@@ -19,7 +19,7 @@ use axum::Router;
 use uuid::Uuid;
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The header `socle plugin publish` sends the package signature in.
 pub fn partners_signature_header() -> &'static str {

@@ -10,10 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::partners::{Partner, owned};
-use crate::error::ApiResult;
 use crate::http::AppState;
+use crate::http::error::ApiResult;
 use crate::http::json::Json;
-use crate::marketplace::analytics;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/partners/packages/{plugin}/analytics", get(show))
@@ -37,5 +36,5 @@ pub(crate) async fn show(
     if !(1..=366).contains(&days) {
         return Err(socle_tenants::ValidationError::new("days", "give a period of 1 to 366 days").into());
     }
-    Ok(Json(json!({ "analytics": analytics::analytics(&state, &plugin, days).await? })))
+    Ok(Json(json!({ "analytics": state.marketplace.plugin_analytics(&plugin, days).await? })))
 }

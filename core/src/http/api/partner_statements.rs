@@ -10,8 +10,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::partners::Partner;
-use crate::error::ApiResult;
 use crate::http::AppState;
+use crate::http::error::ApiResult;
 use crate::http::json::Json;
 use crate::marketplace::billing;
 
@@ -28,12 +28,12 @@ fn check(period: &str) -> ApiResult<()> {
 
 pub(crate) async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Json<Value>> {
     check(&period)?;
-    Ok(Json(json!({ "statement": billing::statement(&state, &publisher.id, &period).await? })))
+    Ok(Json(json!({ "statement": state.marketplace.statement(&publisher.id, &period).await? })))
 }
 
 async fn csv(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Response> {
     check(&period)?;
-    let statement = billing::statement(&state, &publisher.id, &period).await?;
+    let statement = state.marketplace.statement(&publisher.id, &period).await?;
     let filename = format!("{}-{period}.csv", publisher.id);
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],

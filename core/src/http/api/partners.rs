@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use socle_marketplace::package::PackageLimits;
 
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::Json;
-use crate::marketplace::publishers::{self, PublisherError};
+use crate::marketplace::publishers::PublisherError;
 use crate::marketplace::store::Publisher;
 use crate::tenancy::TenantContext;
 
@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for Partner {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send your publisher token as `Authorization: Bearer socle_pub_…`")
             })?,
         };
-        match publishers::authenticate(state, &token).await {
+        match state.marketplace.authenticate_publisher(&token).await {
             Ok(Some(publisher)) => Ok(Partner(publisher)),
             Ok(None) => {
                 Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "this publisher token is unknown, revoked, or its publisher is suspended"))
@@ -76,8 +76,8 @@ fn failed(err: PublisherError) -> ApiError {
 }
 
 pub(crate) async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
-    let keys = state.marketplace.keys(&publisher.id).await?;
-    let tokens = state.marketplace.tokens(&publisher.id).await?;
+    let keys = state.marketplace.store().keys(&publisher.id).await?;
+    let tokens = state.marketplace.store().tokens(&publisher.id).await?;
     Ok(Json(json!({ "publisher": publisher, "keys": keys, "tokens": tokens })))
 }
 
@@ -88,12 +88,12 @@ struct KeyRequest {
 }
 
 async fn add_key(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<KeyRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let key = publishers::add_key(&state, &publisher.id, &body.public_key).await.map_err(failed)?;
+    let key = state.marketplace.add_publisher_key(&publisher.id, &body.public_key).await.map_err(failed)?;
     Ok((StatusCode::CREATED, Json(json!({ "key": key }))))
 }
 
 async fn revoke_key(State(state): State<AppState>, Partner(publisher): Partner, Path(key_id): Path<String>) -> ApiResult<StatusCode> {
-    publishers::revoke_key(&state, &publisher.id, &key_id).await.map_err(failed)?;
+    state.marketplace.revoke_publisher_key(&publisher.id, &key_id).await.map_err(failed)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -104,12 +104,12 @@ struct TokenRequest {
 }
 
 async fn add_token(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let token = publishers::add_token(&state, &publisher.id, &body.name).await.map_err(failed)?;
+    let token = state.marketplace.add_publisher_token(&publisher.id, &body.name).await.map_err(failed)?;
     Ok((StatusCode::CREATED, Json(json!({ "token": token, "note": "shown once: store it now" }))))
 }
 
 async fn revoke_token(State(state): State<AppState>, Partner(publisher): Partner, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    if !state.marketplace.revoke_token(&publisher.id, &id).await? {
+    if !state.marketplace.store().revoke_token(&publisher.id, &id).await? {
         return Err(ApiError::not_found("token_not_found", format!("publisher {} has no live token {id}", publisher.id)));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -130,14 +130,14 @@ async fn submit(State(state): State<AppState>, Partner(publisher): Partner, head
                 format!("send the `.socle.sig` file, base64-encoded, in the `{SIGNATURE_HEADER}` header (`socle plugin publish` does)"),
             )
         })?;
-    let report = crate::marketplace::publish::submit(&state.0, &publisher, &body, &signature).await?;
+    let report = state.marketplace.submit(&publisher, &body, &signature).await?;
     let status = if report.failure().is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::CREATED };
     Ok((status, Json(json!({ "report": report }))))
 }
 
 pub(crate) async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
-    let versions = state.marketplace.publisher_versions(&publisher.id).await?;
-    let stats = state.marketplace.install_stats().await?;
+    let versions = state.marketplace.store().publisher_versions(&publisher.id).await?;
+    let stats = state.marketplace.store().install_stats().await?;
     let items: Vec<Value> = versions
         .iter()
         .map(|v| {
@@ -152,7 +152,7 @@ pub(crate) async fn versions(State(state): State<AppState>, Partner(publisher): 
 }
 
 pub(super) async fn owned(state: &AppState, publisher: &Publisher, plugin: &str) -> ApiResult<()> {
-    let versions = state.marketplace.versions(plugin).await?;
+    let versions = state.marketplace.store().versions(plugin).await?;
     match versions.first() {
         Some(v) if v.publisher_id == publisher.id => Ok(()),
         // Another publisher's plugin looks exactly like a missing one.
@@ -184,7 +184,7 @@ async fn yank(
 ) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
     let message = message(&body, true)?;
-    if !state.marketplace.set_yanked(&plugin, &version, message.as_deref()).await? {
+    if !state.marketplace.store().set_yanked(&plugin, &version, message.as_deref()).await? {
         return Err(ApiError::not_found("version_not_found", format!("{plugin} has no version {version}")));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -192,7 +192,7 @@ async fn yank(
 
 async fn unyank(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
-    if !state.marketplace.set_yanked(&plugin, &version, None).await? {
+    if !state.marketplace.store().set_yanked(&plugin, &version, None).await? {
         return Err(ApiError::not_found("version_not_found", format!("{plugin} has no version {version}")));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -205,7 +205,7 @@ async fn deprecate(
     Json(body): Json<MessageRequest>,
 ) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
-    state.marketplace.set_deprecated(&plugin, message(&body, false)?.as_deref()).await?;
+    state.marketplace.store().set_deprecated(&plugin, message(&body, false)?.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -225,7 +225,7 @@ async fn reply(
     if body.reply.trim().is_empty() || body.reply.len() > 2000 {
         return Err(socle_tenants::ValidationError::new("reply", "a reply has 1 to 2000 characters").into());
     }
-    if !state.marketplace.reply(&plugin, review, body.reply.trim()).await? {
+    if !state.marketplace.store().reply(&plugin, review, body.reply.trim()).await? {
         return Err(ApiError::not_found("review_not_found", format!("{plugin} has no review {review}")));
     }
     Ok(StatusCode::NO_CONTENT)

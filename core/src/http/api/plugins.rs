@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use socle_marketplace::schema::normalize_value;
 use socle_tenants::Permission;
 
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
 use crate::plugins::host::LoadedPlugin;
@@ -265,7 +265,7 @@ pub(crate) async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
     let plugin = installed(&state, tenant, &plugin_id).await?;
-    let grants = crate::plugins::grants::states(&state, tenant, &plugin.manifest).await?;
+    let grants = state.plugins.services().granter.states(tenant, &plugin.manifest).await?;
     let mut settings = Vec::new();
     for setting in &plugin.manifest.settings {
         let stored = state.plugins.store().setting(tenant, &plugin_id, &setting.field.name).await?;
@@ -307,7 +307,7 @@ async fn set_grants(
 ) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
     let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
-    match crate::plugins::grants::set(&state, &auth.tenant.tenant, &plugin.manifest, &body.granted, &auth.actor()).await {
+    match state.plugins.set_grants(auth.tenant.tenant.id, &plugin.manifest, &body.granted, &auth.actor()).await {
         Ok(grants) => Ok(Json(json!({ "grants": grants }))),
         Err(crate::plugins::grants::SetGrantsError::Unknown(message)) => Err(socle_tenants::ValidationError::new("granted", message).into()),
         Err(crate::plugins::grants::SetGrantsError::Platform(err)) => Err(err.into()),
@@ -320,15 +320,15 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(p
     installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
     // Installed from the marketplace: uninstall through the tenant's lockfile, so the lock and
     // the installations never disagree.
-    let wants = crate::marketplace::apply::wants(&state, auth.tenant.tenant.id).await?;
+    let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     if let Some(change) = crate::marketplace::apply::uninstall_change(wants, &plugin_id) {
-        return match crate::marketplace::apply::apply(&state.0, &auth.tenant.tenant, &change, &auth.actor()).await {
+        return match state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await {
             Ok(_) => Ok(StatusCode::NO_CONTENT),
             Err(crate::marketplace::ApplyError::Platform(err)) => Err(err.into()),
             Err(err) => Err(ApiError::new(StatusCode::CONFLICT, "uninstall_refused", err.to_string())),
         };
     }
-    match crate::plugins::install::uninstall(&state, &auth.tenant.tenant, &plugin_id, &auth.actor()).await {
+    match state.marketplace.uninstall_component(&auth.tenant.tenant, &plugin_id, &auth.actor()).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(crate::plugins::install::InstallError::Platform(err)) => Err(err.into()),
         Err(err) => Err(ApiError::new(StatusCode::CONFLICT, "uninstall_refused", err.to_string())),

@@ -15,8 +15,8 @@ use socle_tenants::Permission;
 use uuid::Uuid;
 
 use super::parse_id;
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
 use crate::records::engine::BulkOp;

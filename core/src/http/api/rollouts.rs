@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::partners::{Partner, owned};
-use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::Json;
 use crate::http::ops::OperatorUser;
-use crate::marketplace::rollout::{self, RolloutError, StartOptions};
+use crate::marketplace::rollout::{RolloutError, StartOptions};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,29 +59,29 @@ async fn start(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     owned(&state, &publisher, &plugin).await?;
     let options = StartOptions { steps: body.steps, threshold_points: body.threshold_points, min_invocations: body.min_invocations };
-    let rollout = rollout::start(&state, &plugin, &version, options).await.map_err(failed)?;
+    let rollout = state.marketplace.start_rollout(&plugin, &version, options).await.map_err(failed)?;
     Ok((StatusCode::CREATED, Json(json!({ "rollout": rollout }))))
 }
 
 async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     owned(&state, &publisher, &plugin).await?;
-    let rollout = rollout::get(&state, &plugin, &version).await.map_err(failed)?;
+    let rollout = state.marketplace.rollout(&plugin, &version).await.map_err(failed)?;
     Ok(Json(json!({ "rollout": rollout })))
 }
 
 async fn pause(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     owned(&state, &publisher, &plugin).await?;
-    Ok(Json(json!({ "rollout": rollout::pause(&state, &plugin, &version, true).await.map_err(failed)? })))
+    Ok(Json(json!({ "rollout": state.marketplace.pause_rollout(&plugin, &version, true).await.map_err(failed)? })))
 }
 
 async fn resume(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     owned(&state, &publisher, &plugin).await?;
-    Ok(Json(json!({ "rollout": rollout::pause(&state, &plugin, &version, false).await.map_err(failed)? })))
+    Ok(Json(json!({ "rollout": state.marketplace.pause_rollout(&plugin, &version, false).await.map_err(failed)? })))
 }
 
 async fn advance(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     owned(&state, &publisher, &plugin).await?;
-    Ok(Json(json!({ "rollout": rollout::advance(&state, &plugin, &version).await.map_err(failed)? })))
+    Ok(Json(json!({ "rollout": state.marketplace.advance_rollout(&plugin, &version).await.map_err(failed)? })))
 }
 
 fn operator(op: Result<OperatorUser, Response>) -> ApiResult<OperatorUser> {
@@ -90,7 +90,7 @@ fn operator(op: Result<OperatorUser, Response>) -> ApiResult<OperatorUser> {
 
 pub(crate) async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Value>> {
     operator(op)?;
-    Ok(Json(json!({ "rollouts": state.marketplace.rollouts(None).await? })))
+    Ok(Json(json!({ "rollouts": state.marketplace.store().rollouts(None).await? })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +108,7 @@ async fn kill(State(state): State<AppState>, op: Result<OperatorUser, Response>,
     if !crate::identity::secrets::constant_time_eq(sent, &op.session.csrf_token) {
         return Err(ApiError::forbidden("missing or wrong CSRF token (send the operator session's in X-CSRF-Token)").with_code("csrf_failed"));
     }
-    let report = rollout::kill(&state, &body.plugin, &body.version, &body.reason).await.map_err(failed)?;
+    let report = state.marketplace.kill(&body.plugin, &body.version, &body.reason).await.map_err(failed)?;
     tracing::warn!(operator = %op.operator.email, plugin.id = %body.plugin, plugin.version = %body.version, "kill switch pulled");
     Ok(Json(json!({ "killed": format!("{}@{}", body.plugin, body.version), "report": report })))
 }

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use socle_tenants::Permission;
 
 use super::{UiUser, page, shell};
-use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::api::{admin_roles, admin_tenant, admin_users, marketplace, plugins};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiUser, Authenticated, Tenant};
 use crate::marketplace::catalogue;
 
@@ -56,8 +56,8 @@ const SECTIONS: &[&str] = &["notifications", "marketplace", "plugins", "approval
 
 async fn render(state: &AppState, auth: &Authenticated, section: &'static str, template: &str, data: Value) -> Result<Response, ApiError> {
     auth.require(state, Permission::Administrer).await?;
-    let pending = crate::marketplace::approvals::inbox(state, &auth.tenant.tenant).await?.len();
-    let unread = state.marketplace.notifications(auth.tenant.tenant.id, true, 1000).await?.len();
+    let pending = state.marketplace.approval_inbox(&auth.tenant.tenant).await?.len();
+    let unread = state.marketplace.store().notifications(auth.tenant.tenant.id, true, 1000).await?.len();
     let sections = SECTIONS
         .iter()
         .map(|key| Section {
@@ -140,7 +140,7 @@ async fn approvals(State(state): State<AppState>, UiUser(auth): UiUser) -> Resul
 /// Updates, rollbacks and approvals waiting, newest first (also sent by mail).
 async fn notifications(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
     auth.require(&state, Permission::Administrer).await?;
-    let list = state.marketplace.notifications(auth.tenant.tenant.id, false, 200).await?;
+    let list = state.marketplace.store().notifications(auth.tenant.tenant.id, false, 200).await?;
     render(&state, &auth, "notifications", "admin/notifications.html", json!({ "notifications": list })).await
 }
 

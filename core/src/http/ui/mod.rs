@@ -24,7 +24,7 @@ use socle_tenants::Permission;
 use super::AppState;
 use super::extract::{Authenticated, CSRF_HEADER, PageUser, SessionRejection, session_user};
 use super::pages::{Brand, Page};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Routes of the portal screens.
 pub fn router() -> Router<AppState> {

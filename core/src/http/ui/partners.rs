@@ -18,13 +18,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socle_tenants::Locale;
 
-use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::api::partners::{self as api, Partner};
+use crate::http::error::ApiError;
 use crate::http::extract::CSRF_HEADER;
 use crate::http::pages::{Brand, Page};
 use crate::identity::secrets::{constant_time_eq, random_token};
-use crate::marketplace::publishers;
 use crate::tenancy::TenantContext;
 
 /// The session cookie (the publisher token).
@@ -103,7 +102,7 @@ fn render(state: &AppState, csrf: String, data: ConsoleData, template: &str) -> 
 async fn session(state: &AppState, jar: &CookieJar) -> Result<crate::marketplace::store::Publisher, Response> {
     let to_login = || Redirect::to("/partners/login").into_response();
     let token = jar.get(TOKEN_COOKIE).map(|c| c.value().to_owned()).ok_or_else(to_login)?;
-    match publishers::authenticate(state, &token).await {
+    match state.marketplace.authenticate_publisher(&token).await {
         Ok(Some(publisher)) => Ok(publisher),
         Ok(None) => Err(to_login()),
         Err(err) => Err(ApiError::from(anyhow::anyhow!("{err}")).into_response()),
@@ -147,7 +146,7 @@ async fn analytics(
     .await
     .map_err(IntoResponse::into_response)?
     .0;
-    let rollouts = state.marketplace.rollouts(Some(&plugin)).await.map_err(|e| ApiError::from(e).into_response())?;
+    let rollouts = state.marketplace.store().rollouts(Some(&plugin)).await.map_err(|e| ApiError::from(e).into_response())?;
     data["rollouts"] = serde_json::to_value(rollouts).unwrap_or_default();
     data["chart"] = chart(&data["analytics"]["daily"]);
     let (jar, csrf) = csrf_of(&state, jar);
@@ -229,7 +228,7 @@ async fn login(
         return Err(ApiError::forbidden("the form expired; reload the page").with_code("csrf_failed"));
     }
     let token = form.token.trim().to_owned();
-    let known = token.len() <= 200 && publishers::authenticate(&state, &token).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some();
+    let known = token.len() <= 200 && state.marketplace.authenticate_publisher(&token).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some();
     if !known {
         let (jar, csrf) = csrf_of(&state, jar);
         let data = ConsoleData { user: None, section: "login", data: Value::Null, error: Some("Jeton inconnu, révoqué, ou éditeur suspendu.".into()) };

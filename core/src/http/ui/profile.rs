@@ -11,8 +11,8 @@ use socle_tenants::Locale;
 
 use super::records::FormPairs;
 use super::{UiUser, check_csrf};
-use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::identity::UserUpdate;
 
 pub fn router() -> Router<AppState> {

@@ -23,10 +23,10 @@ use uuid::Uuid;
 
 use super::fields::{self, Choice, Display, Input, Titles};
 use super::{UiUser, check_csrf, fragment, is_htmx, page, shell, trigger};
-use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::api::parse_id;
 use crate::http::api::records::in_collection;
+use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
 use crate::plugins::host::LoadedPlugin;
 use crate::records::engine::{Abilities, BulkOp};

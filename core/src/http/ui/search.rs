@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::records::FormPairs;
 use super::{UiUser, fragment, is_htmx, page, shell};
-use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::error::ApiError;
 
 /// Hits shown.
 const LIMIT: usize = 30;

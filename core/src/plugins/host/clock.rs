@@ -6,6 +6,6 @@ use super::socle::plugin::clock::Host;
 impl Host for PluginState {
     async fn now(&mut self) -> wasmtime::Result<i64> {
         self.charge()?;
-        Ok(self.app.now_ms())
+        Ok(self.services.clock.now_ms())
     }
 }

@@ -1,17 +1,15 @@
 //! `config`: the tenant's settings for the plugin (defaults from the manifest's settings).
 
-use socle_marketplace::manifest::Capability;
-
+use super::PluginState;
 use super::socle::plugin::config::Host;
 use super::socle::plugin::types::HostError;
-use super::{PluginState, capability_object};
 
 impl Host for PluginState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, HostError>> {
-        if let Err(e) = self.require(&Capability::Config, &capability_object("config")).await? {
+        if let Err(e) = self.allow("config", None)? {
             return Ok(Err(e));
         }
-        let stored = match self.app.plugins.store().setting(self.tenant.id, &self.plugin.id, &key).await {
+        let stored = match self.services.store.setting(self.tenant.id, &self.plugin.id, &key).await {
             Ok(v) => v,
             Err(e) => return Ok(Err(self.unavailable(e))),
         };
@@ -25,10 +23,10 @@ impl Host for PluginState {
     }
 
     async fn secret(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, HostError>> {
-        if let Err(e) = self.require(&Capability::Config, &capability_object("config")).await? {
+        if let Err(e) = self.allow("config", None)? {
             return Ok(Err(e));
         }
-        Ok(match self.app.plugins.store().setting(self.tenant.id, &self.plugin.id, &key).await {
+        Ok(match self.services.store.setting(self.tenant.id, &self.plugin.id, &key).await {
             Ok(Some((serde_json::Value::String(s), true))) => Ok(Some(s)),
             Ok(_) => Ok(None),
             Err(e) => Err(self.unavailable(e)),

@@ -8,20 +8,14 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use socle_marketplace::manifest::Capability;
 
 use super::socle::plugin::connectors::Host;
 use super::socle::plugin::types::HostError;
-use super::{PluginState, WitFieldError, capability_object};
+use super::{PluginState, WitFieldError};
 
 const MAX_INPUT: usize = 1024 * 1024;
 const MAX_ANSWER: usize = 5 * 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The casbin object granting a connector.
-pub fn object(connector: &str) -> String {
-    capability_object(&format!("connector:{connector}"))
-}
 
 fn invalid(field: &str, message: String) -> HostError {
     HostError::Invalid(vec![WitFieldError { field: field.into(), message }])
@@ -55,16 +49,11 @@ pub fn answer(connector: &str, status: u16, body: &[u8]) -> Result<String, HostE
 
 impl Host for PluginState {
     async fn call(&mut self, connector: String, operation: String, input: String) -> wasmtime::Result<Result<String, HostError>> {
-        self.charge()?;
-        let declared = self.declared(|c| matches!(c, Capability::Connectors { connectors } if connectors.contains(&connector)));
-        if !declared {
-            return Ok(Err(self.deny(format!("the manifest does not declare the connector `{connector}`"))));
+        if let Err(e) = self.allow("connectors", Some(&connector))? {
+            return Ok(Err(e));
         }
-        if !self.granted(&object(&connector), crate::authz::USE).await? {
-            return Ok(Err(self.deny(format!("the tenant has not granted the connector `{connector}`"))));
-        }
-        let Some(settings) = self.app.settings.plugins.connectors.get(&connector).cloned() else {
-            let known: Vec<&String> = self.app.settings.plugins.connectors.keys().collect();
+        let Some(settings) = self.services.settings.connectors.get(&connector).cloned() else {
+            let known: Vec<&String> = self.services.settings.connectors.keys().collect();
             return Ok(Err(HostError::NotFound(format!(
                 "this platform has no connector `{connector}` (configured: {})",
                 if known.is_empty() { "none".to_owned() } else { known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ") }
@@ -84,13 +73,13 @@ impl Host for PluginState {
             return Ok(Err(HostError::Unavailable(format!("connector {connector} is misconfigured on this platform (url)"))));
         };
         let host = base.host_str().unwrap_or_default().to_ascii_lowercase();
-        let insecure_allowed = self.app.settings.plugins.allow_private_hosts.iter().any(|h| h == &host);
+        let insecure_allowed = self.services.settings.allow_private_hosts.iter().any(|h| h == &host);
         if base.scheme() != "https" && !(base.scheme() == "http" && insecure_allowed) {
             return Ok(Err(HostError::Unavailable(format!("connector {connector} is misconfigured on this platform (https only)"))));
         }
         let url = format!("{}/{operation}", settings.url.trim_end_matches('/'));
         let body = serde_json::json!({ "tenant": self.tenant.slug.to_string(), "plugin": self.plugin.id, "operation": operation, "input": input });
-        let mut request = self.app.plugins.http_client().post(url).timeout(TIMEOUT).json(&body);
+        let mut request = self.services.http.post(url).timeout(TIMEOUT).json(&body);
         if let Some(token) = &settings.token {
             request = request.bearer_auth(token.expose_secret());
         }

@@ -6,41 +6,21 @@
 //! the user making that write, so a plugin can check an import before it is saved. Anything else
 //! is `not-found`, exactly as a file that does not exist, so a plugin cannot probe for ids.
 
-use socle_marketplace::manifest::Capability;
 use uuid::Uuid;
 
 use super::socle::plugin::files::{File, Host};
 use super::socle::plugin::types::HostError;
-use super::{PluginState, WitFieldError, capability_object};
+use super::{PluginState, WitFieldError};
 use crate::records::RecordError;
 
 /// Largest file handed to a plugin: its linear memory is bounded (32 to 128 MiB by plan), and a
 /// partner parsing a file this size needs several times its size.
 pub const MAX_READ_BYTES: i64 = 8 * 1024 * 1024;
 
-/// The casbin object granting the files of a collection.
-pub fn object(collection: &str) -> String {
-    capability_object(&format!("files:{collection}"))
-}
-
-impl PluginState {
-    /// Declared in the manifest and granted by the tenant for `collection`.
-    async fn may_read_files_of(&mut self, collection: &str) -> wasmtime::Result<Result<(), HostError>> {
-        let declared = self.declared(|c| matches!(c, Capability::FilesRead { collections } if collections.iter().any(|x| x == collection)));
-        if !declared {
-            return Ok(Err(self.deny(format!("the manifest does not declare `files_read` on `{collection}`"))));
-        }
-        if !self.granted(&object(collection), crate::authz::USE).await? {
-            return Ok(Err(self.deny(format!("the tenant has not granted `files_read` on `{collection}`"))));
-        }
-        Ok(Ok(()))
-    }
-}
-
 impl Host for PluginState {
     async fn read(&mut self, id: String) -> wasmtime::Result<Result<File, HostError>> {
         self.charge()?;
-        if !self.declared(|c| matches!(c, Capability::FilesRead { .. })) {
+        if !self.plugin.granted.declares_kind("files_read") {
             return Ok(Err(self.deny("the manifest does not declare the `files_read` capability".into())));
         }
         let not_found = || HostError::NotFound(format!("file {id} does not exist in this tenant"));
@@ -48,11 +28,11 @@ impl Host for PluginState {
         // Which collection's grant applies: the record the file is attached to (the records
         // engine decides whether the plugin may read it, field included), or the write being
         // filtered that attaches it.
-        let (info, collection) = match self.app.records.readable_file(&self.caller(), uuid).await {
+        let (info, collection) = match self.services.records.readable_file(&self.caller(), uuid).await {
             Ok((info, Some(collection))) => (info, collection),
             Ok((_, None)) | Err(RecordError::NotFound(_)) => {
                 let Some(pending) = self.pending_files.iter().find(|p| p.id == uuid).cloned() else { return Ok(Err(not_found())) };
-                match self.app.records.file_info(self.tenant.id, uuid).await {
+                match self.services.records.file_info(self.tenant.id, uuid).await {
                     Ok(Some(info)) if info.record_id.is_none() && info.created_by == pending.uploader => (info, pending.collection),
                     Ok(_) => return Ok(Err(not_found())),
                     Err(e) => return Ok(Err(self.error(e))),
@@ -60,14 +40,14 @@ impl Host for PluginState {
             }
             Err(e) => return Ok(Err(self.error(e))),
         };
-        if let Err(denied) = self.may_read_files_of(&collection).await? {
+        if let Err(denied) = self.plugin.granted.check("files_read", Some(&collection)).map_err(|missing| self.deny(missing)) {
             return Ok(Err(denied));
         }
         if info.size > MAX_READ_BYTES {
             let message = format!("the file is {} MiB; plugins read files of at most {} MiB", info.size >> 20, MAX_READ_BYTES >> 20);
             return Ok(Err(HostError::Invalid(vec![WitFieldError { field: "file".into(), message }])));
         }
-        let content = match self.app.records.file_content(self.tenant.id, uuid).await {
+        let content = match self.services.records.file_content(self.tenant.id, uuid).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Err(not_found())),
             Err(e) => return Ok(Err(self.error(e))),

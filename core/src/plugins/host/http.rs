@@ -7,11 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use socle_marketplace::manifest::Capability;
-
+use super::PluginState;
 use super::socle::plugin::http::{Host, Request, Response};
 use super::socle::plugin::types::HostError;
-use super::{PluginState, capability_object};
 
 const MAX_REQUEST_BODY: usize = 5 * 1024 * 1024;
 const MAX_RESPONSE_BODY: usize = 10 * 1024 * 1024;
@@ -102,14 +100,10 @@ impl Host for PluginState {
         let invalid = |message: String| HostError::Invalid(vec![super::WitFieldError { field: "url".into(), message }]);
         let Ok(url) = url::Url::parse(&req.url) else { return Ok(Err(invalid(format!("`{}` is not an absolute URL", req.url)))) };
         let Some(host) = url.host_str().map(str::to_ascii_lowercase) else { return Ok(Err(invalid("the URL has no host".into()))) };
-        let declared = self.declared(|c| matches!(c, Capability::Http { hosts } if hosts.contains(&host)));
-        if !declared {
-            return Ok(Err(self.deny(format!("the manifest does not declare `http` to `{host}`"))));
+        if let Err(e) = self.plugin.granted.check("http", Some(&host)).map_err(|missing| self.deny(missing)) {
+            return Ok(Err(e));
         }
-        if !self.granted(&capability_object(&format!("http:{host}")), crate::authz::USE).await? {
-            return Ok(Err(self.deny(format!("the tenant has not granted `http` to `{host}`"))));
-        }
-        let allowed_insecure = self.app.settings.plugins.allow_private_hosts.iter().any(|h| h == &host);
+        let allowed_insecure = self.services.settings.allow_private_hosts.iter().any(|h| h == &host);
         // Addresses written in the URL never reach the resolver: check them here.
         if let Some(ip) = literal_ip(&url)
             && is_private(ip)
@@ -128,7 +122,7 @@ impl Host for PluginState {
         if req.body.as_ref().is_some_and(|b| b.len() > MAX_REQUEST_BODY) {
             return Ok(Err(invalid("request bodies are at most 5 MiB".into())));
         }
-        let mut request = self.app.plugins.http_client().request(method, url);
+        let mut request = self.services.http.request(method, url);
         for (name, value) in &req.headers {
             if !matches!(name.to_ascii_lowercase().as_str(), "host" | "connection" | "transfer-encoding" | "content-length") {
                 request = request.header(name, value);

@@ -1,10 +1,8 @@
 //! `kv`: a store private to the plugin and the tenant.
 
-use socle_marketplace::manifest::Capability;
-
+use super::PluginState;
 use super::socle::plugin::kv::Host;
 use super::socle::plugin::types::HostError;
-use super::{PluginState, capability_object};
 use crate::plugins::store::{KV_QUOTA_BYTES, KV_QUOTA_KEYS, KvExpect, KvWrite};
 
 const MAX_KEY: usize = 256;
@@ -33,7 +31,7 @@ impl PluginState {
 
     /// A checked kv write.
     async fn kv_write(&mut self, key: &str, value: &[u8], expect: KvExpect<'_>) -> wasmtime::Result<Result<KvWrite, HostError>> {
-        if let Err(e) = self.require(&Capability::Kv, &capability_object("kv")).await? {
+        if let Err(e) = self.allow("kv", None)? {
             return Ok(Err(e));
         }
         if let Err(e) = check_key(key) {
@@ -42,7 +40,7 @@ impl PluginState {
         if value.len() > MAX_VALUE {
             return Ok(Err(invalid("value", "values are at most 1 MiB".into())));
         }
-        Ok(match self.app.plugins.store().kv_set(self.tenant.id, &self.plugin.id, key, value, expect).await {
+        Ok(match self.services.store.kv_set(self.tenant.id, &self.plugin.id, key, value, expect).await {
             Ok(KvWrite::OverQuota) => Err(self.over_quota()),
             Ok(written) => Ok(written),
             Err(e) => Err(self.unavailable(e)),
@@ -57,10 +55,10 @@ impl PluginState {
 
 impl Host for PluginState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
-        if let Err(e) = self.require(&Capability::Kv, &capability_object("kv")).await? {
+        if let Err(e) = self.allow("kv", None)? {
             return Ok(Err(e));
         }
-        Ok(self.app.plugins.store().kv_get(self.tenant.id, &self.plugin.id, &key).await.map_err(|e| self.unavailable(e)))
+        Ok(self.services.store.kv_get(self.tenant.id, &self.plugin.id, &key).await.map_err(|e| self.unavailable(e)))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
@@ -76,7 +74,7 @@ impl Host for PluginState {
     }
 
     async fn increment(&mut self, key: String, delta: i64) -> wasmtime::Result<Result<i64, HostError>> {
-        if let Err(e) = self.require(&Capability::Kv, &capability_object("kv")).await? {
+        if let Err(e) = self.allow("kv", None)? {
             return Ok(Err(e));
         }
         if let Err(e) = check_key(&key) {
@@ -85,7 +83,7 @@ impl Host for PluginState {
         // Read, add, swap; another invocation's increment in between makes the swap fail and
         // the loop read again.
         for _ in 0..INCREMENT_ATTEMPTS {
-            let current = match self.app.plugins.store().kv_get(self.tenant.id, &self.plugin.id, &key).await {
+            let current = match self.services.store.kv_get(self.tenant.id, &self.plugin.id, &key).await {
                 Ok(v) => v,
                 Err(e) => return Ok(Err(self.unavailable(e))),
             };
@@ -101,7 +99,7 @@ impl Host for PluginState {
                 Some(bytes) => KvExpect::Value(bytes),
                 None => KvExpect::Absent,
             };
-            match self.app.plugins.store().kv_set(self.tenant.id, &self.plugin.id, &key, next.to_string().as_bytes(), expect).await {
+            match self.services.store.kv_set(self.tenant.id, &self.plugin.id, &key, next.to_string().as_bytes(), expect).await {
                 Ok(KvWrite::Written) => return Ok(Ok(next)),
                 Ok(KvWrite::Mismatch) => continue,
                 Ok(KvWrite::OverQuota) => return Ok(Err(self.over_quota())),
@@ -112,16 +110,16 @@ impl Host for PluginState {
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), HostError>> {
-        if let Err(e) = self.require(&Capability::Kv, &capability_object("kv")).await? {
+        if let Err(e) = self.allow("kv", None)? {
             return Ok(Err(e));
         }
-        Ok(self.app.plugins.store().kv_delete(self.tenant.id, &self.plugin.id, &key).await.map_err(|e| self.unavailable(e)))
+        Ok(self.services.store.kv_delete(self.tenant.id, &self.plugin.id, &key).await.map_err(|e| self.unavailable(e)))
     }
 
     async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
-        if let Err(e) = self.require(&Capability::Kv, &capability_object("kv")).await? {
+        if let Err(e) = self.allow("kv", None)? {
             return Ok(Err(e));
         }
-        Ok(self.app.plugins.store().kv_keys(self.tenant.id, &self.plugin.id, &prefix).await.map_err(|e| self.unavailable(e)))
+        Ok(self.services.store.kv_keys(self.tenant.id, &self.plugin.id, &prefix).await.map_err(|e| self.unavailable(e)))
     }
 }

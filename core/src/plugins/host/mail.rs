@@ -2,11 +2,9 @@
 //! only (a subject and a plain-text message): the platform's own templates carry links (password
 //! resets, records) a plugin must not be able to forge under the tenant's name.
 
-use socle_marketplace::manifest::Capability;
-
 use super::socle::plugin::mail::Host;
 use super::socle::plugin::types::HostError;
-use super::{PluginState, WitFieldError, capability_object};
+use super::{PluginState, WitFieldError};
 
 /// The template plugins may send.
 pub const PLUGIN_TEMPLATE: &str = "notification";
@@ -32,7 +30,7 @@ fn check_vars(vars: &str) -> Result<serde_json::Value, HostError> {
 
 impl Host for PluginState {
     async fn send(&mut self, to: String, template: String, vars: String) -> wasmtime::Result<Result<(), HostError>> {
-        if let Err(e) = self.require(&Capability::Mail, &capability_object("mail")).await? {
+        if let Err(e) = self.allow("mail", None)? {
             return Ok(Err(e));
         }
         if template != PLUGIN_TEMPLATE {
@@ -43,7 +41,7 @@ impl Host for PluginState {
             Err(e) => return Ok(Err(e)),
         };
         let request = crate::mail::MailRequest { recipient: &to, template: &template, locale: self.tenant.locale, vars: &vars, record_id: None, dedupe: None };
-        Ok(match crate::mail::queue(&self.app, &self.tenant, request).await {
+        Ok(match self.services.mailer.queue(&self.tenant, request).await {
             Ok(_) => Ok(()),
             Err(crate::error::StoreError::Invalid(v)) => Err(invalid(&v.field, v.message)),
             Err(e) => Err(self.unavailable(e)),

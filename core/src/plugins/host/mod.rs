@@ -7,7 +7,7 @@
 mod clock;
 mod config;
 pub mod connectors;
-mod events;
+pub mod events;
 pub mod files;
 pub mod http;
 mod kv;
@@ -19,11 +19,13 @@ mod records;
 use std::sync::Arc;
 use std::time::Instant;
 
-use socle_marketplace::manifest::{Capability, Manifest};
+use socle_marketplace::manifest::Manifest;
 use socle_tenants::Tenant;
 
-use crate::app::App;
-use crate::authz::subject;
+use super::grants::Granted;
+use super::services::Services;
+use crate::authz::names;
+use crate::records::access::Reach;
 
 wasmtime::component::bindgen!({
     path: "../sdk/wit",
@@ -32,7 +34,6 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use http::client as http_client;
 pub use socle::plugin::types::{FieldError as WitFieldError, HostError};
 
 /// A plugin loaded for invocations: its manifest and its pre-instantiated component.
@@ -47,6 +48,13 @@ pub struct LoadedPlugin {
     pub manifest: Manifest,
     /// The component, linked and ready to instantiate.
     pub pre: PluginPre<PluginState>,
+    /// What the tenant granted it, of what it declared (worked out when the tenant's plugins
+    /// load; dropped with them when grants change).
+    pub granted: Granted,
+    /// The collections its manifest lets it reach (the records engine checks it).
+    pub reach: Arc<Reach>,
+    /// Whether the tenant may call it as far as its price goes (free, or its price accepted).
+    pub entitled: bool,
 }
 
 impl LoadedPlugin {
@@ -82,12 +90,14 @@ impl wasmtime::ResourceLimiter for MemoryLimit {
 
 /// What a store carries through one invocation.
 pub struct PluginState {
-    /// The platform.
-    pub app: Arc<App>,
+    /// What of the platform the plugin reaches.
+    pub services: Arc<Services>,
     /// The tenant the plugin runs for; every host call acts in it and nowhere else.
     pub tenant: Arc<Tenant>,
     /// The plugin.
     pub plugin: Arc<LoadedPlugin>,
+    /// The tenant's plugins when the invocation started (events reach their action hooks).
+    pub neighbours: Arc<Vec<Arc<LoadedPlugin>>>,
     /// Memory bound.
     pub memory: MemoryLimit,
     /// Host calls made.
@@ -139,59 +149,20 @@ impl PluginState {
         HostError::Denied(format!("{what} (plugin {} in tenant {})", self.plugin.label(), self.tenant.slug))
     }
 
-    /// Whether the manifest declared a capability matching `predicate`.
-    pub fn declared(&self, predicate: impl Fn(&Capability) -> bool) -> bool {
-        self.plugin.manifest.effective_capabilities().iter().any(predicate)
-    }
-
-    /// Whether the tenant granted `object`/`action` to the plugin (casbin, subject `plugin:<id>`).
-    pub async fn granted(&self, object: &str, action: &str) -> wasmtime::Result<bool> {
-        let subject = format!("plugin:{}", self.plugin.id);
-        self.app.authz.enforce(self.tenant.id, &subject, object, action).await.map_err(|e| wasmtime::Error::msg(format!("{e:#}")))
-    }
-
-    /// Checks a simple capability (`kv`, `config`, `events`, `mail`): declared and granted.
-    pub async fn require(&mut self, capability: &Capability, object: &str) -> wasmtime::Result<Result<(), HostError>> {
+    /// Checks a grant (declared and granted) for a host call, counting the call: the denial,
+    /// as the guest sees it, when either half is missing.
+    pub fn allow(&mut self, kind: &str, target: Option<&str>) -> wasmtime::Result<Result<(), HostError>> {
         self.charge()?;
-        let declared = self.declared(|c| c == capability);
-        if !declared {
-            return Ok(Err(self.deny(format!("the manifest does not declare the `{}` capability", capability.kind()))));
-        }
-        if !self.granted(object, crate::authz::USE).await? {
-            return Ok(Err(self.deny(format!("the tenant has not granted the `{}` capability", capability.kind()))));
-        }
-        Ok(Ok(()))
+        Ok(self.plugin.granted.check(kind, target).map_err(|missing| self.deny(missing)))
     }
 
     /// The caller of record operations made by the plugin.
     pub fn caller(&self) -> crate::records::Caller {
         crate::records::Caller {
             tenant: self.tenant.id,
-            actor: socle_tenants::Actor { subject: format!("plugin:{}", self.plugin.id), label: self.plugin.label(), ip: None, request_id: None },
-            principal: crate::records::Principal::Plugin { id: self.plugin.id.clone() },
+            actor: socle_tenants::Actor { subject: names::plugin(&self.plugin.id), label: self.plugin.label(), ip: None, request_id: None },
+            principal: crate::records::Principal::Plugin { id: self.plugin.id.clone(), reach: self.plugin.reach.clone() },
         }
-    }
-}
-
-/// Objects of the capabilities in casbin rules.
-pub fn capability_object(kind: &str) -> String {
-    format!("cap:{kind}")
-}
-
-/// The casbin rules that grant a capability to a plugin in a tenant.
-pub fn grant_rules(tenant: socle_tenants::TenantId, plugin: &str, capability: &Capability) -> Vec<crate::authz::Rule> {
-    let subject = format!("plugin:{plugin}");
-    let allow = |object: String, action: &str| crate::authz::Rule::allow(tenant, &subject, &object, action);
-    match capability {
-        Capability::RecordsRead { collections } => collections.iter().map(|c| allow(subject::collection(c), "read")).collect(),
-        Capability::RecordsWrite { collections } => {
-            collections.iter().flat_map(|c| ["read", "create", "update", "delete"].map(|a| allow(subject::collection(c), a))).collect()
-        }
-        Capability::Http { hosts } => hosts.iter().map(|h| allow(capability_object(&format!("http:{h}")), crate::authz::USE)).collect(),
-        Capability::Permissions { permissions } => permissions.iter().map(|p| allow(subject::permission(p), crate::authz::USE)).collect(),
-        Capability::Connectors { connectors } => connectors.iter().map(|c| allow(connectors::object(c), crate::authz::USE)).collect(),
-        Capability::FilesRead { collections } => collections.iter().map(|c| allow(files::object(c), crate::authz::USE)).collect(),
-        other => vec![allow(capability_object(other.kind()), crate::authz::USE)],
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use socle_tenants::{Actor, AssetKind, DemoUsers, NewTenant, Tenant, TenantFile, TenantPatch};
 
 use crate::app::App;
-use crate::identity::accounts::{self, CreateUser};
+use crate::identity::accounts::CreateUser;
 use crate::identity::secrets;
 use crate::tenancy::branding::validate_image;
 
@@ -39,20 +39,20 @@ struct DemoTenant {
 
 const DEMO_TENANTS: &[DemoTenant] = &[
     DemoTenant {
-        tenant_toml: include_str!("../../tenants/demo/connextoo/tenant.toml"),
-        users_toml: include_str!("../../tenants/demo/connextoo/users.toml"),
-        data_toml: include_str!("../../tenants/demo/connextoo/data.toml"),
-        logo: include_bytes!("../../tenants/demo/connextoo/logo.svg"),
+        tenant_toml: include_str!("../../../tenants/demo/connextoo/tenant.toml"),
+        users_toml: include_str!("../../../tenants/demo/connextoo/users.toml"),
+        data_toml: include_str!("../../../tenants/demo/connextoo/data.toml"),
+        logo: include_bytes!("../../../tenants/demo/connextoo/logo.svg"),
         files: &[
-            ("orange-business-2026-10.csv", include_bytes!("../../tenants/demo/connextoo/files/orange-business-2026-10.csv")),
-            ("cfast-export-2026-10.csv", include_bytes!("../../tenants/demo/connextoo/files/cfast-export-2026-10.csv")),
+            ("orange-business-2026-10.csv", include_bytes!("../../../tenants/demo/connextoo/files/orange-business-2026-10.csv")),
+            ("cfast-export-2026-10.csv", include_bytes!("../../../tenants/demo/connextoo/files/cfast-export-2026-10.csv")),
         ],
     },
     DemoTenant {
-        tenant_toml: include_str!("../../tenants/demo/atelier-pixel/tenant.toml"),
-        users_toml: include_str!("../../tenants/demo/atelier-pixel/users.toml"),
-        data_toml: include_str!("../../tenants/demo/atelier-pixel/data.toml"),
-        logo: include_bytes!("../../tenants/demo/atelier-pixel/logo.svg"),
+        tenant_toml: include_str!("../../../tenants/demo/atelier-pixel/tenant.toml"),
+        users_toml: include_str!("../../../tenants/demo/atelier-pixel/users.toml"),
+        data_toml: include_str!("../../../tenants/demo/atelier-pixel/data.toml"),
+        logo: include_bytes!("../../../tenants/demo/atelier-pixel/logo.svg"),
         files: &[],
     },
 ];
@@ -66,7 +66,7 @@ fn plugins_dir() -> PathBuf {
 /// data directory) and lists them.
 async fn publish_plugins(app: &Arc<App>, report: &mut String) -> anyhow::Result<()> {
     let dir = plugins_dir();
-    let built = crate::cli::plugin::built_plugins(&dir).unwrap_or_default();
+    let built = crate::plugins::build::built(&dir).unwrap_or_default();
     anyhow::ensure!(
         !built.is_empty(),
         "the demo installs the first-party plugins of {}: build them first with `socle plugin build {}`",
@@ -77,7 +77,7 @@ async fn publish_plugins(app: &Arc<App>, report: &mut String) -> anyhow::Result<
     if let Some(parent) = key.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    for (plugin, outcome) in crate::cli::marketplace::publish_local(app, &dir, DEMO_PUBLISHER, &key).await? {
+    for (plugin, outcome) in super::package::publish_local(app, &dir, DEMO_PUBLISHER, &key).await? {
         let _ = writeln!(report, "Marketplace: {plugin} — {outcome} (publisher {DEMO_PUBLISHER})");
     }
     report.push('\n');
@@ -86,7 +86,7 @@ async fn publish_plugins(app: &Arc<App>, report: &mut String) -> anyhow::Result<
 
 /// Installs (or upgrades to) what the tenant file wants, through the resolver.
 async fn install_plugins(app: &Arc<App>, tenant: &Arc<Tenant>, file: &TenantFile, actor: &Actor) -> anyhow::Result<Vec<String>> {
-    use crate::marketplace::apply::{self, Change, Target};
+    use crate::marketplace::apply::{Change, Target};
     if file.plugins.is_empty() {
         return Ok(Vec::new());
     }
@@ -95,11 +95,11 @@ async fn install_plugins(app: &Arc<App>, tenant: &Arc<Tenant>, file: &TenantFile
         summary: "socle demo".into(),
         target: Target::Resolve { wants: file.plugins.clone(), upgrade: socle_marketplace::resolve::Upgrade::None, locked: None },
     };
-    let plan = apply::plan(app, tenant, &change).await.map_err(|e| anyhow::anyhow!("tenant {}: {e}", tenant.slug))?;
+    let plan = app.marketplace.plan(tenant, &change).await.map_err(|e| anyhow::anyhow!("tenant {}: {e}", tenant.slug))?;
     if !plan.steps.is_empty() {
-        apply::apply(app, tenant, &change, actor).await.map_err(|e| anyhow::anyhow!("tenant {}: {e}", tenant.slug))?;
+        app.marketplace.apply(tenant, &change, actor).await.map_err(|e| anyhow::anyhow!("tenant {}: {e}", tenant.slug))?;
     }
-    let installed = apply::current(app, tenant.id).await?.1;
+    let installed = app.marketplace.current_lock(tenant.id).await?.1;
     Ok(installed.plugins.iter().map(|p| format!("{}@{}", p.id, p.version)).collect())
 }
 
@@ -302,7 +302,7 @@ pub async fn seed(app: &Arc<App>) -> anyhow::Result<String> {
         for user in &users.users {
             match app.users.by_email(tenant.id, &user.email).await? {
                 Some((existing, _)) => {
-                    accounts::set_user_roles(app, tenant.id, &existing, &user.roles, &actor).await?;
+                    app.accounts.set_user_roles(tenant.id, &existing, &user.roles, &actor).await?;
                     let hash = secrets::hash_password(DEMO_PASSWORD).await?;
                     app.users.set_password(tenant.id, existing.id, &hash, &actor).await?;
                 }
@@ -315,7 +315,7 @@ pub async fn seed(app: &Arc<App>) -> anyhow::Result<String> {
                         password: Some(DEMO_PASSWORD.into()),
                         locale: None,
                     };
-                    accounts::create_user(app, tenant.id, request, &actor).await?;
+                    app.accounts.create_user(tenant.id, request, &actor).await?;
                 }
             }
             let _ = writeln!(report, "  {:<40} {}", user.email, user.roles.join(", "));

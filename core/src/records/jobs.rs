@@ -1,123 +1,87 @@
-//! The core's job handlers: sending mails, firing workflow timers, turning record changes into
-//! notification mails, dispatching workflow events, and housekeeping.
+//! The records' jobs: workflow timers firing, notification mails of changes, and the nightly
+//! purge of uploads no record took.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use socle_marketplace::schema::FieldType;
-use socle_tenants::TenantId;
+use socle_tenants::TenantStore;
 use uuid::Uuid;
 
-use crate::app::App;
-use crate::jobs::{Job, JobFailure, JobHandler};
-use crate::records::engine::job_kinds;
+use super::RecordEngine;
+use super::engine::job_kinds;
+use crate::config::Settings;
+use crate::identity::UserStore;
+use crate::jobs::{Job, JobFailure, JobHandler, Registration};
+use crate::mail::Mailer;
 
-/// Handlers by job kind.
-pub fn core_handlers() -> Vec<(&'static str, Arc<dyn JobHandler>)> {
-    vec![
-        (crate::mail::SEND_JOB, Arc::new(SendMail)),
-        (job_kinds::TIMER, Arc::new(FireTimer)),
-        (job_kinds::NOTIFY, Arc::new(Notify)),
-        (job_kinds::EVENT, Arc::new(DispatchEvent)),
-        (PURGE_JOB, Arc::new(Purge)),
-        (crate::plugins::hooks::ACTION_JOB, Arc::new(crate::plugins::hooks::RunAction)),
-        (crate::marketplace::retention::PURGE_JOB, Arc::new(crate::marketplace::retention::PurgeRetained)),
-        (crate::marketplace::rollout::TICK_JOB, Arc::new(crate::marketplace::rollout::Tick)),
-        (crate::marketplace::billing::CHARGE_JOB, Arc::new(crate::marketplace::billing::ChargeMonth)),
-    ]
-}
-
-/// Housekeeping: drop finished jobs after a week, and uploads no record took after a day.
-pub const PURGE_JOB: &str = "maintenance.purge";
+/// The nightly purge of uploads no record took.
+pub const PURGE_UPLOADS_JOB: &str = "records.purge_uploads";
 
 /// How long an upload may wait for the record that takes it (a form being filled in, a client
 /// uploading then creating) before the nightly purge deletes it.
 pub const UNATTACHED_FILE_TTL_MS: i64 = 24 * 3600 * 1000;
 
-fn tenant_of(job: &Job) -> Result<TenantId, JobFailure> {
-    job.tenant_id.ok_or_else(|| JobFailure::Permanent("this job needs a tenant".into()))
+/// What the notification mails need besides the records.
+pub struct Notifications {
+    /// Tenants (their names, locales and brands).
+    pub tenants: Arc<dyn TenantStore>,
+    /// Users (who changed a record, who receives its mail and in which language).
+    pub users: Arc<dyn UserStore>,
+    /// Where mails go.
+    pub mailer: Arc<Mailer>,
+    /// Links in mails.
+    pub settings: Arc<Settings>,
 }
 
-fn uuid_field(payload: &Value, key: &str) -> Result<Uuid, JobFailure> {
-    payload.get(key).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| JobFailure::Permanent(format!("payload has no valid `{key}`")))
+/// The records' job handlers.
+pub fn jobs(records: &Arc<RecordEngine>, notifications: Notifications) -> Vec<Registration> {
+    vec![
+        Registration::handler(job_kinds::TIMER, Arc::new(FireTimer(records.clone()))),
+        Registration::handler(job_kinds::NOTIFY, Arc::new(Notify { records: records.clone(), with: notifications })),
+        Registration::scheduled(PURGE_UPLOADS_JOB, "17 3 * * *", Arc::new(PurgeUploads(records.clone()))),
+    ]
 }
 
-struct SendMail;
-
-#[async_trait]
-impl JobHandler for SendMail {
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
-        let tenant = tenant_of(job)?;
-        let id = uuid_field(&job.payload, "mail_id")?;
-        let Some(mail) = app.mails.get(tenant, id).await? else { return Ok(()) };
-        if mail.status == "sent" {
-            return Ok(());
-        }
-        match app.mail_sender.send(&mail).await {
-            Ok(()) => {
-                app.mails.mark_sent(tenant, id).await?;
-                Ok(())
-            }
-            Err(err) => {
-                let last = job.attempts >= job.max_attempts;
-                app.mails.mark_failed(tenant, id, &format!("{err:#}"), last).await?;
-                Err(JobFailure::Retry(format!("{err:#}")))
-            }
-        }
-    }
-}
-
-struct FireTimer;
+struct FireTimer(Arc<RecordEngine>);
 
 #[async_trait]
 impl JobHandler for FireTimer {
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
-        let tenant = tenant_of(job)?;
-        let record = uuid_field(&job.payload, "record_id")?;
+    async fn run(&self, job: &Job) -> Result<(), JobFailure> {
+        let tenant = job.tenant()?;
+        let record = job.uuid("record_id")?;
         let timer = job.payload.get("timer").and_then(Value::as_str).ok_or_else(|| JobFailure::Permanent("no timer".into()))?;
         let due = job.payload.get("due_at").and_then(Value::as_i64).ok_or_else(|| JobFailure::Permanent("no due_at".into()))?;
-        app.records.fire_timer(tenant, record, timer, due).await.map_err(|e| JobFailure::Retry(e.to_string()))
+        self.0.fire_timer(tenant, record, timer, due).await.map_err(|e| JobFailure::Retry(e.to_string()))
     }
 }
 
-struct DispatchEvent;
+struct PurgeUploads(Arc<RecordEngine>);
 
 #[async_trait]
-impl JobHandler for DispatchEvent {
-    async fn run(&self, _app: &App, job: &Job) -> Result<(), JobFailure> {
-        // Subscribers (plugin action hooks) register with the plugin runtime; without any, the
-        // event is only recorded by this job having run.
-        tracing::debug!(job.id = %job.id, event = %job.payload["event"], "workflow event");
+impl JobHandler for PurgeUploads {
+    async fn run(&self, _job: &Job) -> Result<(), JobFailure> {
+        let before = self.0.now_ms() - UNATTACHED_FILE_TTL_MS;
+        let files = self.0.purge_unattached_files(before).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
+        tracing::info!(files, "abandoned uploads purged");
         Ok(())
     }
 }
 
-/// The nightly housekeeping (`maintenance.purge`).
-pub struct Purge;
-
-#[async_trait]
-impl JobHandler for Purge {
-    async fn run(&self, app: &App, _job: &Job) -> Result<(), JobFailure> {
-        let week = 7 * 24 * 3600 * 1000;
-        let purged = app.jobs.purge_done(app.now_ms() - week).await?;
-        let files = app.records.purge_unattached_files(app.now_ms() - UNATTACHED_FILE_TTL_MS).await.map_err(|e| JobFailure::Retry(e.to_string()))?;
-        tracing::info!(purged, files, "finished jobs and abandoned uploads purged");
-        Ok(())
-    }
+struct Notify {
+    records: Arc<RecordEngine>,
+    with: Notifications,
 }
-
-struct Notify;
-
 #[async_trait]
 impl JobHandler for Notify {
-    async fn run(&self, app: &App, job: &Job) -> Result<(), JobFailure> {
-        let tenant_id = tenant_of(job)?;
-        let record_id = uuid_field(&job.payload, "record_id")?;
-        let Some(tenant) = app.tenants.get(tenant_id).await.map_err(|e| JobFailure::Retry(e.to_string()))? else { return Ok(()) };
-        let store = app.records.store();
+    async fn run(&self, job: &Job) -> Result<(), JobFailure> {
+        let tenant_id = job.tenant()?;
+        let record_id = job.uuid("record_id")?;
+        let Some(tenant) = self.with.tenants.get(tenant_id).await.map_err(|e| JobFailure::Retry(e.to_string()))? else { return Ok(()) };
+        let store = self.records.store();
         let Some(record) = store.get(tenant_id, record_id).await? else { return Ok(()) };
-        let collections = app.records.registry.for_tenant(tenant_id).await?;
+        let collections = self.records.registry.for_tenant(tenant_id).await?;
         let Some(collection) = collections.get(&record.collection) else { return Ok(()) };
         let rule_index = job.payload.get("rule").and_then(Value::as_u64).unwrap_or(0) as usize;
         let Some(rule) = collection.notifications.get(rule_index) else { return Ok(()) };
@@ -133,13 +97,13 @@ impl JobHandler for Notify {
         let Some(recipient) = recipient else { return Ok(()) };
         let actor = job.payload.get("actor").and_then(Value::as_str).unwrap_or("system");
         let actor_user = match actor.strip_prefix("user:").and_then(|id| Uuid::parse_str(id).ok()) {
-            Some(id) => app.users.get(tenant_id, id).await?,
+            Some(id) => self.with.users.get(tenant_id, id).await?,
             None => None,
         };
         if rule.skip_own_changes && actor_user.as_ref().is_some_and(|u| u.email == recipient) {
             return Ok(());
         }
-        let recipient_user = app.users.by_email(tenant_id, &recipient).await?.map(|(u, _)| u);
+        let recipient_user = self.with.users.by_email(tenant_id, &recipient).await?.map(|(u, _)| u);
         let locale = recipient_user.and_then(|u| u.locale).unwrap_or(tenant.locale);
         let lang = locale.as_str();
         // Only fields anyone may read go into a mail: the recipient may be a client.
@@ -166,7 +130,7 @@ impl JobHandler for Notify {
             "op": job.payload["op"], "transition": job.payload["transition"], "transition_label": transition_label,
             "actor": actor_user.map_or_else(|| tenant.name.clone(), |u| u.display_name),
             "changes": changed,
-            "link": format!("{}/records/{}/{}", app.settings.tenant_url(tenant.slug.as_str()), record.collection, record.id),
+            "link": format!("{}/records/{}/{}", self.with.settings.tenant_url(tenant.slug.as_str()), record.collection, record.id),
         });
         let version = job.payload.get("version").and_then(Value::as_i64).unwrap_or(record.version);
         let dedupe = format!("notify:{record_id}:{version}:{rule_index}");
@@ -178,7 +142,7 @@ impl JobHandler for Notify {
             record_id: Some(record.id),
             dedupe: Some(&dedupe),
         };
-        crate::mail::queue(app, &tenant, request).await?;
+        self.with.mailer.queue(&tenant, request).await?;
         Ok(())
     }
 }
