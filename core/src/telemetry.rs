@@ -1,6 +1,9 @@
 //! Logs: one JSON object per line (request id and tenant on every line of a request) or a
 //! readable format for terminals. `RUST_LOG` overrides the configured level.
 
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -18,4 +21,17 @@ pub fn init(settings: &LogSettings) {
     };
     // Already initialised (tests): keep the first subscriber.
     let _ = result;
+}
+
+/// The process-wide Prometheus recorder. The `metrics` facade is global by design; installing it
+/// once per process lets several apps (tests) share it.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first, in which case ours stays unused.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
 }

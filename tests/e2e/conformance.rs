@@ -14,18 +14,17 @@ use socle_core::identity::{NewUser, UserStatus, UserUpdate, secrets};
 use socle_core::jobs::{Job, NewJob, Schedule};
 use socle_core::mail::{MailStore, RenderedMail, TemplateText};
 use socle_core::marketplace::MarketplaceStore;
-use socle_core::marketplace::analytics::CallStats;
 use socle_core::marketplace::billing::Entry;
 use socle_core::marketplace::notify::Notification;
 use socle_core::marketplace::retention::{Purged, Retained, RetentionChange};
 use socle_core::marketplace::rollout::Rollout;
 use socle_core::marketplace::store::{Approval, Inserted, Operation, Publisher, Review, VersionRow};
+use socle_core::plugins::store::CallStats;
 use socle_core::plugins::store::{Installed, KV_QUOTA_BYTES, KvExpect, KvWrite, Receipt};
 use socle_core::records::query::{ExprKind, QueryPlan, index_name};
 use socle_core::records::saved_views::SavedView;
 use socle_core::records::store::{IndexSpec, LinkRow, RecordWrite, ReferenceCheck, SearchDoc, StoredFile, StoredRecord, TimerRow, WriteOp};
 use socle_core::records::{FieldChange, Filter, Op, Query, RecordError, Sort};
-use socle_marketplace::rollout::Health;
 use socle_marketplace::schema::{CollectionDef, SchemaFile};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, AssetKind, DomainName, Locale, NewTenant, Slug, TenantError, TenantId, TenantPatch, TenantStatus};
@@ -254,7 +253,9 @@ fn version_row(plugin: &str, version: &str, publisher: &str, submitted_at: i64) 
 async fn submit(t: &TestApp, plugin: &str, version: &str, publisher_id: &str, submitted_at: i64) -> Inserted {
     market(t).create_publisher(&publisher(publisher_id, "active")).await.unwrap();
     let row = version_row(plugin, version, publisher_id, submitted_at);
-    market(t).insert_version(&row, format!("archive {plugin} {version}").as_bytes(), b"\0asm component").await.unwrap()
+    // As a submission does: the component in the plugin runtime's store, then the version.
+    t.app.plugins.store().put_component(&row.component_sha256, b"\0asm component").await.unwrap();
+    market(t).insert_version(&row, format!("archive {plugin} {version}").as_bytes()).await.unwrap()
 }
 
 fn operation(id: &str, started_at: i64) -> Operation {
@@ -1581,7 +1582,7 @@ async fn receipt_percentiles_are_the_nearest_rank_on_every_backend() {
     assert_eq!((summary[0].invocations, summary[0].p50_us, summary[0].p95_us), (4, 20, 40));
     let summary = store.receipt_summary(b.id, now).await.unwrap();
     assert_eq!((summary[0].invocations, summary[0].failures, summary[0].p50_us, summary[0].p95_us), (300, 3, 150, 285));
-    let analytics = market(&t).call_stats("p", Some("1.0.0"), now).await.unwrap();
+    let analytics = t.app.plugins.store().call_stats("p", Some("1.0.0"), now).await.unwrap();
     assert_eq!(analytics, CallStats { invocations: 304, failures: 3, p95_us: 285 }, "the analytics' own percentile over both tenants");
 }
 
@@ -1650,7 +1651,6 @@ async fn versions_are_immutable_owned_by_their_publisher_and_reviewed_once() {
     assert_eq!((stored.readme, stored.changelog, stored.report, stored.risk), (row.readme, None, row.report, 12));
     assert_eq!((stored.status.as_str(), stored.submitted_at, stored.yanked, stored.deprecated), ("in_review", 100, None, None));
     assert_eq!(market.archive(&row.digest).await.unwrap().as_deref(), Some(&b"archive good 1.0.0"[..]), "the first archive");
-    assert_eq!(t.app.plugins.store().component("good-1.0.0-component").await.unwrap().as_deref(), Some(&b"\0asm component"[..]));
     assert!(market.version("good", "9.9.9").await.unwrap().is_none());
     let versions = |rows: Vec<VersionRow>| rows.into_iter().map(|v| format!("{}@{}", v.plugin_id, v.version)).collect::<Vec<_>>();
     assert_eq!(versions(market.versions("good").await.unwrap()), ["good@1.1.0", "good@1.0.0"]);
@@ -1841,7 +1841,7 @@ async fn install_events_count_distinct_tenants_and_tell_who_ever_installed() {
     plugins.put_install(a.id, &installed("good", "1.1.0", "sha-good"), &actor()).await.unwrap();
     plugins.put_install(c.id, &installed("good", "1.0.0", "sha-good"), &actor()).await.unwrap();
 
-    let stats = market.install_stats().await.unwrap();
+    let stats = t.app.marketplace.install_stats().await.unwrap();
     let good = stats["good"];
     assert_eq!((good.active, good.total), (2, 2), "installed now; tenants that ever installed it");
     assert_eq!(stats.get("other").map_or((0, 0), |s| (s.active, s.total)), (0, 0), "an upgrade is not an install");
@@ -1855,10 +1855,10 @@ async fn install_events_count_distinct_tenants_and_tell_who_ever_installed() {
     assert_eq!(events.iter().map(|(_, kind)| kind.as_str()).collect::<Vec<_>>(), ["installed", "upgraded", "installed", "uninstalled", "installed"]);
     assert!(events.windows(2).all(|w| w[0].0 < w[1].0), "oldest first");
     assert!(market.plugin_events("good", events[4].0 + 1).await.unwrap().is_empty());
-    let mut in_use = market.installed_versions("good").await.unwrap();
+    let mut in_use = plugins.installed_versions("good").await.unwrap();
     in_use.sort();
     assert_eq!(in_use, [("1.0.0".to_owned(), 1), ("1.1.0".to_owned(), 1)]);
-    assert_eq!(market.installs_of("good").await.unwrap(), {
+    assert_eq!(plugins.installs_of("good").await.unwrap(), {
         let mut expected = vec![(a.id, "1.1.0".to_owned()), (c.id, "1.0.0".to_owned())];
         expected.sort();
         expected
@@ -1937,8 +1937,9 @@ async fn one_rollout_runs_per_plugin_and_its_health_counts_uses_only() {
         receipt(a.id, "good", "2.0.0", "filter", 5_000, 10, "error"),
     ];
     t.app.plugins.store().add_receipts(&receipts).await.unwrap();
-    assert_eq!(market.version_health("good", "2.1.0", 5_000).await.unwrap(), Health { invocations: 3, failures: 2 }, "every tenant, uses only");
-    assert_eq!(market.version_health("good", "3.0.0", 0).await.unwrap(), Health::default());
+    let health = t.app.plugins.store().call_stats("good", Some("2.1.0"), 5_000).await.unwrap();
+    assert_eq!((health.invocations, health.failures), (3, 2), "every tenant, uses only");
+    assert_eq!(t.app.plugins.store().call_stats("good", Some("3.0.0"), 0).await.unwrap(), CallStats::default());
 }
 
 #[tokio::test]
@@ -1960,10 +1961,11 @@ async fn concurrent_first_submissions_give_the_plugin_id_to_one_publisher() {
     for publisher_id in ["first", "second", "third"] {
         market(&t).create_publisher(&publisher(publisher_id, "active")).await.unwrap();
     }
+    t.app.plugins.store().put_component(&version_row("contested", "1.0.0", "first", 1).component_sha256, b"\0asm").await.unwrap();
     open_every_connection(&t).await;
     let submissions = ["first", "second", "third"].map(|publisher_id| {
         let market = market(&t);
-        async move { market.insert_version(&version_row("contested", "1.0.0", publisher_id, 1), b"archive", b"component").await }
+        async move { market.insert_version(&version_row("contested", "1.0.0", publisher_id, 1), b"archive").await }
     });
     let outcomes = futures::future::join_all(submissions).await;
     let stored = outcomes.iter().filter(|o| matches!(o, Ok(Inserted::Stored))).count();
@@ -2016,7 +2018,7 @@ async fn calls_are_counted_per_tenant_and_version_within_the_period_without_life
     let t = TestApp::spawn().await;
     let a = t.create_tenant("alpha", "Alpha").await;
     let b = t.create_tenant("bravo", "Bravo").await;
-    let market = market(&t);
+    let plugins = t.app.plugins.store();
     let receipts = [
         receipt(a.id, "bench", "1.0.0", "route", 1_000, 10, "ok"),
         receipt(a.id, "bench", "1.0.0", "action", 1_500, 30, "error"),
@@ -2027,19 +2029,19 @@ async fn calls_are_counted_per_tenant_and_version_within_the_period_without_life
         receipt(b.id, "bench", "1.0.0", "panel", 999, 10, "ok"),
         receipt(a.id, "other", "1.0.0", "route", 1_000, 10, "ok"),
     ];
-    t.app.plugins.store().add_receipts(&receipts).await.unwrap();
-    let mut calls = market.calls("bench", 1_000, 2_000).await.unwrap();
+    plugins.add_receipts(&receipts).await.unwrap();
+    let mut calls = plugins.calls_by_tenant("bench", 1_000, 2_000).await.unwrap();
     calls.sort();
     let mut expected = vec![(a.id, "1.0.0".to_owned(), 2), (a.id, "1.1.0".to_owned(), 1), (b.id, "1.0.0".to_owned(), 1)];
     expected.sort();
     assert_eq!(calls, expected);
-    let mut versions = market.called_versions("bench", 1_000).await.unwrap();
+    let mut versions = plugins.called_versions("bench", 1_000).await.unwrap();
     versions.sort();
     assert_eq!(versions, ["1.0.0", "1.1.0"]);
-    assert_eq!(market.called_versions("bench", 1_600).await.unwrap().len(), 2);
-    assert_eq!(market.call_stats("bench", None, 1_000).await.unwrap(), CallStats { invocations: 5, failures: 2, p95_us: 40 });
-    assert_eq!(market.call_stats("bench", Some("1.1.0"), 1_000).await.unwrap(), CallStats { invocations: 1, failures: 0, p95_us: 20 });
-    assert_eq!(market.call_stats("bench", Some("9.0.0"), 0).await.unwrap(), CallStats::default());
+    assert_eq!(plugins.called_versions("bench", 1_600).await.unwrap().len(), 2);
+    assert_eq!(plugins.call_stats("bench", None, 1_000).await.unwrap(), CallStats { invocations: 5, failures: 2, p95_us: 40 });
+    assert_eq!(plugins.call_stats("bench", Some("1.1.0"), 1_000).await.unwrap(), CallStats { invocations: 1, failures: 0, p95_us: 20 });
+    assert_eq!(plugins.call_stats("bench", Some("9.0.0"), 0).await.unwrap(), CallStats::default());
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! nothing, not even the table owner, can update or delete a row.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socle_tenants::{Actor, TenantId};
 use sqlx::types::Json;
@@ -77,13 +77,16 @@ pub struct AuditRecord {
 }
 
 /// Filters for reading the journal, newest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct AuditQuery {
-    /// Only actions starting with this prefix (`login.`, `user.`).
+    /// Only actions starting with this prefix (`login.`, `user.`); `?action=` in URLs.
+    #[serde(rename = "action")]
     pub action_prefix: Option<String>,
-    /// Only entries older than this id (cursor for the next page).
+    /// Only entries older than this id (cursor for the next page); `?before=` in URLs.
+    #[serde(rename = "before")]
     pub before_id: Option<i64>,
-    /// Page size (capped at 500).
+    /// Page size (capped at 500; 0 means 50).
+    #[serde(default)]
     pub limit: u32,
 }
 
@@ -92,6 +95,22 @@ impl AuditQuery {
     pub fn page_size(&self) -> i64 {
         i64::from(if self.limit == 0 { 50 } else { self.limit.min(500) })
     }
+}
+
+/// One page of the journal, newest first, and where the next one starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditPage {
+    /// Entries.
+    pub entries: Vec<AuditRecord>,
+    /// Pass as `before` for the next page; `None` on the last one.
+    pub next_before: Option<i64>,
+}
+
+/// A page of the tenant's journal.
+pub async fn page(store: &dyn AuditStore, tenant: TenantId, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+    let entries = store.list(tenant, query).await?;
+    let next_before = entries.last().filter(|_| entries.len() as i64 == query.page_size()).map(|e| e.id);
+    Ok(AuditPage { entries, next_before })
 }
 
 /// Reading and appending the journal.

@@ -181,6 +181,12 @@ impl RoleDef {
     }
 }
 
+/// The permissions (keys) role `key` grants, read from the tenant's rules.
+pub fn role_permissions(rules: &[Rule], key: &str) -> Vec<String> {
+    let role = names::role(key);
+    rules.iter().filter(|r| r.ptype == "p" && r.value(0) == role).filter_map(|r| r.value(2).strip_prefix("perm:").map(str::to_owned)).collect()
+}
+
 /// The roles every new tenant gets.
 pub fn template_roles() -> Vec<RoleDef> {
     TEMPLATES

@@ -75,6 +75,13 @@ pub async fn delete_rules(tx: &mut Tx, tenant: TenantId, rules: &[Rule]) -> Resu
     Ok(removed)
 }
 
+/// Deletes every role a subject holds (its `g` rules) inside the caller's transaction: what
+/// deleting a user takes along.
+pub async fn delete_groupings(tx: &mut Tx, tenant: TenantId, subject: &str) -> Result<(), StoreError> {
+    tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(subject).execute(tx).await?;
+    Ok(())
+}
+
 /// Inserts role definitions inside the caller's transaction.
 pub async fn insert_roles(tx: &mut Tx, tenant: TenantId, roles: &[RoleDef], now: i64) -> Result<(), StoreError> {
     for role in roles {

@@ -1,10 +1,13 @@
 use std::io::BufRead as _;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, DomainName, NewTenant, Slug, Tenant, TenantStatus};
 
 use super::demo;
+use clap::Parser as _;
+
 use super::{Cli, Command, OperatorCommand, RecordCommand, TenantCommand, UserCommand};
 use crate::app::{App, BuildOptions};
 use crate::config::Settings;
@@ -275,4 +278,23 @@ async fn operator(app: std::sync::Arc<App>, command: OperatorCommand) -> anyhow:
         println!("generated password (shown once): {password}");
     }
     Ok(())
+}
+
+/// Parses arguments and runs the command; errors are printed with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: failed to start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -13,9 +13,10 @@ mod plugin_tools;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use commands::main;
 
 /// Socle: a multi-tenant, white-label business platform.
 #[derive(Debug, Parser)]
@@ -421,23 +422,4 @@ pub enum OperatorCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-}
-
-/// Parses arguments and runs the command; errors are printed with their causes.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: failed to start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
 }

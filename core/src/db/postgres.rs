@@ -2,7 +2,7 @@ use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, Executor as _, PgConnection, PgPool, Postgres, Transaction};
 
-use super::{DbOptions, Scope};
+use super::options::{DbOptions, Scope};
 
 /// Opens the application pool. Every connection switches to the application role, which has no
 /// BYPASSRLS, so row-level security applies to every query the server makes.

@@ -24,7 +24,7 @@ use sqlx::types::Json;
 use sqlx::{Postgres, Row as _, Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::Backend;
+use super::options::Backend;
 
 type SqliteQuery = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
 type PgQuery = sqlx::query::Query<'static, Postgres, PgArguments>;

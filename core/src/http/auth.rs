@@ -11,10 +11,10 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use socle_tenants::Locale;
 
-use super::AppState;
 use super::extract::{Authenticated, CSRF_COOKIE, Client, PageUser, PendingUser, SESSION_COOKIE, Tenant, session_user};
 use super::pages::{Brand, Page};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::i18n;
 use crate::identity::accounts::LoginOutcome;
 use crate::identity::secrets::{MAX_PASSWORD_LEN, constant_time_eq, random_token};

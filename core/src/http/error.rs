@@ -178,3 +178,36 @@ impl From<crate::records::RecordError> for ApiError {
 
 /// Result of an HTTP handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<crate::plugins::uses::UseError> for ApiError {
+    fn from(err: crate::plugins::uses::UseError) -> Self {
+        use crate::plugins::uses::UseError;
+        match err {
+            UseError::NotFound { what, message } => Self::not_found(
+                match what {
+                    "action" => "action_not_found",
+                    "panel" => "panel_not_found",
+                    _ => "plugin_not_found",
+                },
+                message,
+            ),
+            UseError::Invalid(invalid) => invalid.into(),
+            UseError::Forbidden(message) => Self::forbidden(message),
+            UseError::Records(err) => err.into(),
+            UseError::Refused(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", message),
+            UseError::Failed(err) => err.into(),
+            UseError::Unexpected(message) => Self::new(StatusCode::BAD_GATEWAY, "plugin_failed", message),
+            UseError::Platform(err) => err.into(),
+        }
+    }
+}
+
+/// A plugin that could not run: busy (try again later) or failed.
+impl From<crate::plugins::PluginError> for ApiError {
+    fn from(err: crate::plugins::PluginError) -> Self {
+        if err.busy {
+            return Self::new(StatusCode::TOO_MANY_REQUESTS, "plugin_busy", err.to_string());
+        }
+        Self::new(StatusCode::BAD_GATEWAY, "plugin_failed", err.to_string())
+    }
+}

@@ -9,10 +9,11 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use socle_tenants::{Locale, Permission};
+use uuid::Uuid;
 
-use super::AppState;
 use crate::authz::names;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::identity::accounts::ClientInfo;
 use crate::identity::secrets::{constant_time_eq, token_hash};
 use crate::identity::sessions::Session;
@@ -219,4 +220,9 @@ where
             Err(_) => Err(Redirect::to(&format!("{base}/login")).into_response()),
         }
     }
+}
+
+/// Parses an id from a path segment, with the envelope on failure.
+pub fn parse_id(raw: &str, what: &'static str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("not_found", format!("{what} `{raw}` does not exist")))
 }

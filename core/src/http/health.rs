@@ -8,12 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
-use super::AppState;
 use super::json::Json;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -43,21 +42,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if ok { (StatusCode::OK, Json(body)).into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(body)).into_response() }
 }
 
-/// The process-wide Prometheus recorder. The `metrics` facade is global by design; installing it
-/// once per process lets several apps (tests) share it.
-pub fn prometheus() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
-        let handle = recorder.handle();
-        // Fails only if another recorder was installed first, in which case ours stays unused.
-        let _ = metrics::set_global_recorder(recorder);
-        handle
-    })
-}
-
 async fn metrics() -> Response {
-    let body = prometheus().render();
+    let body = crate::telemetry::prometheus().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

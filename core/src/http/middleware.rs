@@ -12,9 +12,9 @@ use http::{StatusCode, Uri};
 use serde::Serialize;
 use tracing::Span;
 
-use super::AppState;
 use super::pages::{Brand, Page};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::i18n;
 use crate::tenancy::Resolution;
 

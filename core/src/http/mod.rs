@@ -12,51 +12,24 @@ mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod partner;
 pub mod portal;
+pub mod state;
 pub mod ui;
 
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::Request;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
-use crate::tenancy::TenantContext;
-
-/// Shared state of every handler: the platform, and the page templates of the surfaces.
-#[derive(Clone)]
-pub struct AppState {
-    /// The platform.
-    pub app: Arc<App>,
-    /// Page templates.
-    pub templates: Arc<pages::Templates>,
-}
-
-impl AppState {
-    /// The state of a server over `app` (loads the templates, installs the metrics recorder).
-    pub fn new(app: Arc<App>) -> anyhow::Result<Self> {
-        let templates = Arc::new(pages::Templates::new().context("failed to load the page templates")?);
-        // Installed before the first request so every request is counted.
-        health::prometheus();
-        Ok(Self { app, templates })
-    }
-}
-
-impl Deref for AppState {
-    type Target = App;
-
-    fn deref(&self) -> &App {
-        &self.app
-    }
-}
+pub use state::AppState;
 
 /// Every route. Tenant routes expect a [`TenantContext`] in the request extensions (inserted by
 /// the resolution middleware wrapped around this router in [`service`]).
@@ -124,9 +97,4 @@ impl Server {
         self.state.db.close().await;
         Ok(())
     }
-}
-
-/// The tenant context of a request, if any (for handlers that serve both hosts).
-pub fn tenant_of(request: &Request) -> Option<&TenantContext> {
-    request.extensions().get::<TenantContext>()
 }

@@ -8,10 +8,10 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 use socle_marketplace::schema::{CollectionDef, FieldDef, FieldType};
 
-use super::AppState;
 use super::extract::ApiUser;
 use super::json::Json;
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 use crate::records::registry::core_schema;
 
 /// Routes of this module.

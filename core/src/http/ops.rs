@@ -14,10 +14,10 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use socle_tenants::{Actor, Locale};
 
-use super::AppState;
 use super::extract::Client;
 use super::pages::{Brand, Page};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::i18n;
 use crate::identity::operators::{Operator, OperatorSession};
 use crate::identity::secrets::{self, constant_time_eq, random_token, token_hash};

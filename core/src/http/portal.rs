@@ -9,9 +9,9 @@ use axum::routing::get;
 use serde::Serialize;
 use socle_tenants::{AssetKind, Permission};
 
-use super::AppState;
 use super::extract::{PageUser, Tenant};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::tenancy::TenantContext;
 
 /// Routes of this module.
@@ -63,9 +63,9 @@ async fn home(State(state): State<AppState>, request: Request) -> Result<Respons
             permissions.push(PermissionView { key: permission.as_str(), label: permission.label(locale) });
         }
     }
-    let shell = super::ui::shell(&state, &auth, "").await?;
+    let shell = super::ui::shell::shell(&state, &auth, "").await?;
     let data = HomeData { home: true, user_totp: auth.user.totp_enabled, roles, permissions };
-    Ok(state.templates.render("home.html", super::ui::page(&auth, shell, data)))
+    Ok(state.templates.render("home.html", super::ui::shell::page(&auth, shell, data)))
 }
 
 async fn theme_css(Tenant(ctx): Tenant) -> Response {

@@ -3,6 +3,7 @@
 //! operators, who are not tenant users at all.
 
 pub mod accounts;
+pub mod members;
 pub mod operators;
 pub mod secrets;
 pub mod sessions;

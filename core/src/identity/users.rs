@@ -253,7 +253,7 @@ impl UserStore for SqlUserStore {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let before = fetch_existing(&mut tx, tenant, id).await?;
-        tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = 'g' AND v0 = $2").bind(tenant).bind(names::user(id)).execute(&mut tx).await?;
+        authz::store::delete_groupings(&mut tx, tenant, &names::user(id)).await?;
         tx.query("DELETE FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
         audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "user.deleted", names::user(id)).before(&before)).await?;
         tx.commit().await?;

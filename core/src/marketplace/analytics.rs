@@ -6,13 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use serde::Serialize;
 
 use super::Marketplace;
-use super::store::SqlMarketplaceStore;
-use crate::db::Scope;
-use crate::error::StoreError;
+pub use super::store::AnalyticsStore;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -71,28 +68,13 @@ pub struct Analytics {
     pub p95_us: i64,
 }
 
-/// Receipts of one version, summed up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallStats {
-    /// Invocations.
-    pub invocations: i64,
-    /// Failures.
-    pub failures: i64,
-    /// 95th percentile duration, µs.
-    pub p95_us: i64,
-}
-
-/// Storage queries behind the analytics (platform scope, aggregates only).
-#[async_trait]
-pub trait AnalyticsStore: Send + Sync {
-    /// The plugin's install events since `since` (ms): time and kind.
-    async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError>;
-    /// Tenants per installed version.
-    async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError>;
-    /// Receipt statistics since `since`, of one version or (`None`) all.
-    async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError>;
-    /// Versions that have receipts since `since`.
-    async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError>;
+/// The period of analytics asked for: 30 days unless said, 1 to 366.
+pub fn period_days(days: Option<u32>) -> Result<u32, socle_tenants::ValidationError> {
+    let days = days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(socle_tenants::ValidationError::new("days", "give a period of 1 to 366 days"));
+    }
+    Ok(days)
 }
 
 /// Puts events into one bucket per day from `from_day` (days since the epoch) for `days` days.
@@ -116,7 +98,7 @@ fn date(day: i64) -> String {
     chrono::DateTime::from_timestamp_millis(day * DAY_MS).map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
-fn rate(stats: CallStats) -> f64 {
+fn rate(stats: crate::plugins::store::CallStats) -> f64 {
     if stats.invocations == 0 { 0.0 } else { stats.failures as f64 / stats.invocations as f64 }
 }
 
@@ -128,16 +110,16 @@ impl Marketplace {
         let since = from_day * DAY_MS;
         let events = self.store.plugin_events(plugin, since).await?;
         let daily = daily(&events, from_day, days);
-        let installed = self.store.installed_versions(plugin).await?;
+        let installed = self.plugins.store().installed_versions(plugin).await?;
         let mut names: BTreeMap<semver::Version, String> = BTreeMap::new();
-        for version in installed.iter().map(|(v, _)| v.clone()).chain(self.store.called_versions(plugin, since).await?) {
+        for version in installed.iter().map(|(v, _)| v.clone()).chain(self.plugins.store().called_versions(plugin, since).await?) {
             if let Ok(parsed) = semver::Version::parse(&version) {
                 names.insert(parsed, version);
             }
         }
         let mut versions = Vec::new();
         for version in names.into_values().rev() {
-            let stats = self.store.call_stats(plugin, Some(&version), since).await?;
+            let stats = self.plugins.store().call_stats(plugin, Some(&version), since).await?;
             versions.push(VersionUse {
                 tenants: installed.iter().find(|(v, _)| *v == version).map_or(0, |(_, n)| *n),
                 invocations: stats.invocations,
@@ -147,7 +129,7 @@ impl Marketplace {
                 version,
             });
         }
-        let all = self.store.call_stats(plugin, None, since).await?;
+        let all = self.plugins.store().call_stats(plugin, None, since).await?;
         Ok(Analytics {
             plugin: plugin.into(),
             days,
@@ -159,72 +141,6 @@ impl Marketplace {
             error_rate: rate(all),
             p95_us: all.p95_us,
         })
-    }
-}
-
-#[async_trait]
-impl AnalyticsStore for SqlMarketplaceStore {
-    async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at")
-            .bind(plugin)
-            .bind(since)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok((r.get("at")?, r.get("kind")?))).collect()
-    }
-
-    async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT version, COUNT(*) AS n FROM plugin_installs WHERE plugin_id = $1 GROUP BY version").bind(plugin).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok((r.get("version")?, r.get("n")?))).collect()
-    }
-
-    async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'")
-            .bind(plugin)
-            .bind(since)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok(r.get("version")?)).collect()
-    }
-
-    async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let filter = "plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle' AND ($3 IS NULL OR version = $3)";
-        let row = tx
-            .query_built(format!(
-                "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
-            ))
-            .bind(plugin)
-            .bind(since)
-            .bind(version)
-            .fetch_one(&mut tx)
-            .await?;
-        let invocations: i64 = row.get("calls")?;
-        let failures: i64 = row.get("failures")?;
-        // Nearest-rank percentile: the value at rank ceil(0.95 n), the same on both backends.
-        let p95_us = if invocations == 0 {
-            0
-        } else {
-            let offset = (invocations * 95 + 99) / 100 - 1;
-            tx.query_built(format!("SELECT duration_us FROM plugin_receipts WHERE {filter} ORDER BY duration_us LIMIT 1 OFFSET $4"))
-                .bind(plugin)
-                .bind(since)
-                .bind(version)
-                .bind(offset)
-                .fetch_one(&mut tx)
-                .await?
-                .at(0)?
-        };
-        tx.commit().await?;
-        Ok(CallStats { invocations, failures, p95_us })
     }
 }
 

@@ -21,8 +21,7 @@ use socle_marketplace::resolve::{self, Candidate, Channel, Index, Request, Upgra
 use socle_tenants::{Actor, PluginWant, Tenant, TenantId};
 
 use super::Marketplace;
-use super::retention::RetentionChange;
-use super::store::{Approval, Operation, VersionRow};
+use super::store::{Approval, Operation, RetentionChange, VersionRow};
 use crate::plugins::install::{InstallError, Snapshot};
 
 /// What the tenant wants, by plugin id (`tenant.toml`'s `[plugins]`).

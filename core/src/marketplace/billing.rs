@@ -15,15 +15,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{Datelike as _, TimeZone as _};
-use serde::Serialize;
 use socle_marketplace::billing::{self, Charge, Statement};
 use socle_marketplace::manifest::{Manifest, Pricing};
 use socle_tenants::TenantId;
 
 use super::Marketplace;
-use super::store::SqlMarketplaceStore;
-use crate::db::Scope;
-use crate::error::StoreError;
+pub use super::store::{BillingStore, Entry};
 use crate::jobs::{Job, JobFailure, JobHandler};
 
 /// The monthly charge job (payload `{"period": "YYYY-MM"}`, default: the previous month).
@@ -31,51 +28,6 @@ pub const CHARGE_JOB: &str = "marketplace.billing.charge";
 
 /// Its schedule: the first of each month.
 pub const CHARGE_CRON: &str = "5 0 1 * *";
-
-/// One ledger entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Entry {
-    /// Id.
-    pub id: String,
-    /// `YYYY-MM`.
-    pub period: String,
-    /// Tenant charged.
-    #[serde(skip)]
-    pub tenant: TenantId,
-    /// Plugin.
-    pub plugin_id: String,
-    /// Its publisher.
-    pub publisher_id: String,
-    /// `subscription` or `usage`.
-    pub kind: String,
-    /// Months or calls.
-    pub quantity: i64,
-    /// Cents per month, or millicents per call.
-    pub unit_price: i64,
-    /// Cents.
-    pub amount_cents: i64,
-    /// ISO 4217.
-    pub currency: String,
-    /// Reseller whose customer the tenant is.
-    pub reseller: Option<String>,
-    /// Creation (ms).
-    pub created_at: i64,
-}
-
-/// Storage of the ledger and of resellers.
-#[async_trait]
-pub trait BillingStore: Send + Sync {
-    /// Appends an entry; false if the tenant was already charged for this plugin, kind and month.
-    async fn append_entry(&self, entry: &Entry) -> Result<bool, StoreError>;
-    /// A publisher's entries of a month.
-    async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError>;
-    /// Calls of a plugin per tenant and version between `from` and `to` (ms).
-    async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError>;
-    /// Makes `tenant` a customer of white-label reseller `reseller` (`None`: direct).
-    async fn set_reseller(&self, tenant: TenantId, reseller: Option<&str>) -> Result<(), StoreError>;
-    /// The tenant's reseller.
-    async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError>;
-}
 
 /// Which paid plugins each tenant subscribed to, for the plugin runtime: a plugin is free, or
 /// the tenant accepted its price when asking for it (its wants say `subscribed`). A plugin not
@@ -118,6 +70,14 @@ impl Marketplace {
     pub async fn entitled(&self, tenant: TenantId, plugin: &str, pricing: &Pricing) -> anyhow::Result<bool> {
         use crate::plugins::Entitlements as _;
         Ok(Subscriptions::new(self.store.clone()).entitled(tenant, &[(plugin, pricing)]).await?.contains(plugin))
+    }
+}
+
+/// A statement period: `YYYY-MM`, or what to fix.
+pub fn check_period(period: &str) -> Result<(), socle_tenants::ValidationError> {
+    match month_bounds(period) {
+        Some(_) => Ok(()),
+        None => Err(socle_tenants::ValidationError::new("period", format!("`{period}` is not a month: write YYYY-MM, e.g. 2026-11"))),
     }
 }
 
@@ -168,7 +128,7 @@ impl Marketplace {
                 Pricing::Free => continue,
                 Pricing::Monthly { cents, currency } => {
                     let cents = i64::try_from(*cents)?;
-                    for (tenant, _) in self.store.installs_of(&plugin).await? {
+                    for (tenant, _) in self.plugins.store().installs_of(&plugin).await? {
                         if !self.entitled(tenant, &plugin, &manifest.pricing).await? {
                             continue;
                         }
@@ -177,7 +137,7 @@ impl Marketplace {
                 }
                 Pricing::PerUse { millicents, currency } => {
                     let mut per_tenant: BTreeMap<TenantId, i64> = BTreeMap::new();
-                    for (tenant, _, calls) in self.store.calls(&plugin, from, to).await? {
+                    for (tenant, _, calls) in self.plugins.store().calls_by_tenant(&plugin, from, to).await? {
                         *per_tenant.entry(tenant).or_default() += calls;
                     }
                     for (tenant, calls) in per_tenant {
@@ -240,101 +200,6 @@ impl JobHandler for ChargeMonth {
         let period = job.payload.get("period").and_then(serde_json::Value::as_str).map_or_else(|| previous_month(self.0.now_ms()), str::to_owned);
         self.0.charge_month(&period).await.map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
         Ok(())
-    }
-}
-
-#[async_trait]
-impl BillingStore for SqlMarketplaceStore {
-    async fn append_entry(&self, e: &Entry) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(e.tenant)).await?;
-        let done = tx.query(
-            "INSERT INTO marketplace_ledger (id, period, tenant_id, plugin_id, publisher_id, kind, quantity, unit_price, amount_cents, currency, reseller, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, tenant_id, plugin_id, kind) DO NOTHING",
-        )
-        .bind(&e.id)
-        .bind(&e.period)
-        .bind(e.tenant)
-        .bind(&e.plugin_id)
-        .bind(&e.publisher_id)
-        .bind(&e.kind)
-        .bind(e.quantity)
-        .bind(e.unit_price)
-        .bind(e.amount_cents)
-        .bind(&e.currency)
-        .bind(&e.reseller)
-        .bind(e.created_at)
-        .execute(&mut tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done == 1)
-    }
-
-    async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
-            .bind(publisher)
-            .bind(period)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Entry {
-                    id: r.get("id")?,
-                    period: r.get("period")?,
-                    tenant: r.get::<TenantId>("tenant_id")?,
-                    plugin_id: r.get("plugin_id")?,
-                    publisher_id: r.get("publisher_id")?,
-                    kind: r.get("kind")?,
-                    quantity: r.get("quantity")?,
-                    unit_price: r.get("unit_price")?,
-                    amount_cents: r.get("amount_cents")?,
-                    currency: r.get("currency")?,
-                    reseller: r.get("reseller")?,
-                    created_at: r.get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn calls(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        // Lifecycle calls (install, upgrade, uninstall) are the platform's, not a use.
-        let rows = tx
-            .query(
-                "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
-             WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
-            )
-            .bind(plugin)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?, r.get("calls")?))).collect()
-    }
-
-    async fn set_reseller(&self, tenant: TenantId, reseller: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("DELETE FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).execute(&mut tx).await?;
-        if let Some(reseller) = reseller {
-            tx.query("INSERT INTO tenant_resellers (tenant_id, reseller, created_at) VALUES ($1, $2, $3)")
-                .bind(tenant)
-                .bind(reseller)
-                .bind(self.clock.now_ms())
-                .execute(&mut tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let reseller = tx.query("SELECT reseller FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).scalar(&mut tx).await?;
-        tx.commit().await?;
-        Ok(reseller)
     }
 }
 

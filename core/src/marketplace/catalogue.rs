@@ -11,7 +11,7 @@ use socle_marketplace::schema::Label;
 use socle_tenants::Tenant;
 
 use super::Marketplace;
-use super::store::{InstallStats, Rating, Review, VersionRow};
+use super::store::{Rating, Review, VersionRow};
 
 /// Filters of a catalogue search.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -29,6 +29,16 @@ pub struct Query {
     pub min_rating: Option<f64>,
     /// `installs` (default), `rating`, `name`, `newest`.
     pub sort: Option<String>,
+}
+
+impl Query {
+    /// Checks the search before it runs.
+    pub fn check(&self) -> Result<(), socle_tenants::ValidationError> {
+        if self.q.as_ref().is_some_and(|q| q.len() > 200) {
+            return Err(socle_tenants::ValidationError::new("q", "a search has at most 200 characters"));
+        }
+        Ok(())
+    }
 }
 
 /// A plugin in the catalogue.
@@ -179,11 +189,33 @@ fn matches(query: &Query, words: &[String], manifest: &Manifest, summary: &Summa
         && query.min_rating.is_none_or(|min| summary.rating.unwrap_or(0.0) >= min)
 }
 
+/// Install numbers of a plugin.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct InstallStats {
+    /// Tenants that have it installed now.
+    pub active: i64,
+    /// Tenants that ever installed it.
+    pub total: i64,
+}
+
 impl Marketplace {
+    /// Install numbers per plugin: active from the plugin runtime's installs, total from the
+    /// marketplace's install events.
+    pub async fn install_stats(&self) -> anyhow::Result<BTreeMap<String, InstallStats>> {
+        let mut stats = BTreeMap::<String, InstallStats>::new();
+        for (plugin, active) in self.plugins.store().install_counts().await? {
+            stats.entry(plugin).or_default().active = active;
+        }
+        for (plugin, total) in self.store.install_totals().await? {
+            stats.entry(plugin).or_default().total = total;
+        }
+        Ok(stats)
+    }
+
     /// Catalogue search.
     pub async fn search_catalogue(&self, query: &Query) -> anyhow::Result<Vec<Summary>> {
         let listed = self.store.listed().await?;
-        let stats = self.store.install_stats().await?;
+        let stats = self.install_stats().await?;
         let ratings = self.store.ratings().await?;
         let mut by_plugin: BTreeMap<&str, Vec<&VersionRow>> = BTreeMap::new();
         for row in &listed {
@@ -209,7 +241,7 @@ impl Marketplace {
     pub async fn listing(&self, id: &str, tenant: Option<&Tenant>) -> anyhow::Result<Option<Listing>> {
         let versions = self.store.versions(id).await?;
         let listed: Vec<&VersionRow> = versions.iter().filter(|v| v.status == "listed").collect();
-        let (stats, ratings) = (self.store.install_stats().await?, self.store.ratings().await?);
+        let (stats, ratings) = (self.install_stats().await?, self.store.ratings().await?);
         let Some((manifest, row, summary)) = summary(id, &listed, &stats, &ratings) else { return Ok(None) };
         let archive = self.store.archive(&row.digest).await?.unwrap_or_default();
         let assets = Package::unpack(&archive, &PackageLimits::default()).map(|p| p.assets.into_keys().collect()).unwrap_or_default();

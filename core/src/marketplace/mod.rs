@@ -11,6 +11,7 @@ pub mod apply;
 pub mod approvals;
 pub mod billing;
 pub mod catalogue;
+pub mod jobs;
 pub mod notify;
 pub mod publish;
 pub mod publishers;
@@ -29,7 +30,7 @@ use crate::authz::Authorizer;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::identity::UserStore;
-use crate::jobs::{JobStore, Registration};
+use crate::jobs::JobStore;
 use crate::mail::Mailer;
 use crate::plugins::PluginRuntime;
 
@@ -91,14 +92,5 @@ impl Marketplace {
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
-    }
-
-    /// The marketplace's jobs: retention purges, rollout ticks, the monthly charge.
-    pub fn jobs(self: &Arc<Self>) -> Vec<Registration> {
-        vec![
-            Registration::scheduled(retention::PURGE_JOB, retention::SWEEP_CRON, Arc::new(retention::PurgeRetained(self.clone()))),
-            Registration::scheduled(rollout::TICK_JOB, rollout::TICK_CRON, Arc::new(rollout::Tick(self.clone()))),
-            Registration::scheduled(billing::CHARGE_JOB, billing::CHARGE_CRON, Arc::new(billing::ChargeMonth(self.clone()))),
-        ]
     }
 }

@@ -178,7 +178,10 @@ impl Marketplace {
             deprecated: None,
             submitted_at: self.now_ms(),
         };
-        match self.store.insert_version(&row, archive, &package.component).await? {
+        // The component goes to the plugin runtime's store first: content-addressed, so a
+        // submission that fails below leaves at most bytes a later one reuses.
+        self.plugins.store().put_component(&row.component_sha256, &package.component).await?;
+        match self.store.insert_version(&row, archive).await? {
             Inserted::Stored => {}
             Inserted::VersionExists => return Ok(report.fail("version", "this version was submitted meanwhile: bump the version")),
             Inserted::OwnedBy(owner) => return Ok(report.fail("version", format!("plugin id belongs to publisher {owner}"))),

@@ -3,10 +3,12 @@
 //! key). Adding a key makes it current and retires the previous one; revoking marks a key
 //! compromised.
 
+use serde::Serialize;
 use socle_marketplace::signing::PublicKey;
 
 use super::Marketplace;
-use super::store::{Publisher, PublisherKey};
+use super::catalogue::InstallStats;
+use super::store::{Publisher, PublisherKey, TokenInfo};
 use crate::identity::secrets::{random_token, token_hash};
 
 /// Prefix of publisher tokens, so a leaked one is recognisable (and greppable by scanners).
@@ -93,5 +95,85 @@ impl Marketplace {
             return Err(PublisherError::NotFound(format!("publisher {publisher} has no key {key_id} to revoke")));
         }
         Ok(())
+    }
+}
+
+/// What a publisher sees of its account: itself, its signing keys and its tokens (never a
+/// token's secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// The publisher.
+    pub publisher: Publisher,
+    /// Signing keys, current and retired.
+    pub keys: Vec<PublisherKey>,
+    /// API tokens.
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// One of the publisher's versions as its console and API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedVersion {
+    /// Plugin id.
+    pub plugin: String,
+    /// Version.
+    pub version: String,
+    /// Archive digest.
+    pub digest: String,
+    /// `stable` or `beta`.
+    pub channel: String,
+    /// `in_review`, `listed`, `rejected`…
+    pub status: String,
+    /// Risk score of the validation.
+    pub risk: i64,
+    /// The validation report.
+    pub report: serde_json::Value,
+    /// The reviewer's note.
+    pub review_note: Option<String>,
+    /// Why it was yanked, if it was.
+    pub yanked: Option<String>,
+    /// Why the plugin is deprecated, if it is.
+    pub deprecated: Option<String>,
+    /// Submission time (ms).
+    pub submitted_at: i64,
+    /// The plugin's install numbers.
+    pub installs: InstallStats,
+}
+
+impl Marketplace {
+    /// The publisher's account.
+    pub async fn publisher_account(&self, publisher: &Publisher) -> anyhow::Result<Account> {
+        let keys = self.store.keys(&publisher.id).await?;
+        let tokens = self.store.tokens(&publisher.id).await?;
+        Ok(Account { publisher: publisher.clone(), keys, tokens })
+    }
+
+    /// Every version the publisher submitted, newest first.
+    pub async fn published_versions(&self, publisher: &Publisher) -> anyhow::Result<Vec<PublishedVersion>> {
+        let versions = self.store.publisher_versions(&publisher.id).await?;
+        let stats = self.install_stats().await?;
+        Ok(versions
+            .into_iter()
+            .map(|v| PublishedVersion {
+                installs: stats.get(&v.plugin_id).copied().unwrap_or_default(),
+                plugin: v.plugin_id,
+                version: v.version,
+                digest: v.digest,
+                channel: v.channel,
+                status: v.status,
+                risk: v.risk,
+                report: v.report,
+                review_note: v.review_note,
+                yanked: v.yanked,
+                deprecated: v.deprecated,
+                submitted_at: v.submitted_at,
+            })
+            .collect())
+    }
+
+    /// Whether `plugin` is the publisher's (another publisher's plugin and a missing one look
+    /// the same to it).
+    pub async fn publishes(&self, publisher: &Publisher, plugin: &str) -> anyhow::Result<bool> {
+        let versions = self.store.versions(plugin).await?;
+        Ok(versions.first().is_some_and(|v| v.publisher_id == publisher.id))
     }
 }

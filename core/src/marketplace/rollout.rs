@@ -18,8 +18,7 @@ use socle_tenants::{Actor, TenantId};
 
 use super::Marketplace;
 use super::apply::{Change, Target};
-use super::store::{SqlMarketplaceStore, VersionRow};
-use crate::db::{Row, Scope};
+pub use super::store::{Rollout, RolloutStore, VersionRow};
 use crate::error::StoreError;
 use crate::jobs::{Job, JobFailure, JobHandler};
 
@@ -28,51 +27,6 @@ pub const TICK_JOB: &str = "marketplace.rollout.tick";
 
 /// Its schedule.
 pub const TICK_CRON: &str = "*/10 * * * *";
-
-/// A rollout of one version.
-#[derive(Debug, Clone, Serialize)]
-pub struct Rollout {
-    /// Plugin.
-    pub plugin_id: String,
-    /// The version rolled out.
-    pub version: String,
-    /// The version it replaces (what tenants outside the cohort get).
-    pub previous: Option<String>,
-    /// Promotion steps, in percent of tenants.
-    pub steps: Vec<u8>,
-    /// Tenants that get it now, in percent.
-    pub percent: u8,
-    /// `active`, `paused`, `completed`, `halted` (health gate) or `killed` (operator).
-    pub state: String,
-    /// How many percentage points above the previous version's error rate are tolerated, in
-    /// hundredths.
-    pub threshold_bp: i64,
-    /// Calls needed before judging the version.
-    pub min_invocations: i64,
-    /// Start (ms).
-    pub started_at: i64,
-    /// Last step (ms).
-    pub step_at: i64,
-    /// Last change (ms).
-    pub updated_at: i64,
-    /// Why it was halted, killed or paused.
-    pub note: Option<String>,
-}
-
-impl Rollout {
-    /// Whether this rollout keeps its version from `tenant`.
-    pub fn holds_back(&self, tenant: TenantId) -> bool {
-        match self.state.as_str() {
-            "active" | "paused" => !cohort::in_cohort(&tenant.to_string(), &self.plugin_id, self.percent),
-            "halted" | "killed" => true,
-            _ => false,
-        }
-    }
-
-    fn label(&self) -> String {
-        format!("{}@{}", self.plugin_id, self.version)
-    }
-}
 
 /// Why a rollout request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -95,21 +49,6 @@ impl From<StoreError> for RolloutError {
     fn from(err: StoreError) -> Self {
         Self::Platform(err.into())
     }
-}
-
-/// Storage of rollouts.
-#[async_trait]
-pub trait RolloutStore: Send + Sync {
-    /// Inserts a rollout; false if the plugin has one active or paused, or this version had one.
-    async fn insert_rollout(&self, rollout: &Rollout) -> Result<bool, StoreError>;
-    /// Rollouts (of one plugin, or all), newest first.
-    async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError>;
-    /// Updates a rollout's step, state and note.
-    async fn update_rollout(&self, rollout: &Rollout) -> Result<(), StoreError>;
-    /// Invocations and failures of a version in every tenant since `since` (ms).
-    async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError>;
-    /// Every tenant that has the plugin installed, with its version.
-    async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError>;
 }
 
 /// What a rollout request may set.
@@ -236,10 +175,15 @@ impl Marketplace {
     }
 
     async fn rollout_health(&self, rollout: &Rollout) -> Result<(Health, Health), StoreError> {
-        let new = self.store.version_health(&rollout.plugin_id, &rollout.version, rollout.started_at).await?;
+        let health = |stats: crate::plugins::store::CallStats| Health {
+            invocations: u64::try_from(stats.invocations).unwrap_or(0),
+            failures: u64::try_from(stats.failures).unwrap_or(0),
+        };
+        let receipts = self.plugins.store();
+        let new = health(receipts.call_stats(&rollout.plugin_id, Some(&rollout.version), rollout.started_at).await?);
         let previous = match &rollout.previous {
             // The previous version over the week before the rollout and since.
-            Some(previous) => self.store.version_health(&rollout.plugin_id, previous, rollout.started_at - 7 * 86_400_000).await?,
+            Some(previous) => health(receipts.call_stats(&rollout.plugin_id, Some(previous), rollout.started_at - 7 * 86_400_000).await?),
             None => Health::default(),
         };
         Ok((new, previous))
@@ -295,7 +239,7 @@ impl Marketplace {
     /// tenant whose set does not resolve keeps its version and is logged).
     async fn release_version(self: &Arc<Self>, rollout: &Rollout) {
         let Ok(target) = semver::Version::parse(&rollout.version) else { return };
-        let installs = match self.store.installs_of(&rollout.plugin_id).await {
+        let installs = match self.plugins.store().installs_of(&rollout.plugin_id).await {
             Ok(installs) => installs,
             Err(err) => {
                 tracing::warn!(plugin.id = %rollout.plugin_id, error = %err, "rollout release skipped");
@@ -354,7 +298,7 @@ impl Marketplace {
     /// one), each atomically, and tells its administrators.
     pub async fn roll_back_everyone(self: &Arc<Self>, plugin: &str, version: &str, why: &str) -> Result<RollbackReport, RolloutError> {
         let mut report = RollbackReport::default();
-        for (tenant, installed) in self.store.installs_of(plugin).await? {
+        for (tenant, installed) in self.plugins.store().installs_of(plugin).await? {
             if installed != version {
                 continue;
             }
@@ -441,113 +385,5 @@ impl JobHandler for Tick {
     async fn run(&self, _job: &Job) -> Result<(), JobFailure> {
         self.0.tick_rollouts().await.map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
         Ok(())
-    }
-}
-
-fn rollout_row(r: &Row) -> Result<Rollout, StoreError> {
-    let steps: Vec<u8> = serde_json::from_str(&r.get::<String>("steps")?).map_err(anyhow::Error::from)?;
-    Ok(Rollout {
-        plugin_id: r.get::<String>("plugin_id")?,
-        version: r.get::<String>("version")?,
-        previous: r.get::<Option<String>>("previous")?,
-        steps,
-        percent: u8::try_from(r.get::<i64>("percent")?).unwrap_or(0),
-        state: r.get::<String>("state")?,
-        threshold_bp: r.get::<i64>("threshold_bp")?,
-        min_invocations: r.get::<i64>("min_invocations")?,
-        started_at: r.get::<i64>("started_at")?,
-        step_at: r.get::<i64>("step_at")?,
-        updated_at: r.get::<i64>("updated_at")?,
-        note: r.get::<Option<String>>("note")?,
-    })
-}
-
-#[async_trait]
-impl RolloutStore for SqlMarketplaceStore {
-    async fn insert_rollout(&self, r: &Rollout) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let busy: Option<String> = tx
-            .query("SELECT version FROM plugin_rollouts WHERE plugin_id = $1 AND (state IN ('active', 'paused') OR version = $2)")
-            .bind(&r.plugin_id)
-            .bind(&r.version)
-            .scalar(&mut tx)
-            .await?;
-        if busy.is_some() {
-            return Ok(false);
-        }
-        tx.query(
-            "INSERT INTO plugin_rollouts (plugin_id, version, previous, steps, percent, state, threshold_bp, min_invocations, started_at, step_at, updated_at, note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&r.plugin_id)
-        .bind(&r.version)
-        .bind(&r.previous)
-        .bind(serde_json::to_string(&r.steps).map_err(anyhow::Error::from)?)
-        .bind(i64::from(r.percent))
-        .bind(&r.state)
-        .bind(r.threshold_bp)
-        .bind(r.min_invocations)
-        .bind(r.started_at)
-        .bind(r.step_at)
-        .bind(r.updated_at)
-        .bind(&r.note)
-        .execute(&mut tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
-            .bind(plugin)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(rollout_row).collect()
-    }
-
-    async fn update_rollout(&self, r: &Rollout) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("UPDATE plugin_rollouts SET percent = $1, state = $2, step_at = $3, updated_at = $4, note = $5 WHERE plugin_id = $6 AND version = $7")
-            .bind(i64::from(r.percent))
-            .bind(&r.state)
-            .bind(r.step_at)
-            .bind(r.updated_at)
-            .bind(&r.note)
-            .bind(&r.plugin_id)
-            .bind(&r.version)
-            .execute(&mut tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    // Uses only: the install and upgrade calls the rollout itself makes are not traffic (counting
-    // them made the gate depend on when their receipts happened to be stored).
-    async fn version_health(&self, plugin: &str, version: &str, since: i64) -> Result<Health, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let row = tx
-            .query(
-                "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures
-             FROM plugin_receipts WHERE plugin_id = $1 AND version = $2 AND started_at >= $3 AND kind <> 'lifecycle'",
-            )
-            .bind(plugin)
-            .bind(version)
-            .bind(since)
-            .fetch_one(&mut tx)
-            .await?;
-        tx.commit().await?;
-        let calls: i64 = row.get("calls")?;
-        let failures: i64 = row.get("failures")?;
-        Ok(Health { invocations: u64::try_from(calls).unwrap_or(0), failures: u64::try_from(failures).unwrap_or(0) })
-    }
-
-    async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id").bind(plugin).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?))).collect()
     }
 }

@@ -7,10 +7,12 @@ pub mod grants;
 pub mod hooks;
 pub mod host;
 pub mod install;
+pub mod overview;
 pub mod receipts;
 pub mod runtime;
 pub mod services;
 pub mod store;
+pub mod uses;
 
 pub use runtime::{Call, Entitlements, Output, PluginError, PluginRuntime};
 pub use services::Services;

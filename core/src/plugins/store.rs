@@ -137,6 +137,27 @@ pub struct ReceiptSummary {
 }
 
 /// Storage of plugins.
+/// Receipts of one plugin (one version or all) summed up across tenants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallStats {
+    /// Invocations.
+    pub invocations: i64,
+    /// Failures.
+    pub failures: i64,
+    /// 95th percentile duration (nearest rank), µs.
+    pub p95_us: i64,
+}
+
+/// The value at nearest rank `ceil(q n)` of sorted `values` (0 when empty): what PostgreSQL's
+/// `percentile_disc` returns, so both backends agree.
+pub fn nearest_rank(sorted: &[i64], q: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 #[async_trait]
 pub trait PluginStore: Send + Sync {
     /// Stores a component under its digest (no-op if present).
@@ -167,6 +188,21 @@ pub trait PluginStore: Send + Sync {
     async fn receipt_summary(&self, tenant: TenantId, since: i64) -> Result<Vec<ReceiptSummary>, StoreError>;
     /// The latest receipts of a plugin in a tenant.
     async fn receipts(&self, tenant: TenantId, plugin: &str, limit: i64) -> Result<Vec<Receipt>, StoreError>;
+
+    // Across tenants (platform scope, for the marketplace: rollouts, billing, partner analytics).
+
+    /// Every tenant that has the plugin installed, with its version.
+    async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError>;
+    /// Tenants that have each plugin installed now.
+    async fn install_counts(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
+    /// Tenants per installed version of the plugin.
+    async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Versions of the plugin that have use receipts since `since` (ms).
+    async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError>;
+    /// Use receipts (lifecycle calls excluded) since `since`, of one version or (`None`) all.
+    async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError>;
+    /// Use receipts per tenant and version between `from` and `to` (ms).
+    async fn calls_by_tenant(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError>;
 }
 
 /// Receipts are stored many rows per statement: one round trip to the database (and, on SQLite,
@@ -198,7 +234,7 @@ fn receipt_insert_sql(rows: usize) -> String {
 
 fn summarize(plugin: String, mut durations: Vec<i64>, rows: &[(String, i64, i64, i32, i32)]) -> ReceiptSummary {
     durations.sort_unstable();
-    let pick = |q: f64| durations.get(((durations.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0);
+    let pick = |q: f64| nearest_rank(&durations, q);
     ReceiptSummary {
         plugin_id: plugin,
         invocations: rows.len() as i64,
@@ -528,5 +564,88 @@ impl PluginStore for SqlPluginStore {
             .await?;
         tx.commit().await?;
         rows.iter().map(|r| receipt(r, tenant)).collect()
+    }
+
+    async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id").bind(plugin).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?))).collect()
+    }
+
+    async fn install_counts(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id").fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok((r.get("plugin_id")?, r.get("n")?))).collect()
+    }
+
+    async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx.query("SELECT version, COUNT(*) AS n FROM plugin_installs WHERE plugin_id = $1 GROUP BY version").bind(plugin).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok((r.get("version")?, r.get("n")?))).collect()
+    }
+
+    async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx
+            .query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'")
+            .bind(plugin)
+            .bind(since)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok(r.get("version")?)).collect()
+    }
+
+    // Uses only: the install and upgrade calls a rollout itself makes are not traffic (counting
+    // them made its health gate depend on when their receipts happened to be stored).
+    async fn call_stats(&self, plugin: &str, version: Option<&str>, since: i64) -> Result<CallStats, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let filter = "plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle' AND ($3 IS NULL OR version = $3)";
+        let row = tx
+            .query_built(format!(
+                "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
+            ))
+            .bind(plugin)
+            .bind(since)
+            .bind(version)
+            .fetch_one(&mut tx)
+            .await?;
+        let invocations: i64 = row.get("calls")?;
+        let failures: i64 = row.get("failures")?;
+        // Nearest rank, read in SQL: the value at rank ceil(0.95 n).
+        let p95_us = if invocations == 0 {
+            0
+        } else {
+            let offset = (invocations * 95 + 99) / 100 - 1;
+            tx.query_built(format!("SELECT duration_us FROM plugin_receipts WHERE {filter} ORDER BY duration_us LIMIT 1 OFFSET $4"))
+                .bind(plugin)
+                .bind(since)
+                .bind(version)
+                .bind(offset)
+                .fetch_one(&mut tx)
+                .await?
+                .at(0)?
+        };
+        tx.commit().await?;
+        Ok(CallStats { invocations, failures, p95_us })
+    }
+
+    async fn calls_by_tenant(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx
+            .query(
+                "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
+                 WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
+            )
+            .bind(plugin)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?, r.get("calls")?))).collect()
     }
 }

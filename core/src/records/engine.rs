@@ -90,6 +90,30 @@ struct Change {
     outcome: EffectOutcome,
 }
 
+/// Which record an operation is about: its id and, when the caller reached it through a URL
+/// naming its collection, that collection (a record of another collection is then not found,
+/// like a missing one — no handler reads a record first to learn its collection).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    /// The record.
+    pub id: Uuid,
+    /// The collection it must belong to, if the caller named one.
+    pub collection: Option<&'a str>,
+}
+
+impl<'a> RecordRef<'a> {
+    /// Record `id` of `collection`.
+    pub fn new(collection: &'a str, id: Uuid) -> Self {
+        Self { id, collection: Some(collection) }
+    }
+}
+
+impl From<Uuid> for RecordRef<'_> {
+    fn from(id: Uuid) -> Self {
+        Self { id, collection: None }
+    }
+}
+
 impl RecordEngine {
     /// An engine over `store`.
     pub fn new(store: Arc<dyn RecordStore>, authz: Arc<Authorizer>, clock: SharedClock, bus: Arc<dyn crate::bus::Bus>) -> Self {
@@ -193,9 +217,13 @@ impl RecordEngine {
     }
 
     /// Loads a record the caller may read (hidden and missing records are both "not found").
-    async fn load(&self, caller: &Caller, id: Uuid, action: &str) -> Result<(Arc<CollectionDef>, StoredRecord), RecordError> {
-        let not_found = || RecordError::NotFound(format!("record {id} does not exist in this tenant"));
-        let record = self.store.get(caller.tenant, id).await?.ok_or_else(not_found)?;
+    async fn load(&self, caller: &Caller, at: RecordRef<'_>, action: &str) -> Result<(Arc<CollectionDef>, StoredRecord), RecordError> {
+        let id = at.id;
+        let not_found = || match at.collection {
+            Some(collection) => RecordError::NotFound(format!("record {id} is not in {collection}")),
+            None => RecordError::NotFound(format!("record {id} does not exist in this tenant")),
+        };
+        let record = self.store.get(caller.tenant, id).await?.filter(|r| at.collection.is_none_or(|c| c == r.collection)).ok_or_else(not_found)?;
         let collection = self.definition(caller.tenant, &record.collection).await.map_err(|_| not_found())?;
         // A plugin is told what its manifest lacks rather than that the record does not exist:
         // the record is in its own tenant, and the partner needs to know what to declare.
@@ -214,9 +242,17 @@ impl RecordEngine {
         Ok((collection, record))
     }
 
+    /// Whether `id` is a record of `collection` in `tenant` (a check of the platform's, such as
+    /// a client user's customer account; no caller's rights apply).
+    pub async fn exists(&self, tenant: TenantId, collection: &str, id: Uuid) -> Result<bool, RecordError> {
+        Ok(self.store.get(tenant, id).await?.is_some_and(|r| r.collection == collection))
+    }
+
     /// One record, with its timers.
-    pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<Record, RecordError> {
-        let mut view = self.get_fields(caller, id).await?;
+    pub async fn get(&self, caller: &Caller, at: impl Into<RecordRef<'_>>) -> Result<Record, RecordError> {
+        let at = at.into();
+        let id = at.id;
+        let mut view = self.get_fields(caller, at).await?;
         view.timers = self
             .store
             .timers(caller.tenant, id)
@@ -229,8 +265,8 @@ impl RecordEngine {
 
     /// A record the caller may read, its fields only (no timers: one query less, for callers
     /// such as plugins that do not show them).
-    pub async fn get_fields(&self, caller: &Caller, id: Uuid) -> Result<Record, RecordError> {
-        let (collection, record) = self.load(caller, id, "read").await?;
+    pub async fn get_fields(&self, caller: &Caller, at: impl Into<RecordRef<'_>>) -> Result<Record, RecordError> {
+        let (collection, record) = self.load(caller, at.into(), "read").await?;
         let readable = Access::new(&self.authz, caller).readable(&collection).await?;
         Ok(Self::view(&collection, record, &readable))
     }
@@ -295,11 +331,19 @@ impl RecordEngine {
 
     /// Changes fields of a record; `expected_version` makes it conditional (If-Match). Without
     /// one, a concurrent change is merged by applying the patch again on the new state.
-    pub async fn update(&self, caller: &Caller, id: Uuid, patch: Map<String, Value>, expected_version: Option<i64>) -> Result<Record, RecordError> {
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        at: impl Into<RecordRef<'_>>,
+        patch: Map<String, Value>,
+        expected_version: Option<i64>,
+    ) -> Result<Record, RecordError> {
+        let at = at.into();
+        let id = at.id;
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (collection, before) = self.load(caller, id, "update").await?;
+            let (collection, before) = self.load(caller, at, "update").await?;
             let access = Access::new(&self.authz, caller);
             let normalized = self.validate_input(&access, &collection, &patch, WriteOp::Update).await?;
             let mut data = before.data.clone();
@@ -332,8 +376,10 @@ impl RecordEngine {
     }
 
     /// Fires a workflow transition.
-    pub async fn transition(&self, caller: &Caller, id: Uuid, name: &str, expected_version: Option<i64>) -> Result<Record, RecordError> {
-        let (collection, before) = self.load(caller, id, "update").await?;
+    pub async fn transition(&self, caller: &Caller, at: impl Into<RecordRef<'_>>, name: &str, expected_version: Option<i64>) -> Result<Record, RecordError> {
+        let at = at.into();
+        let id = at.id;
+        let (collection, before) = self.load(caller, at, "update").await?;
         let workflow = collection.workflow.as_ref().ok_or_else(|| RecordError::invalid("transition", format!("{} has no workflow", collection.name)))?;
         let transition =
             workflow.transition(name).ok_or_else(|| RecordError::invalid("transition", format!("`{name}` is not a transition of {}", collection.name)))?;
@@ -367,8 +413,10 @@ impl RecordEngine {
     }
 
     /// Deletes a record.
-    pub async fn delete(&self, caller: &Caller, id: Uuid, expected_version: Option<i64>) -> Result<(), RecordError> {
-        let (collection, before) = self.load(caller, id, "delete").await?;
+    pub async fn delete(&self, caller: &Caller, at: impl Into<RecordRef<'_>>, expected_version: Option<i64>) -> Result<(), RecordError> {
+        let at = at.into();
+        let id = at.id;
+        let (collection, before) = self.load(caller, at, "delete").await?;
         let version = expected_version.unwrap_or(before.version);
         let change = Change {
             op: WriteOp::Delete,
@@ -636,8 +684,10 @@ impl RecordEngine {
     }
 
     /// A record's history, newest first, with only the changes the caller may read.
-    pub async fn history(&self, caller: &Caller, id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryEntry>, RecordError> {
-        let (collection, _) = self.load(caller, id, "read").await?;
+    pub async fn history(&self, caller: &Caller, at: impl Into<RecordRef<'_>>, before: Option<i64>, limit: i64) -> Result<Vec<HistoryEntry>, RecordError> {
+        let at = at.into();
+        let id = at.id;
+        let (collection, _) = self.load(caller, at, "read").await?;
         let readable = Access::new(&self.authz, caller).readable(&collection).await?;
         let rows = self.store.history(caller.tenant, id, before, limit.clamp(1, 200)).await?;
         Ok(rows
@@ -663,8 +713,9 @@ impl RecordEngine {
     }
 
     /// The records linked to a record: explicit links both ways, and reference fields both ways.
-    pub async fn links(&self, caller: &Caller, id: Uuid) -> Result<Vec<LinkView>, RecordError> {
-        let (collection, record) = self.load(caller, id, "read").await?;
+    pub async fn links(&self, caller: &Caller, at: impl Into<RecordRef<'_>>) -> Result<Vec<LinkView>, RecordError> {
+        let (collection, record) = self.load(caller, at.into(), "read").await?;
+        let id = record.id;
         let access = Access::new(&self.authz, caller);
         let collections = self.registry.for_tenant(caller.tenant).await?;
         let mut found: Vec<(String, &'static str, &'static str, Uuid)> = Vec::new();
@@ -726,9 +777,11 @@ impl RecordEngine {
 
     /// Links two records (the caller updates `from` and reads `to`). `kind` must be declared by
     /// `from`'s collection for `to`'s collection, or be `related`.
-    pub async fn link(&self, caller: &Caller, from: Uuid, to: Uuid, kind: &str, add: bool) -> Result<bool, RecordError> {
+    pub async fn link(&self, caller: &Caller, from: impl Into<RecordRef<'_>>, to: Uuid, kind: &str, add: bool) -> Result<bool, RecordError> {
+        let from = from.into();
         let (from_def, _) = self.load(caller, from, "update").await?;
-        let (to_def, _) = self.load(caller, to, "read").await?;
+        let from = from.id;
+        let (to_def, _) = self.load(caller, to.into(), "read").await?;
         let declared = kind == "related" || from_def.links.iter().any(|l| l.kind == kind && l.to == to_def.name);
         if !declared {
             let kinds: Vec<String> = from_def.links.iter().filter(|l| l.to == to_def.name).map(|l| l.kind.clone()).collect();
@@ -879,7 +932,7 @@ impl RecordEngine {
         let file = self.store.file(caller.tenant, id).await?.ok_or_else(not_found)?;
         match (file.record_id, &file.field) {
             (Some(record), Some(field)) => {
-                let (collection, _) = self.load(caller, record, "read").await.map_err(|_| not_found())?;
+                let (collection, _) = self.load(caller, record.into(), "read").await.map_err(|_| not_found())?;
                 let readable = Access::new(&self.authz, caller).readable(&collection).await?;
                 if !readable.contains(field) {
                     return Err(not_found());

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use access::{Caller, Principal};
-pub use engine::RecordEngine;
+pub use engine::{RecordEngine, RecordRef};
 pub use query::{Filter, Op, Query, Sort};
 
 /// A record as the caller may see it.

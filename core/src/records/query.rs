@@ -146,8 +146,12 @@ pub trait Dialect: Send + Sync {
     fn field_expr(&self, name: &str, kind: ExprKind) -> String;
     /// Condition: the multi-valued field `name` contains the bound value `$n`.
     fn array_contains(&self, name: &str, placeholder: &str) -> String;
-    /// Case-insensitive "contains" on a text expression (the bound value is escaped for LIKE
-    /// with `\\` and lowercase).
+    /// The bound value of a "contains" condition for `needle`, as [`Dialect::contains`] reads it.
+    fn contains_value(&self, needle: &str) -> String {
+        needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    }
+    /// Case-insensitive "contains" on a text expression, with the bound value of
+    /// [`Dialect::contains_value`] (by default lowercase and escaped for LIKE with `\\`).
     fn contains(&self, expr: &str, placeholder: &str) -> String;
     /// A placeholder compared with the `id` column (PostgreSQL stores UUIDs, binds text).
     fn id_param(&self, placeholder: &str) -> String {
@@ -174,8 +178,14 @@ impl Dialect for SqliteDialect {
         format!("EXISTS (SELECT 1 FROM json_each(data, '$.{name}') WHERE value = {placeholder})")
     }
 
+    // SQLite's lower() and LIKE fold ASCII only ("ÉCRAN" would not contain "écran"): a
+    // case-insensitive regular expression folds every letter.
+    fn contains_value(&self, needle: &str) -> String {
+        format!("(?i){}", regex::escape(needle))
+    }
+
     fn contains(&self, expr: &str, placeholder: &str) -> String {
-        format!("lower({expr}) LIKE '%' || {placeholder} || '%' ESCAPE '\\'")
+        format!("{expr} REGEXP {placeholder}")
     }
 }
 
@@ -331,7 +341,13 @@ impl QueryPlan {
                     continue;
                 }
             };
+            let is_id = target == Target::Column("id");
             let normalize = |v: &Value| -> Result<SqlValue, String> {
+                // An id that is no record's id (any text a URL filter may carry) matches no
+                // record: compared as the nil id, which none has, on both backends.
+                if is_id && v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_err()) {
+                    return Ok(SqlValue::Text(uuid::Uuid::nil().to_string()));
+                }
                 let v = &coerce(v, kind);
                 let normalized = match def {
                     // Compare with the stored form: a phone typed "06…" matches "+336…".
@@ -359,8 +375,7 @@ impl QueryPlan {
                 },
                 Op::Contains => match (&filter.value, kind) {
                     (Value::String(s), ExprKind::Text) if !s.is_empty() && s.len() <= 200 => {
-                        let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                        Ok((Condition::Compare { target, op: Op::Contains, arity: 1 }, vec![SqlValue::Text(escaped)]))
+                        Ok((Condition::Compare { target, op: Op::Contains, arity: 1 }, vec![SqlValue::Text(s.clone())]))
                     }
                     _ => Err("contains takes a non-empty text on a text field".to_owned()),
                 },
@@ -481,7 +496,10 @@ impl QueryPlan {
                     }
                 }
             }
-            values.extend(bound.iter().cloned());
+            match (condition, bound.as_slice()) {
+                (Condition::Compare { op: Op::Contains, .. }, [SqlValue::Text(needle)]) => values.push(SqlValue::Text(dialect.contains_value(needle))),
+                _ => values.extend(bound.iter().cloned()),
+            }
         }
         if paged && let Some(cursor) = &self.after {
             let expr = Self::target_sql(dialect, &self.order.target);

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use socle_marketplace::schema::{CollectionDef, SchemaFile};
 use socle_tenants::{Locale, Permission};
 
-use super::parse_id;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiUser;
+use crate::http::extract::parse_id;
 use crate::http::json::Json;
+use crate::http::state::AppState;
 use crate::mail::TemplateText;
 
 pub fn router() -> Router<AppState> {

@@ -6,16 +6,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use socle_tenants::roles::{UserType, validate_role_key};
 use socle_tenants::{Permission, TenantId, ValidationError};
 
-use crate::authz::{RoleDef, Rule, names};
-use crate::http::AppState;
+use crate::authz::{RoleDef, Rule, role_permissions};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
+use crate::http::state::AppState;
+use crate::identity::members::RoleGrants;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/roles", get(list).post(create)).route("/roles/{key}", delete(remove)).route("/roles/{key}/permissions", put(set_permissions))
@@ -31,19 +31,17 @@ fn check_permissions(keys: &[String]) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn role_permissions(rules: &[Rule], key: &str) -> Vec<String> {
-    let role = names::role(key);
-    rules.iter().filter(|r| r.ptype == "p" && r.value(0) == role).filter_map(|r| r.value(2).strip_prefix("perm:").map(str::to_owned)).collect()
+/// The tenant's roles.
+#[derive(Debug, Serialize)]
+struct Roles {
+    roles: Vec<RoleGrants>,
 }
 
-async fn roles_json(state: &AppState, tenant: TenantId) -> ApiResult<Value> {
-    let roles = state.policies.roles(tenant).await?;
-    let rules = state.policies.rules(tenant).await?;
-    let items: Vec<Value> = roles.iter().map(|r| json!({ "role": r, "permissions": role_permissions(&rules, &r.key) })).collect();
-    Ok(json!({ "roles": items }))
+async fn roles_json(state: &AppState, tenant: TenantId) -> ApiResult<Roles> {
+    Ok(Roles { roles: state.accounts.roles(tenant).await? })
 }
 
-pub(crate) async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Roles>> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(Json(roles_json(&state, auth.tenant.tenant.id).await?))
 }
@@ -99,7 +97,7 @@ async fn set_permissions(
     ApiUser(auth): ApiUser,
     Path(key): Path<String>,
     Json(body): Json<PermissionsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Roles>> {
     auth.require(&state, Permission::Administrer).await?;
     check_permissions(&body.permissions)?;
     let tenant = auth.tenant.tenant.id;

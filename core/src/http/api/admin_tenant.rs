@@ -3,16 +3,16 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use socle_tenants::{AssetKind, Locale, Permission, TenantPatch, ThemeTokens};
 
-use crate::audit::AuditQuery;
-use crate::http::AppState;
+use crate::audit::{self, AuditPage, AuditQuery};
 use crate::http::error::ApiResult;
-use crate::http::extract::{ApiUser, Authenticated};
+use crate::http::extract::ApiUser;
 use crate::http::json::Json;
+use crate::http::state::AppState;
 use crate::tenancy::branding::validate_image;
 
 pub fn router() -> Router<AppState> {
@@ -23,13 +23,20 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit))
 }
 
-fn tenant_json(tenant: &socle_tenants::Tenant) -> Value {
-    json!({ "tenant": tenant, "css_variables": tenant.theme.css_variables() })
+/// The tenant's settings, with its theme as CSS variables.
+#[derive(Debug, Serialize)]
+struct TenantSettings<'a> {
+    tenant: &'a socle_tenants::Tenant,
+    css_variables: String,
 }
 
-pub(crate) async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+fn tenant_json(tenant: &socle_tenants::Tenant) -> Json<TenantSettings<'_>> {
+    Json(TenantSettings { tenant, css_variables: tenant.theme.css_variables() })
+}
+
+async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Response> {
     auth.require(&state, Permission::Administrer).await?;
-    Ok(Json(tenant_json(&auth.tenant.tenant)))
+    Ok(tenant_json(&auth.tenant.tenant).into_response())
 }
 
 /// What a tenant administrator may change (the plan and domains are the operator's).
@@ -42,38 +49,33 @@ struct UpdateRequest {
     require_mfa_for_admins: Option<bool>,
 }
 
-async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Value>> {
+async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpdateRequest>) -> ApiResult<Response> {
     auth.require(&state, Permission::Administrer).await?;
     let patch = TenantPatch { name: body.name, plan: None, locale: body.locale, theme: body.theme, require_mfa_for_admins: body.require_mfa_for_admins };
     let tenant = state.tenants.update(auth.tenant.tenant.id, &patch, &auth.actor()).await?;
     state.resolver.changed(tenant.id, state.bus.as_ref()).await;
-    Ok(Json(tenant_json(&tenant)))
+    Ok(tenant_json(&tenant).into_response())
 }
 
-async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, body: Bytes, kind: AssetKind) -> ApiResult<Json<Value>> {
+/// A stored logo or favicon.
+#[derive(Debug, Serialize)]
+struct Asset {
+    kind: AssetKind,
+    content_type: &'static str,
+    sha256: String,
+    bytes: usize,
+}
+
+async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, body: Bytes, kind: AssetKind) -> ApiResult<Json<Asset>> {
     auth.require(&state, Permission::Administrer).await?;
     let content_type = validate_image(kind, &body)?;
     let tenant = auth.tenant.tenant.id;
     let sha256 = state.tenants.put_asset(tenant, kind, content_type, &body, &auth.actor()).await?;
     state.resolver.changed(tenant, state.bus.as_ref()).await;
-    Ok(Json(json!({ "kind": kind, "content_type": content_type, "sha256": sha256, "bytes": body.len() })))
+    Ok(Json(Asset { kind, content_type, sha256, bytes: body.len() }))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct AuditParams {
-    pub(crate) action: Option<String>,
-    pub(crate) before: Option<i64>,
-    pub(crate) limit: Option<u32>,
-}
-
-pub(crate) async fn audit(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<AuditParams>) -> ApiResult<Json<Value>> {
-    require_audit(&state, &auth).await?;
-    let query = AuditQuery { action_prefix: params.action, before_id: params.before, limit: params.limit.unwrap_or(50) };
-    let entries = state.audit.list(auth.tenant.tenant.id, &query).await?;
-    let next = entries.last().filter(|_| entries.len() as i64 == query.page_size()).map(|e| e.id);
-    Ok(Json(json!({ "entries": entries, "next_before": next })))
-}
-
-async fn require_audit(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
-    auth.require(state, Permission::Administrer).await
+async fn audit(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
+    auth.require(&state, Permission::Administrer).await?;
+    Ok(Json(audit::page(state.audit.as_ref(), auth.tenant.tenant.id, &query).await?))
 }

@@ -6,17 +6,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Locale, Permission};
 
-use super::parse_id;
-use crate::http::AppState;
+use crate::error::StoreError;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
+use crate::http::state::AppState;
 use crate::identity::accounts::{self, CreateUser};
+use crate::identity::members::Member;
 use crate::identity::{User, UserStatus, UserUpdate};
 
 pub fn router() -> Router<AppState> {
@@ -33,22 +34,25 @@ async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
 
 async fn find(state: &AppState, auth: &Authenticated, id: &str) -> ApiResult<User> {
     let id = parse_id(id, "user")?;
-    state.users.get(auth.tenant.tenant.id, id).await?.ok_or_else(|| ApiError::not_found("user_not_found", format!("user `{id}` does not exist in this tenant")))
+    state.accounts.find_user(auth.tenant.tenant.id, id).await.map_err(|e| match e {
+        StoreError::NotFound(message) => ApiError::not_found("user_not_found", message),
+        other => other.into(),
+    })
 }
 
-async fn with_roles(state: &AppState, user: &User) -> ApiResult<Value> {
-    let roles = state.authz.user_roles(user.tenant_id, user.id).await?;
-    Ok(json!({ "user": user, "roles": roles }))
+async fn with_roles(state: &AppState, user: &User) -> ApiResult<Member> {
+    Ok(state.accounts.member(user.clone()).await?)
 }
 
-pub(crate) async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// The tenant's users.
+#[derive(Debug, Serialize)]
+struct Members {
+    users: Vec<Member>,
+}
+
+async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Members>> {
     admin(&state, &auth).await?;
-    let users = state.users.list(auth.tenant.tenant.id).await?;
-    let mut items = Vec::with_capacity(users.len());
-    for user in &users {
-        items.push(with_roles(&state, user).await?);
-    }
-    Ok(Json(json!({ "users": items })))
+    Ok(Json(Members { users: state.accounts.members(auth.tenant.tenant.id).await? }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,14 +78,20 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
         locale: body.locale,
     };
     let (user, generated) = state.accounts.create_user(auth.tenant.tenant.id, request, &auth.actor()).await?;
-    let mut body = with_roles(&state, &user).await?;
-    if let Some(password) = generated {
-        body["generated_password"] = json!(password);
-    }
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let member = with_roles(&state, &user).await?;
+    Ok((StatusCode::CREATED, Json(Created { member, generated_password: generated })).into_response())
 }
 
-async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// A new user; the password generated for them is shown this once.
+#[derive(Debug, Serialize)]
+struct Created {
+    #[serde(flatten)]
+    member: Member,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generated_password: Option<String>,
+}
+
+async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     Ok(Json(with_roles(&state, &user).await?))
@@ -98,7 +108,7 @@ struct UpdateRequest {
     account: Option<Option<uuid::Uuid>>,
 }
 
-async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Value>> {
+async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     let status = match body.status.as_deref() {
@@ -142,9 +152,10 @@ async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id):
 
 /// The account must be a customer account record of this tenant.
 async fn check_account(state: &AppState, tenant: socle_tenants::TenantId, account: uuid::Uuid) -> ApiResult<uuid::Uuid> {
-    match state.records.store().get(tenant, account).await? {
-        Some(record) if record.collection == "customer_account" => Ok(account),
-        _ => Err(socle_tenants::ValidationError::new("account", format!("{account} is not a customer account of this tenant")).into()),
+    if state.records.exists(tenant, "customer_account", account).await? {
+        Ok(account)
+    } else {
+        Err(socle_tenants::ValidationError::new("account", format!("{account} is not a customer account of this tenant")).into())
     }
 }
 
@@ -166,16 +177,23 @@ struct RolesRequest {
     roles: Vec<String>,
 }
 
-async fn set_roles(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<RolesRequest>) -> ApiResult<Json<Value>> {
+async fn set_roles(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<RolesRequest>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     state.accounts.set_user_roles(auth.tenant.tenant.id, &user, &body.roles, &auth.actor()).await?;
     Ok(Json(with_roles(&state, &user).await?))
 }
 
-async fn password_reset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// A password reset link to hand to the user.
+#[derive(Debug, Serialize)]
+struct ResetLink {
+    reset_link: String,
+    expires_in_secs: u64,
+}
+
+async fn password_reset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<ResetLink>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     let link = state.accounts.start_password_reset(&auth.tenant.tenant, &user, &auth.actor()).await?;
-    Ok(Json(json!({ "reset_link": link, "expires_in_secs": accounts::RESET_TTL.as_secs() })))
+    Ok(Json(ResetLink { reset_link: link, expires_in_secs: accounts::RESET_TTL.as_secs() }))
 }

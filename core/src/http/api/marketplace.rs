@@ -10,17 +10,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use socle_marketplace::resolve::Upgrade;
 use socle_tenants::{Permission, PluginWant};
 
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
+use crate::http::state::AppState;
+use crate::marketplace::apply::Plan;
 use crate::marketplace::apply::{self, ApplyError, Change, Target};
-use crate::marketplace::catalogue;
+use crate::marketplace::approvals::Inbox;
+use crate::marketplace::catalogue::{self, Listing, Summary};
+use crate::marketplace::store::{Approval, Notification, Operation, Retention};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,22 +61,26 @@ fn applied(err: ApplyError) -> ApiError {
     }
 }
 
-pub(crate) async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Value>> {
-    admin(&state, &auth).await?;
-    if query.q.as_ref().is_some_and(|q| q.len() > 200) {
-        return Err(socle_tenants::ValidationError::new("q", "a search has at most 200 characters").into());
-    }
-    Ok(Json(json!({ "plugins": state.marketplace.search_catalogue(&query).await? })))
+/// Plugins of the catalogue.
+#[derive(Debug, Serialize)]
+struct Plugins {
+    plugins: Vec<Summary>,
 }
 
-pub(crate) async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
+async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Plugins>> {
+    admin(&state, &auth).await?;
+    query.check()?;
+    Ok(Json(Plugins { plugins: state.marketplace.search_catalogue(&query).await? }))
+}
+
+async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Listing>> {
     admin(&state, &auth).await?;
     let listing = state
         .marketplace
         .listing(&plugin, Some(&auth.tenant.tenant))
         .await?
         .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace")))?;
-    Ok(Json(serde_json::to_value(listing).map_err(anyhow::Error::from)?))
+    Ok(Json(listing))
 }
 
 async fn asset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plugin, path)): Path<(String, String)>) -> ApiResult<Response> {
@@ -130,20 +136,30 @@ fn install_change(wants: &mut apply::Wants, body: &InstallRequest) -> ApiResult<
 }
 
 /// What installing would do (plugins added, versions, capabilities), without doing it.
-async fn plan(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<Json<Value>> {
+async fn plan(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<Json<Plan>> {
     admin(&state, &auth).await?;
     let mut wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = install_change(&mut wants, &body)?;
     let plan = state.marketplace.plan(&auth.tenant.tenant, &change).await.map_err(applied)?;
-    Ok(Json(serde_json::to_value(plan).map_err(anyhow::Error::from)?))
+    Ok(Json(plan))
 }
 
-async fn install(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+/// An applied change: the journal's operation and what it did.
+#[derive(Debug, Serialize)]
+struct Applied {
+    operation: Operation,
+    plan: Plan,
+    /// For an uninstall: the data the removed plugins left, kept for a grace period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retained: Option<Vec<Retention>>,
+}
+
+async fn install(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<(StatusCode, Json<Applied>)> {
     admin(&state, &auth).await?;
     let mut wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = install_change(&mut wants, &body)?;
     let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
-    Ok((StatusCode::CREATED, Json(json!({ "operation": operation, "plan": plan }))))
+    Ok((StatusCode::CREATED, Json(Applied { operation, plan, retained: None })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,7 +170,7 @@ struct UpgradeRequest {
     plugins: Option<BTreeSet<String>>,
 }
 
-async fn upgrade(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpgradeRequest>) -> ApiResult<Json<Value>> {
+async fn upgrade(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpgradeRequest>) -> ApiResult<Json<Applied>> {
     admin(&state, &auth).await?;
     let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let (summary, upgrade) = match body.plugins {
@@ -163,7 +179,7 @@ async fn upgrade(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(bod
     };
     let change = Change { kind: "upgrade", summary, target: Target::Resolve { wants, upgrade, locked: None } };
     let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
-    Ok(Json(json!({ "operation": operation, "plan": plan })))
+    Ok(Json(Applied { operation, plan, retained: None }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,7 +188,7 @@ struct UninstallRequest {
     plugin: String,
 }
 
-async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Value>> {
+async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Applied>> {
     admin(&state, &auth).await?;
     let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = apply::uninstall_change(wants, &body.plugin).ok_or_else(|| {
@@ -189,13 +205,19 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(b
         .into_iter()
         .filter(|r| r.status == "kept" && removed.contains(r.plugin_id.as_str()))
         .collect();
-    Ok(Json(json!({ "operation": operation, "plan": plan, "retained": retained })))
+    Ok(Json(Applied { operation, plan, retained: Some(retained) }))
 }
 
 /// The data uninstalled plugins left in this tenant: kept, restored or purged.
-async fn retained(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// What uninstalled plugins left.
+#[derive(Debug, Serialize)]
+struct Retained {
+    retained: Vec<Retention>,
+}
+
+async fn retained(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Retained>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "retained": state.marketplace.store().retentions(auth.tenant.tenant.id).await? })))
+    Ok(Json(Retained { retained: state.marketplace.store().retentions(auth.tenant.tenant.id).await? }))
 }
 
 /// Downloads the NDJSON export of an uninstalled plugin's data, until it is purged.
@@ -228,44 +250,69 @@ async fn retained_export(State(state): State<AppState>, ApiUser(auth): ApiUser, 
 }
 
 /// Back to the state before the last applied operation.
-async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Applied>> {
     admin(&state, &auth).await?;
     let change = state.marketplace.rollback_change(auth.tenant.tenant.id).await.map_err(applied)?;
     let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
-    Ok(Json(json!({ "operation": operation, "plan": plan })))
+    Ok(Json(Applied { operation, plan, retained: None }))
 }
 
-pub(crate) async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// What the tenant asked for and the lockfile it resolved to (TOML).
+#[derive(Debug, Serialize)]
+struct Lock {
+    wants: apply::Wants,
+    lock: String,
+}
+
+async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Lock>> {
     admin(&state, &auth).await?;
     let (wants, lock) = state.marketplace.current_lock(auth.tenant.tenant.id).await?;
-    Ok(Json(json!({ "wants": wants, "lock": lock.to_toml() })))
+    Ok(Json(Lock { wants, lock: lock.to_toml() }))
 }
 
-pub(crate) async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// The operation journal, newest first.
+#[derive(Debug, Serialize)]
+struct Operations {
+    operations: Vec<Operation>,
+}
+
+async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Operations>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "operations": state.marketplace.store().operations(auth.tenant.tenant.id, 100).await? })))
+    Ok(Json(Operations { operations: state.marketplace.store().operations(auth.tenant.tenant.id, 100).await? }))
 }
 
-pub(crate) async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// The approval inbox.
+#[derive(Debug, Serialize)]
+struct Approvals {
+    approvals: Vec<Inbox>,
+}
+
+async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Approvals>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "approvals": state.marketplace.approval_inbox(&auth.tenant.tenant).await? })))
+    Ok(Json(Approvals { approvals: state.marketplace.approval_inbox(&auth.tenant.tenant).await? }))
 }
 
-async fn decide(state: &AppState, auth: &Authenticated, id: &str, approve: bool) -> ApiResult<Json<Value>> {
+/// A decided approval request.
+#[derive(Debug, Serialize)]
+struct Decided {
+    approval: Approval,
+}
+
+async fn decide(state: &AppState, auth: &Authenticated, id: &str, approve: bool) -> ApiResult<Json<Decided>> {
     admin(state, auth).await?;
     match state.marketplace.decide_approval(&auth.tenant.tenant, id, approve, &auth.actor()).await {
-        Ok(approval) => Ok(Json(json!({ "approval": approval }))),
+        Ok(approval) => Ok(Json(Decided { approval })),
         Err(crate::marketplace::approvals::DecideError::NotFound(message)) => Err(ApiError::not_found("approval_not_found", message)),
         Err(crate::marketplace::approvals::DecideError::Stale(message)) => Err(ApiError::conflict("approval_stale", message)),
         Err(crate::marketplace::approvals::DecideError::Platform(err)) => Err(err.into()),
     }
 }
 
-async fn approve(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn approve(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Decided>> {
     decide(&state, &auth, &id, true).await
 }
 
-async fn reject(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn reject(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Decided>> {
     decide(&state, &auth, &id, false).await
 }
 
@@ -321,11 +368,18 @@ struct NotificationsQuery {
 
 /// What the marketplace told this tenant's administrators: updates, approvals waiting,
 /// rollbacks; newest first.
-async fn notifications(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<NotificationsQuery>) -> ApiResult<Json<Value>> {
+/// Notifications, and how many are unread.
+#[derive(Debug, Serialize)]
+struct Notifications {
+    notifications: Vec<Notification>,
+    unread: usize,
+}
+
+async fn notifications(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<NotificationsQuery>) -> ApiResult<Json<Notifications>> {
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
     let unread = state.marketplace.store().notifications(tenant, true, 1000).await?.len();
-    Ok(Json(json!({ "notifications": state.marketplace.store().notifications(tenant, query.unread, 200).await?, "unread": unread })))
+    Ok(Json(Notifications { notifications: state.marketplace.store().notifications(tenant, query.unread, 200).await?, unread }))
 }
 
 async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -337,7 +391,13 @@ async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): P
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn read_all(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// How many notifications were marked read.
+#[derive(Debug, Serialize)]
+struct Marked {
+    marked: u64,
+}
+
+async fn read_all(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Marked>> {
     admin(&state, &auth).await?;
-    Ok(Json(json!({ "marked": state.marketplace.store().mark_all_read(auth.tenant.tenant.id, state.now_ms()).await? })))
+    Ok(Json(Marked { marked: state.marketplace.store().mark_all_read(auth.tenant.tenant.id, state.now_ms()).await? }))
 }

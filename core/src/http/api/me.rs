@@ -6,10 +6,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use socle_tenants::Permission;
 
-use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
+use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/me", get(me))

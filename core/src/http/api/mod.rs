@@ -16,10 +16,9 @@ pub(crate) mod records;
 pub(crate) mod rollouts;
 
 use axum::Router;
-use uuid::Uuid;
 
-use super::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// The header `socle plugin publish` sends the package signature in.
 pub fn partners_signature_header() -> &'static str {
@@ -44,9 +43,4 @@ pub fn router() -> Router<AppState> {
 /// Operator routes of the marketplace (`/ops/marketplace/…`), served next to the console.
 pub fn ops_router() -> Router<AppState> {
     rollouts::ops_router()
-}
-
-/// Parses an id from a path segment, with the envelope on failure.
-pub fn parse_id(raw: &str, what: &'static str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("not_found", format!("{what} `{raw}` does not exist")))
 }

@@ -7,12 +7,14 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::partners::{Partner, owned};
-use crate::http::AppState;
+use super::partners::owned;
 use crate::http::error::ApiResult;
 use crate::http::json::Json;
+use crate::http::partner::Partner;
+use crate::http::state::AppState;
+use crate::marketplace::analytics::{Analytics, period_days};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/partners/packages/{plugin}/analytics", get(show))
@@ -20,21 +22,23 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AnalyticsQuery {
+struct AnalyticsQuery {
     #[serde(default)]
-    pub(crate) days: Option<u32>,
+    days: Option<u32>,
 }
 
-pub(crate) async fn show(
+#[derive(Debug, Serialize)]
+struct AnalyticsResponse {
+    analytics: Analytics,
+}
+
+async fn show(
     State(state): State<AppState>,
     Partner(publisher): Partner,
     Path(plugin): Path<String>,
     Query(query): Query<AnalyticsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AnalyticsResponse>> {
     owned(&state, &publisher, &plugin).await?;
-    let days = query.days.unwrap_or(30);
-    if !(1..=366).contains(&days) {
-        return Err(socle_tenants::ValidationError::new("days", "give a period of 1 to 366 days").into());
-    }
-    Ok(Json(json!({ "analytics": state.marketplace.plugin_analytics(&plugin, days).await? })))
+    let days = period_days(query.days)?;
+    Ok(Json(AnalyticsResponse { analytics: state.marketplace.plugin_analytics(&plugin, days).await? }))
 }

@@ -7,32 +7,31 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde::Serialize;
+use socle_marketplace::billing::Statement;
 
-use super::partners::Partner;
-use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::json::Json;
+use crate::http::partner::Partner;
+use crate::http::state::AppState;
 use crate::marketplace::billing;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/partners/statements/{period}", get(show)).route("/partners/statements/{period}/csv", get(csv))
 }
 
-fn check(period: &str) -> ApiResult<()> {
-    if billing::month_bounds(period).is_none() {
-        return Err(socle_tenants::ValidationError::new("period", format!("`{period}` is not a month: write YYYY-MM, e.g. 2026-11")).into());
-    }
-    Ok(())
+#[derive(Debug, Serialize)]
+struct StatementResponse {
+    statement: Statement,
 }
 
-pub(crate) async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Json<Value>> {
-    check(&period)?;
-    Ok(Json(json!({ "statement": state.marketplace.statement(&publisher.id, &period).await? })))
+async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Json<StatementResponse>> {
+    billing::check_period(&period)?;
+    Ok(Json(StatementResponse { statement: state.marketplace.statement(&publisher.id, &period).await? }))
 }
 
 async fn csv(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Response> {
-    check(&period)?;
+    billing::check_period(&period)?;
     let statement = state.marketplace.statement(&publisher.id, &period).await?;
     let filename = format!("{}-{period}.csv", publisher.id);
     Ok((

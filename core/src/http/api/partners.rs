@@ -4,21 +4,20 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use socle_marketplace::package::PackageLimits;
 
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::Json;
-use crate::marketplace::publishers::PublisherError;
+use crate::http::partner::{Partner, failed};
+use crate::http::state::AppState;
+use crate::marketplace::publishers::{Account, PublishedVersion};
 use crate::marketplace::store::Publisher;
-use crate::tenancy::TenantContext;
 
 /// Header carrying the detached signature (base64 of the `.socle.sig` JSON).
 pub const SIGNATURE_HEADER: &str = "x-socle-signature";
@@ -38,47 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/partners/packages/{plugin}/reviews/{review}/reply", post(reply))
 }
 
-/// The publisher behind the request's bearer token.
-pub struct Partner(pub Publisher);
-
-impl FromRequestParts<AppState> for Partner {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts.extensions.get::<TenantContext>().is_some() {
-            return Err(ApiError::not_found("route_not_found", "the partner API is only served on the platform host"));
-        }
-        let bearer = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
-        let token = match bearer {
-            Some(token) => token,
-            // The partner console's session: the token in an HttpOnly cookie; changes must also
-            // carry the console's CSRF token (double submit), like the portal's forms.
-            None => crate::http::ui::partners::console_token(parts)?.ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send your publisher token as `Authorization: Bearer socle_pub_…`")
-            })?,
-        };
-        match state.marketplace.authenticate_publisher(&token).await {
-            Ok(Some(publisher)) => Ok(Partner(publisher)),
-            Ok(None) => {
-                Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "this publisher token is unknown, revoked, or its publisher is suspended"))
-            }
-            Err(err) => Err(failed(err)),
-        }
-    }
-}
-
-fn failed(err: PublisherError) -> ApiError {
-    match err {
-        PublisherError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
-        PublisherError::NotFound(message) => ApiError::not_found("not_found", message),
-        PublisherError::Platform(err) => err.into(),
-    }
-}
-
-pub(crate) async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
-    let keys = state.marketplace.store().keys(&publisher.id).await?;
-    let tokens = state.marketplace.store().tokens(&publisher.id).await?;
-    Ok(Json(json!({ "publisher": publisher, "keys": keys, "tokens": tokens })))
+async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Account>> {
+    Ok(Json(state.marketplace.publisher_account(&publisher).await?))
 }
 
 #[derive(Deserialize)]
@@ -135,28 +95,22 @@ async fn submit(State(state): State<AppState>, Partner(publisher): Partner, head
     Ok((status, Json(json!({ "report": report }))))
 }
 
-pub(crate) async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Value>> {
-    let versions = state.marketplace.store().publisher_versions(&publisher.id).await?;
-    let stats = state.marketplace.store().install_stats().await?;
-    let items: Vec<Value> = versions
-        .iter()
-        .map(|v| {
-            json!({
-                "plugin": v.plugin_id, "version": v.version, "digest": v.digest, "channel": v.channel, "status": v.status,
-                "risk": v.risk, "report": v.report, "review_note": v.review_note, "yanked": v.yanked, "deprecated": v.deprecated,
-                "submitted_at": v.submitted_at, "installs": stats.get(&v.plugin_id).copied().unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "versions": items })))
+/// The publisher's versions, newest first.
+#[derive(Debug, serde::Serialize)]
+struct Versions {
+    versions: Vec<PublishedVersion>,
 }
 
+async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Versions>> {
+    Ok(Json(Versions { versions: state.marketplace.published_versions(&publisher).await? }))
+}
+
+/// Another publisher's plugin looks exactly like a missing one.
 pub(super) async fn owned(state: &AppState, publisher: &Publisher, plugin: &str) -> ApiResult<()> {
-    let versions = state.marketplace.store().versions(plugin).await?;
-    match versions.first() {
-        Some(v) if v.publisher_id == publisher.id => Ok(()),
-        // Another publisher's plugin looks exactly like a missing one.
-        _ => Err(ApiError::not_found("plugin_not_found", format!("publisher {} has no plugin `{plugin}`", publisher.id))),
+    if state.marketplace.publishes(publisher, plugin).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("plugin_not_found", format!("publisher {} has no plugin `{plugin}`", publisher.id)))
     }
 }
 

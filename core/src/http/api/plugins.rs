@@ -11,18 +11,19 @@ use axum::extract::{FromRequestParts as _, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use socle_marketplace::schema::normalize_value;
 use socle_tenants::Permission;
 
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
+use crate::http::state::AppState;
 use crate::plugins::host::LoadedPlugin;
 use crate::plugins::host::exports::socle::plugin::routes;
-use crate::plugins::{Call, Output, PluginError};
+use crate::plugins::overview::{InstalledPlugin, PluginDetail};
+use crate::plugins::{Call, Output};
 
 /// Largest body a plugin route receives.
 const MAX_ROUTE_BODY: usize = 1024 * 1024;
@@ -40,15 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/plugins/{plugin}/settings", put(set_settings))
 }
 
-async fn installed(state: &AppState, tenant: socle_tenants::TenantId, id: &str) -> ApiResult<Arc<LoadedPlugin>> {
-    state.plugins.plugin(tenant, id).await?.ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{id}` is installed in this tenant")))
-}
-
-fn failed(err: PluginError) -> ApiError {
-    if err.busy {
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "plugin_busy", err.to_string());
-    }
-    ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", err.to_string())
+async fn installed(state: &AppState, tenant: &socle_tenants::Tenant, id: &str) -> ApiResult<Arc<LoadedPlugin>> {
+    Ok(state.plugins.installed_plugin(tenant, id).await?)
 }
 
 async fn route_root(state: State<AppState>, Path(plugin): Path<String>, request: Request) -> ApiResult<Response> {
@@ -70,7 +64,7 @@ async fn dispatch(State(state): State<AppState>, plugin_id: String, path: String
         .ok_or_else(|| ApiError::not_found("tenant_not_found", "no tenant answers on this host"))?;
     let has_session = parts.headers.get(header::COOKIE).and_then(|c| c.to_str().ok()).is_some_and(|c| c.contains(crate::http::extract::SESSION_COOKIE));
     let user = if has_session { Some(ApiUser::from_request_parts(&mut parts, &state).await?.0) } else { None };
-    let plugin = installed(&state, tenant.tenant.id, &plugin_id).await?;
+    let plugin = installed(&state, &tenant.tenant, &plugin_id).await?;
     let body = axum::body::to_bytes(body, MAX_ROUTE_BODY)
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "plugin routes take at most 1 MiB"))?;
@@ -89,7 +83,7 @@ async fn dispatch(State(state): State<AppState>, plugin_id: String, path: String
         body: body.to_vec(),
         user: user_subject.clone(),
     };
-    let output = state.plugins.call(&tenant.tenant, &plugin, Call::Route(request), user_subject).await.map_err(failed)?;
+    let output = state.plugins.call(&tenant.tenant, &plugin, Call::Route(request), user_subject).await?;
     let Output::Route(response) = output else {
         return Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the plugin's route answered something else"));
     };
@@ -132,31 +126,8 @@ async fn panel(
     Path((plugin_id, panel)): Path<(String, String)>,
     Query(params): Query<PanelParams>,
 ) -> ApiResult<Response> {
-    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
-    let declared = plugin
-        .manifest
-        .panels
-        .iter()
-        .find(|p| p.name == panel)
-        .ok_or_else(|| ApiError::not_found("panel_not_found", format!("{} has no panel `{panel}`", plugin.label())))?;
-    if let Some(record) = &params.record {
-        // The user must be able to read the record the panel is about.
-        let id = super::parse_id(record, "record")?;
-        let shown = state.records.get(&auth.caller(), id).await?;
-        if declared.collection.as_deref().is_some_and(|c| c != shown.collection) {
-            return Err(ApiError::not_found("panel_not_found", format!("panel `{panel}` is not for {} records", shown.collection)));
-        }
-    }
-    let output = state
-        .plugins
-        .call(&auth.tenant.tenant, &plugin, Call::Panel { panel, record_id: params.record }, Some(format!("user:{}", auth.user.id)))
-        .await
-        .map_err(failed)?;
-    match output {
-        Output::Text(Ok(html)) => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html)).into_response()),
-        Output::Text(Err(reason)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", format!("{}: {reason}", plugin.label()))),
-        _ => Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the panel answered something else")),
-    }
+    let html = state.plugins.render_panel(&auth.tenant.tenant, &auth.caller(), &plugin_id, &panel, params.record.as_deref()).await?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,129 +138,44 @@ struct ActionRequest {
     params: serde_json::Map<String, Value>,
 }
 
+/// What a plugin action answered.
+#[derive(Debug, Serialize)]
+struct ActionResponse {
+    result: Value,
+}
+
 /// Runs a plugin action on records the user may update.
 async fn action(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
     Path((plugin_id, action)): Path<(String, String)>,
     Json(body): Json<ActionRequest>,
-) -> ApiResult<Json<Value>> {
-    let result = run_action(&state, &auth, &plugin_id, &action, body.ids, &body.params).await?;
-    Ok(Json(json!({ "result": result })))
-}
-
-/// Runs `plugin_id`'s action `action` on `ids` for `auth`: the action must exist, the user hold
-/// its permission and read every record (all of the action's collection), the parameters match
-/// the action's declared form. Shared by the JSON API and the portal's mass actions.
-pub(crate) async fn run_action(
-    state: &AppState,
-    auth: &Authenticated,
-    plugin_id: &str,
-    action: &str,
-    ids: Vec<String>,
-    sent: &serde_json::Map<String, Value>,
-) -> ApiResult<Value> {
-    let plugin = installed(state, auth.tenant.tenant.id, plugin_id).await?;
-    let declared = plugin
-        .manifest
-        .actions
-        .iter()
-        .find(|a| a.name == action)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("action_not_found", format!("{} has no action `{action}`", plugin.label())))?;
-    if ids.is_empty() || ids.len() > 1000 || (!declared.mass && ids.len() > 1) {
-        return Err(socle_tenants::ValidationError::new(
-            "ids",
-            if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" },
-        )
-        .into());
-    }
-    if let Some(permission) = &declared.permission
-        && !state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, permission).await?
-    {
-        return Err(ApiError::forbidden(format!("running `{action}` needs the permission `{permission}`")));
-    }
-    let caller = auth.caller();
-    for id in &ids {
-        let record = state.records.get_fields(&caller, super::parse_id(id, "record")?).await?;
-        if record.collection != declared.collection {
-            return Err(socle_tenants::ValidationError::new("ids", format!("{id} is not a {} record", declared.collection)).into());
-        }
-    }
-    let mut params = serde_json::Map::new();
-    for field in &declared.params {
-        match sent.get(&field.name).filter(|v| !v.is_null()) {
-            Some(v) => {
-                let value = normalize_value(field, v).map_err(|m| socle_tenants::ValidationError::new(format!("params.{}", field.name), m))?;
-                params.insert(field.name.clone(), value);
-            }
-            None if field.required => return Err(socle_tenants::ValidationError::new(format!("params.{}", field.name), "is required").into()),
-            None => {}
-        }
-    }
-    let call = Call::RunAction { action: action.to_owned(), ids, params: Value::Object(params).to_string() };
-    match state.plugins.call(&auth.tenant.tenant, &plugin, call, Some(format!("user:{}", auth.user.id))).await.map_err(failed)? {
-        Output::Text(Ok(json)) => Ok(serde_json::from_str::<Value>(&json).unwrap_or(Value::Null)),
-        Output::Text(Err(reason)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", format!("{}: {reason}", plugin.label()))),
-        _ => Err(ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", "the action answered something else")),
-    }
+) -> ApiResult<Json<ActionResponse>> {
+    let result = state.plugins.run_action(&auth.tenant.tenant, &auth.caller(), &plugin_id, &action, body.ids, &body.params).await?;
+    Ok(Json(ActionResponse { result }))
 }
 
 async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
     auth.require(state, Permission::Administrer).await
 }
 
+/// The installed plugins.
+#[derive(Debug, Serialize)]
+struct PluginList {
+    plugins: Vec<InstalledPlugin>,
+}
+
 /// Installed plugins with their health over the last 24 hours.
-pub(crate) async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<PluginList>> {
     admin(&state, &auth).await?;
-    let tenant = auth.tenant.tenant.id;
-    state.plugins.flush_receipts().await;
-    let summaries = state.plugins.store().receipt_summary(tenant, state.now_ms() - 24 * 3600 * 1000).await?;
-    let installs = state.plugins.store().installs(tenant).await?;
-    let items: Vec<Value> = installs
-        .iter()
-        .map(|i| {
-            json!({
-                "plugin": i.plugin_id, "version": i.version, "status": i.status, "sha256": i.sha256,
-                "name": i.manifest["plugin"]["name"], "installed_at": i.installed_at,
-                "health": summaries.iter().find(|s| s.plugin_id == i.plugin_id),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "plugins": items })))
+    Ok(Json(PluginList { plugins: state.plugins.installed_plugins(&auth.tenant.tenant).await? }))
 }
 
 /// One installed plugin: what it declares, what the tenant granted, its settings (secrets only
 /// say whether they are set) and its health.
-pub(crate) async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<Json<Value>> {
+async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<Json<PluginDetail>> {
     admin(&state, &auth).await?;
-    let tenant = auth.tenant.tenant.id;
-    let plugin = installed(&state, tenant, &plugin_id).await?;
-    let grants = state.plugins.services().granter.states(tenant, &plugin.manifest).await?;
-    let mut settings = Vec::new();
-    for setting in &plugin.manifest.settings {
-        let stored = state.plugins.store().setting(tenant, &plugin_id, &setting.field.name).await?;
-        let value = match (&stored, setting.secret) {
-            (_, true) => Value::Null,
-            (Some((value, _)), false) => value.clone(),
-            (None, false) => setting.field.default.clone().unwrap_or(Value::Null),
-        };
-        settings.push(json!({
-            "name": setting.field.name, "type": setting.field.field_type, "label": setting.field.label,
-            "secret": setting.secret, "value": value, "set": stored.is_some(),
-        }));
-    }
-    state.plugins.flush_receipts().await;
-    let health = state.plugins.store().receipt_summary(tenant, state.now_ms() - 24 * 3600 * 1000).await?.into_iter().find(|s| s.plugin_id == plugin_id);
-    let m = &plugin.manifest;
-    Ok(Json(json!({
-        "plugin": plugin.id, "version": plugin.version, "sha256": plugin.sha256,
-        "name": m.plugin.name, "description": m.plugin.description, "publisher": m.plugin.publisher,
-        "collections": m.collections.iter().map(|c| &c.name).collect::<Vec<_>>(),
-        "hooks": m.hooks, "actions": m.actions.iter().map(|a| json!({ "name": a.name, "label": a.label, "collection": a.collection, "mass": a.mass })).collect::<Vec<_>>(),
-        "panels": m.panels, "data_classes": m.data_classes,
-        "grants": grants, "settings": settings, "health": health,
-    })))
+    Ok(Json(state.plugins.plugin_detail(&auth.tenant.tenant, &plugin_id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,7 +192,7 @@ async fn set_grants(
     Json(body): Json<GrantsRequest>,
 ) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    let plugin = installed(&state, &auth.tenant.tenant, &plugin_id).await?;
     match state.plugins.set_grants(auth.tenant.tenant.id, &plugin.manifest, &body.granted, &auth.actor()).await {
         Ok(grants) => Ok(Json(json!({ "grants": grants }))),
         Err(crate::plugins::grants::SetGrantsError::Unknown(message)) => Err(socle_tenants::ValidationError::new("granted", message).into()),
@@ -317,7 +203,7 @@ async fn set_grants(
 /// Uninstalls a plugin; its records stay, out of reach until it is installed again.
 async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
-    installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    installed(&state, &auth.tenant.tenant, &plugin_id).await?;
     // Installed from the marketplace: uninstall through the tenant's lockfile, so the lock and
     // the installations never disagree.
     let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
@@ -337,7 +223,7 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(p
 
 async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
     admin(&state, &auth).await?;
-    installed(&state, auth.tenant.tenant.id, &plugin).await?;
+    installed(&state, &auth.tenant.tenant, &plugin).await?;
     state.plugins.flush_receipts().await;
     let receipts = state.plugins.store().receipts(auth.tenant.tenant.id, &plugin, 200).await?;
     Ok(Json(json!({ "receipts": receipts })))
@@ -348,7 +234,7 @@ async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Pat
     admin(&state, &auth).await?;
     let values: BTreeMap<String, Value> =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
-    let plugin = installed(&state, auth.tenant.tenant.id, &plugin_id).await?;
+    let plugin = installed(&state, &auth.tenant.tenant, &plugin_id).await?;
     let mut checked = Vec::new();
     for (key, value) in values {
         let setting = plugin

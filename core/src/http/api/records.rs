@@ -14,13 +14,13 @@ use serde_json::{Map, Value, json};
 use socle_tenants::Permission;
 use uuid::Uuid;
 
-use super::parse_id;
-use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiUser;
+use crate::http::extract::parse_id;
 use crate::http::json::Json;
+use crate::http::state::AppState;
 use crate::records::engine::BulkOp;
-use crate::records::{Filter, Op, Query, Record, RecordError, Sort};
+use crate::records::{Filter, Op, Query, Record, RecordError, RecordRef, Sort};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -137,27 +137,13 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(coll
     Ok(response)
 }
 
-async fn find(state: &AppState, auth: &crate::http::extract::Authenticated, collection: &str, id: &str) -> ApiResult<Record> {
-    let id = parse_id(id, "record")?;
-    in_collection(state.records.get(&auth.caller(), id).await?, collection)
-}
-
-/// A record reached through a URL naming its collection (API or portal): one of another
-/// collection is "not found", like a missing one.
-pub(crate) fn in_collection(record: Record, collection: &str) -> ApiResult<Record> {
-    if record.collection != collection {
-        return Err(ApiError::not_found("not_found", format!("record {} is not in {collection}", record.id)));
-    }
-    Ok(record)
-}
-
 async fn show(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
     Path((collection, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let record = find(&state, &auth, &collection, &id).await?;
+    let record = state.records.get(&auth.caller(), RecordRef::new(&collection, parse_id(&id, "record")?)).await?;
     let tag = etag(record.version);
     if headers.get(header::IF_NONE_MATCH) == Some(&tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
@@ -173,8 +159,8 @@ async fn update(
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    let record = find(&state, &auth, &collection, &id).await?;
-    let updated = state.records.update(&auth.caller(), record.id, object(body)?, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    let updated = state.records.update(&auth.caller(), at, object(body)?, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
     Ok(record_response(StatusCode::OK, updated))
 }
 
@@ -185,8 +171,8 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let expected = if_match(&headers)?;
-    let record = find(&state, &auth, &collection, &id).await?;
-    state.records.delete(&auth.caller(), record.id, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    state.records.delete(&auth.caller(), at, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -197,8 +183,8 @@ async fn transition(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    let record = find(&state, &auth, &collection, &id).await?;
-    let moved = state.records.transition(&auth.caller(), record.id, &name, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    let moved = state.records.transition(&auth.caller(), at, &name, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
     Ok(record_response(StatusCode::OK, moved))
 }
 
@@ -214,14 +200,14 @@ async fn history(
     Path((collection, id)): Path<(String, String)>,
     UrlQuery(params): UrlQuery<HistoryParams>,
 ) -> ApiResult<Json<Value>> {
-    let record = find(&state, &auth, &collection, &id).await?;
-    let entries = state.records.history(&auth.caller(), record.id, params.before, params.limit.unwrap_or(50)).await?;
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    let entries = state.records.history(&auth.caller(), at, params.before, params.limit.unwrap_or(50)).await?;
     Ok(Json(json!({ "entries": entries })))
 }
 
 async fn links(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    let record = find(&state, &auth, &collection, &id).await?;
-    Ok(Json(json!({ "links": state.records.links(&auth.caller(), record.id).await? })))
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    Ok(Json(json!({ "links": state.records.links(&auth.caller(), at).await? })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,8 +228,8 @@ async fn link(
     Path((collection, id)): Path<(String, String)>,
     Json(body): Json<LinkRequest>,
 ) -> ApiResult<Response> {
-    let record = find(&state, &auth, &collection, &id).await?;
-    let added = state.records.link(&auth.caller(), record.id, body.to, &body.kind, true).await?;
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    let added = state.records.link(&auth.caller(), at, body.to, &body.kind, true).await?;
     Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({ "linked": true }))).into_response())
 }
 
@@ -253,8 +239,8 @@ async fn unlink(
     Path((collection, id)): Path<(String, String)>,
     Json(body): Json<LinkRequest>,
 ) -> ApiResult<StatusCode> {
-    let record = find(&state, &auth, &collection, &id).await?;
-    if state.records.link(&auth.caller(), record.id, body.to, &body.kind, false).await? {
+    let at = RecordRef::new(&collection, parse_id(&id, "record")?);
+    if state.records.link(&auth.caller(), at, body.to, &body.kind, false).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("not_found", "no such link"))

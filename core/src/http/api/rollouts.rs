@@ -11,11 +11,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::partners::{Partner, owned};
-use crate::http::AppState;
+use super::partners::owned;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::Json;
 use crate::http::ops::OperatorUser;
+use crate::http::partner::Partner;
+use crate::http::state::AppState;
 use crate::marketplace::rollout::{RolloutError, StartOptions};
 
 pub fn router() -> Router<AppState> {

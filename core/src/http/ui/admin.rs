@@ -2,9 +2,9 @@
 //! permission matrix, the marketplace (catalogue, listing, install / upgrade / rollback /
 //! uninstall), the approval inbox, installed plugins with their settings and health, the journal.
 //!
-//! Pages read through the same functions as the JSON API (so what the console shows is what the
-//! API answers, permission checks included) and their forms submit to that API: one code path
-//! per operation, with its validation and its error messages.
+//! Pages read through the same domain functions as the JSON API (so what the console shows is
+//! what the API answers) after the same permission check, and their forms submit to that API:
+//! one code path per operation, with its validation and its error messages.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -14,11 +14,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use socle_tenants::Permission;
 
-use super::{UiUser, page, shell};
-use crate::http::AppState;
-use crate::http::api::{admin_roles, admin_tenant, admin_users, marketplace, plugins};
+use super::shell::{UiUser, page, shell};
+use crate::audit::{self, AuditQuery};
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiUser, Authenticated, Tenant};
+use crate::http::extract::{Authenticated, Tenant};
+use crate::http::state::AppState;
 use crate::marketplace::catalogue;
 
 pub fn router() -> Router<AppState> {
@@ -54,8 +54,12 @@ struct Section {
 
 const SECTIONS: &[&str] = &["notifications", "marketplace", "plugins", "approvals", "branding", "users", "roles", "audit"];
 
+/// Every console page is for administrators only, checked before anything is read.
+async fn admin(state: &AppState, auth: &Authenticated) -> Result<(), ApiError> {
+    auth.require(state, Permission::Administrer).await
+}
+
 async fn render(state: &AppState, auth: &Authenticated, section: &'static str, template: &str, data: Value) -> Result<Response, ApiError> {
-    auth.require(state, Permission::Administrer).await?;
     let pending = state.marketplace.approval_inbox(&auth.tenant.tenant).await?.len();
     let unread = state.marketplace.store().notifications(auth.tenant.tenant.id, true, 1000).await?.len();
     let sections = SECTIONS
@@ -75,76 +79,81 @@ async fn render(state: &AppState, auth: &Authenticated, section: &'static str, t
     Ok(state.templates.render(template, page(auth, shell, AdminPage { section, sections, data })))
 }
 
-fn api(auth: &Authenticated) -> ApiUser {
-    ApiUser(auth.clone())
+fn json<T: Serialize>(value: T) -> Result<Value, ApiError> {
+    Ok(serde_json::to_value(value).map_err(anyhow::Error::from)?)
 }
 
 async fn branding(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
-    let tenant = admin_tenant::show(State(state.clone()), api(&auth)).await?.0;
+    admin(&state, &auth).await?;
     let fonts: Vec<Value> = socle_tenants::FontFamily::ALL.iter().map(|f| json!({ "key": f.as_str(), "stack": f.css_stack() })).collect();
-    render(&state, &auth, "branding", "admin/branding.html", json!({ "tenant": tenant["tenant"], "fonts": fonts })).await
+    render(&state, &auth, "branding", "admin/branding.html", json!({ "tenant": auth.tenant.tenant, "fonts": fonts })).await
 }
 
 async fn users(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
-    let users = admin_users::list(State(state.clone()), api(&auth)).await?.0;
-    let roles = admin_roles::list(State(state.clone()), api(&auth)).await?.0;
-    render(&state, &auth, "users", "admin/users.html", json!({ "users": users["users"], "roles": roles["roles"] })).await
+    admin(&state, &auth).await?;
+    let tenant = auth.tenant.tenant.id;
+    let (users, roles) = (state.accounts.members(tenant).await?, state.accounts.roles(tenant).await?);
+    render(&state, &auth, "users", "admin/users.html", json!({ "users": users, "roles": roles })).await
 }
 
 async fn roles(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
-    let roles = admin_roles::list(State(state.clone()), api(&auth)).await?.0;
+    admin(&state, &auth).await?;
+    let roles = state.accounts.roles(auth.tenant.tenant.id).await?;
     let lang = auth.locale();
     let permissions: Vec<Value> = Permission::ALL.iter().map(|p| json!({ "key": p.as_str(), "label": p.label(lang) })).collect();
-    render(&state, &auth, "roles", "admin/roles.html", json!({ "roles": roles["roles"], "permissions": permissions })).await
+    render(&state, &auth, "roles", "admin/roles.html", json!({ "roles": roles, "permissions": permissions })).await
 }
 
 async fn catalogue_page(State(state): State<AppState>, UiUser(auth): UiUser, Query(query): Query<catalogue::Query>) -> Result<Response, ApiError> {
+    admin(&state, &auth).await?;
+    query.check()?;
     let echo = json!({ "q": query.q, "category": query.category, "price": query.price, "sort": query.sort, "min_rating": query.min_rating, "vertical": query.vertical });
-    let plugins = marketplace::search(State(state.clone()), api(&auth), Query(query)).await?.0;
-    let installed = plugins::list(State(state.clone()), api(&auth)).await?.0;
-    render(&state, &auth, "marketplace", "admin/catalogue.html", json!({ "plugins": plugins["plugins"], "query": echo, "installed": installed["plugins"] }))
-        .await
+    let plugins = state.marketplace.search_catalogue(&query).await?;
+    let installed = state.plugins.installed_plugins(&auth.tenant.tenant).await?;
+    render(&state, &auth, "marketplace", "admin/catalogue.html", json!({ "plugins": plugins, "query": echo, "installed": installed })).await
 }
 
 async fn listing(State(state): State<AppState>, UiUser(auth): UiUser, Path(plugin): Path<String>) -> Result<Response, ApiError> {
-    let listing = marketplace::listing(State(state.clone()), api(&auth), Path(plugin.clone())).await?.0;
-    let installed = plugins::list(State(state.clone()), api(&auth)).await?.0;
-    let current = installed["plugins"].as_array().and_then(|all| all.iter().find(|p| p["plugin"] == plugin.as_str()).cloned());
-    render(&state, &auth, "marketplace", "admin/listing.html", json!({ "listing": listing, "installed": current })).await
+    admin(&state, &auth).await?;
+    let listing = state
+        .marketplace
+        .listing(&plugin, Some(&auth.tenant.tenant))
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace")))?;
+    let installed = state.plugins.installed_plugins(&auth.tenant.tenant).await?.into_iter().find(|p| p.plugin == plugin);
+    render(&state, &auth, "marketplace", "admin/listing.html", json!({ "listing": listing, "installed": installed })).await
 }
 
 async fn installed(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
-    let installed = plugins::list(State(state.clone()), api(&auth)).await?.0;
-    let operations = marketplace::operations(State(state.clone()), api(&auth)).await?.0;
-    let lock = marketplace::lock(State(state.clone()), api(&auth)).await?.0;
-    render(
-        &state,
-        &auth,
-        "plugins",
-        "admin/plugins.html",
-        json!({ "plugins": installed["plugins"], "operations": operations["operations"], "lock": lock["lock"] }),
-    )
-    .await
+    admin(&state, &auth).await?;
+    let tenant = &auth.tenant.tenant;
+    let installed = state.plugins.installed_plugins(tenant).await?;
+    let operations = state.marketplace.store().operations(tenant.id, 100).await?;
+    let (_, lock) = state.marketplace.current_lock(tenant.id).await?;
+    render(&state, &auth, "plugins", "admin/plugins.html", json!({ "plugins": installed, "operations": operations, "lock": lock.to_toml() })).await
 }
 
 async fn plugin(State(state): State<AppState>, UiUser(auth): UiUser, Path(plugin): Path<String>) -> Result<Response, ApiError> {
-    let detail = plugins::detail(State(state.clone()), api(&auth), Path(plugin)).await?.0;
+    admin(&state, &auth).await?;
+    let detail = state.plugins.plugin_detail(&auth.tenant.tenant, &plugin).await?;
     render(&state, &auth, "plugins", "admin/plugin.html", json!({ "plugin": detail })).await
 }
 
 async fn approvals(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
-    let inbox = marketplace::approvals(State(state.clone()), api(&auth)).await?.0;
-    render(&state, &auth, "approvals", "admin/approvals.html", inbox).await
+    admin(&state, &auth).await?;
+    let approvals = state.marketplace.approval_inbox(&auth.tenant.tenant).await?;
+    render(&state, &auth, "approvals", "admin/approvals.html", json!({ "approvals": approvals })).await
 }
 
 /// Updates, rollbacks and approvals waiting, newest first (also sent by mail).
 async fn notifications(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
-    auth.require(&state, Permission::Administrer).await?;
+    admin(&state, &auth).await?;
     let list = state.marketplace.store().notifications(auth.tenant.tenant.id, false, 200).await?;
     render(&state, &auth, "notifications", "admin/notifications.html", json!({ "notifications": list })).await
 }
 
-async fn audit(State(state): State<AppState>, UiUser(auth): UiUser, Query(params): Query<admin_tenant::AuditParams>) -> Result<Response, ApiError> {
-    let journal = admin_tenant::audit(State(state.clone()), api(&auth), Query(params)).await?.0;
-    render(&state, &auth, "audit", "admin/audit.html", journal).await
+async fn audit(State(state): State<AppState>, UiUser(auth): UiUser, Query(query): Query<AuditQuery>) -> Result<Response, ApiError> {
+    admin(&state, &auth).await?;
+    let journal = audit::page(state.audit.as_ref(), auth.tenant.tenant.id, &query).await?;
+    render(&state, &auth, "audit", "admin/audit.html", json(journal)?).await
 }

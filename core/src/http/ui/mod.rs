@@ -2,7 +2,7 @@
 //! without JavaScript, enhanced by htmx (served from `/static`, no CDN) so the list stays in
 //! place while panels open, fields save themselves and mass actions run.
 //!
-//! Every handler authenticates with [`UiUser`], asks the records engine (which applies the
+//! Every handler authenticates with [`shell::UiUser`], asks the records engine (which applies the
 //! caller's permissions) for what to show, and renders a template; fields the user may not read
 //! never reach the template, so they cannot reach the HTML.
 
@@ -12,137 +12,13 @@ pub mod partners;
 pub mod profile;
 pub mod records;
 pub mod search;
+pub mod shell;
 
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use socle_tenants::Permission;
 
-use super::AppState;
-use super::extract::{Authenticated, CSRF_HEADER, PageUser, SessionRejection, session_user};
-use super::pages::{Brand, Page};
-use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Routes of the portal screens.
 pub fn router() -> Router<AppState> {
     Router::new().merge(records::router()).merge(search::router()).merge(admin::router()).merge(partners::router()).merge(profile::router())
-}
-
-/// Whether the request comes from htmx (it wants a fragment, not a page).
-pub fn is_htmx(headers: &HeaderMap) -> bool {
-    headers.contains_key("hx-request")
-}
-
-/// A logged-in user of a portal screen. A full page without a session redirects to the login
-/// page; an htmx request gets `HX-Redirect` so the whole page goes there instead of a fragment.
-#[derive(Debug, Clone)]
-pub struct UiUser(pub Authenticated);
-
-impl<S> FromRequestParts<S> for UiUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_htmx(&parts.headers) {
-            return PageUser::from_request_parts(parts, state).await.map(|PageUser(auth)| UiUser(auth));
-        }
-        let app = AppState::from_ref(state);
-        match session_user(parts, &app).await {
-            Ok((auth, true)) => Ok(UiUser(auth)),
-            Err(SessionRejection::Error(e)) => Err(e.into_response()),
-            _ => {
-                let base = parts.extensions.get::<crate::tenancy::TenantContext>().map(|t| t.base_path.clone()).unwrap_or_default();
-                let target = HeaderValue::from_str(&format!("{base}/login")).unwrap_or(HeaderValue::from_static("/login"));
-                Err((StatusCode::UNAUTHORIZED, [("hx-redirect", target)]).into_response())
-            }
-        }
-    }
-}
-
-/// Checks the CSRF token of a change: htmx sends it as a header (set once on `<body>`), a plain
-/// form as its `_csrf` field.
-pub fn check_csrf(auth: &Authenticated, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), ApiError> {
-    let header = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    auth.check_csrf(header.or(form_token))
-}
-
-/// One entry of the navigation.
-#[derive(Debug, Clone, Serialize)]
-pub struct NavItem {
-    /// Link.
-    pub href: String,
-    /// Text.
-    pub label: String,
-    /// The current page.
-    pub current: bool,
-}
-
-/// What every portal page shows around its content: who is logged in and where they can go.
-#[derive(Debug, Clone, Serialize)]
-pub struct Shell {
-    /// The user (name shown, logout form).
-    pub user: ShellUser,
-    /// Collections the user may read.
-    pub nav: Vec<NavItem>,
-    /// Whether to show the admin console's link.
-    pub is_admin: bool,
-    /// The global search text, kept in the box.
-    pub search_text: String,
-}
-
-/// The user as the shell shows them.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShellUser {
-    /// Name.
-    pub display_name: String,
-    /// Email.
-    pub email: String,
-}
-
-/// A portal page: the shell plus the page's own data.
-#[derive(Debug, Serialize)]
-pub struct ShellPage<T: Serialize> {
-    /// Shell.
-    pub shell: Shell,
-    /// Same as `shell.user` (the base layout shows the logout form when `user` is set).
-    pub user: ShellUser,
-    /// Page data.
-    #[serde(flatten)]
-    pub data: T,
-}
-
-/// Builds the shell for `auth`, marking `current` (a collection name or `admin`) in the menu.
-pub async fn shell(state: &AppState, auth: &Authenticated, current: &str) -> Result<Shell, ApiError> {
-    let lang = auth.locale().as_str();
-    let collections = state.records.collections(&auth.caller()).await?;
-    let nav = collections
-        .iter()
-        .map(|c| NavItem { href: auth.tenant.link(&format!("/c/{}", c.name)), label: c.label.get(lang).to_owned(), current: c.name == current })
-        .collect();
-    let is_admin = state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, Permission::Administrer.as_str()).await?;
-    let user = ShellUser { display_name: auth.user.display_name.clone(), email: auth.user.email.clone() };
-    Ok(Shell { user, nav, is_admin, search_text: String::new() })
-}
-
-/// A page for `auth` with `shell` around `data`.
-pub fn page<T: Serialize>(auth: &Authenticated, shell: Shell, data: T) -> Page<ShellPage<T>> {
-    let user = shell.user.clone();
-    Page::new(auth.locale(), Brand::of(&auth.tenant), auth.session.csrf_token.clone(), ShellPage { shell, user, data })
-}
-
-/// A fragment (no shell): what htmx swaps into the page.
-pub fn fragment<T: Serialize>(auth: &Authenticated, data: T) -> Page<T> {
-    Page::new(auth.locale(), Brand::of(&auth.tenant), auth.session.csrf_token.clone(), data)
-}
-
-/// Adds `HX-Trigger: <event>` so the page refreshes what listens to it (the list after a change).
-pub fn trigger(mut response: Response, event: &'static str) -> Response {
-    response.headers_mut().insert("hx-trigger", HeaderValue::from_static(event));
-    response
 }

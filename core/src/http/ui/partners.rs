@@ -1,14 +1,13 @@
 //! The partner console (`/partners`, platform host): a publisher logs in with one of its API
 //! tokens, then manages its profile, signing keys and tokens, submits packages and reads each
 //! submission's validation report, yanks, unyanks and deprecates. The pages read through the
-//! partner API's functions and their forms call that API, like the admin console.
+//! marketplace's publisher functions, as the partner API does, and their forms call that API.
 //!
 //! The session is the token itself in an HttpOnly, SameSite=Strict cookie; every change also
 //! carries a CSRF token that must match a second cookie (double submit).
 
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,18 +17,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socle_tenants::Locale;
 
-use crate::http::AppState;
-use crate::http::api::partners::{self as api, Partner};
 use crate::http::error::ApiError;
 use crate::http::extract::CSRF_HEADER;
 use crate::http::pages::{Brand, Page};
+use crate::http::partner::{CSRF_COOKIE, TOKEN_COOKIE};
+use crate::http::state::AppState;
 use crate::identity::secrets::{constant_time_eq, random_token};
+use crate::marketplace::{analytics, billing};
 use crate::tenancy::TenantContext;
-
-/// The session cookie (the publisher token).
-const TOKEN_COOKIE: &str = "socle_partner";
-/// The CSRF companion cookie.
-const CSRF_COOKIE: &str = "socle_partner_csrf";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,22 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/partners/statements", get(statements))
         .route("/partners/login", get(login_page).post(login))
         .route("/partners/logout", post(logout))
-}
-
-/// The publisher token of a console session, for the partner API's extractor. Unsafe methods
-/// must carry the CSRF header matching the CSRF cookie.
-pub fn console_token(parts: &Parts) -> Result<Option<String>, ApiError> {
-    let jar = CookieJar::from_headers(&parts.headers);
-    let Some(token) = jar.get(TOKEN_COOKIE).map(|c| c.value().to_owned()) else { return Ok(None) };
-    let safe = matches!(parts.method, http::Method::GET | http::Method::HEAD);
-    if !safe {
-        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let expected = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
-        if expected.is_empty() || !constant_time_eq(sent, &expected) {
-            return Err(ApiError::forbidden("missing or wrong CSRF token; reload the page and try again").with_code("csrf_failed"));
-        }
-    }
-    Ok(Some(token))
 }
 
 fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
@@ -112,7 +91,8 @@ async fn session(state: &AppState, jar: &CookieJar) -> Result<crate::marketplace
 async fn overview(State(state): State<AppState>, jar: CookieJar, tenant: Option<axum::Extension<TenantContext>>) -> Result<Response, Response> {
     platform_only(tenant.as_deref()).map_err(IntoResponse::into_response)?;
     let publisher = session(&state, &jar).await?;
-    let me = api::me(State(state.clone()), Partner(publisher.clone())).await.map_err(IntoResponse::into_response)?.0;
+    let me = state.marketplace.publisher_account(&publisher).await.map_err(|e| ApiError::from(e).into_response())?;
+    let me = serde_json::to_value(me).map_err(|e| ApiError::from(anyhow::Error::from(e)).into_response())?;
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
     Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "overview", data: me, error: None }, "partners/overview.html")).into_response())
@@ -121,7 +101,8 @@ async fn overview(State(state): State<AppState>, jar: CookieJar, tenant: Option<
 async fn packages(State(state): State<AppState>, jar: CookieJar, tenant: Option<axum::Extension<TenantContext>>) -> Result<Response, Response> {
     platform_only(tenant.as_deref()).map_err(IntoResponse::into_response)?;
     let publisher = session(&state, &jar).await?;
-    let versions = api::versions(State(state.clone()), Partner(publisher.clone())).await.map_err(IntoResponse::into_response)?.0;
+    let versions = state.marketplace.published_versions(&publisher).await.map_err(|e| ApiError::from(e).into_response())?;
+    let versions = serde_json::json!({ "versions": versions });
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
     Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "packages", data: versions, error: None }, "partners/packages.html"))
@@ -133,21 +114,18 @@ async fn analytics(
     jar: CookieJar,
     tenant: Option<axum::Extension<TenantContext>>,
     axum::extract::Path(plugin): axum::extract::Path<String>,
-    axum::extract::Query(query): axum::extract::Query<crate::http::api::partner_analytics::AnalyticsQuery>,
+    axum::extract::Query(query): axum::extract::Query<DaysQuery>,
 ) -> Result<Response, Response> {
     platform_only(tenant.as_deref()).map_err(IntoResponse::into_response)?;
     let publisher = session(&state, &jar).await?;
-    let mut data = crate::http::api::partner_analytics::show(
-        State(state.clone()),
-        Partner(publisher.clone()),
-        axum::extract::Path(plugin.clone()),
-        axum::extract::Query(query),
-    )
-    .await
-    .map_err(IntoResponse::into_response)?
-    .0;
-    let rollouts = state.marketplace.store().rollouts(Some(&plugin)).await.map_err(|e| ApiError::from(e).into_response())?;
-    data["rollouts"] = serde_json::to_value(rollouts).unwrap_or_default();
+    let failed = |e: ApiError| e.into_response();
+    if !state.marketplace.publishes(&publisher, &plugin).await.map_err(|e| failed(e.into()))? {
+        return Err(failed(ApiError::not_found("plugin_not_found", format!("publisher {} has no plugin `{plugin}`", publisher.id))));
+    }
+    let days = analytics::period_days(query.days).map_err(|e| failed(e.into()))?;
+    let analytics = state.marketplace.plugin_analytics(&plugin, days).await.map_err(|e| failed(e.into()))?;
+    let rollouts = state.marketplace.store().rollouts(Some(&plugin)).await.map_err(|e| failed(e.into()))?;
+    let mut data = serde_json::json!({ "analytics": analytics, "rollouts": rollouts });
     data["chart"] = chart(&data["analytics"]["daily"]);
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
@@ -175,6 +153,12 @@ fn chart(daily: &Value) -> Value {
 }
 
 #[derive(Deserialize)]
+struct DaysQuery {
+    #[serde(default)]
+    days: Option<u32>,
+}
+
+#[derive(Deserialize)]
 struct PeriodQuery {
     period: Option<String>,
 }
@@ -193,12 +177,11 @@ async fn statements(
         let (year, month) = if u8::from(now.month()) == 1 { (now.year() - 1, 12) } else { (now.year(), u8::from(now.month()) - 1) };
         format!("{year:04}-{month:02}")
     });
-    let (data, error) =
-        match crate::http::api::partner_statements::show(State(state.clone()), Partner(publisher.clone()), axum::extract::Path(period.clone())).await {
-            Ok(json) => (json.0, None),
-            Err(err) => (Value::Null, Some(err.detail)),
-        };
-    let data = serde_json::json!({ "period": period, "statement": data.get("statement").cloned().unwrap_or(Value::Null) });
+    let (statement, error) = match billing::check_period(&period) {
+        Ok(()) => (Some(state.marketplace.statement(&publisher.id, &period).await.map_err(|e| ApiError::from(e).into_response())?), None),
+        Err(_) => (None, Some(format!("« {period} » n'est pas un mois : écrivez AAAA-MM, par exemple 2026-11."))),
+    };
+    let data = serde_json::json!({ "period": period, "statement": statement });
     let (jar, csrf) = csrf_of(&state, jar);
     let user = serde_json::json!({ "display_name": publisher.name });
     Ok((jar, render(&state, csrf, ConsoleData { user: Some(user), section: "statements", data, error }, "partners/statements.html")).into_response())

@@ -10,9 +10,9 @@ use axum::routing::post;
 use socle_tenants::Locale;
 
 use super::records::FormPairs;
-use super::{UiUser, check_csrf};
-use crate::http::AppState;
+use super::shell::{UiUser, check_csrf};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::identity::UserUpdate;
 
 pub fn router() -> Router<AppState> {

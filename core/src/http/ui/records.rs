@@ -22,15 +22,14 @@ use socle_marketplace::schema::{CollectionDef, FieldType};
 use uuid::Uuid;
 
 use super::fields::{self, Choice, Display, Input, Titles};
-use super::{UiUser, check_csrf, fragment, is_htmx, page, shell, trigger};
-use crate::http::AppState;
-use crate::http::api::parse_id;
-use crate::http::api::records::in_collection;
+use super::shell::{UiUser, check_csrf, fragment, is_htmx, page, shell, trigger};
 use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
+use crate::http::extract::parse_id;
+use crate::http::state::AppState;
 use crate::plugins::host::LoadedPlugin;
 use crate::records::engine::{Abilities, BulkOp};
-use crate::records::{Caller, Filter, Op, Query, RecordError, Sort};
+use crate::records::{Caller, Filter, Op, Query, RecordError, RecordRef, Sort};
 
 /// Rows per page of a list.
 const PAGE_SIZE: u32 = 50;
@@ -148,7 +147,7 @@ struct ListData {
     /// Parameters the filter form has no input for (the view, a filter on a reference from a
     /// related list) but must keep when the user changes a filter.
     kept_params: Vec<(String, String)>,
-    views: Vec<super::NavItem>,
+    views: Vec<super::shell::NavItem>,
     saved_views: Vec<SavedViewItem>,
     /// The list's current parameters (what "save this view" keeps).
     current_query: String,
@@ -493,14 +492,14 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
             }
         })
         .collect();
-    let mut views = vec![super::NavItem {
+    let mut views = vec![super::shell::NavItem {
         href: url_with(&base, &FormPairs::default(), &[]),
         label: crate::i18n::text(auth.locale(), "view_all").to_owned(),
         current: view.is_none(),
     }];
     for (plugin, v) in &plugin_views {
         let key = format!("{plugin}/{}", v.name);
-        views.push(super::NavItem {
+        views.push(super::shell::NavItem {
             href: url_with(&base, &FormPairs::default(), &[("view", Some(&key))]),
             current: key == view_key,
             label: v.label.get(lang).to_owned(),
@@ -587,7 +586,7 @@ async fn panel_data(
 ) -> Result<PanelData, ApiError> {
     let lang = lang(auth);
     let caller = auth.caller();
-    let record = in_collection(state.records.get(&caller, id).await?, &def.name)?;
+    let record = state.records.get(&caller, RecordRef::new(&def.name, id)).await?;
     let titles = reference_titles(state, &caller, def, std::iter::once(&record.data)).await;
     let choices = reference_choices(state, &caller, def, abilities).await;
     let link = |p: &str| auth.tenant.link(p);
@@ -1085,7 +1084,7 @@ async fn save_field(
         .iter()
         .find(|f| f.name == field_name)
         .ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no field `{field_name}`")))?;
-    let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
+    let current = state.records.get_fields(&caller, RecordRef::new(&collection, id)).await?;
     let sent_version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(current.version);
     let original = form.get("original").unwrap_or("");
     let sent: Vec<String> = form.all("value");
@@ -1150,7 +1149,7 @@ async fn attach(
         .iter()
         .find(|f| f.name == field_name && f.field_type == FieldType::File)
         .ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no file field `{field_name}`")))?;
-    let current = in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
+    let current = state.records.get_fields(&caller, RecordRef::new(&collection, id)).await?;
     let sent = read_form(&state, &headers, request).await?;
     let (_, name, content_type, bytes) = sent
         .files
@@ -1184,9 +1183,8 @@ async fn fire(
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let id = parse_id(&id, "record")?;
     let caller = auth.caller();
-    in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
     let expected = form.get("version").and_then(|v| v.parse().ok());
-    match state.records.transition(&caller, id, &name, expected).await {
+    match state.records.transition(&caller, RecordRef::new(&collection, id), &name, expected).await {
         Ok(_) => {}
         Err(RecordError::Conflict { .. }) => {
             // The state the user saw is gone: show the record as it is now, with a notice.
@@ -1216,8 +1214,7 @@ async fn remove(
     check_csrf(&auth, &headers, form.get("_csrf"))?;
     let id = parse_id(&id, "record")?;
     let caller = auth.caller();
-    in_collection(state.records.get_fields(&caller, id).await?, &collection)?;
-    state.records.delete(&caller, id, form.get("version").and_then(|v| v.parse().ok())).await?;
+    state.records.delete(&caller, RecordRef::new(&collection, id), form.get("version").and_then(|v| v.parse().ok())).await?;
     if !is_htmx(&headers) {
         return Ok(Redirect::to(&auth.tenant.link(&format!("/c/{collection}"))).into_response());
     }
@@ -1261,7 +1258,7 @@ async fn mass(
             let value = fields::from_form(field, &form.all(&format!("param.{action}.{}", field.name)));
             params.insert(field.name.clone(), value);
         }
-        let outcome = crate::http::api::plugins::run_action(&state, &auth, plugin, name, raw_ids.clone(), &params).await?;
+        let outcome = state.plugins.run_action(&auth.tenant.tenant, &caller, plugin, name, raw_ids.clone(), &params).await?;
         // A plugin reports partial outcomes the same way the bulk operations do: `message`, the
         // records it could not handle in `failed` (text), and how many it did in `done`.
         let message = outcome.get("message").and_then(Value::as_str).map(str::to_owned);

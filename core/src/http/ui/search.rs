@@ -9,9 +9,9 @@ use axum::routing::get;
 use serde::Serialize;
 
 use super::records::FormPairs;
-use super::{UiUser, fragment, is_htmx, page, shell};
-use crate::http::AppState;
+use super::shell::{UiUser, fragment, is_htmx, page, shell};
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Hits shown.
 const LIMIT: usize = 30;

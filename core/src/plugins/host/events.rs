@@ -27,7 +27,7 @@ impl Host for PluginState {
         let (now, id) = (self.services.clock.now_ms(), uuid::Uuid::now_v7());
         let tenant = self.tenant.id;
         for plugin in self.neighbours.iter() {
-            for hook in plugin.manifest.hooks.iter().filter(|h| h.kind == HookKind::Action && h.on.iter().any(|o| *o == name)) {
+            for hook in plugin.manifest.hooks.iter().filter(|h| h.kind == HookKind::Action && h.on.contains(&name)) {
                 let job = json!({
                     "plugin": plugin.id, "hook": hook.name, "event": name, "collection": hook.collection,
                     "record_id": "", "version": 0, "details": { "from": self.plugin.id, "payload": payload },

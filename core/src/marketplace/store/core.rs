@@ -3,13 +3,44 @@
 //! marketplace tables hold only text, integers and bytes, so their SQL is the same on both
 //! databases.
 
-use super::retention::RetentionChange;
-use crate::clock::SharedClock;
-use crate::db::{Db, Row, Scope, Tx};
+use super::sql::SqlMarketplaceStore;
+use crate::db::{Row, Scope, Tx};
 use crate::error::StoreError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use socle_tenants::TenantId;
+
+/// A retention to store when an uninstall finishes.
+#[derive(Debug, Clone)]
+pub struct Retained {
+    /// Id.
+    pub id: String,
+    /// Plugin uninstalled.
+    pub plugin_id: String,
+    /// Its version then.
+    pub version: String,
+    /// The collections it defined (whose records are its data).
+    pub collections: Vec<String>,
+    /// The NDJSON export.
+    pub export: String,
+    /// Records exported.
+    pub records: i64,
+    /// Kv keys exported.
+    pub kv_keys: i64,
+    /// Creation (ms).
+    pub created_at: i64,
+    /// When the data is purged (ms).
+    pub purge_at: i64,
+}
+
+/// What a finished operation does to retentions, in its transaction.
+#[derive(Debug, Clone, Default)]
+pub struct RetentionChange {
+    /// Data of plugins this operation removed.
+    pub kept: Vec<Retained>,
+    /// Plugins this operation installed again: their kept data is theirs again.
+    pub restored: Vec<String>,
+}
 
 /// A partner account that owns plugin ids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,26 +236,9 @@ pub struct Rating {
     pub count: usize,
 }
 
-/// Install numbers of a plugin.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct InstallStats {
-    /// Tenants that have it installed now.
-    pub active: i64,
-    /// Tenants that ever installed it.
-    pub total: i64,
-}
-
-/// Marketplace storage.
+/// Storage of publishers, packages, tenants' plugin operations, approvals, reviews and events.
 #[async_trait]
-pub trait MarketplaceStore:
-    super::retention::RetentionStore
-    + super::rollout::RolloutStore
-    + super::notify::NotificationStore
-    + super::analytics::AnalyticsStore
-    + super::billing::BillingStore
-    + Send
-    + Sync
-{
+pub trait CoreStore: Send + Sync {
     /// Creates a publisher; false if the id is taken.
     async fn create_publisher(&self, publisher: &Publisher) -> Result<bool, StoreError>;
     /// A publisher by id.
@@ -246,7 +260,7 @@ pub trait MarketplaceStore:
 
     /// Stores a submitted version with its archive and component, claiming the plugin id for
     /// the publisher if it is new — all in one transaction.
-    async fn insert_version(&self, row: &VersionRow, archive: &[u8], component: &[u8]) -> Result<Inserted, StoreError>;
+    async fn insert_version(&self, row: &VersionRow, archive: &[u8]) -> Result<Inserted, StoreError>;
     /// One version.
     async fn version(&self, plugin: &str, version: &str) -> Result<Option<VersionRow>, StoreError>;
     /// Every version of a plugin (any status).
@@ -307,8 +321,8 @@ pub trait MarketplaceStore:
     async fn reply(&self, plugin: &str, review_created_at: i64, reply: &str) -> Result<bool, StoreError>;
     /// Notes an install event.
     async fn record_event(&self, tenant: TenantId, plugin: &str, version: &str, kind: &str) -> Result<(), StoreError>;
-    /// Install numbers per plugin.
-    async fn install_stats(&self) -> Result<std::collections::BTreeMap<String, InstallStats>, StoreError>;
+    /// Tenants that ever installed each plugin.
+    async fn install_totals(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
     /// Whether the tenant ever installed the plugin (who may review it).
     async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError>;
 }
@@ -373,19 +387,6 @@ fn approval(r: &Row) -> Result<Approval, StoreError> {
 
 const VERSION_COLUMNS: &str = "v.*, p.publisher_id, p.deprecated";
 
-/// The marketplace in the database (tenant tables under row-level security on PostgreSQL).
-pub struct SqlMarketplaceStore {
-    pub(super) db: Db,
-    pub(super) clock: SharedClock,
-}
-
-impl SqlMarketplaceStore {
-    /// A store over `db`.
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
-    }
-}
-
 /// Supersedes the plugin's pending requests and adds `a`, inside the caller's transaction.
 async fn insert_approval(tx: &mut Tx, tenant: TenantId, a: &Approval) -> Result<(), StoreError> {
     tx.query("UPDATE plugin_approvals SET status = 'superseded', decided_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'pending'")
@@ -408,7 +409,7 @@ async fn insert_approval(tx: &mut Tx, tenant: TenantId, a: &Approval) -> Result<
 }
 
 #[async_trait]
-impl MarketplaceStore for SqlMarketplaceStore {
+impl CoreStore for SqlMarketplaceStore {
     async fn create_publisher(&self, p: &Publisher) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
         let done = tx
@@ -548,7 +549,7 @@ impl MarketplaceStore for SqlMarketplaceStore {
             .collect()
     }
 
-    async fn insert_version(&self, row: &VersionRow, archive: &[u8], component: &[u8]) -> Result<Inserted, StoreError> {
+    async fn insert_version(&self, row: &VersionRow, archive: &[u8]) -> Result<Inserted, StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Platform).await?;
         let owner: Option<String> = tx.query("SELECT publisher_id FROM packages WHERE plugin_id = $1").bind(&row.plugin_id).scalar(&mut tx).await?;
@@ -556,12 +557,20 @@ impl MarketplaceStore for SqlMarketplaceStore {
             Some(owner) if owner != row.publisher_id => return Ok(Inserted::OwnedBy(owner)),
             Some(_) => {}
             None => {
-                tx.query("INSERT INTO packages (plugin_id, publisher_id, created_at) VALUES ($1, $2, $3)")
+                // Two first submissions at once: the primary key gives the id to one of them.
+                let claimed = tx
+                    .query("INSERT INTO packages (plugin_id, publisher_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                     .bind(&row.plugin_id)
                     .bind(&row.publisher_id)
                     .bind(now)
                     .execute(&mut tx)
                     .await?;
+                if claimed == 0 {
+                    let owner: Option<String> = tx.query("SELECT publisher_id FROM packages WHERE plugin_id = $1").bind(&row.plugin_id).scalar(&mut tx).await?;
+                    if let Some(owner) = owner.filter(|owner| *owner != row.publisher_id) {
+                        return Ok(Inserted::OwnedBy(owner));
+                    }
+                }
             }
         }
         let exists: Option<String> = tx
@@ -577,13 +586,6 @@ impl MarketplaceStore for SqlMarketplaceStore {
             .bind(&row.digest)
             .bind(archive)
             .bind(archive.len() as i64)
-            .bind(now)
-            .execute(&mut tx)
-            .await?;
-        tx.query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(&row.component_sha256)
-            .bind(component)
-            .bind(component.len() as i64)
             .bind(now)
             .execute(&mut tx)
             .await?;
@@ -732,15 +734,13 @@ impl MarketplaceStore for SqlMarketplaceStore {
 
     async fn start_operation(&self, tenant: TenantId, op: &Operation) -> Result<(), StoreError> {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let busy: Option<String> =
-            tx.query("SELECT id FROM plugin_operations WHERE tenant_id = $1 AND state = 'applying'").bind(tenant).scalar(&mut tx).await?;
-        if let Some(busy) = busy {
-            return Err(StoreError::Conflict(format!("another plugin operation ({busy}) is being applied to this tenant; try again when it ends")));
-        }
-        tx.query(
-            "INSERT INTO plugin_operations (id, tenant_id, kind, summary, state, from_wants, from_lock, to_wants, to_lock, snapshot, actor, started_at, heartbeat_at)
-             VALUES ($1, $2, $3, $4, 'applying', $5, $6, $7, $8, $9, $10, $11, $11)",
-        )
+        // The unique index on applying operations decides between concurrent starts: the
+        // insert that loses does nothing.
+        let started = tx
+            .query(
+                "INSERT INTO plugin_operations (id, tenant_id, kind, summary, state, from_wants, from_lock, to_wants, to_lock, snapshot, actor, started_at, heartbeat_at)
+             VALUES ($1, $2, $3, $4, 'applying', $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT DO NOTHING",
+            )
         .bind(&op.id)
         .bind(tenant)
         .bind(&op.kind)
@@ -753,7 +753,13 @@ impl MarketplaceStore for SqlMarketplaceStore {
         .bind(&op.actor)
         .bind(op.started_at)
         .execute(&mut tx)
-        .await?;
+            .await?;
+        if started == 0 {
+            let busy: Option<String> =
+                tx.query("SELECT id FROM plugin_operations WHERE tenant_id = $1 AND state = 'applying'").bind(tenant).scalar(&mut tx).await?;
+            let busy = busy.map(|id| format!(" ({id})")).unwrap_or_default();
+            return Err(StoreError::Conflict(format!("another plugin operation{busy} is being applied to this tenant; try again when it ends")));
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -985,22 +991,14 @@ impl MarketplaceStore for SqlMarketplaceStore {
         Ok(())
     }
 
-    async fn install_stats(&self) -> Result<std::collections::BTreeMap<String, InstallStats>, StoreError> {
+    async fn install_totals(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
-        let active = tx.query("SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id").fetch_all(&mut tx).await?;
-        let total = tx
+        let rows = tx
             .query("SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
             .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
-        let mut stats = std::collections::BTreeMap::<String, InstallStats>::new();
-        for r in &active {
-            stats.entry(r.get::<String>("plugin_id")?).or_default().active = r.get::<i64>("n")?;
-        }
-        for r in &total {
-            stats.entry(r.get::<String>("plugin_id")?).or_default().total = r.get::<i64>("n")?;
-        }
-        Ok(stats)
+        rows.iter().map(|r| Ok((r.get("plugin_id")?, r.get("n")?))).collect()
     }
 
     async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError> {

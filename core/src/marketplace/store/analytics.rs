@@ -1,0 +1,28 @@
+//! Storage queries behind partner analytics: install events per plugin (aggregates only).
+
+use super::sql::SqlMarketplaceStore;
+use crate::db::Scope;
+use crate::error::StoreError;
+use async_trait::async_trait;
+
+/// Storage queries behind the analytics (platform scope, aggregates only).
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// The plugin's install events since `since` (ms): time and kind.
+    async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError>;
+}
+
+#[async_trait]
+impl AnalyticsStore for SqlMarketplaceStore {
+    async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut tx = self.db.write(Scope::Platform).await?;
+        let rows = tx
+            .query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at")
+            .bind(plugin)
+            .bind(since)
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok((r.get("at")?, r.get("kind")?))).collect()
+    }
+}
