@@ -8,6 +8,7 @@ mod authz;
 mod bus;
 mod conformance;
 mod errors;
+mod host_capabilities;
 mod isolation;
 mod marketplace;
 mod marketplace_analytics;

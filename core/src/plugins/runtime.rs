@@ -23,7 +23,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, UpdateDeadline};
 
 use super::host::exports::socle::plugin::{hooks, routes};
-use super::host::{LoadedPlugin, MemoryLimit, Plugin, PluginPre, PluginState};
+use super::host::{Invocation, LoadedPlugin, MemoryLimit, Plugin, PluginPre, PluginState, events};
 use super::receipts::ReceiptBuffer;
 use super::services::Services;
 use super::store::{Installed, PluginStore, Receipt};
@@ -41,7 +41,7 @@ impl<T> WasmtimeContext<T> for Result<T, wasmtime::Error> {
 }
 
 /// A guest call in progress, polled inline then on the plugin executor; yields the store back.
-type Invocation = Pin<Box<dyn Future<Output = (wasmtime::Result<Output>, Store<PluginState>)> + Send>>;
+type Running = Pin<Box<dyn Future<Output = (wasmtime::Result<Output>, Store<PluginState>)> + Send>>;
 
 /// Host API versions this host serves (`socle:plugin@1.x`).
 pub const SUPPORTED_API: &[&str] = &["1"];
@@ -321,7 +321,7 @@ impl PluginRuntime {
                 sha256: installed.sha256.clone(),
                 entitled: entitled.contains(&installed.plugin_id),
                 reach: Arc::new(Reach::of(&manifest)),
-                granted,
+                granted: Arc::new(granted),
                 manifest,
                 pre,
             }));
@@ -420,14 +420,11 @@ impl PluginRuntime {
         };
         let neighbours = self.installed(tenant.id).await.map_err(|e| error(format!("{e:#}")))?;
         let state = PluginState {
+            invocation: Invocation::new(tenant.clone(), plugin.guest(), limits.plugin_host_calls),
             services: self.services.clone(),
-            tenant: tenant.clone(),
             plugin: plugin.clone(),
-            neighbours,
+            subscriptions: events::subscriptions(neighbours.iter().map(|p| (p.id.as_str(), p.manifest.hooks.as_slice()))),
             memory: MemoryLimit { limit: usize::try_from(limits.plugin_memory_bytes).unwrap_or(usize::MAX), peak: 0 },
-            host_calls: 0,
-            host_call_budget: limits.plugin_host_calls,
-            denials: 0,
             deadline: started + Duration::from_millis(deadline_ms),
             epochs: 0,
             user,
@@ -454,7 +451,7 @@ impl PluginRuntime {
             }
         });
         let pre = plugin.pre.clone();
-        let mut invocation: Invocation = Box::pin(DEPTH.scope(depth + 1, async move {
+        let mut invocation: Running = Box::pin(DEPTH.scope(depth + 1, async move {
             let outcome = invoke(&pre, &mut store, call).await;
             (outcome, store)
         }));
@@ -494,8 +491,8 @@ impl PluginRuntime {
             duration_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
             epochs: i64::try_from(state.epochs).unwrap_or(i64::MAX),
             peak_memory: i64::try_from(state.memory.peak).unwrap_or(i64::MAX),
-            host_calls: i32::try_from(state.host_calls).unwrap_or(i32::MAX),
-            denials: i32::try_from(state.denials).unwrap_or(i32::MAX),
+            host_calls: i32::try_from(state.invocation.host_calls).unwrap_or(i32::MAX),
+            denials: i32::try_from(state.invocation.denials).unwrap_or(i32::MAX),
             outcome: outcome_name.into(),
             error: message.clone(),
         };

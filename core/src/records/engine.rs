@@ -13,7 +13,7 @@ use super::access::{Access, Scope};
 use super::hooks::{HookRegistry, PendingWrite};
 use super::query::{Query, QueryPlan, index_name};
 use super::registry::CollectionRegistry;
-use super::store::{RecordStore, RecordWrite, ReferenceCheck, StoredFile, StoredRecord, TimerRow, WriteOp};
+use super::store::{RecordStore, RecordWrite, ReferenceCheck, StoredFile, StoredRecord, TimerRow, WriteOp, event_name};
 use super::workflow::{EffectOutcome, TimerOp, apply_effects, apply_timer_ops};
 use super::{Caller, FieldChange, FieldError, HistoryEntry, LinkView, Page, Principal, Record, RecordError, SearchHit, TimerView, search};
 use crate::authz::Authorizer;
@@ -510,160 +510,46 @@ impl RecordEngine {
 
     /// The one write path: hooks, checks, then everything in one transaction.
     async fn write(&self, caller: &Caller, collection: &CollectionDef, id: Uuid, change: Change) -> Result<Record, RecordError> {
-        let Change { op, before, mut data, mut state, transition, expected_version, outcome } = change;
+        let Change { op, before, data, state, transition, expected_version, outcome } = change;
+        // 1. Files the client attached must be its own uploads, of the right kind for the field.
         let attached = new_files(collection, before.as_ref().map(|b| &b.data), &data);
         self.check_stored_files(caller, collection, &attached).await?;
-        let mut pending = PendingWrite {
-            op,
-            collection: collection.name.clone(),
-            id,
-            before: before.as_ref().map(|b| b.data.clone()),
-            data: data.clone(),
-            transition: transition.clone(),
-            files: attached.iter().map(|(id, _)| *id).collect(),
-        };
-        for hook in self.hooks.applicable(caller, &collection.name) {
-            if let Err(veto) = hook.before_write(caller, &mut pending).await {
-                return Err(RecordError::Vetoed { hook: veto.by.unwrap_or_else(|| hook.name()), reason: veto.reason });
-            }
-        }
-        if op != WriteOp::Delete && pending.data != data {
-            // Hooks may change data; what they produce must fit the schema like user input.
-            let mut errors = Vec::new();
-            let mut checked = Map::new();
-            for (k, v) in &pending.data {
-                match collection.field(k) {
-                    Some(f) => match normalize_value(f, v) {
-                        Ok(Value::Null) => {}
-                        Ok(v) => {
-                            checked.insert(k.clone(), v);
-                        }
-                        Err(m) => errors.push(FieldError { field: k.clone(), message: format!("set by a hook: {m}") }),
-                    },
-                    None => errors.push(FieldError { field: k.clone(), message: "set by a hook, but not a field".into() }),
-                }
-            }
-            if !errors.is_empty() {
-                return Err(RecordError::Invalid(errors));
-            }
-            if let Some(w) = &collection.workflow
-                && checked.get(&w.field) != data.get(&w.field)
-            {
-                return Err(RecordError::invalid(&w.field, "hooks cannot change the state"));
-            }
-            data = checked;
-        }
+        // 2. Filter hooks (plugins, the platform) may veto or change the data.
+        let mut data = self.run_filter_hooks(caller, collection, id, op, before.as_ref(), data, &transition, &attached).await?;
+        // 3. What is stored must be complete.
         if op != WriteOp::Delete {
-            let missing: Vec<FieldError> = collection
-                .fields
-                .iter()
-                .filter(|f| f.required && data.get(&f.name).is_none_or(Value::is_null))
-                .map(|f| FieldError { field: f.name.clone(), message: "is required".into() })
-                .collect();
-            if !missing.is_empty() {
-                return Err(RecordError::Invalid(missing));
-            }
+            check_required(collection, &data)?;
         }
+        // 4. Timers started, paused or stopped by the transition's effects.
         let now = self.clock.now_ms();
-        // Timers.
-        let mut timers: Vec<TimerRow> = Vec::new();
-        if let Some(workflow) = &collection.workflow {
-            let current = if op == WriteOp::Create { Vec::new() } else { self.store.timers(caller.tenant, id).await? };
-            if !outcome.timers.is_empty() {
-                timers = apply_timer_ops(collection, workflow, &current, &outcome.timers, &mut data, now);
-            }
-            state = data.get(&workflow.field).and_then(Value::as_str).map(str::to_owned).or(state);
-        }
-        let before_data = before.as_ref().map(|b| b.data.clone()).unwrap_or_default();
+        let (timers, state) = self.apply_timers(caller.tenant, collection, id, op, &outcome, &mut data, state, now).await?;
+        // 5. The change itself; an update that changes nothing writes nothing.
         let empty = Map::new();
-        let changes = diff(&before_data, if op == WriteOp::Delete { &empty } else { &data });
+        let changes = diff(before.as_ref().map_or(&empty, |b| &b.data), if op == WriteOp::Delete { &empty } else { &data });
         if op == WriteOp::Update && changes.is_empty() && transition.is_none() {
-            // Nothing changed: no new version, no history.
             let record = before.ok_or_else(|| RecordError::NotFound(format!("record {id} vanished")))?;
             let readable = Access::new(&self.authz, caller).readable(collection).await?;
             return Ok(Self::view(collection, record, &readable));
         }
-        let mut references = Vec::new();
+        // 6. Files a filter hook put there fit their field too; new references must exist.
         let files = if op == WriteOp::Delete { Vec::new() } else { new_files(collection, before.as_ref().map(|b| &b.data), &data) };
-        // A filter hook may have put a file the client did not send: it fits the field too.
         let set_by_hooks: Vec<(Uuid, String)> = files.iter().filter(|f| !attached.contains(f)).cloned().collect();
         self.check_stored_files(caller, collection, &set_by_hooks).await?;
-        if op != WriteOp::Delete {
-            for change in &changes {
-                let Some(field) = collection.field(&change.field) else { continue };
-                let new_values: Vec<&Value> = match &change.after {
-                    Value::Array(items) => items.iter().collect(),
-                    Value::Null => Vec::new(),
-                    v => vec![v],
-                };
-                let old_values: Vec<&Value> = match &change.before {
-                    Value::Array(items) => items.iter().collect(),
-                    Value::Null => Vec::new(),
-                    v => vec![v],
-                };
-                let (FieldType::Reference, Some(target)) = (field.field_type, &field.collection) else { continue };
-                for value in new_values.into_iter().filter(|v| !old_values.contains(v)) {
-                    if let Some(target_id) = value.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-                        references.push(ReferenceCheck { field: field.name.clone(), id: target_id, collection: target.clone() });
-                    }
-                }
-            }
-        }
+        let references = if op == WriteOp::Delete { Vec::new() } else { new_references(collection, &changes) };
         let record = StoredRecord {
             id,
             collection: collection.name.clone(),
             version: before.as_ref().map_or(1, |b| b.version + 1),
-            state: state.clone(),
+            state,
             data,
             created_at: before.as_ref().map_or(now, |b| b.created_at),
             updated_at: now,
             created_by: before.as_ref().map_or_else(|| caller.actor.subject.clone(), |b| b.created_by.clone()),
             updated_by: caller.actor.subject.clone(),
         };
-        let mut jobs = Vec::new();
-        let notify_on = match (op, &transition) {
-            (WriteOp::Create, _) => Some(NotifyOn::Create),
-            (WriteOp::Update, Some(_)) => Some(NotifyOn::Transition),
-            (WriteOp::Update, None) => Some(NotifyOn::Update),
-            (WriteOp::Delete, _) => None,
-        };
-        for (index, rule) in collection.notifications.iter().enumerate() {
-            let wanted = notify_on.is_some_and(|on| rule.on.contains(&on) || (on == NotifyOn::Transition && rule.on.contains(&NotifyOn::Update)));
-            if wanted {
-                let payload = json!({
-                    "record_id": id, "collection": collection.name, "version": record.version, "rule": index,
-                    "op": op.as_str(), "transition": transition, "actor": caller.actor.subject,
-                    "changed": changes.iter().map(|c| c.field.clone()).collect::<Vec<_>>(),
-                });
-                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::NOTIFY, payload, now).dedupe(format!("notify:{id}:{}:{index}", record.version)));
-            }
-        }
-        let record_event = match (op, &transition) {
-            (_, Some(_)) => "record.transitioned",
-            (WriteOp::Create, _) => "record.created",
-            (WriteOp::Update, _) => "record.updated",
-            (WriteOp::Delete, _) => "record.deleted",
-        };
-        let events: Vec<String> = std::iter::once(record_event.to_owned()).chain(outcome.events.iter().cloned()).collect();
-        let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
-        let change_event = super::hooks::ChangeEvent {
-            collection: &collection.name,
-            record_id: id,
-            version: record.version,
-            events: &events,
-            changed: &changed,
-            transition: transition.as_deref(),
-        };
-        for subscriber in self.hooks.subscribers() {
-            jobs.extend(subscriber.jobs(caller, &change_event, now).await);
-        }
-        for timer in timers.iter().filter(|t| t.status == "running") {
-            if let Some(due) = timer.due_at {
-                let payload = json!({ "record_id": id, "timer": timer.name, "due_at": due });
-                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::TIMER, payload, now).at(due).dedupe(format!("timer:{id}:{}:{due}", timer.name)));
-            }
-        }
-        let unique_indexes = collection.fields.iter().filter(|f| f.unique).map(|f| (index_name(&collection.name, &f.name, true), f.name.clone())).collect();
+        // 7. What follows it, committed with it (the outbox): notifications, events, timers.
+        let jobs = self.follow_up_jobs(caller, collection, &record, op, transition.as_deref(), &changes, &outcome.events, &timers, now).await;
+        // 8. One transaction: the record, its history and journal entry, search, links, jobs.
         let write = RecordWrite {
             op,
             search_docs: if op == WriteOp::Delete { Vec::new() } else { search::documents(collection, &record.data) },
@@ -676,11 +562,141 @@ impl RecordEngine {
             files,
             timers,
             jobs,
-            unique_indexes,
+            unique_indexes: collection.fields.iter().filter(|f| f.unique).map(|f| (index_name(&collection.name, &f.name, true), f.name.clone())).collect(),
         };
         let stored = self.store.commit(caller.tenant, &write).await?;
         let readable = Access::new(&self.authz, caller).readable(collection).await?;
         Ok(Self::view(collection, stored, &readable))
+    }
+
+    /// Runs the filter hooks that apply to the caller and collection: a veto stops the write;
+    /// data they change must fit the schema like user input, and may not move the state.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_filter_hooks(
+        &self,
+        caller: &Caller,
+        collection: &CollectionDef,
+        id: Uuid,
+        op: WriteOp,
+        before: Option<&StoredRecord>,
+        data: Map<String, Value>,
+        transition: &Option<String>,
+        attached: &[(Uuid, String)],
+    ) -> Result<Map<String, Value>, RecordError> {
+        let mut pending = PendingWrite {
+            op,
+            collection: collection.name.clone(),
+            id,
+            before: before.map(|b| b.data.clone()),
+            data: data.clone(),
+            transition: transition.clone(),
+            files: attached.iter().map(|(id, _)| *id).collect(),
+        };
+        for hook in self.hooks.applicable(caller, &collection.name) {
+            if let Err(veto) = hook.before_write(caller, &mut pending).await {
+                return Err(RecordError::Vetoed { hook: veto.by.unwrap_or_else(|| hook.name()), reason: veto.reason });
+            }
+        }
+        if op == WriteOp::Delete || pending.data == data {
+            return Ok(data);
+        }
+        let mut errors = Vec::new();
+        let mut checked = Map::new();
+        for (k, v) in &pending.data {
+            match collection.field(k) {
+                Some(f) => match normalize_value(f, v) {
+                    Ok(Value::Null) => {}
+                    Ok(v) => {
+                        checked.insert(k.clone(), v);
+                    }
+                    Err(m) => errors.push(FieldError { field: k.clone(), message: format!("set by a hook: {m}") }),
+                },
+                None => errors.push(FieldError { field: k.clone(), message: "set by a hook, but not a field".into() }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(RecordError::Invalid(errors));
+        }
+        if let Some(w) = &collection.workflow
+            && checked.get(&w.field) != data.get(&w.field)
+        {
+            return Err(RecordError::invalid(&w.field, "hooks cannot change the state"));
+        }
+        Ok(checked)
+    }
+
+    /// Applies the timer operations of a transition's effects; returns the timer rows to write
+    /// and the record's state (its workflow field after the effects).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_timers(
+        &self,
+        tenant: TenantId,
+        collection: &CollectionDef,
+        id: Uuid,
+        op: WriteOp,
+        outcome: &EffectOutcome,
+        data: &mut Map<String, Value>,
+        state: Option<String>,
+        now: i64,
+    ) -> Result<(Vec<TimerRow>, Option<String>), RecordError> {
+        let Some(workflow) = &collection.workflow else { return Ok((Vec::new(), state)) };
+        let mut timers = Vec::new();
+        if !outcome.timers.is_empty() {
+            let current = if op == WriteOp::Create { Vec::new() } else { self.store.timers(tenant, id).await? };
+            timers = apply_timer_ops(collection, workflow, &current, &outcome.timers, data, now);
+        }
+        let state = data.get(&workflow.field).and_then(Value::as_str).map(str::to_owned).or(state);
+        Ok((timers, state))
+    }
+
+    /// The jobs a write commits with it: the collection's notification rules that match, what
+    /// the change subscribers (plugins' action hooks) ask for, and the due time of each running
+    /// timer.
+    #[allow(clippy::too_many_arguments)]
+    async fn follow_up_jobs(
+        &self,
+        caller: &Caller,
+        collection: &CollectionDef,
+        record: &StoredRecord,
+        op: WriteOp,
+        transition: Option<&str>,
+        changes: &[FieldChange],
+        effect_events: &[String],
+        timers: &[TimerRow],
+        now: i64,
+    ) -> Vec<NewJob> {
+        let id = record.id;
+        let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        let mut jobs = Vec::new();
+        let notify_on = match (op, transition) {
+            (WriteOp::Create, _) => Some(NotifyOn::Create),
+            (WriteOp::Update, Some(_)) => Some(NotifyOn::Transition),
+            (WriteOp::Update, None) => Some(NotifyOn::Update),
+            (WriteOp::Delete, _) => None,
+        };
+        for (index, rule) in collection.notifications.iter().enumerate() {
+            let wanted = notify_on.is_some_and(|on| rule.on.contains(&on) || (on == NotifyOn::Transition && rule.on.contains(&NotifyOn::Update)));
+            if wanted {
+                let payload = json!({
+                    "record_id": id, "collection": collection.name, "version": record.version, "rule": index,
+                    "op": op.as_str(), "transition": transition, "actor": caller.actor.subject, "changed": changed,
+                });
+                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::NOTIFY, payload, now).dedupe(format!("notify:{id}:{}:{index}", record.version)));
+            }
+        }
+        let events: Vec<String> = std::iter::once(event_name(op, transition).to_owned()).chain(effect_events.iter().cloned()).collect();
+        let change_event =
+            super::hooks::ChangeEvent { collection: &collection.name, record_id: id, version: record.version, events: &events, changed: &changed, transition };
+        for subscriber in self.hooks.subscribers() {
+            jobs.extend(subscriber.jobs(caller, &change_event, now).await);
+        }
+        for timer in timers.iter().filter(|t| t.status == "running") {
+            if let Some(due) = timer.due_at {
+                let payload = json!({ "record_id": id, "timer": timer.name, "due_at": due });
+                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::TIMER, payload, now).at(due).dedupe(format!("timer:{id}:{}:{due}", timer.name)));
+            }
+        }
+        jobs
     }
 
     /// A record's history, newest first, with only the changes the caller may read.
@@ -951,6 +967,41 @@ impl RecordEngine {
         let bytes = self.store.file_bytes(caller.tenant, id).await?.ok_or_else(|| RecordError::NotFound(format!("file {id} does not exist in this tenant")))?;
         Ok((file, bytes))
     }
+}
+
+/// Required fields left empty, as field errors.
+fn check_required(collection: &CollectionDef, data: &Map<String, Value>) -> Result<(), RecordError> {
+    let missing: Vec<FieldError> = collection
+        .fields
+        .iter()
+        .filter(|f| f.required && data.get(&f.name).is_none_or(Value::is_null))
+        .map(|f| FieldError { field: f.name.clone(), message: "is required".into() })
+        .collect();
+    if missing.is_empty() { Ok(()) } else { Err(RecordError::Invalid(missing)) }
+}
+
+/// The references a change adds (values of reference fields that were not there before): each
+/// must point to an existing record of the field's collection when the write commits.
+fn new_references(collection: &CollectionDef, changes: &[FieldChange]) -> Vec<ReferenceCheck> {
+    let values = |v: &Value| -> Vec<Value> {
+        match v {
+            Value::Array(items) => items.clone(),
+            Value::Null => Vec::new(),
+            v => vec![v.clone()],
+        }
+    };
+    let mut references = Vec::new();
+    for change in changes {
+        let Some(field) = collection.field(&change.field) else { continue };
+        let (FieldType::Reference, Some(target)) = (field.field_type, &field.collection) else { continue };
+        let old = values(&change.before);
+        for value in values(&change.after).into_iter().filter(|v| !old.contains(v)) {
+            if let Some(target_id) = value.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                references.push(ReferenceCheck { field: field.name.clone(), id: target_id, collection: target.clone() });
+            }
+        }
+    }
+    references
 }
 
 /// The files a write attaches, with their fields: ids in its file fields that the record did not

@@ -280,18 +280,7 @@ impl RecordStore for SqlRecordStore {
         .bind(Json(&write.changes))
         .execute(&mut tx)
         .await?;
-        let action = match (write.op, &write.transition) {
-            (_, Some(_)) => "record.transitioned",
-            (WriteOp::Create, _) => "record.created",
-            (WriteOp::Update, _) => "record.updated",
-            (WriteOp::Delete, _) => "record.deleted",
-        };
-        // The journal names the fields changed, not their values (values stay behind field
-        // permissions, in the record's history).
-        let entry = AuditEntry::new(Some(tenant), &write.actor, action, format!("record:{}:{}", r.collection, r.id)).after(serde_json::json!({
-            "version": r.version, "transition": write.transition, "fields": write.changes.iter().map(|c| &c.field).collect::<Vec<_>>()
-        }));
-        audit::insert(&mut tx, now, &entry).await?;
+        audit::insert(&mut tx, now, &write.audit_entry(tenant)).await?;
         if write.op != WriteOp::Delete {
             tx.query("DELETE FROM search_docs WHERE tenant_id = $1 AND record_id = $2").bind(t).bind(id).execute(&mut tx).await?;
             // SQLite's FTS5 table follows `search_docs` through triggers, matching on a per-tenant

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::query::{Dialect, QueryPlan};
 use super::{FieldChange, RecordError};
+use crate::audit::AuditEntry;
 use crate::error::StoreError;
 use crate::jobs::NewJob;
 
@@ -119,6 +120,27 @@ pub struct RecordWrite {
     pub jobs: Vec<NewJob>,
     /// Unique index names → field, to report violations by field.
     pub unique_indexes: Vec<(String, String)>,
+}
+
+/// The event a write announces (to plugins' action hooks) and the action it is journaled as.
+pub fn event_name(op: WriteOp, transition: Option<&str>) -> &'static str {
+    match (op, transition) {
+        (_, Some(_)) => "record.transitioned",
+        (WriteOp::Create, _) => "record.created",
+        (WriteOp::Update, _) => "record.updated",
+        (WriteOp::Delete, _) => "record.deleted",
+    }
+}
+
+impl RecordWrite {
+    /// The write's journal entry: its event, the record, and the names of the fields changed
+    /// (not their values, which stay behind field permissions, in the record's history).
+    pub fn audit_entry(&self, tenant: TenantId) -> AuditEntry<'_> {
+        let r = &self.record;
+        AuditEntry::new(Some(tenant), &self.actor, event_name(self.op, self.transition.as_deref()), format!("record:{}:{}", r.collection, r.id)).after(
+            serde_json::json!({ "version": r.version, "transition": self.transition, "fields": self.changes.iter().map(|c| &c.field).collect::<Vec<_>>() }),
+        )
+    }
 }
 
 /// A stored history entry.

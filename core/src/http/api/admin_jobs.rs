@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use socle_marketplace::schema::{CollectionDef, SchemaFile};
 use socle_tenants::{Locale, Permission};
 
@@ -16,7 +16,8 @@ use crate::http::extract::ApiUser;
 use crate::http::extract::parse_id;
 use crate::http::json::Json;
 use crate::http::state::AppState;
-use crate::mail::TemplateText;
+use crate::jobs::Job;
+use crate::mail::{Mail, TemplateText};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,29 +35,47 @@ struct JobParams {
     limit: Option<i64>,
 }
 
-async fn jobs(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<JobParams>) -> ApiResult<Json<Value>> {
+/// The tenant's jobs in one status.
+#[derive(Debug, Serialize)]
+struct Jobs {
+    jobs: Vec<Job>,
+}
+
+async fn jobs(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<JobParams>) -> ApiResult<Json<Jobs>> {
     auth.require(&state, Permission::Administrer).await?;
     let status = params.status.unwrap_or_else(|| "dead".into());
     if !["queued", "running", "done", "dead"].contains(&status.as_str()) {
         return Err(socle_tenants::ValidationError::new("status", "use queued, running, done or dead").into());
     }
     let jobs = state.jobs.list(auth.tenant.tenant.id, &status, params.limit.unwrap_or(50).clamp(1, 500)).await?;
-    Ok(Json(json!({ "jobs": jobs })))
+    Ok(Json(Jobs { jobs }))
 }
 
-async fn retry(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// A dead job queued again.
+#[derive(Debug, Serialize)]
+struct Retried {
+    retried: bool,
+}
+
+async fn retry(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Retried>> {
     auth.require(&state, Permission::Administrer).await?;
     let id = parse_id(&id, "job")?;
     if state.jobs.retry(auth.tenant.tenant.id, id, state.now_ms()).await? {
-        Ok(Json(json!({ "retried": true })))
+        Ok(Json(Retried { retried: true }))
     } else {
         Err(ApiError::not_found("job_not_found", format!("no dead job {id} in this tenant")))
     }
 }
 
-async fn mails(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// The tenant's latest mails in the outbox.
+#[derive(Debug, Serialize)]
+struct Mails {
+    mails: Vec<Mail>,
+}
+
+async fn mails(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Mails>> {
     auth.require(&state, Permission::Administrer).await?;
-    Ok(Json(json!({ "mails": state.mailer.store().list(auth.tenant.tenant.id, 100).await? })))
+    Ok(Json(Mails { mails: state.mailer.store().list(auth.tenant.tenant.id, 100).await? }))
 }
 
 fn template_key(state_key: &str, locale: &str) -> ApiResult<(String, Locale)> {
@@ -67,12 +86,19 @@ fn template_key(state_key: &str, locale: &str) -> ApiResult<(String, Locale)> {
     Ok((state_key.to_owned(), locale.parse()?))
 }
 
+/// A mail template override stored for one locale.
+#[derive(Debug, Serialize)]
+struct TemplateSet {
+    template: String,
+    locale: Locale,
+}
+
 async fn set_template(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
     Path((key, locale)): Path<(String, String)>,
     Json(body): Json<TemplateText>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TemplateSet>> {
     auth.require(&state, Permission::Administrer).await?;
     let (key, locale) = template_key(&key, &locale)?;
     for (field, text) in [("subject", &body.subject), ("text", &body.text), ("html", &body.html)] {
@@ -88,7 +114,7 @@ async fn set_template(
         env.template_from_str(text).map_err(|e| socle_tenants::ValidationError::new(field, e.to_string()))?;
     }
     state.mailer.store().set_template_override(tenant.id, &key, locale, Some(&body)).await?;
-    Ok(Json(json!({ "template": key, "locale": locale })))
+    Ok(Json(TemplateSet { template: key, locale }))
 }
 
 async fn reset_template(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((key, locale)): Path<(String, String)>) -> ApiResult<StatusCode> {
@@ -96,6 +122,12 @@ async fn reset_template(State(state): State<AppState>, ApiUser(auth): ApiUser, P
     let (key, locale) = template_key(&key, &locale)?;
     state.mailer.store().set_template_override(auth.tenant.tenant.id, &key, locale, None).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A collection of the tenant's own, as defined.
+#[derive(Debug, Serialize)]
+struct Defined {
+    collection: CollectionDef,
 }
 
 /// Defines (or redefines) one of the tenant's own collections, in the schema format. Its name
@@ -111,7 +143,7 @@ async fn define(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
     let file = SchemaFile { collections: vec![definition.clone()], extensions: Vec::new() };
     let source = format!("custom:{}", definition.name);
     state.records.registry.install(auth.tenant.tenant.id, &source, &file, &auth.actor()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "collection": definition }))).into_response())
+    Ok((StatusCode::CREATED, Json(Defined { collection: definition })).into_response())
 }
 
 async fn undefine(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(name): Path<String>) -> ApiResult<StatusCode> {

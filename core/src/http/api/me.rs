@@ -3,19 +3,38 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use serde_json::{Value, json};
-use socle_tenants::Permission;
+use serde::Serialize;
+use socle_tenants::{Permission, Slug, TenantId};
 
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiUser;
 use crate::http::json::Json;
 use crate::http::state::AppState;
+use crate::identity::User;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/me", get(me))
 }
 
-async fn me(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
+/// The session's tenant, as the portal names it.
+#[derive(Debug, Serialize)]
+struct MeTenant {
+    id: TenantId,
+    slug: Slug,
+    name: String,
+}
+
+/// Who the session belongs to: the user, their tenant, roles, permissions and CSRF token.
+#[derive(Debug, Serialize)]
+struct Me {
+    user: User,
+    tenant: MeTenant,
+    roles: Vec<String>,
+    permissions: Vec<&'static str>,
+    csrf_token: String,
+}
+
+async fn me(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Me>> {
     let tenant = auth.tenant.tenant.id;
     let roles = state.authz.user_roles(tenant, auth.user.id).await?;
     let mut permissions = Vec::new();
@@ -24,11 +43,11 @@ async fn me(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<
             permissions.push(permission.as_str());
         }
     }
-    Ok(Json(json!({
-        "user": auth.user,
-        "tenant": { "id": tenant, "slug": auth.tenant.tenant.slug, "name": auth.tenant.tenant.name },
-        "roles": roles,
-        "permissions": permissions,
-        "csrf_token": auth.session.csrf_token,
-    })))
+    Ok(Json(Me {
+        tenant: MeTenant { id: tenant, slug: auth.tenant.tenant.slug.clone(), name: auth.tenant.tenant.name.clone() },
+        user: auth.user,
+        roles,
+        permissions,
+        csrf_token: auth.session.csrf_token,
+    }))
 }

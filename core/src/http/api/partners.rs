@@ -8,16 +8,16 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use socle_marketplace::package::PackageLimits;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::Json;
 use crate::http::partner::{Partner, failed};
 use crate::http::state::AppState;
+use crate::marketplace::publish::Report;
 use crate::marketplace::publishers::{Account, PublishedVersion};
-use crate::marketplace::store::Publisher;
+use crate::marketplace::store::{Publisher, PublisherKey};
 
 /// Header carrying the detached signature (base64 of the `.socle.sig` JSON).
 pub const SIGNATURE_HEADER: &str = "x-socle-signature";
@@ -47,9 +47,15 @@ struct KeyRequest {
     public_key: String,
 }
 
-async fn add_key(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<KeyRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+/// A signing key just added.
+#[derive(Debug, Serialize)]
+struct KeyAdded {
+    key: PublisherKey,
+}
+
+async fn add_key(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<KeyRequest>) -> ApiResult<(StatusCode, Json<KeyAdded>)> {
     let key = state.marketplace.add_publisher_key(&publisher.id, &body.public_key).await.map_err(failed)?;
-    Ok((StatusCode::CREATED, Json(json!({ "key": key }))))
+    Ok((StatusCode::CREATED, Json(KeyAdded { key })))
 }
 
 async fn revoke_key(State(state): State<AppState>, Partner(publisher): Partner, Path(key_id): Path<String>) -> ApiResult<StatusCode> {
@@ -63,9 +69,16 @@ struct TokenRequest {
     name: String,
 }
 
-async fn add_token(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+/// A publisher token just created, in clear this once.
+#[derive(Debug, Serialize)]
+struct TokenAdded {
+    token: String,
+    note: &'static str,
+}
+
+async fn add_token(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<TokenAdded>)> {
     let token = state.marketplace.add_publisher_token(&publisher.id, &body.name).await.map_err(failed)?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token, "note": "shown once: store it now" }))))
+    Ok((StatusCode::CREATED, Json(TokenAdded { token, note: "shown once: store it now" })))
 }
 
 async fn revoke_token(State(state): State<AppState>, Partner(publisher): Partner, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -75,10 +88,16 @@ async fn revoke_token(State(state): State<AppState>, Partner(publisher): Partner
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The validation report of a submitted package.
+#[derive(Debug, Serialize)]
+struct Submitted {
+    report: Report,
+}
+
 /// Submits a package: the body is the `.socle` archive, the signature rides in a header. The
 /// answer is the validation report: 201 when it passed (in review or listed), 422 when a check
 /// failed (the report says which and what to fix).
-async fn submit(State(state): State<AppState>, Partner(publisher): Partner, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn submit(State(state): State<AppState>, Partner(publisher): Partner, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<Submitted>)> {
     let signature = headers
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -92,11 +111,11 @@ async fn submit(State(state): State<AppState>, Partner(publisher): Partner, head
         })?;
     let report = state.marketplace.submit(&publisher, &body, &signature).await?;
     let status = if report.failure().is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::CREATED };
-    Ok((status, Json(json!({ "report": report }))))
+    Ok((status, Json(Submitted { report })))
 }
 
 /// The publisher's versions, newest first.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize)]
 struct Versions {
     versions: Vec<PublishedVersion>,
 }

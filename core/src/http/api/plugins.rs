@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use socle_marketplace::schema::normalize_value;
 use socle_tenants::Permission;
 
@@ -20,9 +20,11 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiUser, Authenticated};
 use crate::http::json::Json;
 use crate::http::state::AppState;
+use crate::plugins::grants::GrantState;
 use crate::plugins::host::LoadedPlugin;
 use crate::plugins::host::exports::socle::plugin::routes;
 use crate::plugins::overview::{InstalledPlugin, PluginDetail};
+use crate::plugins::store::Receipt;
 use crate::plugins::{Call, Output};
 
 /// Largest body a plugin route receives.
@@ -135,7 +137,7 @@ async fn panel(
 struct ActionRequest {
     ids: Vec<String>,
     #[serde(default)]
-    params: serde_json::Map<String, Value>,
+    params: Map<String, Value>,
 }
 
 /// What a plugin action answered.
@@ -184,17 +186,23 @@ struct GrantsRequest {
     granted: std::collections::BTreeSet<String>,
 }
 
+/// A plugin's declared grants and which of them the tenant granted.
+#[derive(Debug, Serialize)]
+struct Grants {
+    grants: Vec<GrantState>,
+}
+
 /// Replaces what the tenant grants a plugin (keys from the plugin's `grants`).
 async fn set_grants(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
     Path(plugin_id): Path<String>,
     Json(body): Json<GrantsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Grants>> {
     admin(&state, &auth).await?;
     let plugin = installed(&state, &auth.tenant.tenant, &plugin_id).await?;
     match state.plugins.set_grants(auth.tenant.tenant.id, &plugin.manifest, &body.granted, &auth.actor()).await {
-        Ok(grants) => Ok(Json(json!({ "grants": grants }))),
+        Ok(grants) => Ok(Json(Grants { grants })),
         Err(crate::plugins::grants::SetGrantsError::Unknown(message)) => Err(socle_tenants::ValidationError::new("granted", message).into()),
         Err(crate::plugins::grants::SetGrantsError::Platform(err)) => Err(err.into()),
     }
@@ -221,16 +229,28 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(p
     }
 }
 
-async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
+/// A plugin's latest receipts in this tenant, newest first.
+#[derive(Debug, Serialize)]
+struct Receipts {
+    receipts: Vec<Receipt>,
+}
+
+async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Receipts>> {
     admin(&state, &auth).await?;
     installed(&state, &auth.tenant.tenant, &plugin).await?;
     state.plugins.flush_receipts().await;
     let receipts = state.plugins.store().receipts(auth.tenant.tenant.id, &plugin, 200).await?;
-    Ok(Json(json!({ "receipts": receipts })))
+    Ok(Json(Receipts { receipts }))
+}
+
+/// The settings just stored, secrets masked.
+#[derive(Debug, Serialize)]
+struct Settings {
+    settings: Map<String, Value>,
 }
 
 /// Sets settings, checked against the plugin's settings schema; secrets are never echoed.
-async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, body: Bytes) -> ApiResult<Json<Settings>> {
     admin(&state, &auth).await?;
     let values: BTreeMap<String, Value> =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
@@ -250,7 +270,6 @@ async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Pat
     for (key, value, secret) in &checked {
         state.plugins.store().set_setting(auth.tenant.tenant.id, &plugin_id, key, value, *secret, &actor).await?;
     }
-    let shown: serde_json::Map<String, Value> =
-        checked.into_iter().map(|(k, v, secret)| (k, if secret { Value::String("••••••".into()) } else { v })).collect();
-    Ok(Json(json!({ "settings": shown })))
+    let settings = checked.into_iter().map(|(k, v, secret)| (k, if secret { Value::String("••••••".into()) } else { v })).collect();
+    Ok(Json(Settings { settings }))
 }

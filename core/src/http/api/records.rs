@@ -9,8 +9,9 @@ use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use socle_marketplace::schema::CollectionDef;
 use socle_tenants::Permission;
 use uuid::Uuid;
 
@@ -19,8 +20,8 @@ use crate::http::extract::ApiUser;
 use crate::http::extract::parse_id;
 use crate::http::json::Json;
 use crate::http::state::AppState;
-use crate::records::engine::BulkOp;
-use crate::records::{Filter, Op, Query, Record, RecordError, RecordRef, Sort};
+use crate::records::engine::{BulkOp, BulkResult};
+use crate::records::{Filter, HistoryEntry, LinkView, Op, Page, Query, Record, RecordError, RecordRef, SearchHit, Sort};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -64,13 +65,25 @@ fn conditional(err: RecordError, conditional: bool) -> ApiError {
     }
 }
 
-async fn collections(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Value>> {
-    let collections = state.records.collections(&auth.caller()).await?;
-    Ok(Json(json!({ "collections": collections })))
+/// The collections the caller may read.
+#[derive(Debug, Serialize)]
+struct Collections {
+    collections: Vec<CollectionDef>,
 }
 
-async fn collection(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "collection": state.records.collection(&auth.caller(), &name).await? })))
+async fn collections(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Collections>> {
+    let collections = state.records.collections(&auth.caller()).await?;
+    Ok(Json(Collections { collections }))
+}
+
+/// One collection, with the fields the caller may read.
+#[derive(Debug, Serialize)]
+struct Collection {
+    collection: CollectionDef,
+}
+
+async fn collection(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(name): Path<String>) -> ApiResult<Json<Collection>> {
+    Ok(Json(Collection { collection: state.records.collection(&auth.caller(), &name).await? }))
 }
 
 /// `?filter[status]=ouvert&filter[amount][gte]=100&filter[tags][in]=a,b&sort=-updated_at&limit=20&cursor=…&count=true`
@@ -109,15 +122,13 @@ async fn list(
     ApiUser(auth): ApiUser,
     Path(collection): Path<String>,
     UrlQuery(params): UrlQuery<BTreeMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page>> {
     let query = url_query(&params)?;
-    let page = state.records.query(&auth.caller(), &collection, &query).await?;
-    Ok(Json(serde_json::to_value(page).map_err(anyhow::Error::from)?))
+    Ok(Json(state.records.query(&auth.caller(), &collection, &query).await?))
 }
 
-async fn query(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(query): Json<Query>) -> ApiResult<Json<Value>> {
-    let page = state.records.query(&auth.caller(), &collection, &query).await?;
-    Ok(Json(serde_json::to_value(page).map_err(anyhow::Error::from)?))
+async fn query(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(query): Json<Query>) -> ApiResult<Json<Page>> {
+    Ok(Json(state.records.query(&auth.caller(), &collection, &query).await?))
 }
 
 fn object(value: Value) -> ApiResult<Map<String, Value>> {
@@ -194,20 +205,32 @@ struct HistoryParams {
     limit: Option<i64>,
 }
 
+/// A record's history, newest first.
+#[derive(Debug, Serialize)]
+struct History {
+    entries: Vec<HistoryEntry>,
+}
+
 async fn history(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
     Path((collection, id)): Path<(String, String)>,
     UrlQuery(params): UrlQuery<HistoryParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<History>> {
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     let entries = state.records.history(&auth.caller(), at, params.before, params.limit.unwrap_or(50)).await?;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(History { entries }))
 }
 
-async fn links(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+/// A record's links and references, both ways.
+#[derive(Debug, Serialize)]
+struct Links {
+    links: Vec<LinkView>,
+}
+
+async fn links(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>) -> ApiResult<Json<Links>> {
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
-    Ok(Json(json!({ "links": state.records.links(&auth.caller(), at).await? })))
+    Ok(Json(Links { links: state.records.links(&auth.caller(), at).await? }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,6 +245,12 @@ fn related() -> String {
     "related".into()
 }
 
+/// A link that now exists.
+#[derive(Debug, Serialize)]
+struct Linked {
+    linked: bool,
+}
+
 async fn link(
     State(state): State<AppState>,
     ApiUser(auth): ApiUser,
@@ -230,7 +259,7 @@ async fn link(
 ) -> ApiResult<Response> {
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     let added = state.records.link(&auth.caller(), at, body.to, &body.kind, true).await?;
-    Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({ "linked": true }))).into_response())
+    Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(Linked { linked: true })).into_response())
 }
 
 async fn unlink(
@@ -254,11 +283,19 @@ struct BulkRequest {
     op: BulkOp,
 }
 
-async fn bulk(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(body): Json<Value>) -> ApiResult<Json<Value>> {
+/// The outcome of a bulk operation: one result per record, and the tallies.
+#[derive(Debug, Serialize)]
+struct Bulk {
+    results: Vec<BulkResult>,
+    succeeded: usize,
+    failed: usize,
+}
+
+async fn bulk(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(body): Json<Value>) -> ApiResult<Json<Bulk>> {
     let request: BulkRequest = serde_json::from_value(body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
     let results = state.records.bulk(&auth.caller(), &collection, &request.ids, &request.op).await?;
     let failed = results.iter().filter(|r| !r.ok).count();
-    Ok(Json(json!({ "results": results, "succeeded": results.len() - failed, "failed": failed })))
+    Ok(Json(Bulk { succeeded: results.len() - failed, failed, results }))
 }
 
 /// CSV of the records matching the query (up to 10 000), with the fields the caller may read.
@@ -328,12 +365,18 @@ struct SearchParams {
     limit: Option<usize>,
 }
 
-async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, UrlQuery(params): UrlQuery<SearchParams>) -> ApiResult<Json<Value>> {
+/// Search hits among the records the caller may read.
+#[derive(Debug, Serialize)]
+struct Hits {
+    hits: Vec<SearchHit>,
+}
+
+async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, UrlQuery(params): UrlQuery<SearchParams>) -> ApiResult<Json<Hits>> {
     if params.q.len() > 200 {
         return Err(ApiError::bad_request("query_too_long", "search for at most 200 characters"));
     }
     let hits = state.records.search(&auth.caller(), &params.q, params.limit.unwrap_or(20)).await?;
-    Ok(Json(json!({ "hits": hits })))
+    Ok(Json(Hits { hits }))
 }
 
 /// Uploads a file (raw body; `Content-Type` and `X-File-Name` headers); returns the value to put

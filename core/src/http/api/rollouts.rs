@@ -8,8 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::partners::owned;
 use crate::http::error::{ApiError, ApiResult};
@@ -17,7 +16,8 @@ use crate::http::json::Json;
 use crate::http::ops::OperatorUser;
 use crate::http::partner::Partner;
 use crate::http::state::AppState;
-use crate::marketplace::rollout::{RolloutError, StartOptions};
+use crate::marketplace::rollout::{RollbackReport, RolloutError, StartOptions};
+use crate::marketplace::store::Rollout;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,6 +41,12 @@ fn failed(err: RolloutError) -> ApiError {
     }
 }
 
+/// One version's rollout, as it stands after the request.
+#[derive(Debug, Serialize)]
+struct RolloutState {
+    rollout: Rollout,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartRequest {
@@ -57,41 +63,47 @@ async fn start(
     Partner(publisher): Partner,
     Path((plugin, version)): Path<(String, String)>,
     Json(body): Json<StartRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RolloutState>)> {
     owned(&state, &publisher, &plugin).await?;
     let options = StartOptions { steps: body.steps, threshold_points: body.threshold_points, min_invocations: body.min_invocations };
     let rollout = state.marketplace.start_rollout(&plugin, &version, options).await.map_err(failed)?;
-    Ok((StatusCode::CREATED, Json(json!({ "rollout": rollout }))))
+    Ok((StatusCode::CREATED, Json(RolloutState { rollout })))
 }
 
-async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
     let rollout = state.marketplace.rollout(&plugin, &version).await.map_err(failed)?;
-    Ok(Json(json!({ "rollout": rollout })))
+    Ok(Json(RolloutState { rollout }))
 }
 
-async fn pause(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn pause(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
-    Ok(Json(json!({ "rollout": state.marketplace.pause_rollout(&plugin, &version, true).await.map_err(failed)? })))
+    Ok(Json(RolloutState { rollout: state.marketplace.pause_rollout(&plugin, &version, true).await.map_err(failed)? }))
 }
 
-async fn resume(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn resume(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
-    Ok(Json(json!({ "rollout": state.marketplace.pause_rollout(&plugin, &version, false).await.map_err(failed)? })))
+    Ok(Json(RolloutState { rollout: state.marketplace.pause_rollout(&plugin, &version, false).await.map_err(failed)? }))
 }
 
-async fn advance(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn advance(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
-    Ok(Json(json!({ "rollout": state.marketplace.advance_rollout(&plugin, &version).await.map_err(failed)? })))
+    Ok(Json(RolloutState { rollout: state.marketplace.advance_rollout(&plugin, &version).await.map_err(failed)? }))
 }
 
 fn operator(op: Result<OperatorUser, Response>) -> ApiResult<OperatorUser> {
     op.map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in to the operator console (/ops/login) first"))
 }
 
-pub(crate) async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Value>> {
+/// Every rollout, on every plugin.
+#[derive(Debug, Serialize)]
+struct Rollouts {
+    rollouts: Vec<Rollout>,
+}
+
+async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Rollouts>> {
     operator(op)?;
-    Ok(Json(json!({ "rollouts": state.marketplace.store().rollouts(None).await? })))
+    Ok(Json(Rollouts { rollouts: state.marketplace.store().rollouts(None).await? }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,8 +114,15 @@ struct KillRequest {
     reason: String,
 }
 
+/// A pulled kill switch: the version (`plugin@version`) and what rolling tenants back did.
+#[derive(Debug, Serialize)]
+struct Killed {
+    killed: String,
+    report: RollbackReport,
+}
+
 /// The kill switch: yanks the version and rolls every tenant on it back.
-async fn kill(State(state): State<AppState>, op: Result<OperatorUser, Response>, headers: HeaderMap, Json(body): Json<KillRequest>) -> ApiResult<Json<Value>> {
+async fn kill(State(state): State<AppState>, op: Result<OperatorUser, Response>, headers: HeaderMap, Json(body): Json<KillRequest>) -> ApiResult<Json<Killed>> {
     let op = operator(op)?;
     let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !crate::identity::secrets::constant_time_eq(sent, &op.session.csrf_token) {
@@ -111,5 +130,5 @@ async fn kill(State(state): State<AppState>, op: Result<OperatorUser, Response>,
     }
     let report = state.marketplace.kill(&body.plugin, &body.version, &body.reason).await.map_err(failed)?;
     tracing::warn!(operator = %op.operator.email, plugin.id = %body.plugin, plugin.version = %body.version, "kill switch pulled");
-    Ok(Json(json!({ "killed": format!("{}@{}", body.plugin, body.version), "report": report })))
+    Ok(Json(Killed { killed: format!("{}@{}", body.plugin, body.version), report }))
 }

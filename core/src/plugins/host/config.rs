@@ -1,35 +1,52 @@
 //! `config`: the tenant's settings for the plugin (defaults from the manifest's settings).
 
-use super::PluginState;
+use super::Invocation;
 use super::socle::plugin::config::Host;
 use super::socle::plugin::types::HostError;
+use crate::plugins::store::PluginStore;
+use socle_marketplace::manifest::SettingDef;
 
-impl Host for PluginState {
+/// `config` as the linker registers it: the view below.
+pub struct Config;
+
+impl wasmtime::component::HasData for Config {
+    type Data<'a> = ConfigHost<'a>;
+}
+
+/// What `config` host calls reach.
+pub struct ConfigHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// The plugin store (the tenant's settings).
+    pub store: &'a dyn PluginStore,
+    /// The settings the manifest declares (their defaults).
+    pub settings: &'a [SettingDef],
+}
+
+impl Host for ConfigHost<'_> {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, HostError>> {
-        if let Err(e) = self.allow("config", None)? {
+        if let Err(e) = self.inv.allow("config", None)? {
             return Ok(Err(e));
         }
-        let stored = match self.services.store.setting(self.tenant.id, &self.plugin.id, &key).await {
+        let stored = match self.store.setting(self.inv.tenant.id, &self.inv.guest.id, &key).await {
             Ok(v) => v,
-            Err(e) => return Ok(Err(self.unavailable(e))),
+            Err(e) => return Ok(Err(self.inv.unavailable(e))),
         };
         Ok(Ok(match stored {
             Some((_, true)) => None,
             Some((value, false)) => Some(value.to_string()),
-            None => {
-                self.plugin.manifest.settings.iter().find(|s| s.field.name == key && !s.secret).and_then(|s| s.field.default.as_ref()).map(ToString::to_string)
-            }
+            None => self.settings.iter().find(|s| s.field.name == key && !s.secret).and_then(|s| s.field.default.as_ref()).map(ToString::to_string),
         }))
     }
 
     async fn secret(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, HostError>> {
-        if let Err(e) = self.allow("config", None)? {
+        if let Err(e) = self.inv.allow("config", None)? {
             return Ok(Err(e));
         }
-        Ok(match self.services.store.setting(self.tenant.id, &self.plugin.id, &key).await {
+        Ok(match self.store.setting(self.inv.tenant.id, &self.inv.guest.id, &key).await {
             Ok(Some((serde_json::Value::String(s), true))) => Ok(Some(s)),
             Ok(_) => Ok(None),
-            Err(e) => Err(self.unavailable(e)),
+            Err(e) => Err(self.inv.unavailable(e)),
         })
     }
 }

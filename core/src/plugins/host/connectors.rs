@@ -11,7 +11,25 @@ use secrecy::ExposeSecret;
 
 use super::socle::plugin::connectors::Host;
 use super::socle::plugin::types::HostError;
-use super::{PluginState, WitFieldError};
+use super::{Invocation, WitFieldError};
+use crate::config::PluginSettings;
+
+/// `connectors` as the linker registers it: the view below.
+pub struct Connectors;
+
+impl wasmtime::component::HasData for Connectors {
+    type Data<'a> = ConnectorsHost<'a>;
+}
+
+/// What `connectors` host calls reach.
+pub struct ConnectorsHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// The guarded client.
+    pub client: &'a reqwest::Client,
+    /// The platform's connectors and private hosts.
+    pub settings: &'a PluginSettings,
+}
 
 const MAX_INPUT: usize = 1024 * 1024;
 const MAX_ANSWER: usize = 5 * 1024 * 1024;
@@ -47,13 +65,13 @@ pub fn answer(connector: &str, status: u16, body: &[u8]) -> Result<String, HostE
     }
 }
 
-impl Host for PluginState {
+impl Host for ConnectorsHost<'_> {
     async fn call(&mut self, connector: String, operation: String, input: String) -> wasmtime::Result<Result<String, HostError>> {
-        if let Err(e) = self.allow("connectors", Some(&connector))? {
+        if let Err(e) = self.inv.allow("connectors", Some(&connector))? {
             return Ok(Err(e));
         }
-        let Some(settings) = self.services.settings.connectors.get(&connector).cloned() else {
-            let known: Vec<&String> = self.services.settings.connectors.keys().collect();
+        let Some(settings) = self.settings.connectors.get(&connector).cloned() else {
+            let known: Vec<&String> = self.settings.connectors.keys().collect();
             return Ok(Err(HostError::NotFound(format!(
                 "this platform has no connector `{connector}` (configured: {})",
                 if known.is_empty() { "none".to_owned() } else { known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ") }
@@ -73,17 +91,17 @@ impl Host for PluginState {
             return Ok(Err(HostError::Unavailable(format!("connector {connector} is misconfigured on this platform (url)"))));
         };
         let host = base.host_str().unwrap_or_default().to_ascii_lowercase();
-        let insecure_allowed = self.services.settings.allow_private_hosts.iter().any(|h| h == &host);
+        let insecure_allowed = self.settings.allow_private_hosts.iter().any(|h| h == &host);
         if base.scheme() != "https" && !(base.scheme() == "http" && insecure_allowed) {
             return Ok(Err(HostError::Unavailable(format!("connector {connector} is misconfigured on this platform (https only)"))));
         }
         let url = format!("{}/{operation}", settings.url.trim_end_matches('/'));
-        let body = serde_json::json!({ "tenant": self.tenant.slug.to_string(), "plugin": self.plugin.id, "operation": operation, "input": input });
-        let mut request = self.services.http.post(url).timeout(TIMEOUT).json(&body);
+        let body = serde_json::json!({ "tenant": self.inv.tenant.slug.to_string(), "plugin": self.inv.guest.id, "operation": operation, "input": input });
+        let mut request = self.client.post(url).timeout(TIMEOUT).json(&body);
         if let Some(token) = &settings.token {
             request = request.bearer_auth(token.expose_secret());
         }
-        tracing::info!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, connector = %connector, operation = %operation, "connector call");
+        tracing::info!(tenant.id = %self.inv.tenant.id, plugin.id = %self.inv.guest.id, connector = %connector, operation = %operation, "connector call");
         let mut response = match request.send().await {
             Ok(r) => r,
             Err(e) if e.is_timeout() => return Ok(Err(HostError::Unavailable(format!("connector {connector} did not answer within {}s", TIMEOUT.as_secs())))),

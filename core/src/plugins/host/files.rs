@@ -8,51 +8,70 @@
 
 use uuid::Uuid;
 
+use super::PendingFile;
 use super::socle::plugin::files::{File, Host};
 use super::socle::plugin::types::HostError;
-use super::{PluginState, WitFieldError};
+use super::{Invocation, WitFieldError};
+use crate::records::RecordEngine;
 use crate::records::RecordError;
+
+/// `files` as the linker registers it: the view below.
+pub struct Files;
+
+impl wasmtime::component::HasData for Files {
+    type Data<'a> = FilesHost<'a>;
+}
+
+/// What `files` host calls reach.
+pub struct FilesHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// The records engine (files and the records they are attached to).
+    pub records: &'a RecordEngine,
+    /// Files the write being filtered attaches (filter hooks only).
+    pub pending: &'a [PendingFile],
+}
 
 /// Largest file handed to a plugin: its linear memory is bounded (32 to 128 MiB by plan), and a
 /// partner parsing a file this size needs several times its size.
 pub const MAX_READ_BYTES: i64 = 8 * 1024 * 1024;
 
-impl Host for PluginState {
+impl Host for FilesHost<'_> {
     async fn read(&mut self, id: String) -> wasmtime::Result<Result<File, HostError>> {
-        self.charge()?;
-        if !self.plugin.granted.declares_kind("files_read") {
-            return Ok(Err(self.deny("the manifest does not declare the `files_read` capability".into())));
+        self.inv.charge()?;
+        if !self.inv.guest.granted.declares_kind("files_read") {
+            return Ok(Err(self.inv.deny("the manifest does not declare the `files_read` capability".into())));
         }
         let not_found = || HostError::NotFound(format!("file {id} does not exist in this tenant"));
         let Ok(uuid) = Uuid::parse_str(&id) else { return Ok(Err(not_found())) };
         // Which collection's grant applies: the record the file is attached to (the records
         // engine decides whether the plugin may read it, field included), or the write being
         // filtered that attaches it.
-        let (info, collection) = match self.services.records.readable_file(&self.caller(), uuid).await {
+        let (info, collection) = match self.records.readable_file(&self.inv.caller(), uuid).await {
             Ok((info, Some(collection))) => (info, collection),
             Ok((_, None)) | Err(RecordError::NotFound(_)) => {
-                let Some(pending) = self.pending_files.iter().find(|p| p.id == uuid).cloned() else { return Ok(Err(not_found())) };
-                match self.services.records.file_info(self.tenant.id, uuid).await {
+                let Some(pending) = self.pending.iter().find(|p| p.id == uuid).cloned() else { return Ok(Err(not_found())) };
+                match self.records.file_info(self.inv.tenant.id, uuid).await {
                     Ok(Some(info)) if info.record_id.is_none() && info.created_by == pending.uploader => (info, pending.collection),
                     Ok(_) => return Ok(Err(not_found())),
-                    Err(e) => return Ok(Err(self.error(e))),
+                    Err(e) => return Ok(Err(self.inv.record_error(e))),
                 }
             }
-            Err(e) => return Ok(Err(self.error(e))),
+            Err(e) => return Ok(Err(self.inv.record_error(e))),
         };
-        if let Err(denied) = self.plugin.granted.check("files_read", Some(&collection)).map_err(|missing| self.deny(missing)) {
+        if let Err(denied) = self.inv.guest.granted.check("files_read", Some(&collection)).map_err(|missing| self.inv.deny(missing)) {
             return Ok(Err(denied));
         }
         if info.size > MAX_READ_BYTES {
             let message = format!("the file is {} MiB; plugins read files of at most {} MiB", info.size >> 20, MAX_READ_BYTES >> 20);
             return Ok(Err(HostError::Invalid(vec![WitFieldError { field: "file".into(), message }])));
         }
-        let content = match self.services.records.file_content(self.tenant.id, uuid).await {
+        let content = match self.records.file_content(self.inv.tenant.id, uuid).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Err(not_found())),
-            Err(e) => return Ok(Err(self.error(e))),
+            Err(e) => return Ok(Err(self.inv.record_error(e))),
         };
-        tracing::debug!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, file.id = %uuid, collection = %collection, bytes = content.len(), "plugin read a file");
+        tracing::debug!(tenant.id = %self.inv.tenant.id, plugin.id = %self.inv.guest.id, file.id = %uuid, collection = %collection, bytes = content.len(), "plugin read a file");
         Ok(Ok(File {
             id: uuid.to_string(),
             name: info.name,

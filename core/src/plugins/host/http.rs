@@ -7,9 +7,26 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::PluginState;
+use super::Invocation;
 use super::socle::plugin::http::{Host, Request, Response};
 use super::socle::plugin::types::HostError;
+
+/// `http` as the linker registers it: the view below.
+pub struct Http;
+
+impl wasmtime::component::HasData for Http {
+    type Data<'a> = HttpHost<'a>;
+}
+
+/// What `http` host calls reach.
+pub struct HttpHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// The guarded client (private addresses refused at resolution).
+    pub client: &'a reqwest::Client,
+    /// Hosts allowed over plain HTTP and on private addresses (tests, on-premise).
+    pub allow_private_hosts: &'a [String],
+}
 
 const MAX_REQUEST_BODY: usize = 5 * 1024 * 1024;
 const MAX_RESPONSE_BODY: usize = 10 * 1024 * 1024;
@@ -94,22 +111,22 @@ pub fn client(allow_private_hosts: &[String]) -> anyhow::Result<reqwest::Client>
         .build()?)
 }
 
-impl Host for PluginState {
+impl Host for HttpHost<'_> {
     async fn fetch(&mut self, req: Request) -> wasmtime::Result<Result<Response, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let invalid = |message: String| HostError::Invalid(vec![super::WitFieldError { field: "url".into(), message }]);
         let Ok(url) = url::Url::parse(&req.url) else { return Ok(Err(invalid(format!("`{}` is not an absolute URL", req.url)))) };
         let Some(host) = url.host_str().map(str::to_ascii_lowercase) else { return Ok(Err(invalid("the URL has no host".into()))) };
-        if let Err(e) = self.plugin.granted.check("http", Some(&host)).map_err(|missing| self.deny(missing)) {
+        if let Err(e) = self.inv.guest.granted.check("http", Some(&host)).map_err(|missing| self.inv.deny(missing)) {
             return Ok(Err(e));
         }
-        let allowed_insecure = self.services.settings.allow_private_hosts.iter().any(|h| h == &host);
+        let allowed_insecure = self.allow_private_hosts.iter().any(|h| h == &host);
         // Addresses written in the URL never reach the resolver: check them here.
         if let Some(ip) = literal_ip(&url)
             && is_private(ip)
             && !allowed_insecure
         {
-            return Ok(Err(self.deny(format!("`{host}` is a private address"))));
+            return Ok(Err(self.inv.deny(format!("`{host}` is a private address"))));
         }
         match url.scheme() {
             "https" => {}
@@ -122,7 +139,7 @@ impl Host for PluginState {
         if req.body.as_ref().is_some_and(|b| b.len() > MAX_REQUEST_BODY) {
             return Ok(Err(invalid("request bodies are at most 5 MiB".into())));
         }
-        let mut request = self.services.http.request(method, url);
+        let mut request = self.client.request(method, url);
         for (name, value) in &req.headers {
             if !matches!(name.to_ascii_lowercase().as_str(), "host" | "connection" | "transfer-encoding" | "content-length") {
                 request = request.header(name, value);

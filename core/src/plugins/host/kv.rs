@@ -1,9 +1,25 @@
 //! `kv`: a store private to the plugin and the tenant.
 
-use super::PluginState;
+use super::Invocation;
 use super::socle::plugin::kv::Host;
 use super::socle::plugin::types::HostError;
+use crate::plugins::store::PluginStore;
 use crate::plugins::store::{KV_QUOTA_BYTES, KV_QUOTA_KEYS, KvExpect, KvWrite};
+
+/// `kv` as the linker registers it: the view below.
+pub struct Kv;
+
+impl wasmtime::component::HasData for Kv {
+    type Data<'a> = KvHost<'a>;
+}
+
+/// What `kv` host calls reach.
+pub struct KvHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// The plugin store (its kv).
+    pub store: &'a dyn PluginStore,
+}
 
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 1024 * 1024;
@@ -21,17 +37,22 @@ fn invalid(field: &str, message: String) -> HostError {
     HostError::Invalid(vec![super::WitFieldError { field: field.into(), message }])
 }
 
-impl PluginState {
+impl KvHost<'_> {
     fn over_quota(&self) -> HostError {
         invalid(
             "value",
-            format!("{} would hold more than {} MiB or {KV_QUOTA_KEYS} keys of kv in tenant {}", self.plugin.label(), KV_QUOTA_BYTES >> 20, self.tenant.slug),
+            format!(
+                "{} would hold more than {} MiB or {KV_QUOTA_KEYS} keys of kv in tenant {}",
+                self.inv.guest.label(),
+                KV_QUOTA_BYTES >> 20,
+                self.inv.tenant.slug
+            ),
         )
     }
 
     /// A checked kv write.
     async fn kv_write(&mut self, key: &str, value: &[u8], expect: KvExpect<'_>) -> wasmtime::Result<Result<KvWrite, HostError>> {
-        if let Err(e) = self.allow("kv", None)? {
+        if let Err(e) = self.inv.allow("kv", None)? {
             return Ok(Err(e));
         }
         if let Err(e) = check_key(key) {
@@ -40,25 +61,20 @@ impl PluginState {
         if value.len() > MAX_VALUE {
             return Ok(Err(invalid("value", "values are at most 1 MiB".into())));
         }
-        Ok(match self.services.store.kv_set(self.tenant.id, &self.plugin.id, key, value, expect).await {
+        Ok(match self.store.kv_set(self.inv.tenant.id, &self.inv.guest.id, key, value, expect).await {
             Ok(KvWrite::OverQuota) => Err(self.over_quota()),
             Ok(written) => Ok(written),
-            Err(e) => Err(self.unavailable(e)),
+            Err(e) => Err(self.inv.unavailable(e)),
         })
-    }
-
-    pub(super) fn unavailable(&self, err: impl std::fmt::Display) -> HostError {
-        tracing::error!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, error = %err, "a plugin's host call failed");
-        HostError::Unavailable("the platform could not complete the call; retry later".into())
     }
 }
 
-impl Host for PluginState {
+impl Host for KvHost<'_> {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
-        if let Err(e) = self.allow("kv", None)? {
+        if let Err(e) = self.inv.allow("kv", None)? {
             return Ok(Err(e));
         }
-        Ok(self.services.store.kv_get(self.tenant.id, &self.plugin.id, &key).await.map_err(|e| self.unavailable(e)))
+        Ok(self.store.kv_get(self.inv.tenant.id, &self.inv.guest.id, &key).await.map_err(|e| self.inv.unavailable(e)))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
@@ -74,7 +90,7 @@ impl Host for PluginState {
     }
 
     async fn increment(&mut self, key: String, delta: i64) -> wasmtime::Result<Result<i64, HostError>> {
-        if let Err(e) = self.allow("kv", None)? {
+        if let Err(e) = self.inv.allow("kv", None)? {
             return Ok(Err(e));
         }
         if let Err(e) = check_key(&key) {
@@ -83,9 +99,9 @@ impl Host for PluginState {
         // Read, add, swap; another invocation's increment in between makes the swap fail and
         // the loop read again.
         for _ in 0..INCREMENT_ATTEMPTS {
-            let current = match self.services.store.kv_get(self.tenant.id, &self.plugin.id, &key).await {
+            let current = match self.store.kv_get(self.inv.tenant.id, &self.inv.guest.id, &key).await {
                 Ok(v) => v,
-                Err(e) => return Ok(Err(self.unavailable(e))),
+                Err(e) => return Ok(Err(self.inv.unavailable(e))),
             };
             let number = match &current {
                 None => 0,
@@ -99,27 +115,27 @@ impl Host for PluginState {
                 Some(bytes) => KvExpect::Value(bytes),
                 None => KvExpect::Absent,
             };
-            match self.services.store.kv_set(self.tenant.id, &self.plugin.id, &key, next.to_string().as_bytes(), expect).await {
+            match self.store.kv_set(self.inv.tenant.id, &self.inv.guest.id, &key, next.to_string().as_bytes(), expect).await {
                 Ok(KvWrite::Written) => return Ok(Ok(next)),
                 Ok(KvWrite::Mismatch) => continue,
                 Ok(KvWrite::OverQuota) => return Ok(Err(self.over_quota())),
-                Err(e) => return Ok(Err(self.unavailable(e))),
+                Err(e) => return Ok(Err(self.inv.unavailable(e))),
             }
         }
         Ok(Err(HostError::Unavailable(format!("`{key}` changed {INCREMENT_ATTEMPTS} times while being incremented; retry"))))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), HostError>> {
-        if let Err(e) = self.allow("kv", None)? {
+        if let Err(e) = self.inv.allow("kv", None)? {
             return Ok(Err(e));
         }
-        Ok(self.services.store.kv_delete(self.tenant.id, &self.plugin.id, &key).await.map_err(|e| self.unavailable(e)))
+        Ok(self.store.kv_delete(self.inv.tenant.id, &self.inv.guest.id, &key).await.map_err(|e| self.inv.unavailable(e)))
     }
 
     async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
-        if let Err(e) = self.allow("kv", None)? {
+        if let Err(e) = self.inv.allow("kv", None)? {
             return Ok(Err(e));
         }
-        Ok(self.services.store.kv_keys(self.tenant.id, &self.plugin.id, &prefix).await.map_err(|e| self.unavailable(e)))
+        Ok(self.store.kv_keys(self.inv.tenant.id, &self.inv.guest.id, &prefix).await.map_err(|e| self.inv.unavailable(e)))
     }
 }

@@ -1,13 +1,26 @@
 //! `log`: lines tagged with the plugin, its version and the tenant.
 
-use super::PluginState;
+use super::Invocation;
 use super::socle::plugin::log::{Host, Level};
 
-impl Host for PluginState {
+/// `log` as the linker registers it: the view below.
+pub struct Log;
+
+impl wasmtime::component::HasData for Log {
+    type Data<'a> = LogHost<'a>;
+}
+
+/// What `log` host calls reach.
+pub struct LogHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+}
+
+impl Host for LogHost<'_> {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.charge()?;
+        self.inv.charge()?;
         let message: String = message.chars().take(2000).collect();
-        let (tenant, plugin, version) = (self.tenant.slug.as_str(), self.plugin.id.as_str(), self.plugin.version.as_str());
+        let (tenant, plugin, version) = (self.inv.tenant.slug.as_str(), self.inv.guest.id.as_str(), self.inv.guest.version.as_str());
         match level {
             Level::Debug => tracing::debug!(tenant = %tenant, plugin.id = %plugin, plugin.version = %version, "{message}"),
             Level::Info => tracing::info!(tenant = %tenant, plugin.id = %plugin, plugin.version = %version, "{message}"),

@@ -4,7 +4,23 @@
 
 use super::socle::plugin::mail::Host;
 use super::socle::plugin::types::HostError;
-use super::{PluginState, WitFieldError};
+use super::{Invocation, WitFieldError};
+use crate::mail::Mailer;
+
+/// `mail` as the linker registers it: the view below.
+pub struct Mail;
+
+impl wasmtime::component::HasData for Mail {
+    type Data<'a> = MailHost<'a>;
+}
+
+/// What `mail` host calls reach.
+pub struct MailHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// Mails in the tenant's brand.
+    pub mailer: &'a Mailer,
+}
 
 /// The template plugins may send.
 pub const PLUGIN_TEMPLATE: &str = "notification";
@@ -28,9 +44,9 @@ fn check_vars(vars: &str) -> Result<serde_json::Value, HostError> {
     Ok(serde_json::json!({ "subject": text("subject", MAX_SUBJECT)?, "message": text("message", MAX_MESSAGE)? }))
 }
 
-impl Host for PluginState {
+impl Host for MailHost<'_> {
     async fn send(&mut self, to: String, template: String, vars: String) -> wasmtime::Result<Result<(), HostError>> {
-        if let Err(e) = self.allow("mail", None)? {
+        if let Err(e) = self.inv.allow("mail", None)? {
             return Ok(Err(e));
         }
         if template != PLUGIN_TEMPLATE {
@@ -40,11 +56,12 @@ impl Host for PluginState {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
-        let request = crate::mail::MailRequest { recipient: &to, template: &template, locale: self.tenant.locale, vars: &vars, record_id: None, dedupe: None };
-        Ok(match self.services.mailer.queue(&self.tenant, request).await {
+        let request =
+            crate::mail::MailRequest { recipient: &to, template: &template, locale: self.inv.tenant.locale, vars: &vars, record_id: None, dedupe: None };
+        Ok(match self.mailer.queue(&self.inv.tenant, request).await {
             Ok(_) => Ok(()),
             Err(crate::error::StoreError::Invalid(v)) => Err(invalid(&v.field, v.message)),
-            Err(e) => Err(self.unavailable(e)),
+            Err(e) => Err(self.inv.unavailable(e)),
         })
     }
 }

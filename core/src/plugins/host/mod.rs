@@ -1,20 +1,22 @@
 //! The host side of `socle:plugin`: one module per capability, same shape each time (a grant
-//! check, then the work), all reading the invocation's [`PluginState`].
+//! check, then the work). Each capability is registered in the linker with its own narrow view
+//! of the invocation: the [`Invocation`] (who calls, what it may still do) and only the platform
+//! services it needs — so each can be built and tested without a wasm guest.
 //!
 //! Guest failures are values (`host-error`), host failures are traps: a plugin that exceeds its
 //! host-call budget is stopped, not told.
 
-mod clock;
-mod config;
+pub mod clock;
+pub mod config;
 pub mod connectors;
 pub mod events;
 pub mod files;
 pub mod http;
-mod kv;
-mod log;
-mod mail;
-mod random;
-mod records;
+pub mod kv;
+pub mod log;
+pub mod mail;
+pub mod random;
+pub mod records;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,7 +52,7 @@ pub struct LoadedPlugin {
     pub pre: PluginPre<PluginState>,
     /// What the tenant granted it, of what it declared (worked out when the tenant's plugins
     /// load; dropped with them when grants change).
-    pub granted: Granted,
+    pub granted: Arc<Granted>,
     /// The collections its manifest lets it reach (the records engine checks it).
     pub reach: Arc<Reach>,
     /// Whether the tenant may call it as far as its price goes (free, or its price accepted).
@@ -61,6 +63,110 @@ impl LoadedPlugin {
     /// `id@version`, as errors and logs name it.
     pub fn label(&self) -> String {
         format!("{}@{}", self.id, self.version)
+    }
+
+    /// The plugin as its host calls see it.
+    pub fn guest(&self) -> Guest {
+        Guest { id: self.id.clone(), version: self.version.clone(), granted: self.granted.clone(), reach: self.reach.clone() }
+    }
+}
+
+/// The plugin a host call comes from, as every capability sees it.
+#[derive(Debug, Clone)]
+pub struct Guest {
+    /// Plugin id.
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// What the tenant granted it, of what it declared.
+    pub granted: Arc<Granted>,
+    /// The collections its manifest lets it reach.
+    pub reach: Arc<Reach>,
+}
+
+impl Guest {
+    /// `id@version`.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+}
+
+/// One invocation as its host calls share it: the tenant every call acts in, the calling
+/// plugin, and the host-call accounting (calls made against the budget, denials).
+#[derive(Debug)]
+pub struct Invocation {
+    /// The tenant the plugin runs for; every host call acts in it and nowhere else.
+    pub tenant: Arc<Tenant>,
+    /// The plugin.
+    pub guest: Guest,
+    /// Host calls made.
+    pub host_calls: u32,
+    /// Host calls allowed.
+    pub host_call_budget: u32,
+    /// Host calls refused.
+    pub denials: u32,
+}
+
+impl Invocation {
+    /// An invocation of `guest` in `tenant` allowed `host_call_budget` host calls.
+    pub fn new(tenant: Arc<Tenant>, guest: Guest, host_call_budget: u32) -> Self {
+        Self { tenant, guest, host_calls: 0, host_call_budget, denials: 0 }
+    }
+
+    /// Counts a host call; past the budget, stops the plugin (a trap).
+    pub fn charge(&mut self) -> wasmtime::Result<()> {
+        self.host_calls += 1;
+        if self.host_calls > self.host_call_budget {
+            return Err(wasmtime::Error::msg(format!(
+                "plugin {} exceeded its budget of {} host calls per invocation (tenant {})",
+                self.guest.label(),
+                self.host_call_budget,
+                self.tenant.slug
+            )));
+        }
+        Ok(())
+    }
+
+    /// A denial: counted, logged, returned to the guest as `denied`.
+    pub fn deny(&mut self, what: String) -> HostError {
+        self.denials += 1;
+        tracing::warn!(tenant.id = %self.tenant.id, plugin.id = %self.guest.id, plugin.version = %self.guest.version, what = %what, "plugin call denied");
+        HostError::Denied(format!("{what} (plugin {} in tenant {})", self.guest.label(), self.tenant.slug))
+    }
+
+    /// Checks a grant (declared and granted) for a host call, counting the call: the denial,
+    /// as the guest sees it, when either half is missing.
+    pub fn allow(&mut self, kind: &str, target: Option<&str>) -> wasmtime::Result<Result<(), HostError>> {
+        self.charge()?;
+        Ok(self.guest.granted.check(kind, target).map_err(|missing| self.deny(missing)))
+    }
+
+    /// A platform failure, logged; the guest is told to retry.
+    pub fn unavailable(&self, err: impl std::fmt::Display) -> HostError {
+        tracing::error!(tenant.id = %self.tenant.id, plugin.id = %self.guest.id, error = %err, "a plugin's host call failed");
+        HostError::Unavailable("the platform could not complete the call; retry later".into())
+    }
+
+    /// A records engine refusal as the guest sees it (a denial is counted as one).
+    pub fn record_error(&mut self, err: crate::records::RecordError) -> HostError {
+        use crate::records::RecordError;
+        match err {
+            RecordError::NotFound(m) => HostError::NotFound(m),
+            RecordError::Invalid(errors) => HostError::Invalid(errors.into_iter().map(|e| WitFieldError { field: e.field, message: e.message }).collect()),
+            RecordError::Denied(m) => self.deny(m),
+            e @ RecordError::Conflict { .. } => HostError::Conflict(e.to_string()),
+            e @ RecordError::Vetoed { .. } => HostError::Vetoed(e.to_string()),
+            RecordError::Store(e) => self.unavailable(e),
+        }
+    }
+
+    /// The caller of record operations made by the plugin.
+    pub fn caller(&self) -> crate::records::Caller {
+        crate::records::Caller {
+            tenant: self.tenant.id,
+            actor: socle_tenants::Actor { subject: names::plugin(&self.guest.id), label: self.guest.label(), ip: None, request_id: None },
+            principal: crate::records::Principal::Plugin { id: self.guest.id.clone(), reach: self.guest.reach.clone() },
+        }
     }
 }
 
@@ -90,22 +196,17 @@ impl wasmtime::ResourceLimiter for MemoryLimit {
 
 /// What a store carries through one invocation.
 pub struct PluginState {
-    /// What of the platform the plugin reaches.
+    /// Who calls and what it may still do; lent to each capability's view.
+    pub invocation: Invocation,
+    /// What of the platform the plugin reaches (each capability's view takes its part).
     pub services: Arc<Services>,
-    /// The tenant the plugin runs for; every host call acts in it and nowhere else.
-    pub tenant: Arc<Tenant>,
     /// The plugin.
     pub plugin: Arc<LoadedPlugin>,
-    /// The tenant's plugins when the invocation started (events reach their action hooks).
-    pub neighbours: Arc<Vec<Arc<LoadedPlugin>>>,
+    /// The action hooks of the tenant's plugins when the invocation started (emitted events
+    /// reach them).
+    pub subscriptions: Arc<[events::Subscription]>,
     /// Memory bound.
     pub memory: MemoryLimit,
-    /// Host calls made.
-    pub host_calls: u32,
-    /// Host calls allowed.
-    pub host_call_budget: u32,
-    /// Host calls refused.
-    pub denials: u32,
     /// When the invocation must end.
     pub deadline: Instant,
     /// Epoch ticks elapsed.
@@ -127,48 +228,43 @@ pub struct PendingFile {
     pub uploader: String,
 }
 
-impl PluginState {
-    /// Counts a host call; past the budget, stops the plugin (a trap).
-    pub fn charge(&mut self) -> wasmtime::Result<()> {
-        self.host_calls += 1;
-        if self.host_calls > self.host_call_budget {
-            return Err(wasmtime::Error::msg(format!(
-                "plugin {} exceeded its budget of {} host calls per invocation (tenant {})",
-                self.plugin.label(),
-                self.host_call_budget,
-                self.tenant.slug
-            )));
-        }
-        Ok(())
-    }
-
-    /// A denial: counted, logged, returned to the guest as `denied`.
-    pub fn deny(&mut self, what: String) -> HostError {
-        self.denials += 1;
-        tracing::warn!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, plugin.version = %self.plugin.version, what = %what, "plugin call denied");
-        HostError::Denied(format!("{what} (plugin {} in tenant {})", self.plugin.label(), self.tenant.slug))
-    }
-
-    /// Checks a grant (declared and granted) for a host call, counting the call: the denial,
-    /// as the guest sees it, when either half is missing.
-    pub fn allow(&mut self, kind: &str, target: Option<&str>) -> wasmtime::Result<Result<(), HostError>> {
-        self.charge()?;
-        Ok(self.plugin.granted.check(kind, target).map_err(|missing| self.deny(missing)))
-    }
-
-    /// The caller of record operations made by the plugin.
-    pub fn caller(&self) -> crate::records::Caller {
-        crate::records::Caller {
-            tenant: self.tenant.id,
-            actor: socle_tenants::Actor { subject: names::plugin(&self.plugin.id), label: self.plugin.label(), ip: None, request_id: None },
-            principal: crate::records::Principal::Plugin { id: self.plugin.id.clone(), reach: self.plugin.reach.clone() },
-        }
-    }
-}
-
-/// Registers every host capability in a linker.
+/// Registers every host capability in a linker, each with its own view of the invocation.
 pub fn add_to_linker(linker: &mut wasmtime::component::Linker<PluginState>) -> wasmtime::Result<()> {
-    Plugin::add_to_linker::<PluginState, wasmtime::component::HasSelf<PluginState>>(linker, |state| state)
+    use socle::plugin as wit;
+    wit::types::add_to_linker::<PluginState, wasmtime::component::HasSelf<PluginState>>(linker, |state| state)?;
+    wit::log::add_to_linker::<PluginState, log::Log>(linker, |s| log::LogHost { inv: &mut s.invocation })?;
+    wit::clock::add_to_linker::<PluginState, clock::Clock>(linker, |s| clock::ClockHost { inv: &mut s.invocation, clock: &s.services.clock })?;
+    wit::random::add_to_linker::<PluginState, random::Random>(linker, |s| random::RandomHost { inv: &mut s.invocation })?;
+    wit::kv::add_to_linker::<PluginState, kv::Kv>(linker, |s| kv::KvHost { inv: &mut s.invocation, store: s.services.store.as_ref() })?;
+    wit::config::add_to_linker::<PluginState, config::Config>(linker, |s| config::ConfigHost {
+        inv: &mut s.invocation,
+        store: s.services.store.as_ref(),
+        settings: &s.plugin.manifest.settings,
+    })?;
+    wit::records::add_to_linker::<PluginState, records::Records>(linker, |s| records::RecordsHost { inv: &mut s.invocation, records: &s.services.records })?;
+    wit::files::add_to_linker::<PluginState, files::Files>(linker, |s| files::FilesHost {
+        inv: &mut s.invocation,
+        records: &s.services.records,
+        pending: &s.pending_files,
+    })?;
+    wit::mail::add_to_linker::<PluginState, mail::Mail>(linker, |s| mail::MailHost { inv: &mut s.invocation, mailer: &s.services.mailer })?;
+    wit::events::add_to_linker::<PluginState, events::Events>(linker, |s| events::EventsHost {
+        inv: &mut s.invocation,
+        jobs: s.services.jobs.as_ref(),
+        clock: &s.services.clock,
+        subscriptions: &s.subscriptions,
+    })?;
+    wit::http::add_to_linker::<PluginState, http::Http>(linker, |s| http::HttpHost {
+        inv: &mut s.invocation,
+        client: &s.services.http,
+        allow_private_hosts: &s.services.settings.allow_private_hosts,
+    })?;
+    wit::connectors::add_to_linker::<PluginState, connectors::Connectors>(linker, |s| connectors::ConnectorsHost {
+        inv: &mut s.invocation,
+        client: &s.services.http,
+        settings: &s.services.settings,
+    })?;
+    Ok(())
 }
 
 impl socle::plugin::types::Host for PluginState {}

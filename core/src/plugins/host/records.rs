@@ -8,10 +8,26 @@ use uuid::Uuid;
 
 use super::socle::plugin::records::Host;
 use super::socle::plugin::records::RecordQuery;
-use super::socle::plugin::types::{BulkResult, FieldError, HostError, Page, Record};
-use super::{PluginState, WitFieldError};
+use super::socle::plugin::types::{BulkResult, HostError, Page, Record};
+use super::{Invocation, WitFieldError};
+use crate::records::RecordEngine;
 use crate::records::engine::BulkOp;
-use crate::records::{Filter, Op, Query, RecordError, Sort};
+use crate::records::{Filter, Op, Query, Sort};
+
+/// `records` as the linker registers it: the view below.
+pub struct Records;
+
+impl wasmtime::component::HasData for Records {
+    type Data<'a> = RecordsHost<'a>;
+}
+
+/// What `records` host calls reach.
+pub struct RecordsHost<'a> {
+    /// The invocation.
+    pub inv: &'a mut Invocation,
+    /// The records engine.
+    pub records: &'a RecordEngine,
+}
 
 fn record(r: crate::records::Record) -> Record {
     Record {
@@ -41,36 +57,20 @@ fn object(json: &str) -> Result<Map<String, Value>, HostError> {
     }
 }
 
-impl PluginState {
-    pub(super) fn error(&mut self, err: RecordError) -> HostError {
-        match err {
-            RecordError::NotFound(m) => HostError::NotFound(m),
-            RecordError::Invalid(errors) => HostError::Invalid(errors.into_iter().map(|e| FieldError { field: e.field, message: e.message }).collect()),
-            RecordError::Denied(m) => self.deny(m),
-            e @ RecordError::Conflict { .. } => HostError::Conflict(e.to_string()),
-            e @ RecordError::Vetoed { .. } => HostError::Vetoed(e.to_string()),
-            RecordError::Store(e) => {
-                tracing::error!(tenant.id = %self.tenant.id, plugin.id = %self.plugin.id, error = %e, "a plugin's records call failed");
-                HostError::Unavailable("the platform could not complete the call; retry later".into())
-            }
-        }
-    }
-}
-
-impl Host for PluginState {
+impl Host for RecordsHost<'_> {
     async fn get(&mut self, id: String) -> wasmtime::Result<Result<Record, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let uuid = match record_id(&id) {
             Ok(uuid) => uuid,
             Err(e) => return Ok(Err(e)),
         };
         // The engine checks both halves: the manifest's reach (on the caller) and the tenant's
         // grant.
-        Ok(self.services.records.get_fields(&self.caller(), uuid).await.map(record).map_err(|e| self.error(e)))
+        Ok(self.records.get_fields(&self.inv.caller(), uuid).await.map(record).map_err(|e| self.inv.record_error(e)))
     }
 
     async fn query(&mut self, collection: String, q: RecordQuery) -> wasmtime::Result<Result<Page, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let mut filters = Vec::new();
         for f in q.filters {
             let Some(op) = Op::parse(&f.op.replace('-', "_")) else {
@@ -80,26 +80,26 @@ impl Host for PluginState {
             filters.push(Filter { field: f.field, op, value });
         }
         let query = Query { filters, sort: q.sort.map(|s| Sort { field: s.field, desc: s.desc }), limit: q.limit, cursor: q.cursor, count: q.count };
-        Ok(match self.services.records.query(&self.caller(), &collection, &query).await {
+        Ok(match self.records.query(&self.inv.caller(), &collection, &query).await {
             Ok(page) => Ok(Page { items: page.items.into_iter().map(record).collect(), next_cursor: page.next_cursor, total: page.total }),
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.inv.record_error(e)),
         })
     }
 
     async fn create(&mut self, collection: String, data: String) -> wasmtime::Result<Result<Record, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let data = match object(&data) {
             Ok(d) => d,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(match self.services.records.create(&self.caller(), &collection, data).await {
+        Ok(match self.records.create(&self.inv.caller(), &collection, data).await {
             Ok(r) => Ok(record(r)),
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.inv.record_error(e)),
         })
     }
 
     async fn update(&mut self, id: String, patch: String, expected_version: Option<i64>) -> wasmtime::Result<Result<Record, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let uuid = match record_id(&id) {
             Ok(uuid) => uuid,
             Err(e) => return Ok(Err(e)),
@@ -108,52 +108,52 @@ impl Host for PluginState {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(match self.services.records.update(&self.caller(), uuid, patch, expected_version).await {
+        Ok(match self.records.update(&self.inv.caller(), uuid, patch, expected_version).await {
             Ok(r) => Ok(record(r)),
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.inv.record_error(e)),
         })
     }
 
     async fn delete(&mut self, id: String, expected_version: Option<i64>) -> wasmtime::Result<Result<(), HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let uuid = match record_id(&id) {
             Ok(uuid) => uuid,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(self.services.records.delete(&self.caller(), uuid, expected_version).await.map_err(|e| self.error(e)))
+        Ok(self.records.delete(&self.inv.caller(), uuid, expected_version).await.map_err(|e| self.inv.record_error(e)))
     }
 
     async fn transition(&mut self, id: String, name: String) -> wasmtime::Result<Result<Record, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let uuid = match record_id(&id) {
             Ok(uuid) => uuid,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(match self.services.records.transition(&self.caller(), uuid, &name, None).await {
+        Ok(match self.records.transition(&self.inv.caller(), uuid, &name, None).await {
             Ok(r) => Ok(record(r)),
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.inv.record_error(e)),
         })
     }
 
     async fn link(&mut self, source: String, target: String, kind: String) -> wasmtime::Result<Result<(), HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let (from, to) = match record_id(&source).and_then(|from| Ok((from, record_id(&target)?))) {
             Ok(ids) => ids,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(self.services.records.link(&self.caller(), from, to, &kind, true).await.map(drop).map_err(|e| self.error(e)))
+        Ok(self.records.link(&self.inv.caller(), from, to, &kind, true).await.map(drop).map_err(|e| self.inv.record_error(e)))
     }
 
     async fn bulk(&mut self, collection: String, ids: Vec<String>, op: String) -> wasmtime::Result<Result<Vec<BulkResult>, HostError>> {
-        self.charge()?;
+        self.inv.charge()?;
         let op: BulkOp = match serde_json::from_str(&op) {
             Ok(op) => op,
             Err(e) => return Ok(Err(invalid("op", format!("not a bulk operation: {e}")))),
         };
         let ids: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
-        Ok(match self.services.records.bulk(&self.caller(), &collection, &ids, &op).await {
+        Ok(match self.records.bulk(&self.inv.caller(), &collection, &ids, &op).await {
             Ok(results) => Ok(results.into_iter().map(|r| BulkResult { id: r.id.to_string(), ok: r.ok, error: r.error, version: r.version }).collect()),
-            Err(e) => Err(self.error(e)),
+            Err(e) => Err(self.inv.record_error(e)),
         })
     }
 }
