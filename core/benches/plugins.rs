@@ -22,7 +22,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use socle_core::App;
 use socle_core::plugins::host::exports::socle::plugin::{hooks, routes};
-use socle_core::plugins::host::{LoadedPlugin, MemoryLimit, PluginState};
+use socle_core::plugins::host::{Invocation, LoadedPlugin, MemoryLimit, PluginState, events};
 use socle_core::plugins::{Call, Output};
 use socle_core::records::Caller;
 use socle_marketplace::schema::SchemaFile;
@@ -87,14 +87,11 @@ fn filter_input() -> hooks::Write {
 /// The bare loop: the runtime's own `InstancePre` and engine, none of its bookkeeping.
 async fn bare_filter(s: &Setup) {
     let state = PluginState {
+        invocation: Invocation::new(s.tenant.clone(), s.plugin.guest(), u32::MAX),
         services: s.app.plugins.services().clone(),
-        tenant: s.tenant.clone(),
         plugin: s.plugin.clone(),
-        neighbours: Arc::new(vec![s.plugin.clone()]),
+        subscriptions: events::subscriptions([(s.plugin.id.as_str(), s.plugin.manifest.hooks.as_slice())]),
         memory: MemoryLimit { limit: usize::MAX, peak: 0 },
-        host_calls: 0,
-        host_call_budget: u32::MAX,
-        denials: 0,
         deadline: Instant::now() + std::time::Duration::from_secs(60),
         epochs: 0,
         user: None,

@@ -150,16 +150,12 @@ async fn poll(db: crate::db::Db, node: String, sender: broadcast::Sender<BusMess
 #[async_trait]
 impl Bus for DbBus {
     async fn publish(&self, topic: &str, payload: &str) -> anyhow::Result<()> {
-        let mut tx = self.db.write(crate::db::Scope::Platform).await?;
-        tx.query("INSERT INTO bus_messages (node, topic, payload, at) VALUES ($1, $2, $3, $4)")
-            .bind(&self.node)
-            .bind(topic)
-            .bind(payload)
-            .bind(unix_ms())
-            .execute(&mut tx)
+        self.db
+            .writing(crate::db::Scope::Platform, "INSERT INTO bus_messages (node, topic, payload, at) VALUES ($1, $2, $3, $4)")
+            .bind((&self.node, topic, payload, unix_ms()))
+            .execute()
             .await
             .with_context(|| format!("failed to publish `{topic}` on the database bus"))?;
-        tx.commit().await?;
         let _ = self.sender.send(BusMessage { topic: topic.into(), payload: payload.into() });
         Ok(())
     }

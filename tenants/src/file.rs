@@ -95,6 +95,20 @@ pub struct TenantSection {
     pub favicon: Option<String>,
 }
 
+impl TenantSection {
+    /// The change that makes a stored tenant match this section (its name, plan, language,
+    /// second-factor rule and theme; the slug and assets are not part of it).
+    pub fn patch(&self) -> crate::TenantPatch {
+        crate::TenantPatch {
+            name: Some(self.name.clone()),
+            plan: Some(self.plan),
+            locale: Some(self.locale),
+            theme: Some(self.theme.clone()),
+            require_mfa_for_admins: Some(self.require_mfa_for_admins),
+        }
+    }
+}
+
 /// Demo users of a tenant (`users.toml` beside a demo tenant file; never used for real tenants).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

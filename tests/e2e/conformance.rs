@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use socle_core::audit::AuditQuery;
-use socle_core::authz::{RoleDef, Rule, subject};
+use socle_core::authz::{RoleDef, Rule, names};
 use socle_core::db::{Db, Scope};
 use socle_core::error::StoreError;
 use socle_core::identity::sessions::NewSession;
@@ -585,7 +585,7 @@ async fn custom_roles_can_be_created_and_deleted_but_builtin_ones_stay() {
     assert!(matches!(t.app.policies.delete_role(a.id, "direction", &actor()).await, Err(StoreError::Conflict(_))));
     assert!(matches!(t.app.policies.delete_role(a.id, "nope", &actor()).await, Err(StoreError::NotFound(_))));
     let rules = t.app.policies.rules(a.id).await.unwrap();
-    assert!(!rules.iter().any(|r| r.values.iter().any(|v| v == &subject::role("technicien_terrain"))));
+    assert!(!rules.iter().any(|r| r.values.iter().any(|v| v == &names::role("technicien_terrain"))));
 }
 
 #[tokio::test]

@@ -187,11 +187,7 @@ async fn files_are_read_only_when_granted_and_attached_or_pending_from_the_write
     let t = TestApp::spawn().await;
     let tenant = t.create_tenant("alpha", "Alpha").await;
     let engine = t.app.records.clone();
-    let system = socle_core::records::Caller {
-        tenant: tenant.id,
-        actor: Actor::system("test"),
-        principal: socle_core::records::Principal::System,
-    };
+    let system = socle_core::records::Caller { tenant: tenant.id, actor: Actor::system("test"), principal: socle_core::records::Principal::System };
     let upload = engine.upload(&system, "import.csv", "text/csv", b"ligne;montant\n1;2\n").await.unwrap();
     let mut inv = invocation(&tenant, &[], 100);
     use wit::files::Host as _;
@@ -249,9 +245,15 @@ async fn mail_sends_only_the_notification_template_in_the_tenants_brand() {
     sender.send("client@example.fr".into(), "notification".into(), vars.clone()).await.unwrap().unwrap();
     assert!(matches!(sender.send("client@example.fr".into(), "password_reset".into(), vars).await.unwrap(), Err(HostError::NotFound(_))));
     let empty = json!({ "subject": "", "message": "x" }).to_string();
-    assert!(matches!(sender.send("client@example.fr".into(), "notification".into(), empty).await.unwrap(), Err(HostError::Invalid(e)) if e[0].field == "vars.subject"));
+    assert!(
+        matches!(sender.send("client@example.fr".into(), "notification".into(), empty).await.unwrap(), Err(HostError::Invalid(e)) if e[0].field == "vars.subject")
+    );
     let mails = mailer.store().list(tenant.id, 10).await.unwrap();
-    assert_eq!(mails.iter().map(|m| (m.recipient.as_str(), m.subject.as_str())).collect::<Vec<_>>(), [("client@example.fr", "Commande reçue — Alpha")], "in the tenant's brand");
+    assert_eq!(
+        mails.iter().map(|m| (m.recipient.as_str(), m.subject.as_str())).collect::<Vec<_>>(),
+        [("client@example.fr", "Commande reçue — Alpha")],
+        "in the tenant's brand"
+    );
     let mut refused = invocation(&tenant, &["mail"], 100);
     let mut sender = mail::MailHost { inv: &mut refused, mailer: &mailer };
     assert!(is_denied(&sender.send("a@example.fr".into(), "notification".into(), "{}".into()).await.unwrap(), "mail"));

@@ -10,6 +10,7 @@ use socle_tenants::{Actor, TenantId};
 use sqlx::types::Json;
 
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Row, Scope, Tx};
 use crate::error::StoreError;
 
@@ -130,35 +131,28 @@ pub async fn insert(tx: &mut Tx, now: i64, entry: &AuditEntry<'_>) -> Result<(),
         r#"INSERT INTO audit_log (tenant_id, at, actor, actor_label, action, target, ip, request_id, before, after)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
     )
-    .bind(entry.tenant)
-    .bind(now)
-    .bind(&entry.actor.subject)
-    .bind(&entry.actor.label)
-    .bind(entry.action)
-    .bind(&entry.target)
-    .bind(entry.actor.ip.as_deref())
-    .bind(entry.actor.request_id.as_deref())
-    .bind(entry.before.as_ref().map(Json))
-    .bind(entry.after.as_ref().map(Json))
+    .bind((
+        entry.tenant,
+        now,
+        &entry.actor.subject,
+        &entry.actor.label,
+        entry.action,
+        &entry.target,
+        entry.actor.ip.as_deref(),
+        entry.actor.request_id.as_deref(),
+        entry.before.as_ref().map(Json),
+        entry.after.as_ref().map(Json),
+    ))
     .execute(tx)
     .await?;
     Ok(())
 }
 
 fn record(row: &Row) -> Result<AuditRecord, StoreError> {
-    Ok(AuditRecord {
-        id: row.get("id")?,
-        tenant_id: row.get("tenant_id")?,
-        at: row.get("at")?,
-        actor: row.get("actor")?,
-        actor_label: row.get("actor_label")?,
-        action: row.get("action")?,
-        target: row.get("target")?,
-        ip: row.get("ip")?,
-        request_id: row.get("request_id")?,
-        before: row.get::<Option<Json<Value>>>("before")?.map(|j| j.0),
-        after: row.get::<Option<Json<Value>>>("after")?.map(|j| j.0),
-    })
+    Ok(from_row!(row => AuditRecord {
+        id, tenant_id, at, actor, actor_label, action, target, ip, request_id, before = row.get::<Option<Json<Value>>>("before")?.map(|j| j.0),
+        after = row.get::<Option<Json<Value>>>("after")?.map(|j| j.0)
+    }))
 }
 
 /// The journal in the database. On PostgreSQL the application role may only insert and select
@@ -185,37 +179,28 @@ impl AuditStore for SqlAuditStore {
     }
 
     async fn list(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query(
+        self.db
+            .reading(
+                Scope::Tenant(tenant),
                 r#"SELECT * FROM audit_log
                    WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR action LIKE $2 || '%') AND (CAST($3 AS BIGINT) IS NULL OR id < $3)
                    ORDER BY id DESC LIMIT $4"#,
             )
-            .bind(tenant)
-            .bind(query.action_prefix.as_deref())
-            .bind(query.before_id)
-            .bind(query.page_size())
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(record).collect()
+            .bind((tenant, query.action_prefix.as_deref(), query.before_id, query.page_size()))
+            .all_as(record)
+            .await
     }
 
     async fn list_platform(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut tx = self.db.read(Scope::Platform).await?;
-        let rows = tx
-            .query(
+        self.db
+            .reading(
+                Scope::Platform,
                 r#"SELECT * FROM audit_log
                    WHERE tenant_id IS NULL AND (CAST($1 AS TEXT) IS NULL OR action LIKE $1 || '%') AND (CAST($2 AS BIGINT) IS NULL OR id < $2)
                    ORDER BY id DESC LIMIT $3"#,
             )
-            .bind(query.action_prefix.as_deref())
-            .bind(query.before_id)
-            .bind(query.page_size())
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(record).collect()
+            .bind((query.action_prefix.as_deref(), query.before_id, query.page_size()))
+            .all_as(record)
+            .await
     }
 }

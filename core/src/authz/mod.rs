@@ -101,8 +101,6 @@ pub mod names {
     }
 }
 
-// Kept while callers move to `names`.
-pub use names as subject;
 
 /// One casbin rule of one tenant: `p, sub, dom, obj, act` or `g, user, role, dom`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{PolicyStore, RoleDef, Rule, names};
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Scope, Tx};
 use crate::error::StoreError;
 
@@ -36,14 +37,7 @@ pub async fn insert_rules(tx: &mut Tx, tenant: TenantId, rules: &[Rule]) -> Resu
                 r#"INSERT INTO authz_rules (tenant_id, ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                ON CONFLICT DO NOTHING"#,
             )
-            .bind(tenant)
-            .bind(&rule.ptype)
-            .bind(rule.value(0))
-            .bind(rule.value(1))
-            .bind(rule.value(2))
-            .bind(rule.value(3))
-            .bind(rule.value(4))
-            .bind(rule.value(5))
+            .bind((tenant, &rule.ptype, rule.value(0), rule.value(1), rule.value(2), rule.value(3), rule.value(4), rule.value(5)))
             .execute(tx)
             .await?;
         added += usize::try_from(result).unwrap_or(0);
@@ -60,14 +54,7 @@ pub async fn delete_rules(tx: &mut Tx, tenant: TenantId, rules: &[Rule]) -> Resu
                 r#"DELETE FROM authz_rules WHERE tenant_id = $1 AND ptype = $2
                AND v0 = $3 AND v1 = $4 AND v2 = $5 AND v3 = $6 AND v4 = $7 AND v5 = $8"#,
             )
-            .bind(tenant)
-            .bind(&rule.ptype)
-            .bind(rule.value(0))
-            .bind(rule.value(1))
-            .bind(rule.value(2))
-            .bind(rule.value(3))
-            .bind(rule.value(4))
-            .bind(rule.value(5))
+            .bind((tenant, &rule.ptype, rule.value(0), rule.value(1), rule.value(2), rule.value(3), rule.value(4), rule.value(5)))
             .execute(tx)
             .await?;
         removed += usize::try_from(result).unwrap_or(0);
@@ -89,13 +76,7 @@ pub async fn insert_roles(tx: &mut Tx, tenant: TenantId, roles: &[RoleDef], now:
             r#"INSERT INTO roles (tenant_id, key, name_fr, name_en, user_types, builtin, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
         )
-        .bind(tenant)
-        .bind(&role.key)
-        .bind(&role.name_fr)
-        .bind(&role.name_en)
-        .bind(Json(&role.user_types))
-        .bind(role.builtin)
-        .bind(now)
+        .bind((tenant, &role.key, &role.name_fr, &role.name_en, Json(&role.user_types), role.builtin, now))
         .execute(tx)
         .await
         .map_err(|e| if crate::db::is_unique_violation(&e) { StoreError::Conflict(format!("the role `{}` already exists", role.key)) } else { e.into() })?;
@@ -112,9 +93,12 @@ async fn user_role_rules(tx: &mut Tx, tenant: TenantId, user: Uuid) -> Result<Ve
 #[async_trait]
 impl PolicyStore for SqlPolicyStore {
     async fn rules(&self, tenant: TenantId) -> Result<Vec<Rule>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM authz_rules WHERE tenant_id = $1 ORDER BY id").bind(tenant).fetch_all(&mut tx).await?;
-        tx.commit().await?;
+        let rows = self
+            .db
+            .reading(Scope::Tenant(tenant), "SELECT ptype, v0, v1, v2, v3, v4, v5 FROM authz_rules WHERE tenant_id = $1 ORDER BY id")
+            .bind(tenant)
+            .all()
+            .await?;
         rows.iter()
             .map(|row| {
                 let mut values = Vec::with_capacity(6);
@@ -172,19 +156,16 @@ impl PolicyStore for SqlPolicyStore {
     }
 
     async fn roles(&self, tenant: TenantId) -> Result<Vec<RoleDef>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM roles WHERE tenant_id = $1 ORDER BY builtin DESC, created_at, key").bind(tenant).fetch_all(&mut tx).await?;
-        tx.commit().await?;
+        let rows = self
+            .db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM roles WHERE tenant_id = $1 ORDER BY builtin DESC, created_at, key")
+            .bind(tenant)
+            .all()
+            .await?;
         rows.iter()
             .map(|row| {
                 let types: Json<Vec<UserType>> = row.get("user_types")?;
-                Ok(RoleDef {
-                    key: row.get("key")?,
-                    name_fr: row.get("name_fr")?,
-                    name_en: row.get("name_en")?,
-                    user_types: types.0,
-                    builtin: row.get("builtin")?,
-                })
+                Ok(from_row!(row => RoleDef { key, name_fr, name_en, user_types = types.0, builtin }))
             })
             .collect()
     }
@@ -216,8 +197,7 @@ impl PolicyStore for SqlPolicyStore {
         }
         let role = names::role(key);
         tx.query("DELETE FROM authz_rules WHERE tenant_id = $1 AND ((ptype = 'p' AND v0 = $2) OR (ptype = 'g' AND v1 = $2))")
-            .bind(tenant)
-            .bind(&role)
+            .bind((tenant, &role))
             .execute(&mut tx)
             .await?;
         tx.query("DELETE FROM roles WHERE tenant_id = $1 AND key = $2").bind(tenant).bind(key).execute(&mut tx).await?;

@@ -114,6 +114,21 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Adds (or removes) a domain the tenant answers on, and tells every node.
+async fn change_domain(app: &App, actor: &Actor, slug: &str, domain: &str, add: bool) -> anyhow::Result<()> {
+    let tenant = find_tenant(app, slug).await?;
+    let domain = DomainName::parse(domain)?;
+    if add {
+        app.tenants.add_domain(tenant.id, &domain, actor).await?;
+        println!("tenant {slug} now answers on {domain}");
+    } else {
+        app.tenants.remove_domain(tenant.id, &domain, actor).await?;
+        println!("removed {domain} from tenant {slug}");
+    }
+    app.resolver.changed(tenant.id, app.bus.as_ref()).await;
+    Ok(())
+}
+
 async fn find_tenant(app: &App, slug: &str) -> anyhow::Result<Tenant> {
     let slug = Slug::parse(slug)?;
     app.tenants.by_slug(&slug).await?.with_context(|| format!("tenant `{slug}` does not exist (see `socle tenant list`)"))
@@ -167,20 +182,8 @@ async fn tenant(app: std::sync::Arc<App>, command: TenantCommand) -> anyhow::Res
             app.resolver.changed(tenant.id, app.bus.as_ref()).await;
             println!("deleted tenant {slug}");
         }
-        TenantCommand::AddDomain { slug, domain } => {
-            let tenant = find_tenant(&app, &slug).await?;
-            let domain = DomainName::parse(&domain)?;
-            app.tenants.add_domain(tenant.id, &domain, &actor).await?;
-            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
-            println!("tenant {slug} now answers on {domain}");
-        }
-        TenantCommand::RemoveDomain { slug, domain } => {
-            let tenant = find_tenant(&app, &slug).await?;
-            let domain = DomainName::parse(&domain)?;
-            app.tenants.remove_domain(tenant.id, &domain, &actor).await?;
-            app.resolver.changed(tenant.id, app.bus.as_ref()).await;
-            println!("removed {domain} from tenant {slug}");
-        }
+        TenantCommand::AddDomain { slug, domain } => change_domain(&app, &actor, &slug, &domain, true).await?,
+        TenantCommand::RemoveDomain { slug, domain } => change_domain(&app, &actor, &slug, &domain, false).await?,
         TenantCommand::Export { slug, dir } => {
             let tenant = find_tenant(&app, &slug).await?;
             let dir = dir.unwrap_or_else(|| std::path::Path::new("tenants").join(&slug));

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use socle_tenants::{Actor, AssetKind, DemoUsers, NewTenant, Tenant, TenantFile, TenantPatch};
+use socle_tenants::{Actor, AssetKind, DemoUsers, NewTenant, Tenant, TenantFile};
 
 use crate::app::App;
 use crate::identity::accounts::CreateUser;
@@ -275,16 +275,7 @@ pub async fn seed(app: &Arc<App>) -> anyhow::Result<String> {
         let users = DemoUsers::parse(demo.users_toml)?;
         let section = &file.tenant;
         let tenant = match app.tenants.by_slug(&section.slug).await? {
-            Some(existing) => {
-                let patch = TenantPatch {
-                    name: Some(section.name.clone()),
-                    plan: Some(section.plan),
-                    locale: Some(section.locale),
-                    theme: Some(section.theme.clone()),
-                    require_mfa_for_admins: Some(section.require_mfa_for_admins),
-                };
-                app.tenants.update(existing.id, &patch, &actor).await?
-            }
+            Some(existing) => app.tenants.update(existing.id, &section.patch(), &actor).await?,
             None => {
                 let mut new = NewTenant::new(section.slug.clone(), section.name.clone());
                 new.plan = section.plan;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use socle_marketplace::lockfile::Lockfile;
 use socle_marketplace::resolve::Upgrade;
-use socle_tenants::{Actor, AssetKind, NewTenant, Tenant, TenantFile, TenantPatch, TenantSection};
+use socle_tenants::{Actor, AssetKind, NewTenant, Tenant, TenantFile, TenantSection};
 
 use super::{MarketplaceCommand, PublisherCommand};
 use crate::app::App;
@@ -189,14 +189,7 @@ pub async fn apply_dir(app: &Arc<App>, dir: &Path) -> anyhow::Result<()> {
             tenant
         }
     };
-    let patch = TenantPatch {
-        name: Some(section.name.clone()),
-        plan: Some(section.plan),
-        locale: Some(section.locale),
-        theme: Some(section.theme.clone()),
-        require_mfa_for_admins: Some(section.require_mfa_for_admins),
-    };
-    let tenant = Arc::new(app.tenants.update(tenant.id, &patch, &actor).await?);
+    let tenant = Arc::new(app.tenants.update(tenant.id, &section.patch(), &actor).await?);
     for (kind, file_name) in [(AssetKind::Logo, &section.logo), (AssetKind::Favicon, &section.favicon)] {
         if let Some(file_name) = file_name {
             let bytes = std::fs::read(dir.join(file_name)).with_context(|| format!("cannot read {}", dir.join(file_name).display()))?;

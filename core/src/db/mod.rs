@@ -6,8 +6,11 @@ mod pool;
 pub mod postgres;
 pub mod sql;
 mod sqlite;
+mod statement;
 
 pub use options::{Backend, DbOptions, Millis, Scope, is_unavailable, is_unique_violation};
 pub use pool::Db;
 pub use postgres::PgScope;
-pub use sql::{Column, IdList, Param, Query, Row, TextList, Tx};
+pub(crate) use sql::from_row;
+pub use sql::{Column, IdList, Param, Params, Query, Row, TextList, Tx};
+pub use statement::Statement;

@@ -105,6 +105,11 @@ fn sql_text(sql: Cow<'static, str>) -> sqlx::SqlStr {
 }
 
 impl Query {
+    /// A statement for `backend`.
+    pub(super) fn for_backend(backend: Backend, sql: &'static str) -> Self {
+        Self::new(backend, Cow::Borrowed(sql))
+    }
+
     fn new(backend: Backend, sql: Cow<'static, str>) -> Self {
         match backend {
             Backend::Sqlite => Query::Sqlite(sqlx::query(sql_text(sql))),
@@ -112,8 +117,12 @@ impl Query {
         }
     }
 
-    /// Binds the next `$n`.
-    pub fn bind<P: Param>(self, value: P) -> Self {
+    /// Binds the next `$n` (one value), or the next ones (a tuple of values, in order).
+    pub fn bind<P: Params>(self, values: P) -> Self {
+        values.bind_to(self)
+    }
+
+    fn bind_one<P: Param>(self, value: P) -> Self {
         match self {
             Query::Sqlite(q) => Query::Sqlite(value.bind_sqlite(q)),
             Query::Postgres(q) => Query::Postgres(value.bind_postgres(q)),
@@ -385,3 +394,64 @@ impl Param for TextList<'_> {
         query.bind(self.0.to_vec())
     }
 }
+
+/// Values bound to the next `$n` in order: one value, or a tuple of them.
+pub trait Params {
+    /// Binds them to `query`.
+    fn bind_to(self, query: Query) -> Query;
+}
+
+impl<P: Param> Params for P {
+    fn bind_to(self, query: Query) -> Query {
+        query.bind_one(self)
+    }
+}
+
+macro_rules! tuple_params {
+    ($($name:ident),+) => {
+        impl<$($name: Param),+> Params for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn bind_to(self, query: Query) -> Query {
+                let ($($name,)+) = self;
+                $(let query = query.bind_one($name);)+
+                query
+            }
+        }
+    };
+}
+
+tuple_params!(A, B);
+tuple_params!(A, B, C);
+tuple_params!(A, B, C, D);
+tuple_params!(A, B, C, D, E);
+tuple_params!(A, B, C, D, E, F);
+tuple_params!(A, B, C, D, E, F, G);
+tuple_params!(A, B, C, D, E, F, G, H);
+tuple_params!(A, B, C, D, E, F, G, H, I);
+tuple_params!(A, B, C, D, E, F, G, H, I, J);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+
+/// Builds `Type { … }` from a row whose columns are named like the fields: `field` reads the
+/// column `field`, `field = expr` takes a value computed otherwise (a conversion, a constant).
+/// Errors of a column become the enclosing function's (`?`).
+///
+/// ```ignore
+/// Ok(from_row!(r => Schedule { name, cron, next_at, payload = r.get::<Json<Value>>("payload")?.0 }))
+/// ```
+macro_rules! from_row {
+    ($row:expr => $ty:ident { $($field:ident $(= $value:expr)?),* $(,)? }) => {
+        $ty { $($field: $crate::db::from_row!(@field $row, $field $(, $value)?)),* }
+    };
+    (@field $row:expr, $field:ident) => {
+        $row.get(stringify!($field))?
+    };
+    (@field $row:expr, $field:ident, $value:expr) => {
+        $value
+    };
+}
+pub(crate) use from_row;

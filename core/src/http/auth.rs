@@ -14,6 +14,7 @@ use socle_tenants::Locale;
 use super::extract::{Authenticated, CSRF_COOKIE, Client, PageUser, PendingUser, SESSION_COOKIE, Tenant, session_user};
 use super::pages::{Brand, Page};
 use crate::http::error::ApiError;
+use crate::http::extract::LoginForm;
 use crate::http::state::AppState;
 use crate::i18n;
 use crate::identity::accounts::LoginOutcome;
@@ -88,14 +89,6 @@ async fn login_page(State(state): State<AppState>, Tenant(ctx): Tenant, Query(q)
     let (jar, csrf) = anonymous_csrf(&state, &ctx, jar);
     let locale = page_locale(&ctx, Some(&q));
     (jar, render_login(&state, &ctx, locale, csrf, LoginData { email: "", error: None, notice: None, user: None })).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-struct LoginForm {
-    email: String,
-    password: String,
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
 }
 
 async fn login_submit(

@@ -99,6 +99,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 404 for a plugin the marketplace does not list.
+    pub fn not_listed(plugin: &str) -> Self {
+        Self::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace"))
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(err: ValidationError) -> Self {
         Self { field: Some(err.field.clone()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", err.to_string()) }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -153,16 +153,11 @@ fn is_unsafe(parts: &Parts) -> bool {
 #[derive(Debug, Clone)]
 pub struct ApiUser(pub Authenticated);
 
-impl<S> FromRequestParts<S> for ApiUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        match session_user(parts, &state).await {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match session_user(parts, state).await {
             Ok((auth, true)) => {
                 if is_unsafe(parts) {
                     auth.check_csrf(parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
@@ -175,22 +170,35 @@ where
     }
 }
 
+/// A JSON API request of a logged-in user, with the platform: what most JSON handlers take
+/// (the checks of [`ApiUser`]).
+pub struct Api {
+    /// The platform.
+    pub state: AppState,
+    /// Who asks.
+    pub auth: Authenticated,
+}
+
+impl FromRequestParts<AppState> for Api {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ApiUser(auth) = ApiUser::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), auth })
+    }
+}
+
 /// A logged-in user for pages: redirects to the login page (or the second-factor page) instead
 /// of failing. Forms check the CSRF token themselves (it arrives in the body).
 #[derive(Debug, Clone)]
 pub struct PageUser(pub Authenticated);
 
-impl<S> FromRequestParts<S> for PageUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let base = parts.extensions.get::<TenantContext>().map(|t| t.base_path.clone()).unwrap_or_default();
-        match session_user(parts, &state).await {
+        match session_user(parts, state).await {
             Ok((auth, true)) => Ok(PageUser(auth)),
             Ok((_, false)) | Err(SessionRejection::SecondFactorPending) => Err(Redirect::to(&format!("{base}/login/mfa")).into_response()),
             Err(SessionRejection::Missing) => Err(Redirect::to(&format!("{base}/login")).into_response()),
@@ -203,17 +211,12 @@ where
 #[derive(Debug, Clone)]
 pub struct PendingUser(pub Authenticated);
 
-impl<S> FromRequestParts<S> for PendingUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for PendingUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let base = parts.extensions.get::<TenantContext>().map(|t| t.base_path.clone()).unwrap_or_default();
-        match session_user(parts, &state).await {
+        match session_user(parts, state).await {
             Ok((auth, false)) => Ok(PendingUser(auth)),
             Ok((_, true)) => Err(Redirect::to(&format!("{base}/")).into_response()),
             Err(SessionRejection::Error(e)) => Err(e.into_response()),
@@ -225,4 +228,17 @@ where
 /// Parses an id from a path segment, with the envelope on failure.
 pub fn parse_id(raw: &str, what: &'static str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found("not_found", format!("{what} `{raw}` does not exist")))
+}
+
+/// The login form of the portal and of the operator console (the CSRF token is the anonymous
+/// double-submit one of the login page).
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginForm {
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// The login page's CSRF token.
+    #[serde(rename = "_csrf", default)]
+    pub csrf: String,
 }

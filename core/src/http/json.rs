@@ -40,3 +40,15 @@ impl<T: Serialize> IntoResponse for Json<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// Declares the body of a JSON answer: a struct serialized as an object of its fields, in the
+/// order written (`Name { field: Type, … }`, with optional field attributes). One place for
+/// what every answer type derives.
+macro_rules! response {
+    ($(#[$doc:meta])* $name:ident $(<$lt:lifetime>)? { $($(#[$attr:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize)]
+        struct $name $(<$lt>)? { $($(#[$attr])* $field: $ty,)* }
+    };
+}
+pub(crate) use response;

@@ -17,6 +17,7 @@ use socle_tenants::{Actor, Locale};
 use super::extract::Client;
 use super::pages::{Brand, Page};
 use crate::http::error::ApiError;
+use crate::http::extract::LoginForm;
 use crate::http::state::AppState;
 use crate::i18n;
 use crate::identity::operators::{Operator, OperatorSession};
@@ -93,14 +94,6 @@ async fn login_page(State(state): State<AppState>, request: axum::extract::Reque
     let (jar, csrf) = login_csrf(&state, CookieJar::from_headers(&parts.headers));
     let page = Page::new(Locale::Fr, Brand::platform(), csrf, LoginData { email: String::new(), error: None, user: None });
     Ok((jar, state.templates.render("ops/login.html", page)).into_response())
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    email: String,
-    password: String,
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
 }
 
 async fn login_submit(

@@ -49,6 +49,23 @@ impl FromRequestParts<AppState> for Partner {
     }
 }
 
+/// A partner API request, with the platform: what most partner handlers take.
+pub struct PartnerCall {
+    /// The platform.
+    pub state: AppState,
+    /// The publisher behind the token.
+    pub publisher: Publisher,
+}
+
+impl FromRequestParts<AppState> for PartnerCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Partner(publisher) = Partner::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), publisher })
+    }
+}
+
 /// The publisher token of a console session, for the partner API's extractor. Unsafe methods
 /// must carry the CSRF header matching the CSRF cookie.
 pub fn console_token(parts: &Parts) -> Result<Option<String>, ApiError> {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{lockout_after, normalize_email, validate_display_name};
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Row, Scope, is_unique_violation};
 use crate::error::StoreError;
 
@@ -89,13 +90,7 @@ impl SqlOperatorStore {
 }
 
 fn operator(row: &Row) -> Result<Operator, StoreError> {
-    Ok(Operator {
-        id: row.get("id")?,
-        email: row.get("email")?,
-        display_name: row.get("display_name")?,
-        failed_logins: row.get("failed_logins")?,
-        locked_until: row.get("locked_until")?,
-    })
+    Ok(from_row!(row => Operator { id, email, display_name, failed_logins, locked_until }))
 }
 
 #[async_trait]
@@ -106,11 +101,7 @@ impl OperatorStore for SqlOperatorStore {
         let mut tx = self.db.write(Scope::Platform).await?;
         let row = tx
             .query("INSERT INTO operators (id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *")
-            .bind(Uuid::now_v7())
-            .bind(&email)
-            .bind(display_name.trim())
-            .bind(password_hash)
-            .bind(now)
+            .bind((Uuid::now_v7(), &email, display_name.trim(), password_hash, now))
             .fetch_one(&mut tx)
             .await
             .map_err(duplicate(&email))?;
@@ -121,16 +112,12 @@ impl OperatorStore for SqlOperatorStore {
 
     async fn by_email(&self, email: &str) -> Result<Option<(Operator, String)>, StoreError> {
         let Ok(email) = normalize_email(email) else { return Ok(None) };
-        let mut tx = self.db.read(Scope::Platform).await?;
-        let row = tx.query("SELECT * FROM operators WHERE email = $1").bind(&email).fetch_optional(&mut tx).await?;
-        tx.commit().await?;
+        let row = self.db.reading(Scope::Platform, "SELECT * FROM operators WHERE email = $1").bind(&email).optional().await?;
         row.map(|r| Ok((operator(&r)?, r.get("password_hash")?))).transpose()
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Operator>, StoreError> {
-        let mut tx = self.db.read(Scope::Platform).await?;
-        let row = tx.query("SELECT * FROM operators WHERE id = $1").bind(id).fetch_optional(&mut tx).await?;
-        tx.commit().await?;
+        let row = self.db.reading(Scope::Platform, "SELECT * FROM operators WHERE id = $1").bind(id).optional().await?;
         row.as_ref().map(operator).transpose()
     }
 
@@ -160,35 +147,26 @@ impl OperatorStore for SqlOperatorStore {
 
     async fn create_session(&self, id: Uuid, id_hash: &str, csrf_token: &str) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id_hash)
-            .bind(id)
-            .bind(csrf_token)
-            .bind(now)
-            .bind(now + SESSION_MS)
-            .execute(&mut tx)
+        self.db
+            .writing(Scope::Platform, "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind((id_hash, id, csrf_token, now, now + SESSION_MS))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn session(&self, id_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
-        let mut tx = self.db.read(Scope::Platform).await?;
-        let row = tx
-            .query("SELECT operator_id, csrf_token FROM operator_sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(id_hash)
-            .bind(self.clock.now_ms())
-            .fetch_optional(&mut tx)
+        let row = self
+            .db
+            .reading(Scope::Platform, "SELECT operator_id, csrf_token FROM operator_sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind((id_hash, self.clock.now_ms()))
+            .optional()
             .await?;
-        tx.commit().await?;
         row.map(|r| Ok(OperatorSession { operator_id: r.get("operator_id")?, csrf_token: r.get("csrf_token")? })).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("DELETE FROM operator_sessions WHERE id_hash = $1").bind(id_hash).execute(&mut tx).await?;
-        tx.commit().await?;
+        self.db.writing(Scope::Platform, "DELETE FROM operator_sessions WHERE id_hash = $1").bind(id_hash).execute().await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use socle_tenants::TenantId;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Row, Scope};
 use crate::error::StoreError;
 
@@ -85,40 +86,23 @@ impl SqlSessionStore {
 }
 
 fn session(row: &Row) -> Result<Session, StoreError> {
-    Ok(Session {
-        id_hash: row.get("id_hash")?,
-        tenant_id: row.get("tenant_id")?,
-        user_id: row.get("user_id")?,
-        csrf_token: row.get("csrf_token")?,
-        mfa_verified: row.get("mfa_verified")?,
-        created_at: row.get("created_at")?,
-        last_seen_at: row.get("last_seen_at")?,
-        expires_at: row.get("expires_at")?,
-    })
+    Ok(from_row!(row => Session { id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at }))
 }
 
 #[async_trait]
 impl SessionStore for SqlSessionStore {
     async fn create(&self, tenant: TenantId, new: &NewSession) -> Result<Session, StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let row = tx
-            .query(
+        let row = self
+            .db
+            .writing(
+                Scope::Tenant(tenant),
                 r#"INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, mfa_verified, created_at, last_seen_at, expires_at, ip, user_agent)
                    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *"#,
             )
-            .bind(&new.id_hash)
-            .bind(tenant)
-            .bind(new.user_id)
-            .bind(&new.csrf_token)
-            .bind(new.mfa_verified)
-            .bind(now)
-            .bind(expiry(now, now))
-            .bind(new.ip.as_deref())
-            .bind(new.user_agent.as_deref())
-            .fetch_one(&mut tx)
+            .bind((&new.id_hash, tenant, new.user_id, &new.csrf_token, new.mfa_verified, now, expiry(now, now), new.ip.as_deref(), new.user_agent.as_deref()))
+            .one()
             .await?;
-        tx.commit().await?;
         session(&row)
     }
 
@@ -128,9 +112,7 @@ impl SessionStore for SqlSessionStore {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let row = tx
             .query("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2 AND expires_at > $3")
-            .bind(tenant)
-            .bind(id_hash)
-            .bind(now)
+            .bind((tenant, id_hash, now))
             .fetch_optional(&mut tx)
             .await?;
         let Some(mut session) = row.as_ref().map(session).transpose()? else { return Ok(None) };
@@ -138,10 +120,7 @@ impl SessionStore for SqlSessionStore {
             session.last_seen_at = now;
             session.expires_at = expiry(session.created_at, now);
             tx.query("UPDATE sessions SET last_seen_at = $3, expires_at = $4 WHERE tenant_id = $1 AND id_hash = $2")
-                .bind(tenant)
-                .bind(id_hash)
-                .bind(session.last_seen_at)
-                .bind(session.expires_at)
+                .bind((tenant, id_hash, session.last_seen_at, session.expires_at))
                 .execute(&mut tx)
                 .await?;
         }
@@ -150,16 +129,13 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn delete(&self, tenant: TenantId, id_hash: &str) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2").bind(tenant).bind(id_hash).execute(&mut tx).await?;
-        tx.commit().await?;
+        self.db.writing(Scope::Tenant(tenant), "DELETE FROM sessions WHERE tenant_id = $1 AND id_hash = $2").bind(tenant).bind(id_hash).execute().await?;
         Ok(())
     }
 
     async fn delete_for_user(&self, tenant: TenantId, user: Uuid) -> Result<u64, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let removed = tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(user).execute(&mut tx).await?;
-        tx.commit().await?;
+        let removed =
+            self.db.writing(Scope::Tenant(tenant), "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(user).execute().await?;
         Ok(removed)
     }
 }

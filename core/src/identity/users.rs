@@ -6,6 +6,7 @@ use super::{Credentials, NewUser, User, UserStatus, UserStore, UserUpdate, locko
 use crate::audit::{self, AuditEntry};
 use crate::authz::{self, Rule, names};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Row, Scope, Tx, is_unique_violation};
 use crate::error::StoreError;
 
@@ -29,21 +30,12 @@ fn invalid(what: &str, err: impl std::fmt::Display) -> StoreError {
 
 fn user(row: &Row) -> Result<User, StoreError> {
     let status: String = row.get("status")?;
-    Ok(User {
-        id: row.get("id")?,
-        tenant_id: row.get("tenant_id")?,
-        email: row.get("email")?,
-        display_name: row.get("display_name")?,
-        user_type: row.get::<String>("user_type")?.parse().map_err(|e| invalid("user type", e))?,
-        locale: row.get::<Option<String>>("locale")?.map(|l| l.parse::<Locale>()).transpose().map_err(|e| invalid("locale", e))?,
-        status: if status == "disabled" { UserStatus::Disabled } else { UserStatus::Active },
-        account_id: row.get("account_id")?,
-        totp_enabled: row.get::<Option<i64>>("totp_enabled_at")?.is_some(),
-        failed_logins: row.get("failed_logins")?,
-        locked_until: row.get("locked_until")?,
-        last_login_at: row.get("last_login_at")?,
-        created_at: row.get("created_at")?,
-    })
+    Ok(from_row!(row => User {
+        id, tenant_id, email, display_name, user_type = row.get::<String>("user_type")?.parse().map_err(|e| invalid("user type", e))?,
+        locale = row.get::<Option<String>>("locale")?.map(|l| l.parse::<Locale>()).transpose().map_err(|e| invalid("locale", e))?,
+        status = if status == "disabled" { UserStatus::Disabled } else { UserStatus::Active }, account_id,
+        totp_enabled = row.get::<Option<i64>>("totp_enabled_at")?.is_some(), failed_logins, locked_until, last_login_at, created_at
+    }))
 }
 
 fn credentials(row: &Row) -> Result<Credentials, StoreError> {
@@ -73,14 +65,7 @@ impl UserStore for SqlUserStore {
             r#"INSERT INTO users (id, tenant_id, email, display_name, user_type, locale, password_hash, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"#,
         )
-        .bind(id)
-        .bind(tenant)
-        .bind(&email)
-        .bind(new.display_name.trim())
-        .bind(new.user_type.as_str())
-        .bind(new.locale.map(|l| l.as_str()))
-        .bind(&new.password_hash)
-        .bind(now)
+        .bind((id, tenant, &email, new.display_name.trim(), new.user_type.as_str(), new.locale.map(|l| l.as_str()), &new.password_hash, now))
         .execute(&mut tx)
         .await
         .map_err(|e| {
@@ -104,9 +89,8 @@ impl UserStore for SqlUserStore {
 
     async fn by_email(&self, tenant: TenantId, email: &str) -> Result<Option<(User, Credentials)>, StoreError> {
         let Ok(email) = normalize_email(email) else { return Ok(None) };
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2").bind(tenant).bind(&email).fetch_optional(&mut tx).await?;
-        tx.commit().await?;
+        let row =
+            self.db.reading(Scope::Tenant(tenant), "SELECT * FROM users WHERE tenant_id = $1 AND email = $2").bind(tenant).bind(&email).optional().await?;
         row.map(|r| Ok((user(&r)?, credentials(&r)?))).transpose()
     }
 
@@ -118,10 +102,7 @@ impl UserStore for SqlUserStore {
     }
 
     async fn list(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY email").bind(tenant).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter().map(user).collect()
+        self.db.reading(Scope::Tenant(tenant), "SELECT * FROM users WHERE tenant_id = $1 ORDER BY email").bind(tenant).all_as(user).await
     }
 
     async fn update(&self, tenant: TenantId, id: Uuid, update: &UserUpdate, by: &Actor) -> Result<User, StoreError> {
@@ -135,14 +116,7 @@ impl UserStore for SqlUserStore {
             r#"UPDATE users SET display_name = $3, user_type = $4, locale = $5, status = $6, updated_at = $7, account_id = $8
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind(tenant)
-        .bind(id)
-        .bind(display_name.trim())
-        .bind(user_type.as_str())
-        .bind(locale.map(|l| l.as_str()))
-        .bind(status.as_str())
-        .bind(now)
-        .bind(*account_id)
+        .bind((tenant, id, display_name.trim(), user_type.as_str(), locale.map(|l| l.as_str()), status.as_str(), now, *account_id))
         .execute(&mut tx)
         .await?;
         if status == UserStatus::Disabled {
@@ -163,10 +137,7 @@ impl UserStore for SqlUserStore {
             r#"UPDATE users SET password_hash = $3, failed_logins = 0, locked_until = NULL, updated_at = $4
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind(tenant)
-        .bind(id)
-        .bind(password_hash)
-        .bind(now)
+        .bind((tenant, id, password_hash, now))
         .execute(&mut tx)
         .await?;
         tx.query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(id).execute(&mut tx).await?;
@@ -182,10 +153,7 @@ impl UserStore for SqlUserStore {
         let failures = before.failed_logins.saturating_add(1);
         let locked_until = lockout_after(failures).map(|d| now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         tx.query("UPDATE users SET failed_logins = $3, locked_until = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(failures)
-            .bind(locked_until)
+            .bind((tenant, id, failures, locked_until))
             .execute(&mut tx)
             .await?;
         let entry = AuditEntry::new(Some(tenant), by, "login.failed", before.email.clone())
@@ -200,9 +168,7 @@ impl UserStore for SqlUserStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let user = fetch_existing(&mut tx, tenant, id).await?;
         tx.query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(now)
+            .bind((tenant, id, now))
             .execute(&mut tx)
             .await?;
         audit::insert(&mut tx, now, &AuditEntry::new(Some(tenant), by, "login.succeeded", user.email)).await?;
@@ -218,11 +184,7 @@ impl UserStore for SqlUserStore {
             r#"UPDATE users SET totp_secret = $3, totp_enabled_at = $4, totp_last_step = NULL, updated_at = $5
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind(tenant)
-        .bind(id)
-        .bind(secret)
-        .bind(enabled.then_some(now))
-        .bind(now)
+        .bind((tenant, id, secret, enabled.then_some(now), now))
         .execute(&mut tx)
         .await?;
         if enabled || secret.is_none() {
@@ -234,18 +196,16 @@ impl UserStore for SqlUserStore {
     }
 
     async fn use_totp_step(&self, tenant: TenantId, id: Uuid, step: i64) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let result = tx
-            .query(
+        let result = self
+            .db
+            .writing(
+                Scope::Tenant(tenant),
                 r#"UPDATE users SET totp_last_step = $3
                WHERE tenant_id = $1 AND id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)"#,
             )
-            .bind(tenant)
-            .bind(id)
-            .bind(step)
-            .execute(&mut tx)
+            .bind((tenant, id, step))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(result == 1)
     }
 
@@ -265,11 +225,7 @@ impl UserStore for SqlUserStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let user = fetch_existing(&mut tx, tenant, id).await?;
         tx.query("INSERT INTO password_resets (token_hash, tenant_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_hash)
-            .bind(tenant)
-            .bind(id)
-            .bind(now)
-            .bind(expires_at)
+            .bind((token_hash, tenant, id, now, expires_at))
             .execute(&mut tx)
             .await?;
         let entry = AuditEntry::new(Some(tenant), by, "user.password_reset_requested", user.email).after(serde_json::json!({ "expires_at": expires_at }));
@@ -280,19 +236,17 @@ impl UserStore for SqlUserStore {
 
     async fn consume_reset(&self, tenant: TenantId, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
         let now = self.clock.now_ms();
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let user: Option<Uuid> = tx
-            .query(
+        let user: Option<Uuid> = self
+            .db
+            .writing(
+                Scope::Tenant(tenant),
                 r#"UPDATE password_resets SET used_at = $3
                WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
                RETURNING user_id"#,
             )
-            .bind(tenant)
-            .bind(token_hash)
-            .bind(now)
-            .scalar(&mut tx)
+            .bind((tenant, token_hash, now))
+            .scalar()
             .await?;
-        tx.commit().await?;
         Ok(user)
     }
 }

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::{Job, JobStore, NewJob, Schedule};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Row, Scope, Tx};
 use crate::error::StoreError;
 use sqlx::types::Json;
@@ -31,33 +32,17 @@ pub async fn enqueue(tx: &mut Tx, job: &NewJob, now: i64) -> Result<bool, sqlx::
             r#"INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, dedupe_key, created_at, updated_at)
            VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING"#,
         )
-        .bind(Uuid::now_v7())
-        .bind(job.tenant)
-        .bind(&job.kind)
-        .bind(Json(&job.payload))
-        .bind(job.run_at)
-        .bind(job.max_attempts)
-        .bind(job.dedupe_key.as_deref())
-        .bind(now)
+        .bind((Uuid::now_v7(), job.tenant, &job.kind, Json(&job.payload), job.run_at, job.max_attempts, job.dedupe_key.as_deref(), now))
         .execute(tx)
         .await?;
     Ok(result == 1)
 }
 
 fn job(row: &Row) -> Result<Job, StoreError> {
-    Ok(Job {
-        id: row.get("id")?,
-        tenant_id: row.get("tenant_id")?,
-        kind: row.get("kind")?,
-        payload: row.get::<Json<serde_json::Value>>("payload")?.0,
-        status: row.get("status")?,
-        run_at: row.get("run_at")?,
-        attempts: row.get("attempts")?,
-        max_attempts: row.get("max_attempts")?,
-        last_error: row.get("last_error")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+    Ok(from_row!(row => Job {
+        id, tenant_id, kind, payload = row.get::<Json<serde_json::Value>>("payload")?.0, status, run_at, attempts, max_attempts, last_error, created_at,
+        updated_at
+    }))
 }
 
 #[async_trait]
@@ -84,10 +69,7 @@ impl JobStore for SqlJobStore {
                                 ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED)
                    RETURNING *"#,
             ))
-            .bind(now + lease_ms)
-            .bind(worker)
-            .bind(now)
-            .bind(limit)
+            .bind((now + lease_ms, worker, now, limit))
             .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
@@ -95,109 +77,76 @@ impl JobStore for SqlJobStore {
     }
 
     async fn complete(&self, id: Uuid, worker: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query(
+        self.db.writing(Scope::Platform,
             "UPDATE jobs SET status = 'done', finished_at = $3, updated_at = $3, lease_until = NULL WHERE id = $1 AND leased_by = $2 AND status = 'running'",
         )
-        .bind(id)
-        .bind(worker)
-        .bind(now)
-        .execute(&mut tx)
+        .bind((id, worker, now))
+        .execute()
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn fail(&self, id: Uuid, worker: &str, error: &str, now: i64, retry_at: Option<i64>) -> Result<(), StoreError> {
         let error: String = error.chars().take(2000).collect();
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query(
-            r#"UPDATE jobs SET status = CASE WHEN CAST($4 AS BIGINT) IS NULL THEN 'dead' ELSE 'queued' END, run_at = COALESCE($4, run_at),
+        self.db
+            .writing(
+                Scope::Platform,
+                r#"UPDATE jobs SET status = CASE WHEN CAST($4 AS BIGINT) IS NULL THEN 'dead' ELSE 'queued' END, run_at = COALESCE($4, run_at),
                last_error = $3, lease_until = NULL, updated_at = $5, finished_at = CASE WHEN CAST($4 AS BIGINT) IS NULL THEN $5 END
                WHERE id = $1 AND leased_by = $2 AND status = 'running'"#,
-        )
-        .bind(id)
-        .bind(worker)
-        .bind(error)
-        .bind(retry_at)
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        tx.commit().await?;
+            )
+            .bind((id, worker, error, retry_at, now))
+            .execute()
+            .await?;
         Ok(())
     }
 
     async fn list(&self, tenant: TenantId, status: &str, limit: i64) -> Result<Vec<Job>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT * FROM jobs WHERE tenant_id = $1 AND status = $2 ORDER BY updated_at DESC LIMIT $3")
-            .bind(tenant)
-            .bind(status)
-            .bind(limit)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(job).collect()
+        self.db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM jobs WHERE tenant_id = $1 AND status = $2 ORDER BY updated_at DESC LIMIT $3")
+            .bind((tenant, status, limit))
+            .all_as(job)
+            .await
     }
 
     async fn retry(&self, tenant: TenantId, id: Uuid, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let result = tx
-        .query(
+        let result = self.db.writing(Scope::Tenant(tenant),
             "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $3, updated_at = $3, finished_at = NULL WHERE tenant_id = $1 AND id = $2 AND status = 'dead'",
         )
-        .bind(tenant)
-        .bind(id)
-        .bind(now)
-        .execute(&mut tx)
+        .bind((tenant, id, now))
+        .execute()
         .await?;
-        tx.commit().await?;
         Ok(result == 1)
     }
 
     async fn upsert_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query(
-            r#"INSERT INTO schedules (name, cron, kind, payload, next_run_at) VALUES ($1, $2, $3, $4, $5)
+        self.db
+            .writing(
+                Scope::Platform,
+                r#"INSERT INTO schedules (name, cron, kind, payload, next_run_at) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, payload = excluded.payload,
                next_run_at = CASE WHEN schedules.cron = excluded.cron THEN schedules.next_run_at ELSE excluded.next_run_at END,
                cron = excluded.cron"#,
-        )
-        .bind(&schedule.name)
-        .bind(&schedule.cron)
-        .bind(&schedule.kind)
-        .bind(Json(&schedule.payload))
-        .bind(schedule.next_run_at)
-        .execute(&mut tx)
-        .await?;
-        tx.commit().await?;
+            )
+            .bind((&schedule.name, &schedule.cron, &schedule.kind, Json(&schedule.payload), schedule.next_run_at))
+            .execute()
+            .await?;
         Ok(())
     }
 
     async fn due_schedules(&self, now: i64) -> Result<Vec<Schedule>, StoreError> {
-        let mut tx = self.db.read(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM schedules WHERE enabled AND next_run_at <= $1").bind(now).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Schedule {
-                    name: r.get("name")?,
-                    cron: r.get("cron")?,
-                    kind: r.get("kind")?,
-                    payload: r.get::<Json<serde_json::Value>>("payload")?.0,
-                    next_run_at: r.get("next_run_at")?,
-                })
-            })
-            .collect()
+        self.db
+            .reading(Scope::Platform, "SELECT * FROM schedules WHERE enabled AND next_run_at <= $1")
+            .bind(now)
+            .all_as(|r| Ok(from_row!(r => Schedule { name, cron, kind, payload = r.get::<Json<serde_json::Value>>("payload")?.0, next_run_at })))
+            .await
     }
 
     async fn fire_schedule(&self, schedule: &Schedule, to: i64, job: &NewJob) -> Result<bool, StoreError> {
         let mut tx = self.db.write(Scope::Platform).await?;
         let moved = tx
             .query("UPDATE schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2")
-            .bind(&schedule.name)
-            .bind(schedule.next_run_at)
-            .bind(to)
+            .bind((&schedule.name, schedule.next_run_at, to))
             .execute(&mut tx)
             .await?;
         if moved == 1 {
@@ -208,9 +157,7 @@ impl JobStore for SqlJobStore {
     }
 
     async fn purge_done(&self, before: i64) -> Result<u64, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let result = tx.query("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1").bind(before).execute(&mut tx).await?;
-        tx.commit().await?;
+        let result = self.db.writing(Scope::Platform, "DELETE FROM jobs WHERE status = 'done' AND finished_at < $1").bind(before).execute().await?;
         Ok(result)
     }
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Mail, RenderedMail, TemplateText};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Db, Row, Scope};
 use crate::error::StoreError;
 use crate::jobs::NewJob;
@@ -30,20 +31,7 @@ pub trait MailStore: Send + Sync {
 }
 
 fn mail(row: &Row) -> Result<Mail, StoreError> {
-    Ok(Mail {
-        id: row.get("id")?,
-        recipient: row.get("recipient")?,
-        sender: row.get("sender")?,
-        subject: row.get("subject")?,
-        template: row.get("template")?,
-        status: row.get("status")?,
-        attempts: row.get("attempts")?,
-        last_error: row.get("last_error")?,
-        created_at: row.get("created_at")?,
-        sent_at: row.get("sent_at")?,
-        html: row.get("html")?,
-        text: row.get("text")?,
-    })
+    Ok(from_row!(row => Mail { id, recipient, sender, subject, template, status, attempts, last_error, created_at, sent_at, html, text }))
 }
 
 /// Mails in the database.
@@ -69,17 +57,19 @@ impl MailStore for SqlMailStore {
                 r#"INSERT INTO mails (id, tenant_id, recipient, sender, subject, template, locale, html, text, status, record_id, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11) ON CONFLICT (id) DO NOTHING"#,
             )
-            .bind(mail.id)
-            .bind(tenant)
-            .bind(&mail.recipient)
-            .bind(&mail.sender)
-            .bind(&mail.subject)
-            .bind(&mail.template)
-            .bind(mail.locale.as_str())
-            .bind(&mail.html)
-            .bind(&mail.text)
-            .bind(mail.record_id)
-            .bind(now)
+            .bind((
+                mail.id,
+                tenant,
+                &mail.recipient,
+                &mail.sender,
+                &mail.subject,
+                &mail.template,
+                mail.locale.as_str(),
+                &mail.html,
+                &mail.text,
+                mail.record_id,
+                now,
+            ))
             .execute(&mut tx)
             .await?;
         if inserted == 1 {
@@ -90,55 +80,46 @@ impl MailStore for SqlMailStore {
     }
 
     async fn get(&self, tenant: TenantId, id: Uuid) -> Result<Option<Mail>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT * FROM mails WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).fetch_optional(&mut tx).await?;
-        tx.commit().await?;
+        let row = self.db.reading(Scope::Tenant(tenant), "SELECT * FROM mails WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).optional().await?;
         row.as_ref().map(mail).transpose()
     }
 
     async fn mark_sent(&self, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("UPDATE mails SET status = 'sent', sent_at = $3, attempts = attempts + 1, last_error = NULL WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(self.clock.now_ms())
-            .execute(&mut tx)
+        self.db
+            .writing(
+                Scope::Tenant(tenant),
+                "UPDATE mails SET status = 'sent', sent_at = $3, attempts = attempts + 1, last_error = NULL WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind((tenant, id, self.clock.now_ms()))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn mark_failed(&self, tenant: TenantId, id: Uuid, error: &str, last: bool) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("UPDATE mails SET status = $3, attempts = attempts + 1, last_error = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(if last { "failed" } else { "queued" })
-            .bind(error.chars().take(1000).collect::<String>())
-            .execute(&mut tx)
+        self.db
+            .writing(Scope::Tenant(tenant), "UPDATE mails SET status = $3, attempts = attempts + 1, last_error = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind((tenant, id, if last { "failed" } else { "queued" }, error.chars().take(1000).collect::<String>()))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn list(&self, tenant: TenantId, limit: i64) -> Result<Vec<Mail>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows =
-            tx.query("SELECT * FROM mails WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2").bind(tenant).bind(limit).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter().map(mail).collect()
+        self.db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM mails WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+            .bind((tenant, limit))
+            .all_as(mail)
+            .await
     }
 
     async fn template_override(&self, tenant: TenantId, key: &str, locale: Locale) -> Result<Option<TemplateText>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx
-            .query("SELECT subject, html, text FROM mail_templates WHERE tenant_id = $1 AND key = $2 AND locale = $3")
-            .bind(tenant)
-            .bind(key)
-            .bind(locale.as_str())
-            .fetch_optional(&mut tx)
+        let row = self
+            .db
+            .reading(Scope::Tenant(tenant), "SELECT subject, html, text FROM mail_templates WHERE tenant_id = $1 AND key = $2 AND locale = $3")
+            .bind((tenant, key, locale.as_str()))
+            .optional()
             .await?;
-        tx.commit().await?;
         row.map(|r| Ok(TemplateText { subject: r.get("subject")?, html: r.get("html")?, text: r.get("text")? })).transpose()
     }
 
@@ -151,21 +132,13 @@ impl MailStore for SqlMailStore {
                        ON CONFLICT (tenant_id, key, locale) DO UPDATE SET subject = excluded.subject, html = excluded.html,
                        text = excluded.text, updated_at = excluded.updated_at"#,
                 )
-                .bind(tenant)
-                .bind(key)
-                .bind(locale.as_str())
-                .bind(&t.subject)
-                .bind(&t.html)
-                .bind(&t.text)
-                .bind(self.clock.now_ms())
+                .bind((tenant, key, locale.as_str(), &t.subject, &t.html, &t.text, self.clock.now_ms()))
                 .execute(&mut tx)
                 .await?;
             }
             None => {
                 tx.query("DELETE FROM mail_templates WHERE tenant_id = $1 AND key = $2 AND locale = $3")
-                    .bind(tenant)
-                    .bind(key)
-                    .bind(locale.as_str())
+                    .bind((tenant, key, locale.as_str()))
                     .execute(&mut tx)
                     .await?;
             }

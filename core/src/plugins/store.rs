@@ -9,6 +9,7 @@ use sqlx::types::Json;
 
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Backend, Db, Row, Scope, Tx};
 use crate::error::StoreError;
 
@@ -249,21 +250,9 @@ fn summarize(plugin: String, mut durations: Vec<i64>, rows: &[(String, i64, i64,
 }
 
 fn receipt(r: &Row, tenant: TenantId) -> Result<Receipt, StoreError> {
-    Ok(Receipt {
-        tenant,
-        plugin_id: r.get("plugin_id")?,
-        version: r.get("version")?,
-        kind: r.get("kind")?,
-        target: r.get("target")?,
-        started_at: r.get("started_at")?,
-        duration_us: r.get("duration_us")?,
-        epochs: r.get("epochs")?,
-        peak_memory: r.get("peak_memory")?,
-        host_calls: r.get("host_calls")?,
-        denials: r.get("denials")?,
-        outcome: r.get("outcome")?,
-        error: r.get("error")?,
-    })
+    Ok(from_row!(r => Receipt {
+        tenant = tenant, plugin_id, version, kind, target, started_at, duration_us, epochs, peak_memory, host_calls, denials, outcome, error
+    }))
 }
 
 /// A plugin's kv entries and non-secret settings (JSON text) in a tenant, inside the caller's
@@ -274,9 +263,7 @@ pub async fn plugin_data(tx: &mut Tx, tenant: TenantId, plugin: &str) -> Result<
     let kv = rows.iter().map(|r| Ok((r.get("key")?, r.get("value")?))).collect::<Result<_, StoreError>>()?;
     let rows = tx
         .query("SELECT key, value FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND secret = $3 ORDER BY key")
-        .bind(tenant)
-        .bind(plugin)
-        .bind(false)
+        .bind((tenant, plugin, false))
         .fetch_all(tx)
         .await?;
     let settings = rows.iter().map(|r| Ok((r.get("key")?, r.get::<Json<Value>>("value")?.0.to_string()))).collect::<Result<_, StoreError>>()?;
@@ -312,22 +299,16 @@ impl SqlPluginStore {
 #[async_trait]
 impl PluginStore for SqlPluginStore {
     async fn put_component(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(sha256)
-            .bind(bytes)
-            .bind(bytes.len() as i64)
-            .bind(self.clock.now_ms())
-            .execute(&mut tx)
+        self.db
+            .writing(Scope::Platform, "INSERT INTO plugin_components (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind((sha256, bytes, bytes.len() as i64, self.clock.now_ms()))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn component(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut tx = self.db.read(Scope::Platform).await?;
-        let bytes = tx.query("SELECT bytes FROM plugin_components WHERE sha256 = $1").bind(sha256).scalar(&mut tx).await?;
-        tx.commit().await?;
+        let bytes = self.db.reading(Scope::Platform, "SELECT bytes FROM plugin_components WHERE sha256 = $1").bind(sha256).scalar().await?;
         Ok(bytes)
     }
 
@@ -340,13 +321,7 @@ impl PluginStore for SqlPluginStore {
                ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256,
                manifest = excluded.manifest, status = excluded.status, updated_at = excluded.updated_at"#,
         )
-        .bind(tenant)
-        .bind(&install.plugin_id)
-        .bind(&install.version)
-        .bind(&install.sha256)
-        .bind(Json(&install.manifest))
-        .bind(&install.status)
-        .bind(now)
+        .bind((tenant, &install.plugin_id, &install.version, &install.sha256, Json(&install.manifest), &install.status, now))
         .execute(&mut tx)
         .await?;
         let entry = AuditEntry::new(Some(tenant), by, "plugin.installed", format!("plugin:{}", install.plugin_id))
@@ -368,34 +343,21 @@ impl PluginStore for SqlPluginStore {
     }
 
     async fn installs(&self, tenant: TenantId) -> Result<Vec<Installed>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM plugin_installs WHERE tenant_id = $1 ORDER BY plugin_id").bind(tenant).fetch_all(&mut tx).await?;
-        tx.commit().await?;
+        let rows = self.db.reading(Scope::Tenant(tenant), "SELECT * FROM plugin_installs WHERE tenant_id = $1 ORDER BY plugin_id").bind(tenant).all().await?;
         rows.iter()
             .map(|r| {
-                Ok(Installed {
-                    plugin_id: r.get("plugin_id")?,
-                    version: r.get("version")?,
-                    sha256: r.get("sha256")?,
-                    manifest: r.get::<Json<Value>>("manifest")?.0,
-                    status: r.get("status")?,
-                    installed_at: r.get("installed_at")?,
-                    updated_at: r.get("updated_at")?,
-                })
+                Ok(from_row!(r => Installed { plugin_id, version, sha256, manifest = r.get::<Json<Value>>("manifest")?.0, status, installed_at, updated_at }))
             })
             .collect()
     }
 
     async fn kv_get(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let value = tx
-            .query("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(key)
-            .scalar(&mut tx)
+        let value = self
+            .db
+            .reading(Scope::Tenant(tenant), "SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+            .bind((tenant, plugin, key))
+            .scalar()
             .await?;
-        tx.commit().await?;
         Ok(value)
     }
 
@@ -418,35 +380,34 @@ impl PluginStore for SqlPluginStore {
     }
 
     async fn kv_delete(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3").bind(tenant).bind(plugin).bind(key).execute(&mut tx).await?;
-        tx.commit().await?;
+        self.db
+            .writing(Scope::Tenant(tenant), "DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+            .bind((tenant, plugin, key))
+            .execute()
+            .await?;
         Ok(())
     }
 
     async fn kv_keys(&self, tenant: TenantId, plugin: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT key FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND substr(key, 1, length($3)) = $3 ORDER BY key LIMIT 1000")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(prefix)
-            .fetch_all(&mut tx)
+        let rows = self
+            .db
+            .reading(
+                Scope::Tenant(tenant),
+                "SELECT key FROM plugin_kv WHERE tenant_id = $1 AND plugin_id = $2 AND substr(key, 1, length($3)) = $3 ORDER BY key LIMIT 1000",
+            )
+            .bind((tenant, plugin, prefix))
+            .all()
             .await?;
-        tx.commit().await?;
         Ok(rows.iter().map(|r| r.at(0)).collect::<Result<_, _>>()?)
     }
 
     async fn setting(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<(Value, bool)>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let row = tx
-            .query("SELECT value, secret FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(key)
-            .fetch_optional(&mut tx)
+        let row = self
+            .db
+            .reading(Scope::Tenant(tenant), "SELECT value, secret FROM plugin_settings WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+            .bind((tenant, plugin, key))
+            .optional()
             .await?;
-        tx.commit().await?;
         row.map(|r| Ok((r.get::<Json<Value>>("value")?.0, r.get("secret")?))).transpose()
     }
 
@@ -457,12 +418,7 @@ impl PluginStore for SqlPluginStore {
             r#"INSERT INTO plugin_settings (tenant_id, plugin_id, key, value, secret, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at"#,
         )
-        .bind(tenant)
-        .bind(plugin)
-        .bind(key)
-        .bind(Json(value))
-        .bind(secret)
-        .bind(now)
+        .bind((tenant, plugin, key, Json(value), secret, now))
         .execute(&mut tx)
         .await?;
         let shown = if secret { Value::String("••••••".into()) } else { value.clone() };
@@ -478,18 +434,20 @@ impl PluginStore for SqlPluginStore {
             let mut insert = tx.query_built(receipt_insert_sql(chunk.len()));
             for r in chunk {
                 insert = insert
-                    .bind(r.tenant)
-                    .bind(&r.plugin_id)
-                    .bind(&r.version)
-                    .bind(&r.kind)
-                    .bind(&r.target)
-                    .bind(r.started_at)
-                    .bind(r.duration_us)
-                    .bind(r.epochs)
-                    .bind(r.peak_memory)
-                    .bind(r.host_calls)
-                    .bind(r.denials)
-                    .bind(&r.outcome)
+                    .bind((
+                        r.tenant,
+                        &r.plugin_id,
+                        &r.version,
+                        &r.kind,
+                        &r.target,
+                        r.started_at,
+                        r.duration_us,
+                        r.epochs,
+                        r.peak_memory,
+                        r.host_calls,
+                        r.denials,
+                        &r.outcome,
+                    ))
                     .bind(r.error.as_deref());
             }
             insert.execute(&mut tx).await?;
@@ -499,11 +457,12 @@ impl PluginStore for SqlPluginStore {
     }
 
     async fn receipt_summary(&self, tenant: TenantId, since: i64) -> Result<Vec<ReceiptSummary>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        if tx.backend() == Backend::Postgres {
+        if self.db.backend() == Backend::Postgres {
             // PostgreSQL aggregates in place; SQLite has no percentile, so its rows are summed here.
-            let rows = tx
-                .query(
+            let rows = self
+                .db
+                .reading(
+                    Scope::Tenant(tenant),
                     r#"SELECT plugin_id, count(*) AS invocations, count(*) FILTER (WHERE outcome <> 'ok') AS failures,
                               count(*) FILTER (WHERE outcome = 'trap') AS traps,
                               coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_us), 0) AS p50,
@@ -512,37 +471,28 @@ impl PluginStore for SqlPluginStore {
                               coalesce(sum(denials), 0)::bigint AS denials
                        FROM plugin_receipts WHERE tenant_id = $1 AND started_at >= $2 GROUP BY plugin_id ORDER BY plugin_id"#,
                 )
-                .bind(tenant)
-                .bind(since)
-                .fetch_all(&mut tx)
+                .bind((tenant, since))
+                .all()
                 .await?;
-            tx.commit().await?;
             return rows
                 .iter()
                 .map(|r| {
-                    Ok(ReceiptSummary {
-                        plugin_id: r.get("plugin_id")?,
-                        invocations: r.get("invocations")?,
-                        failures: r.get("failures")?,
-                        traps: r.get("traps")?,
-                        p50_us: r.get("p50")?,
-                        p95_us: r.get("p95")?,
-                        peak_memory: r.get("peak")?,
-                        host_calls: r.get("calls")?,
-                        denials: r.get("denials")?,
-                    })
+                    Ok(from_row!(r => ReceiptSummary {
+                        plugin_id, invocations, failures, traps, p50_us = r.get("p50")?, p95_us = r.get("p95")?, peak_memory = r.get("peak")?,
+                        host_calls = r.get("calls")?, denials
+                    }))
                 })
                 .collect();
         }
-        let rows = tx
-            .query(
+        let rows = self
+            .db
+            .reading(
+                Scope::Tenant(tenant),
                 "SELECT plugin_id, outcome, duration_us, peak_memory, host_calls, denials FROM plugin_receipts WHERE tenant_id = $1 AND started_at >= $2 ORDER BY plugin_id",
             )
-            .bind(tenant)
-            .bind(since)
-            .fetch_all(&mut tx)
+            .bind((tenant, since))
+            .all()
             .await?;
-        tx.commit().await?;
         let mut by_plugin: std::collections::BTreeMap<String, (Vec<i64>, Vec<(String, i64, i64, i32, i32)>)> = Default::default();
         for r in &rows {
             let entry = by_plugin.entry(r.get("plugin_id")?).or_default();
@@ -554,49 +504,44 @@ impl PluginStore for SqlPluginStore {
     }
 
     async fn receipts(&self, tenant: TenantId, plugin: &str, limit: i64) -> Result<Vec<Receipt>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT * FROM plugin_receipts WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY id DESC LIMIT $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(limit)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(|r| receipt(r, tenant)).collect()
+        self.db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM plugin_receipts WHERE tenant_id = $1 AND plugin_id = $2 ORDER BY id DESC LIMIT $3")
+            .bind((tenant, plugin, limit))
+            .all_as(|r| receipt(r, tenant))
+            .await
     }
 
     async fn installs_of(&self, plugin: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id").bind(plugin).fetch_all(&mut tx).await?;
-        tx.commit().await?;
+        let rows = self
+            .db
+            .reading(Scope::Platform, "SELECT tenant_id, version FROM plugin_installs WHERE plugin_id = $1 ORDER BY tenant_id")
+            .bind(plugin)
+            .all()
+            .await?;
         rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?))).collect()
     }
 
     async fn install_counts(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id").fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok((r.get("plugin_id")?, r.get("n")?))).collect()
+        self.db
+            .reading(Scope::Platform, "SELECT plugin_id, COUNT(*) AS n FROM plugin_installs GROUP BY plugin_id")
+            .all_as(|r| Ok((r.get("plugin_id")?, r.get("n")?)))
+            .await
     }
 
     async fn installed_versions(&self, plugin: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT version, COUNT(*) AS n FROM plugin_installs WHERE plugin_id = $1 GROUP BY version").bind(plugin).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok((r.get("version")?, r.get("n")?))).collect()
+        self.db
+            .reading(Scope::Platform, "SELECT version, COUNT(*) AS n FROM plugin_installs WHERE plugin_id = $1 GROUP BY version")
+            .bind(plugin)
+            .all_as(|r| Ok((r.get("version")?, r.get("n")?)))
+            .await
     }
 
     async fn called_versions(&self, plugin: &str, since: i64) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'")
-            .bind(plugin)
-            .bind(since)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok(r.get("version")?)).collect()
+        self.db
+            .reading(Scope::Platform, "SELECT DISTINCT version FROM plugin_receipts WHERE plugin_id = $1 AND started_at >= $2 AND kind <> 'lifecycle'")
+            .bind((plugin, since))
+            .all_as(|r| Ok(r.get("version")?))
+            .await
     }
 
     // Uses only: the install and upgrade calls a rollout itself makes are not traffic (counting
@@ -608,9 +553,7 @@ impl PluginStore for SqlPluginStore {
             .query_built(format!(
                 "SELECT COUNT(*) AS calls, COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END), 0) AS failures FROM plugin_receipts WHERE {filter}"
             ))
-            .bind(plugin)
-            .bind(since)
-            .bind(version)
+            .bind((plugin, since, version))
             .fetch_one(&mut tx)
             .await?;
         let invocations: i64 = row.get("calls")?;
@@ -621,10 +564,7 @@ impl PluginStore for SqlPluginStore {
         } else {
             let offset = (invocations * 95 + 99) / 100 - 1;
             tx.query_built(format!("SELECT duration_us FROM plugin_receipts WHERE {filter} ORDER BY duration_us LIMIT 1 OFFSET $4"))
-                .bind(plugin)
-                .bind(since)
-                .bind(version)
-                .bind(offset)
+                .bind((plugin, since, version, offset))
                 .fetch_one(&mut tx)
                 .await?
                 .at(0)?
@@ -634,18 +574,16 @@ impl PluginStore for SqlPluginStore {
     }
 
     async fn calls_by_tenant(&self, plugin: &str, from: i64, to: i64) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query(
+        let rows = self
+            .db
+            .reading(
+                Scope::Platform,
                 "SELECT tenant_id, version, COUNT(*) AS calls FROM plugin_receipts
                  WHERE plugin_id = $1 AND started_at >= $2 AND started_at < $3 AND kind <> 'lifecycle' GROUP BY tenant_id, version",
             )
-            .bind(plugin)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&mut tx)
+            .bind((plugin, from, to))
+            .all()
             .await?;
-        tx.commit().await?;
         rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?, r.get("calls")?))).collect()
     }
 }

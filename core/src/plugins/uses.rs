@@ -59,6 +59,11 @@ fn user_of(caller: &Caller) -> Option<Uuid> {
     }
 }
 
+/// What the plugin declares under `name` (an action, a panel), or why not.
+fn declared<'a, T>(plugin: &LoadedPlugin, what: &'static str, name: &str, found: Option<&'a T>) -> Result<&'a T, UseError> {
+    found.ok_or_else(|| UseError::NotFound { what, message: format!("{} has no {what} `{name}`", plugin.label()) })
+}
+
 impl PluginRuntime {
     /// The installed plugin `id`, or why not.
     pub async fn installed_plugin(&self, tenant: &Tenant, id: &str) -> Result<Arc<LoadedPlugin>, UseError> {
@@ -77,13 +82,7 @@ impl PluginRuntime {
         sent: &Map<String, Value>,
     ) -> Result<Value, UseError> {
         let plugin = self.installed_plugin(tenant, plugin_id).await?;
-        let declared = plugin
-            .manifest
-            .actions
-            .iter()
-            .find(|a| a.name == action)
-            .cloned()
-            .ok_or_else(|| UseError::NotFound { what: "action", message: format!("{} has no action `{action}`", plugin.label()) })?;
+        let declared = declared(&plugin, "action", action, plugin.manifest.actions.iter().find(|a| a.name == action))?.clone();
         if ids.is_empty() || ids.len() > MAX_ACTION_RECORDS || (!declared.mass && ids.len() > 1) {
             let message = if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" };
             return Err(ValidationError::new("ids", message).into());
@@ -126,12 +125,7 @@ impl PluginRuntime {
     /// which must be of the panel's collection.
     pub async fn render_panel(&self, tenant: &Arc<Tenant>, caller: &Caller, plugin_id: &str, panel: &str, record: Option<&str>) -> Result<String, UseError> {
         let plugin = self.installed_plugin(tenant, plugin_id).await?;
-        let declared = plugin
-            .manifest
-            .panels
-            .iter()
-            .find(|p| p.name == panel)
-            .ok_or_else(|| UseError::NotFound { what: "panel", message: format!("{} has no panel `{panel}`", plugin.label()) })?;
+        let declared = declared(&plugin, "panel", panel, plugin.manifest.panels.iter().find(|p| p.name == panel))?;
         if let Some(record) = record {
             let id = Uuid::parse_str(record).map_err(|_| RecordError::NotFound(format!("record `{record}` does not exist")))?;
             let at = match declared.collection.as_deref() {

@@ -714,16 +714,7 @@ impl RecordEngine {
                 if changes.is_empty() && row.op == "update" && row.transition.is_none() {
                     return None;
                 }
-                Some(HistoryEntry {
-                    id: row.id,
-                    version: row.version,
-                    at: row.at,
-                    actor: row.actor,
-                    actor_label: row.actor_label,
-                    op: row.op,
-                    transition: row.transition,
-                    changes,
-                })
+                Some(HistoryEntry { changes, ..row })
             })
             .collect())
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use socle_tenants::TenantId;
 use uuid::Uuid;
 
+use crate::db::from_row;
 use crate::db::{Db, Scope};
 use crate::error::StoreError;
 
@@ -55,53 +56,33 @@ impl SqlSavedViews {
 #[async_trait]
 impl SavedViewStore for SqlSavedViews {
     async fn list(&self, tenant: TenantId, user: Uuid, collection: &str) -> Result<Vec<SavedView>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
-            .bind(tenant)
-            .bind(user)
-            .bind(collection)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SavedView {
-                    id: r.get("id")?,
-                    user_id: r.get("user_id")?,
-                    collection: r.get("collection")?,
-                    name: r.get("name")?,
-                    query: r.get("query")?,
-                    created_at: r.get("created_at")?,
-                })
-            })
-            .collect()
+        self.db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND collection = $3 ORDER BY created_at, id")
+            .bind((tenant, user, collection))
+            .all_as(|r| Ok(from_row!(r => SavedView { id, user_id, collection, name, query, created_at })))
+            .await
     }
 
     async fn save(&self, tenant: TenantId, view: &SavedView) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query(
-            r#"INSERT INTO saved_views (id, tenant_id, user_id, collection, name, query, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        self.db
+            .writing(
+                Scope::Tenant(tenant),
+                r#"INSERT INTO saved_views (id, tenant_id, user_id, collection, name, query, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (tenant_id, user_id, collection, name) DO UPDATE SET query = excluded.query"#,
-        )
-        .bind(view.id)
-        .bind(tenant)
-        .bind(view.user_id)
-        .bind(&view.collection)
-        .bind(&view.name)
-        .bind(&view.query)
-        .bind(view.created_at)
-        .execute(&mut tx)
-        .await?;
-        tx.commit().await?;
+            )
+            .bind((view.id, tenant, view.user_id, &view.collection, &view.name, &view.query, view.created_at))
+            .execute()
+            .await?;
         Ok(())
     }
 
     async fn delete(&self, tenant: TenantId, user: Uuid, id: Uuid) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let done =
-            tx.query("DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3").bind(tenant).bind(user).bind(id).execute(&mut tx).await?;
-        tx.commit().await?;
+        let done = self
+            .db
+            .writing(Scope::Tenant(tenant), "DELETE FROM saved_views WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
+            .bind((tenant, user, id))
+            .execute()
+            .await?;
         Ok(done == 1)
     }
 }

@@ -8,11 +8,13 @@ use socle_tenants::{Actor, TenantId};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::HistoryEntry;
 use super::query::{Dialect, ExprKind, PgDialect, QueryPlan, SqlValue, SqliteDialect};
-use super::store::{HistoryRow, IndexSpec, LinkRow, RecordStore, RecordWrite, SearchRow, StoredFile, StoredRecord, TimerRow, WriteOp};
+use super::store::{IndexSpec, LinkRow, RecordStore, RecordWrite, SearchRow, StoredFile, StoredRecord, TimerRow, WriteOp};
 use super::{FieldChange, FieldError, RecordError};
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
+use crate::db::from_row;
 use crate::db::{Backend, Db, IdList, Query, Row, Scope, Tx};
 use crate::error::StoreError;
 use crate::jobs;
@@ -40,17 +42,7 @@ fn dialect(backend: Backend) -> &'static dyn Dialect {
 
 fn record(row: &Row) -> Result<StoredRecord, StoreError> {
     let data: Json<Map<String, Value>> = row.get("data")?;
-    Ok(StoredRecord {
-        id: row.get("id")?,
-        collection: row.get("collection")?,
-        version: row.get("version")?,
-        state: row.get("state")?,
-        data: data.0,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-        created_by: row.get("created_by")?,
-        updated_by: row.get("updated_by")?,
-    })
+    Ok(from_row!(row => StoredRecord { id, collection, version, state, data = data.0, created_at, updated_at, created_by, updated_by }))
 }
 
 fn bind_all(mut query: Query, values: &[SqlValue]) -> Query {
@@ -137,8 +129,7 @@ impl RecordStore for SqlRecordStore {
                 "SELECT * FROM records WHERE tenant_id = $1 AND id IN (SELECT value FROM json_each($2))",
                 "SELECT * FROM records WHERE tenant_id = $1 AND id = ANY($2)",
             ))
-            .bind(tenant)
-            .bind(IdList(ids))
+            .bind((tenant, IdList(ids)))
             .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
@@ -178,16 +169,7 @@ impl RecordStore for SqlRecordStore {
                         r#"INSERT INTO records (id, tenant_id, collection, version, state, data, created_at, updated_at, created_by, updated_by)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
                     )
-                    .bind(id)
-                    .bind(t)
-                    .bind(&r.collection)
-                    .bind(r.version)
-                    .bind(&r.state)
-                    .bind(data)
-                    .bind(r.created_at)
-                    .bind(r.updated_at)
-                    .bind(&r.created_by)
-                    .bind(&r.updated_by)
+                    .bind((id, t, &r.collection, r.version, &r.state, data, r.created_at, r.updated_at, &r.created_by, &r.updated_by))
                     .execute(&mut tx)
                     .await;
                 if let Err(err) = inserted {
@@ -200,14 +182,7 @@ impl RecordStore for SqlRecordStore {
                         r#"UPDATE records SET version = $3, state = $4, data = $5, updated_at = $6, updated_by = $7
                        WHERE tenant_id = $1 AND id = $2 AND version = $8"#,
                     )
-                    .bind(t)
-                    .bind(id)
-                    .bind(r.version)
-                    .bind(&r.state)
-                    .bind(data)
-                    .bind(r.updated_at)
-                    .bind(&r.updated_by)
-                    .bind(write.expected_version)
+                    .bind((t, id, r.version, &r.state, data, r.updated_at, &r.updated_by, write.expected_version))
                     .execute(&mut tx)
                     .await;
                 match updated {
@@ -219,9 +194,7 @@ impl RecordStore for SqlRecordStore {
             WriteOp::Delete => {
                 let deleted = tx
                     .query("DELETE FROM records WHERE tenant_id = $1 AND id = $2 AND version = $3")
-                    .bind(t)
-                    .bind(id)
-                    .bind(write.expected_version)
+                    .bind((t, id, write.expected_version))
                     .execute(&mut tx)
                     .await?;
                 if deleted == 0 {
@@ -233,9 +206,7 @@ impl RecordStore for SqlRecordStore {
         for reference in &write.references {
             let exists = tx
                 .query("SELECT 1 FROM records WHERE tenant_id = $1 AND id = $2 AND collection = $3")
-                .bind(t)
-                .bind(reference.id)
-                .bind(&reference.collection)
+                .bind((t, reference.id, &reference.collection))
                 .fetch_optional(&mut tx)
                 .await?;
             if exists.is_none() {
@@ -250,10 +221,7 @@ impl RecordStore for SqlRecordStore {
                 .query(
                     "UPDATE files SET record_id = $3, field = $4 WHERE tenant_id = $1 AND id = $2 AND (record_id IS NULL OR (record_id = $3 AND field = $4))",
                 )
-                .bind(t)
-                .bind(*file)
-                .bind(id)
-                .bind(field)
+                .bind((t, *file, id, field))
                 .execute(&mut tx)
                 .await?;
             if attached == 0 {
@@ -268,16 +236,18 @@ impl RecordStore for SqlRecordStore {
             r#"INSERT INTO record_history (tenant_id, record_id, collection, version, at, actor, actor_label, op, transition, changes)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
         )
-        .bind(t)
-        .bind(id)
-        .bind(&r.collection)
-        .bind(r.version)
-        .bind(now)
-        .bind(&write.actor.subject)
-        .bind(&write.actor.label)
-        .bind(if write.transition.is_some() { "transition" } else { write.op.as_str() })
-        .bind(&write.transition)
-        .bind(Json(&write.changes))
+        .bind((
+            t,
+            id,
+            &r.collection,
+            r.version,
+            now,
+            &write.actor.subject,
+            &write.actor.label,
+            if write.transition.is_some() { "transition" } else { write.op.as_str() },
+            &write.transition,
+            Json(&write.changes),
+        ))
         .execute(&mut tx)
         .await?;
         audit::insert(&mut tx, now, &write.audit_entry(tenant)).await?;
@@ -305,14 +275,7 @@ impl RecordStore for SqlRecordStore {
                        ON CONFLICT (tenant_id, record_id, name) DO UPDATE SET status = excluded.status, due_at = excluded.due_at,
                        remaining_ms = excluded.remaining_ms, started_at = excluded.started_at, updated_at = excluded.updated_at"#,
                 )
-                .bind(t)
-                .bind(id)
-                .bind(&timer.name)
-                .bind(&timer.status)
-                .bind(timer.due_at)
-                .bind(timer.remaining_ms)
-                .bind(timer.started_at)
-                .bind(now)
+                .bind((t, id, &timer.name, &timer.status, timer.due_at, timer.remaining_ms, timer.started_at, now))
                 .execute(&mut tx)
                 .await?;
             }
@@ -324,29 +287,17 @@ impl RecordStore for SqlRecordStore {
         Ok(r.clone())
     }
 
-    async fn history(&self, tenant: TenantId, id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryRow>, StoreError> {
+    async fn history(&self, tenant: TenantId, id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let rows = tx
             .query("SELECT * FROM record_history WHERE tenant_id = $1 AND record_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR id < $3) ORDER BY id DESC LIMIT $4")
-            .bind(tenant)
-            .bind(id)
-            .bind(before)
-            .bind(limit)
+            .bind((tenant, id, before, limit))
             .fetch_all(&mut tx)
             .await?;
         rows.iter()
             .map(|row| {
                 let changes: Json<Vec<FieldChange>> = row.get("changes")?;
-                Ok(HistoryRow {
-                    id: row.get("id")?,
-                    version: row.get("version")?,
-                    at: row.get("at")?,
-                    actor: row.get("actor")?,
-                    actor_label: row.get("actor_label")?,
-                    op: row.get("op")?,
-                    transition: row.get("transition")?,
-                    changes: changes.0,
-                })
+                Ok(from_row!(row => HistoryEntry { id, version, at, actor, actor_label, op, transition, changes = changes.0 }))
             })
             .collect()
     }
@@ -356,12 +307,7 @@ impl RecordStore for SqlRecordStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let added = tx
             .query("INSERT INTO record_links (tenant_id, from_id, to_id, kind, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
-            .bind(tenant)
-            .bind(link.from_id)
-            .bind(link.to_id)
-            .bind(&link.kind)
-            .bind(now)
-            .bind(&by.subject)
+            .bind((tenant, link.from_id, link.to_id, &link.kind, now, &by.subject))
             .execute(&mut tx)
             .await?
             == 1;
@@ -379,10 +325,7 @@ impl RecordStore for SqlRecordStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let removed = tx
             .query("DELETE FROM record_links WHERE tenant_id = $1 AND from_id = $2 AND to_id = $3 AND kind = $4")
-            .bind(tenant)
-            .bind(link.from_id)
-            .bind(link.to_id)
-            .bind(&link.kind)
+            .bind((tenant, link.from_id, link.to_id, &link.kind))
             .execute(&mut tx)
             .await?
             == 1;
@@ -399,8 +342,7 @@ impl RecordStore for SqlRecordStore {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let rows = tx
             .query("SELECT from_id, to_id, kind FROM record_links WHERE tenant_id = $1 AND (from_id = $2 OR to_id = $2) LIMIT 1000")
-            .bind(tenant)
-            .bind(id)
+            .bind((tenant, id))
             .fetch_all(&mut tx)
             .await?;
         rows.iter().map(|r| Ok(LinkRow { from_id: r.get("from_id")?, to_id: r.get("to_id")?, kind: r.get("kind")? })).collect()
@@ -426,8 +368,7 @@ impl RecordStore for SqlRecordStore {
                        FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid
                        WHERE d.tenant_id = $1 AND search_fts MATCH $2 ORDER BY bm25(search_fts) LIMIT $3"#,
                 )
-                .bind(tenant)
-                .bind(format!("tenant_key : t{} AND body : ({})", tenant.as_uuid().simple(), words.join(" AND ")))
+                .bind((tenant, format!("tenant_key : t{} AND body : ({})", tenant.as_uuid().simple(), words.join(" AND "))))
             }
             Backend::Postgres => tx
                 .query(
@@ -452,17 +393,7 @@ impl RecordStore for SqlRecordStore {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let rows =
             tx.query("SELECT * FROM record_timers WHERE tenant_id = $1 AND record_id = $2 ORDER BY name").bind(tenant).bind(id).fetch_all(&mut tx).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TimerRow {
-                    name: r.get("name")?,
-                    status: r.get("status")?,
-                    due_at: r.get("due_at")?,
-                    remaining_ms: r.get("remaining_ms")?,
-                    started_at: r.get("started_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(from_row!(r => TimerRow { name, status, due_at, remaining_ms, started_at }))).collect()
     }
 
     async fn ensure_index(&self, index: &IndexSpec) -> Result<(), StoreError> {
@@ -493,22 +424,12 @@ impl RecordStore for SqlRecordStore {
     }
 
     async fn put_file(&self, tenant: TenantId, file: &StoredFile, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query(
+        self.db.writing(Scope::Tenant(tenant),
             "INSERT INTO files (id, tenant_id, name, content_type, size, sha256, bytes, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(file.id)
-        .bind(tenant)
-        .bind(&file.name)
-        .bind(&file.content_type)
-        .bind(file.size)
-        .bind(&file.sha256)
-        .bind(bytes)
-        .bind(self.clock.now_ms())
-        .bind(&file.created_by)
-        .execute(&mut tx)
+        .bind((file.id, tenant, &file.name, &file.content_type, file.size, &file.sha256, bytes, self.clock.now_ms(), &file.created_by))
+        .execute()
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -516,36 +437,19 @@ impl RecordStore for SqlRecordStore {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let row = tx
             .query("SELECT id, name, content_type, size, sha256, created_by, record_id, field FROM files WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
+            .bind((tenant, id))
             .fetch_optional(&mut tx)
             .await?;
-        row.map(|r| {
-            Ok(StoredFile {
-                id: r.get("id")?,
-                name: r.get("name")?,
-                content_type: r.get("content_type")?,
-                size: r.get("size")?,
-                sha256: r.get("sha256")?,
-                created_by: r.get("created_by")?,
-                record_id: r.get("record_id")?,
-                field: r.get("field")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(from_row!(r => StoredFile { id, name, content_type, size, sha256, created_by, record_id, field }))).transpose()
     }
 
     async fn file_bytes(&self, tenant: TenantId, id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
-        let bytes = tx.query("SELECT bytes FROM files WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).scalar(&mut tx).await?;
-        tx.commit().await?;
+        let bytes = self.db.reading(Scope::Tenant(tenant), "SELECT bytes FROM files WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).scalar().await?;
         Ok(bytes)
     }
 
     async fn purge_unattached_files(&self, before: i64) -> Result<u64, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let result = tx.query("DELETE FROM files WHERE record_id IS NULL AND created_at < $1").bind(before).execute(&mut tx).await?;
-        tx.commit().await?;
+        let result = self.db.writing(Scope::Platform, "DELETE FROM files WHERE record_id IS NULL AND created_at < $1").bind(before).execute().await?;
         Ok(result)
     }
 
@@ -563,10 +467,7 @@ impl RecordStore for SqlRecordStore {
             r#"INSERT INTO tenant_collections (tenant_id, name, definition, source, updated_at) VALUES ($1, $2, $3, $2, $4)
                ON CONFLICT (tenant_id, name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at"#,
         )
-        .bind(tenant)
-        .bind(source)
-        .bind(Json(schema))
-        .bind(now)
+        .bind((tenant, source, Json(schema), now))
         .execute(&mut tx)
         .await?;
         let entry = AuditEntry::new(Some(tenant), by, "schema.installed", source.to_owned()).after(schema);

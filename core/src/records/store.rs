@@ -7,7 +7,7 @@ use socle_tenants::{Actor, TenantId};
 use uuid::Uuid;
 
 use super::query::{Dialect, QueryPlan};
-use super::{FieldChange, RecordError};
+use super::{FieldChange, HistoryEntry, RecordError};
 use crate::audit::AuditEntry;
 use crate::error::StoreError;
 use crate::jobs::NewJob;
@@ -143,27 +143,6 @@ impl RecordWrite {
     }
 }
 
-/// A stored history entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryRow {
-    /// Position.
-    pub id: i64,
-    /// Version produced.
-    pub version: i64,
-    /// Unix ms.
-    pub at: i64,
-    /// Subject.
-    pub actor: String,
-    /// Label.
-    pub actor_label: String,
-    /// Operation.
-    pub op: String,
-    /// Transition.
-    pub transition: Option<String>,
-    /// Changes.
-    pub changes: Vec<FieldChange>,
-}
-
 /// An explicit link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRow {
@@ -243,7 +222,7 @@ pub trait RecordStore: Send + Sync {
     /// Applies a write and everything with it in one transaction.
     async fn commit(&self, tenant: TenantId, write: &RecordWrite) -> Result<StoredRecord, RecordError>;
     /// History of a record, newest first.
-    async fn history(&self, tenant: TenantId, record: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryRow>, StoreError>;
+    async fn history(&self, tenant: TenantId, record: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<HistoryEntry>, StoreError>;
     /// Adds a link (journalled); false if it existed.
     async fn add_link(&self, tenant: TenantId, link: &LinkRow, by: &Actor) -> Result<bool, StoreError>;
     /// Removes a link (journalled); false if it did not exist.

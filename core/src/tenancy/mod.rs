@@ -94,21 +94,23 @@ impl TenantResolver {
     }
 
     async fn by_slug(&self, slug: &Slug) -> Result<Option<Arc<Tenant>>, TenantError> {
-        let key = format!("slug:{slug}");
-        if let Some(hit) = self.cache.get(&key).await {
-            return Ok(hit);
-        }
-        let found = self.store.by_slug(slug).await?.map(Arc::new);
-        self.cache.insert(key, found.clone()).await;
-        Ok(found)
+        self.cached(format!("slug:{slug}"), self.store.by_slug(slug)).await
     }
 
     async fn by_domain(&self, domain: &DomainName) -> Result<Option<Arc<Tenant>>, TenantError> {
-        let key = format!("domain:{domain}");
+        self.cached(format!("domain:{domain}"), self.store.by_domain(domain)).await
+    }
+
+    /// The cached answer under `key`, or what `load` finds (a miss is cached too).
+    async fn cached(
+        &self,
+        key: String,
+        load: impl std::future::Future<Output = Result<Option<Tenant>, TenantError>>,
+    ) -> Result<Option<Arc<Tenant>>, TenantError> {
         if let Some(hit) = self.cache.get(&key).await {
             return Ok(hit);
         }
-        let found = self.store.by_domain(domain).await?.map(Arc::new);
+        let found = load.await?.map(Arc::new);
         self.cache.insert(key, found.clone()).await;
         Ok(found)
     }

@@ -102,13 +102,7 @@ impl TenantStore for SqlTenantStore {
             r#"INSERT INTO tenants (id, slug, name, plan, locale, theme, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"#,
         )
-        .bind(id)
-        .bind(new.slug.as_str())
-        .bind(new.name.trim())
-        .bind(new.plan.as_str())
-        .bind(new.locale.as_str())
-        .bind(Json(&new.theme))
-        .bind(now)
+        .bind((id, new.slug.as_str(), new.name.trim(), new.plan.as_str(), new.locale.as_str(), Json(&new.theme), now))
         .execute(&mut tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { TenantError::SlugTaken(new.slug.to_string()) } else { tenant_storage(e) })?;
@@ -164,13 +158,7 @@ impl TenantStore for SqlTenantStore {
             r#"UPDATE tenants SET name = $2, plan = $3, locale = $4, theme = $5, require_mfa_for_admins = $6, updated_at = $7
                WHERE id = $1"#,
         )
-        .bind(id)
-        .bind(&after.name)
-        .bind(after.plan.as_str())
-        .bind(after.locale.as_str())
-        .bind(Json(&after.theme))
-        .bind(after.require_mfa_for_admins)
-        .bind(now)
+        .bind((id, &after.name, after.plan.as_str(), after.locale.as_str(), Json(&after.theme), after.require_mfa_for_admins, now))
         .execute(&mut tx)
         .await
         .map_err(tenant_storage)?;
@@ -189,10 +177,7 @@ impl TenantStore for SqlTenantStore {
         let mut tx = self.write().await?;
         let before = fetch_existing(&mut tx, id).await?;
         tx.query("UPDATE tenants SET status = $2, suspended_reason = $3, updated_at = $4 WHERE id = $1")
-            .bind(id)
-            .bind(status_text)
-            .bind(reason)
-            .bind(now)
+            .bind((id, status_text, reason, now))
             .execute(&mut tx)
             .await
             .map_err(tenant_storage)?;
@@ -217,9 +202,7 @@ impl TenantStore for SqlTenantStore {
         let mut tx = self.write().await?;
         let tenant = fetch_existing(&mut tx, id).await?;
         tx.query("INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES ($1, $2, $3)")
-            .bind(domain.as_str())
-            .bind(id)
-            .bind(now)
+            .bind((domain.as_str(), id, now))
             .execute(&mut tx)
             .await
             .map_err(|e| if is_unique_violation(&e) { TenantError::DomainTaken(domain.to_string()) } else { tenant_storage(e) })?;
@@ -233,8 +216,7 @@ impl TenantStore for SqlTenantStore {
         let tenant = fetch_existing(&mut tx, id).await?;
         let removed = tx
             .query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_id = $2")
-            .bind(domain.as_str())
-            .bind(id)
+            .bind((domain.as_str(), id))
             .execute(&mut tx)
             .await
             .map_err(tenant_storage)?;
@@ -255,12 +237,7 @@ impl TenantStore for SqlTenantStore {
                ON CONFLICT (tenant_id, kind) DO UPDATE SET content_type = excluded.content_type, sha256 = excluded.sha256,
                bytes = excluded.bytes, updated_at = excluded.updated_at"#,
         )
-        .bind(id)
-        .bind(kind.as_str())
-        .bind(content_type)
-        .bind(&sha256)
-        .bind(bytes)
-        .bind(now)
+        .bind((id, kind.as_str(), content_type, &sha256, bytes, now))
         .execute(&mut tx)
         .await
         .map_err(tenant_storage)?;
@@ -275,8 +252,7 @@ impl TenantStore for SqlTenantStore {
         let mut tx = self.read().await?;
         let row = tx
             .query("SELECT content_type, sha256, bytes FROM tenant_assets WHERE tenant_id = $1 AND kind = $2")
-            .bind(id)
-            .bind(kind.as_str())
+            .bind((id, kind.as_str()))
             .fetch_optional(&mut tx)
             .await
             .map_err(tenant_storage)?;

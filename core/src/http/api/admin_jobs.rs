@@ -2,19 +2,19 @@
 //! them), the mail outbox and mail template overrides, and the tenant's own collections.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use socle_marketplace::schema::{CollectionDef, SchemaFile};
 use socle_tenants::{Locale, Permission};
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiUser;
+use crate::http::extract::Api;
 use crate::http::extract::parse_id;
-use crate::http::json::Json;
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::jobs::Job;
 use crate::mail::{Mail, TemplateText};
@@ -35,13 +35,9 @@ struct JobParams {
     limit: Option<i64>,
 }
 
-/// The tenant's jobs in one status.
-#[derive(Debug, Serialize)]
-struct Jobs {
-    jobs: Vec<Job>,
-}
+response!(#[doc = "The tenant's jobs in one status."] Jobs { jobs: Vec<Job> });
 
-async fn jobs(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(params): Query<JobParams>) -> ApiResult<Json<Jobs>> {
+async fn jobs(Api { state, auth }: Api, Query(params): Query<JobParams>) -> ApiResult<Json<Jobs>> {
     auth.require(&state, Permission::Administrer).await?;
     let status = params.status.unwrap_or_else(|| "dead".into());
     if !["queued", "running", "done", "dead"].contains(&status.as_str()) {
@@ -51,13 +47,12 @@ async fn jobs(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(param
     Ok(Json(Jobs { jobs }))
 }
 
-/// A dead job queued again.
-#[derive(Debug, Serialize)]
-struct Retried {
-    retried: bool,
-}
+response!(
+    #[doc = "A dead job queued again."]
+    Retried { retried: bool }
+);
 
-async fn retry(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Retried>> {
+async fn retry(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Json<Retried>> {
     auth.require(&state, Permission::Administrer).await?;
     let id = parse_id(&id, "job")?;
     if state.jobs.retry(auth.tenant.tenant.id, id, state.now_ms()).await? {
@@ -67,13 +62,9 @@ async fn retry(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): 
     }
 }
 
-/// The tenant's latest mails in the outbox.
-#[derive(Debug, Serialize)]
-struct Mails {
-    mails: Vec<Mail>,
-}
+response!(#[doc = "The tenant's latest mails in the outbox."] Mails { mails: Vec<Mail> });
 
-async fn mails(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Mails>> {
+async fn mails(Api { state, auth }: Api) -> ApiResult<Json<Mails>> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(Json(Mails { mails: state.mailer.store().list(auth.tenant.tenant.id, 100).await? }))
 }
@@ -86,19 +77,12 @@ fn template_key(state_key: &str, locale: &str) -> ApiResult<(String, Locale)> {
     Ok((state_key.to_owned(), locale.parse()?))
 }
 
-/// A mail template override stored for one locale.
-#[derive(Debug, Serialize)]
-struct TemplateSet {
-    template: String,
-    locale: Locale,
-}
+response!(
+    #[doc = "A mail template override stored for one locale."]
+    TemplateSet { template: String, locale: Locale }
+);
 
-async fn set_template(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((key, locale)): Path<(String, String)>,
-    Json(body): Json<TemplateText>,
-) -> ApiResult<Json<TemplateSet>> {
+async fn set_template(Api { state, auth }: Api, Path((key, locale)): Path<(String, String)>, Json(body): Json<TemplateText>) -> ApiResult<Json<TemplateSet>> {
     auth.require(&state, Permission::Administrer).await?;
     let (key, locale) = template_key(&key, &locale)?;
     for (field, text) in [("subject", &body.subject), ("text", &body.text), ("html", &body.html)] {
@@ -117,22 +101,21 @@ async fn set_template(
     Ok(Json(TemplateSet { template: key, locale }))
 }
 
-async fn reset_template(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((key, locale)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn reset_template(Api { state, auth }: Api, Path((key, locale)): Path<(String, String)>) -> ApiResult<StatusCode> {
     auth.require(&state, Permission::Administrer).await?;
     let (key, locale) = template_key(&key, &locale)?;
     state.mailer.store().set_template_override(auth.tenant.tenant.id, &key, locale, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A collection of the tenant's own, as defined.
-#[derive(Debug, Serialize)]
-struct Defined {
-    collection: CollectionDef,
-}
+response!(
+    #[doc = "A collection of the tenant's own, as defined."]
+    Defined { collection: CollectionDef }
+);
 
 /// Defines (or redefines) one of the tenant's own collections, in the schema format. Its name
 /// must start with `custom.`.
-async fn define(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<Value>) -> ApiResult<Response> {
+async fn define(Api { state, auth }: Api, Json(body): Json<Value>) -> ApiResult<Response> {
     auth.require(&state, Permission::Administrer).await?;
     let definition: CollectionDef =
         serde_json::from_value(body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_schema", e.to_string()))?;
@@ -146,7 +129,7 @@ async fn define(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
     Ok((StatusCode::CREATED, Json(Defined { collection: definition })).into_response())
 }
 
-async fn undefine(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(name): Path<String>) -> ApiResult<StatusCode> {
+async fn undefine(Api { state, auth }: Api, Path(name): Path<String>) -> ApiResult<StatusCode> {
     auth.require(&state, Permission::Administrer).await?;
     if state.records.registry.uninstall(auth.tenant.tenant.id, &format!("custom:{name}"), &auth.actor()).await? {
         Ok(StatusCode::NO_CONTENT)

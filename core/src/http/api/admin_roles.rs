@@ -2,18 +2,18 @@
 //! once: the tenant's enforcer is dropped here and on every node.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use socle_tenants::roles::{UserType, validate_role_key};
 use socle_tenants::{Permission, TenantId, ValidationError};
 
 use crate::authz::{RoleDef, Rule, role_permissions};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiUser;
-use crate::http::json::Json;
+use crate::http::extract::Api;
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::identity::members::RoleGrants;
 
@@ -31,17 +31,13 @@ fn check_permissions(keys: &[String]) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// The tenant's roles.
-#[derive(Debug, Serialize)]
-struct Roles {
-    roles: Vec<RoleGrants>,
-}
+response!(#[doc = "The tenant's roles."] Roles { roles: Vec<RoleGrants> });
 
 async fn roles_json(state: &AppState, tenant: TenantId) -> ApiResult<Roles> {
     Ok(Roles { roles: state.accounts.roles(tenant).await? })
 }
 
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Roles>> {
+async fn list(Api { state, auth }: Api) -> ApiResult<Json<Roles>> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(Json(roles_json(&state, auth.tenant.tenant.id).await?))
 }
@@ -57,7 +53,7 @@ struct CreateRequest {
     permissions: Vec<String>,
 }
 
-async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<CreateRequest>) -> ApiResult<Response> {
+async fn create(Api { state, auth }: Api, Json(body): Json<CreateRequest>) -> ApiResult<Response> {
     auth.require(&state, Permission::Administrer).await?;
     validate_role_key(&body.key)?;
     check_permissions(&body.permissions)?;
@@ -78,7 +74,7 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
     Ok((StatusCode::CREATED, Json(roles_json(&state, tenant).await?)).into_response())
 }
 
-async fn remove(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(key): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(Api { state, auth }: Api, Path(key): Path<String>) -> ApiResult<StatusCode> {
     auth.require(&state, Permission::Administrer).await?;
     let tenant = auth.tenant.tenant.id;
     state.policies.delete_role(tenant, &key, &auth.actor()).await?;
@@ -92,12 +88,7 @@ struct PermissionsRequest {
     permissions: Vec<String>,
 }
 
-async fn set_permissions(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path(key): Path<String>,
-    Json(body): Json<PermissionsRequest>,
-) -> ApiResult<Json<Roles>> {
+async fn set_permissions(Api { state, auth }: Api, Path(key): Path<String>, Json(body): Json<PermissionsRequest>) -> ApiResult<Json<Roles>> {
     auth.require(&state, Permission::Administrer).await?;
     check_permissions(&body.permissions)?;
     let tenant = auth.tenant.tenant.id;

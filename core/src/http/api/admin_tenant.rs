@@ -2,39 +2,34 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use socle_tenants::{AssetKind, Locale, Permission, TenantPatch, ThemeTokens};
 
 use crate::audit::{self, AuditPage, AuditQuery};
 use crate::http::error::ApiResult;
-use crate::http::extract::ApiUser;
-use crate::http::json::Json;
+use crate::http::extract::Api;
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::tenancy::branding::validate_image;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tenant", get(show).patch(update))
-        .route("/tenant/logo", put(|s, u, b| upload(s, u, b, AssetKind::Logo)))
-        .route("/tenant/favicon", put(|s, u, b| upload(s, u, b, AssetKind::Favicon)))
+        .route("/tenant/logo", put(|a, b| upload(a, b, AssetKind::Logo)))
+        .route("/tenant/favicon", put(|a, b| upload(a, b, AssetKind::Favicon)))
         .route("/audit", get(audit))
 }
 
-/// The tenant's settings, with its theme as CSS variables.
-#[derive(Debug, Serialize)]
-struct TenantSettings<'a> {
-    tenant: &'a socle_tenants::Tenant,
-    css_variables: String,
-}
+response!(#[doc = "The tenant's settings, with its theme as CSS variables."] TenantSettings<'a> { tenant: &'a socle_tenants::Tenant, css_variables: String });
 
 fn tenant_json(tenant: &socle_tenants::Tenant) -> Json<TenantSettings<'_>> {
     Json(TenantSettings { tenant, css_variables: tenant.theme.css_variables() })
 }
 
-async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Response> {
+async fn show(Api { state, auth }: Api) -> ApiResult<Response> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(tenant_json(&auth.tenant.tenant).into_response())
 }
@@ -49,7 +44,7 @@ struct UpdateRequest {
     require_mfa_for_admins: Option<bool>,
 }
 
-async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpdateRequest>) -> ApiResult<Response> {
+async fn update(Api { state, auth }: Api, Json(body): Json<UpdateRequest>) -> ApiResult<Response> {
     auth.require(&state, Permission::Administrer).await?;
     let patch = TenantPatch { name: body.name, plan: None, locale: body.locale, theme: body.theme, require_mfa_for_admins: body.require_mfa_for_admins };
     let tenant = state.tenants.update(auth.tenant.tenant.id, &patch, &auth.actor()).await?;
@@ -57,16 +52,9 @@ async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
     Ok(tenant_json(&tenant).into_response())
 }
 
-/// A stored logo or favicon.
-#[derive(Debug, Serialize)]
-struct Asset {
-    kind: AssetKind,
-    content_type: &'static str,
-    sha256: String,
-    bytes: usize,
-}
+response!(#[doc = "A stored logo or favicon."] Asset { kind: AssetKind, content_type: &'static str, sha256: String, bytes: usize });
 
-async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, body: Bytes, kind: AssetKind) -> ApiResult<Json<Asset>> {
+async fn upload(Api { state, auth }: Api, body: Bytes, kind: AssetKind) -> ApiResult<Json<Asset>> {
     auth.require(&state, Permission::Administrer).await?;
     let content_type = validate_image(kind, &body)?;
     let tenant = auth.tenant.tenant.id;
@@ -75,7 +63,7 @@ async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, body: Byt
     Ok(Json(Asset { kind, content_type, sha256, bytes: body.len() }))
 }
 
-async fn audit(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
+async fn audit(Api { state, auth }: Api, Query(query): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
     auth.require(&state, Permission::Administrer).await?;
     Ok(Json(audit::page(state.audit.as_ref(), auth.tenant.tenant.id, &query).await?))
 }

@@ -2,19 +2,19 @@
 //! the administrator's own tenant, so another tenant's user ids are simply not found.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use socle_tenants::roles::UserType;
 use socle_tenants::{Locale, Permission};
 
 use crate::error::StoreError;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::parse_id;
-use crate::http::extract::{ApiUser, Authenticated};
-use crate::http::json::Json;
+use crate::http::extract::{Api, Authenticated};
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::identity::accounts::{self, CreateUser};
 use crate::identity::members::Member;
@@ -44,13 +44,9 @@ async fn with_roles(state: &AppState, user: &User) -> ApiResult<Member> {
     Ok(state.accounts.member(user.clone()).await?)
 }
 
-/// The tenant's users.
-#[derive(Debug, Serialize)]
-struct Members {
-    users: Vec<Member>,
-}
+response!(#[doc = "The tenant's users."] Members { users: Vec<Member> });
 
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Members>> {
+async fn list(Api { state, auth }: Api) -> ApiResult<Json<Members>> {
     admin(&state, &auth).await?;
     Ok(Json(Members { users: state.accounts.members(auth.tenant.tenant.id).await? }))
 }
@@ -67,7 +63,7 @@ struct CreateRequest {
     locale: Option<Locale>,
 }
 
-async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<CreateRequest>) -> ApiResult<Response> {
+async fn create(Api { state, auth }: Api, Json(body): Json<CreateRequest>) -> ApiResult<Response> {
     admin(&state, &auth).await?;
     let request = CreateUser {
         email: body.email,
@@ -82,16 +78,9 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body
     Ok((StatusCode::CREATED, Json(Created { member, generated_password: generated })).into_response())
 }
 
-/// A new user; the password generated for them is shown this once.
-#[derive(Debug, Serialize)]
-struct Created {
-    #[serde(flatten)]
-    member: Member,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    generated_password: Option<String>,
-}
+response!(#[doc = "A new user; the password generated for them is shown this once."] Created { #[serde(flatten)] member: Member, #[serde(skip_serializing_if = "Option::is_none")] generated_password: Option<String> });
 
-async fn show(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Member>> {
+async fn show(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     Ok(Json(with_roles(&state, &user).await?))
@@ -108,7 +97,7 @@ struct UpdateRequest {
     account: Option<Option<uuid::Uuid>>,
 }
 
-async fn update(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Member>> {
+async fn update(Api { state, auth }: Api, Path(id): Path<String>, Json(body): Json<UpdateRequest>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     let status = match body.status.as_deref() {
@@ -159,7 +148,7 @@ async fn check_account(state: &AppState, tenant: socle_tenants::TenantId, accoun
     }
 }
 
-async fn remove(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     if user.id == auth.user.id {
@@ -177,21 +166,19 @@ struct RolesRequest {
     roles: Vec<String>,
 }
 
-async fn set_roles(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>, Json(body): Json<RolesRequest>) -> ApiResult<Json<Member>> {
+async fn set_roles(Api { state, auth }: Api, Path(id): Path<String>, Json(body): Json<RolesRequest>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     state.accounts.set_user_roles(auth.tenant.tenant.id, &user, &body.roles, &auth.actor()).await?;
     Ok(Json(with_roles(&state, &user).await?))
 }
 
-/// A password reset link to hand to the user.
-#[derive(Debug, Serialize)]
-struct ResetLink {
-    reset_link: String,
-    expires_in_secs: u64,
-}
+response!(
+    #[doc = "A password reset link to hand to the user."]
+    ResetLink { reset_link: String, expires_in_secs: u64 }
+);
 
-async fn password_reset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<ResetLink>> {
+async fn password_reset(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Json<ResetLink>> {
     admin(&state, &auth).await?;
     let user = find(&state, &auth, &id).await?;
     let link = state.accounts.start_password_reset(&auth.tenant.tenant, &user, &auth.actor()).await?;

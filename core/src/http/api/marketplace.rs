@@ -6,17 +6,17 @@
 use std::collections::BTreeSet;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use socle_marketplace::resolve::Upgrade;
 use socle_tenants::{Permission, PluginWant};
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiUser, Authenticated};
-use crate::http::json::Json;
+use crate::http::extract::{Api, Authenticated};
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::marketplace::apply::Plan;
 use crate::marketplace::apply::{self, ApplyError, Change, Target};
@@ -61,29 +61,21 @@ fn applied(err: ApplyError) -> ApiError {
     }
 }
 
-/// Plugins of the catalogue.
-#[derive(Debug, Serialize)]
-struct Plugins {
-    plugins: Vec<Summary>,
-}
+response!(#[doc = "Plugins of the catalogue."] Plugins { plugins: Vec<Summary> });
 
-async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Plugins>> {
+async fn search(Api { state, auth }: Api, Query(query): Query<catalogue::Query>) -> ApiResult<Json<Plugins>> {
     admin(&state, &auth).await?;
     query.check()?;
     Ok(Json(Plugins { plugins: state.marketplace.search_catalogue(&query).await? }))
 }
 
-async fn listing(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Listing>> {
+async fn listing(Api { state, auth }: Api, Path(plugin): Path<String>) -> ApiResult<Json<Listing>> {
     admin(&state, &auth).await?;
-    let listing = state
-        .marketplace
-        .listing(&plugin, Some(&auth.tenant.tenant))
-        .await?
-        .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace")))?;
+    let listing = state.marketplace.listing(&plugin, Some(&auth.tenant.tenant)).await?.ok_or_else(|| ApiError::not_listed(&plugin))?;
     Ok(Json(listing))
 }
 
-async fn asset(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((plugin, path)): Path<(String, String)>) -> ApiResult<Response> {
+async fn asset(Api { state, auth }: Api, Path((plugin, path)): Path<(String, String)>) -> ApiResult<Response> {
     admin(&state, &auth).await?;
     let (bytes, content_type) = state
         .marketplace
@@ -136,7 +128,7 @@ fn install_change(wants: &mut apply::Wants, body: &InstallRequest) -> ApiResult<
 }
 
 /// What installing would do (plugins added, versions, capabilities), without doing it.
-async fn plan(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<Json<Plan>> {
+async fn plan(Api { state, auth }: Api, Json(body): Json<InstallRequest>) -> ApiResult<Json<Plan>> {
     admin(&state, &auth).await?;
     let mut wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = install_change(&mut wants, &body)?;
@@ -144,17 +136,9 @@ async fn plan(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body):
     Ok(Json(plan))
 }
 
-/// An applied change: the journal's operation and what it did.
-#[derive(Debug, Serialize)]
-struct Applied {
-    operation: Operation,
-    plan: Plan,
-    /// For an uninstall: the data the removed plugins left, kept for a grace period.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retained: Option<Vec<Retention>>,
-}
+response!(#[doc = "An applied change: the journal's operation and what it did."] Applied { operation: Operation, plan: Plan, #[doc = "For an uninstall: the data the removed plugins left, kept for a grace period."] #[serde(skip_serializing_if = "Option::is_none")] retained: Option<Vec<Retention>> });
 
-async fn install(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<InstallRequest>) -> ApiResult<(StatusCode, Json<Applied>)> {
+async fn install(Api { state, auth }: Api, Json(body): Json<InstallRequest>) -> ApiResult<(StatusCode, Json<Applied>)> {
     admin(&state, &auth).await?;
     let mut wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = install_change(&mut wants, &body)?;
@@ -170,7 +154,7 @@ struct UpgradeRequest {
     plugins: Option<BTreeSet<String>>,
 }
 
-async fn upgrade(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UpgradeRequest>) -> ApiResult<Json<Applied>> {
+async fn upgrade(Api { state, auth }: Api, Json(body): Json<UpgradeRequest>) -> ApiResult<Json<Applied>> {
     admin(&state, &auth).await?;
     let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let (summary, upgrade) = match body.plugins {
@@ -188,7 +172,7 @@ struct UninstallRequest {
     plugin: String,
 }
 
-async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Applied>> {
+async fn uninstall(Api { state, auth }: Api, Json(body): Json<UninstallRequest>) -> ApiResult<Json<Applied>> {
     admin(&state, &auth).await?;
     let wants = state.marketplace.wants(auth.tenant.tenant.id).await?;
     let change = apply::uninstall_change(wants, &body.plugin).ok_or_else(|| {
@@ -208,20 +192,15 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Json(b
     Ok(Json(Applied { operation, plan, retained: Some(retained) }))
 }
 
-/// The data uninstalled plugins left in this tenant: kept, restored or purged.
-/// What uninstalled plugins left.
-#[derive(Debug, Serialize)]
-struct Retained {
-    retained: Vec<Retention>,
-}
+response!(#[doc = "The data uninstalled plugins left in this tenant: kept, restored or purged. What uninstalled plugins left."] Retained { retained: Vec<Retention> });
 
-async fn retained(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Retained>> {
+async fn retained(Api { state, auth }: Api) -> ApiResult<Json<Retained>> {
     admin(&state, &auth).await?;
     Ok(Json(Retained { retained: state.marketplace.store().retentions(auth.tenant.tenant.id).await? }))
 }
 
 /// Downloads the NDJSON export of an uninstalled plugin's data, until it is purged.
-async fn retained_export(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Response> {
+async fn retained_export(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Response> {
     admin(&state, &auth).await?;
     let tenant = &auth.tenant.tenant;
     let (retention, export) = state
@@ -250,53 +229,42 @@ async fn retained_export(State(state): State<AppState>, ApiUser(auth): ApiUser, 
 }
 
 /// Back to the state before the last applied operation.
-async fn rollback(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Applied>> {
+async fn rollback(Api { state, auth }: Api) -> ApiResult<Json<Applied>> {
     admin(&state, &auth).await?;
     let change = state.marketplace.rollback_change(auth.tenant.tenant.id).await.map_err(applied)?;
     let (operation, plan) = state.marketplace.apply(&auth.tenant.tenant, &change, &auth.actor()).await.map_err(applied)?;
     Ok(Json(Applied { operation, plan, retained: None }))
 }
 
-/// What the tenant asked for and the lockfile it resolved to (TOML).
-#[derive(Debug, Serialize)]
-struct Lock {
-    wants: apply::Wants,
-    lock: String,
-}
+response!(
+    #[doc = "What the tenant asked for and the lockfile it resolved to (TOML)."]
+    Lock { wants: apply::Wants, lock: String }
+);
 
-async fn lock(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Lock>> {
+async fn lock(Api { state, auth }: Api) -> ApiResult<Json<Lock>> {
     admin(&state, &auth).await?;
     let (wants, lock) = state.marketplace.current_lock(auth.tenant.tenant.id).await?;
     Ok(Json(Lock { wants, lock: lock.to_toml() }))
 }
 
-/// The operation journal, newest first.
-#[derive(Debug, Serialize)]
-struct Operations {
-    operations: Vec<Operation>,
-}
+response!(#[doc = "The operation journal, newest first."] Operations { operations: Vec<Operation> });
 
-async fn operations(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Operations>> {
+async fn operations(Api { state, auth }: Api) -> ApiResult<Json<Operations>> {
     admin(&state, &auth).await?;
     Ok(Json(Operations { operations: state.marketplace.store().operations(auth.tenant.tenant.id, 100).await? }))
 }
 
-/// The approval inbox.
-#[derive(Debug, Serialize)]
-struct Approvals {
-    approvals: Vec<Inbox>,
-}
+response!(#[doc = "The approval inbox."] Approvals { approvals: Vec<Inbox> });
 
-async fn approvals(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Approvals>> {
+async fn approvals(Api { state, auth }: Api) -> ApiResult<Json<Approvals>> {
     admin(&state, &auth).await?;
     Ok(Json(Approvals { approvals: state.marketplace.approval_inbox(&auth.tenant.tenant).await? }))
 }
 
-/// A decided approval request.
-#[derive(Debug, Serialize)]
-struct Decided {
-    approval: Approval,
-}
+response!(
+    #[doc = "A decided approval request."]
+    Decided { approval: Approval }
+);
 
 async fn decide(state: &AppState, auth: &Authenticated, id: &str, approve: bool) -> ApiResult<Json<Decided>> {
     admin(state, auth).await?;
@@ -308,11 +276,11 @@ async fn decide(state: &AppState, auth: &Authenticated, id: &str, approve: bool)
     }
 }
 
-async fn approve(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Decided>> {
+async fn approve(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Json<Decided>> {
     decide(&state, &auth, &id, true).await
 }
 
-async fn reject(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Json<Decided>> {
+async fn reject(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Json<Decided>> {
     decide(&state, &auth, &id, false).await
 }
 
@@ -325,7 +293,7 @@ struct ReviewRequest {
 }
 
 /// A review, from a tenant that installed the plugin; one per tenant (a new one replaces it).
-async fn review(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>, Json(body): Json<ReviewRequest>) -> ApiResult<StatusCode> {
+async fn review(Api { state, auth }: Api, Path(plugin): Path<String>, Json(body): Json<ReviewRequest>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
     if !(1..=5).contains(&body.stars) {
         return Err(socle_tenants::ValidationError::new("stars", "give 1 to 5 stars").into());
@@ -366,23 +334,16 @@ struct NotificationsQuery {
     unread: bool,
 }
 
-/// What the marketplace told this tenant's administrators: updates, approvals waiting,
-/// rollbacks; newest first.
-/// Notifications, and how many are unread.
-#[derive(Debug, Serialize)]
-struct Notifications {
-    notifications: Vec<Notification>,
-    unread: usize,
-}
+response!(#[doc = "What the marketplace told this tenant's administrators: updates, approvals waiting, rollbacks; newest first. Notifications, and how many are unread."] Notifications { notifications: Vec<Notification>, unread: usize });
 
-async fn notifications(State(state): State<AppState>, ApiUser(auth): ApiUser, Query(query): Query<NotificationsQuery>) -> ApiResult<Json<Notifications>> {
+async fn notifications(Api { state, auth }: Api, Query(query): Query<NotificationsQuery>) -> ApiResult<Json<Notifications>> {
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
     let unread = state.marketplace.store().notifications(tenant, true, 1000).await?.len();
     Ok(Json(Notifications { notifications: state.marketplace.store().notifications(tenant, query.unread, 200).await?, unread }))
 }
 
-async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn read(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
     let tenant = &auth.tenant.tenant;
     if !state.marketplace.store().mark_read(tenant.id, &id, state.now_ms()).await? {
@@ -391,13 +352,12 @@ async fn read(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): P
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// How many notifications were marked read.
-#[derive(Debug, Serialize)]
-struct Marked {
-    marked: u64,
-}
+response!(
+    #[doc = "How many notifications were marked read."]
+    Marked { marked: u64 }
+);
 
-async fn read_all(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Marked>> {
+async fn read_all(Api { state, auth }: Api) -> ApiResult<Json<Marked>> {
     admin(&state, &auth).await?;
     Ok(Json(Marked { marked: state.marketplace.store().mark_all_read(auth.tenant.tenant.id, state.now_ms()).await? }))
 }

@@ -4,7 +4,7 @@
 //! plugin.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::routing::get;
 use serde::Deserialize;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::partners::owned;
 use crate::http::error::ApiResult;
 use crate::http::json::Json;
-use crate::http::partner::Partner;
+use crate::http::partner::PartnerCall;
 use crate::http::state::AppState;
 use crate::marketplace::analytics::{Analytics, period_days};
 
@@ -33,8 +33,7 @@ struct AnalyticsResponse {
 }
 
 async fn show(
-    State(state): State<AppState>,
-    Partner(publisher): Partner,
+    PartnerCall { state, publisher }: PartnerCall,
     Path(plugin): Path<String>,
     Query(query): Query<AnalyticsQuery>,
 ) -> ApiResult<Json<AnalyticsResponse>> {

@@ -3,7 +3,7 @@
 //! the publisher's own ledger entries; never a tenant's name.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use socle_marketplace::billing::Statement;
 
 use crate::http::error::ApiResult;
 use crate::http::json::Json;
-use crate::http::partner::Partner;
+use crate::http::partner::PartnerCall;
 use crate::http::state::AppState;
 use crate::marketplace::billing;
 
@@ -25,12 +25,12 @@ struct StatementResponse {
     statement: Statement,
 }
 
-async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Json<StatementResponse>> {
+async fn show(PartnerCall { state, publisher }: PartnerCall, Path(period): Path<String>) -> ApiResult<Json<StatementResponse>> {
     billing::check_period(&period)?;
     Ok(Json(StatementResponse { statement: state.marketplace.statement(&publisher.id, &period).await? }))
 }
 
-async fn csv(State(state): State<AppState>, Partner(publisher): Partner, Path(period): Path<String>) -> ApiResult<Response> {
+async fn csv(PartnerCall { state, publisher }: PartnerCall, Path(period): Path<String>) -> ApiResult<Response> {
     billing::check_period(&period)?;
     let statement = state.marketplace.statement(&publisher.id, &period).await?;
     let filename = format!("{}-{period}.csv", publisher.id);

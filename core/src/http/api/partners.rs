@@ -4,16 +4,16 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use socle_marketplace::package::PackageLimits;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::json::Json;
-use crate::http::partner::{Partner, failed};
+use crate::http::json::{Json, response};
+use crate::http::partner::{PartnerCall, failed};
 use crate::http::state::AppState;
 use crate::marketplace::publish::Report;
 use crate::marketplace::publishers::{Account, PublishedVersion};
@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/partners/packages/{plugin}/reviews/{review}/reply", post(reply))
 }
 
-async fn me(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Account>> {
+async fn me(PartnerCall { state, publisher }: PartnerCall) -> ApiResult<Json<Account>> {
     Ok(Json(state.marketplace.publisher_account(&publisher).await?))
 }
 
@@ -47,18 +47,17 @@ struct KeyRequest {
     public_key: String,
 }
 
-/// A signing key just added.
-#[derive(Debug, Serialize)]
-struct KeyAdded {
-    key: PublisherKey,
-}
+response!(
+    #[doc = "A signing key just added."]
+    KeyAdded { key: PublisherKey }
+);
 
-async fn add_key(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<KeyRequest>) -> ApiResult<(StatusCode, Json<KeyAdded>)> {
+async fn add_key(PartnerCall { state, publisher }: PartnerCall, Json(body): Json<KeyRequest>) -> ApiResult<(StatusCode, Json<KeyAdded>)> {
     let key = state.marketplace.add_publisher_key(&publisher.id, &body.public_key).await.map_err(failed)?;
     Ok((StatusCode::CREATED, Json(KeyAdded { key })))
 }
 
-async fn revoke_key(State(state): State<AppState>, Partner(publisher): Partner, Path(key_id): Path<String>) -> ApiResult<StatusCode> {
+async fn revoke_key(PartnerCall { state, publisher }: PartnerCall, Path(key_id): Path<String>) -> ApiResult<StatusCode> {
     state.marketplace.revoke_publisher_key(&publisher.id, &key_id).await.map_err(failed)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -69,35 +68,29 @@ struct TokenRequest {
     name: String,
 }
 
-/// A publisher token just created, in clear this once.
-#[derive(Debug, Serialize)]
-struct TokenAdded {
-    token: String,
-    note: &'static str,
-}
+response!(#[doc = "A publisher token just created, in clear this once."] TokenAdded { token: String, note: &'static str });
 
-async fn add_token(State(state): State<AppState>, Partner(publisher): Partner, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<TokenAdded>)> {
+async fn add_token(PartnerCall { state, publisher }: PartnerCall, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<TokenAdded>)> {
     let token = state.marketplace.add_publisher_token(&publisher.id, &body.name).await.map_err(failed)?;
     Ok((StatusCode::CREATED, Json(TokenAdded { token, note: "shown once: store it now" })))
 }
 
-async fn revoke_token(State(state): State<AppState>, Partner(publisher): Partner, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn revoke_token(PartnerCall { state, publisher }: PartnerCall, Path(id): Path<String>) -> ApiResult<StatusCode> {
     if !state.marketplace.store().revoke_token(&publisher.id, &id).await? {
         return Err(ApiError::not_found("token_not_found", format!("publisher {} has no live token {id}", publisher.id)));
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The validation report of a submitted package.
-#[derive(Debug, Serialize)]
-struct Submitted {
-    report: Report,
-}
+response!(
+    #[doc = "The validation report of a submitted package."]
+    Submitted { report: Report }
+);
 
 /// Submits a package: the body is the `.socle` archive, the signature rides in a header. The
 /// answer is the validation report: 201 when it passed (in review or listed), 422 when a check
 /// failed (the report says which and what to fix).
-async fn submit(State(state): State<AppState>, Partner(publisher): Partner, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<Submitted>)> {
+async fn submit(PartnerCall { state, publisher }: PartnerCall, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<Submitted>)> {
     let signature = headers
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -114,13 +107,9 @@ async fn submit(State(state): State<AppState>, Partner(publisher): Partner, head
     Ok((status, Json(Submitted { report })))
 }
 
-/// The publisher's versions, newest first.
-#[derive(Debug, Serialize)]
-struct Versions {
-    versions: Vec<PublishedVersion>,
-}
+response!(#[doc = "The publisher's versions, newest first."] Versions { versions: Vec<PublishedVersion> });
 
-async fn versions(State(state): State<AppState>, Partner(publisher): Partner) -> ApiResult<Json<Versions>> {
+async fn versions(PartnerCall { state, publisher }: PartnerCall) -> ApiResult<Json<Versions>> {
     Ok(Json(Versions { versions: state.marketplace.published_versions(&publisher).await? }))
 }
 
@@ -150,33 +139,27 @@ fn message(body: &MessageRequest, required: bool) -> ApiResult<Option<String>> {
 }
 
 async fn yank(
-    State(state): State<AppState>,
-    Partner(publisher): Partner,
+    PartnerCall { state, publisher }: PartnerCall,
     Path((plugin, version)): Path<(String, String)>,
     Json(body): Json<MessageRequest>,
 ) -> ApiResult<StatusCode> {
-    owned(&state, &publisher, &plugin).await?;
-    let message = message(&body, true)?;
-    if !state.marketplace.store().set_yanked(&plugin, &version, message.as_deref()).await? {
+    set_yanked(&state, &publisher, &plugin, &version, message(&body, true)?.as_deref()).await
+}
+
+async fn unyank(PartnerCall { state, publisher }: PartnerCall, Path((plugin, version)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    set_yanked(&state, &publisher, &plugin, &version, None).await
+}
+
+/// Yanks a version of the publisher's plugin (with why), or puts it back (`None`).
+async fn set_yanked(state: &AppState, publisher: &Publisher, plugin: &str, version: &str, why: Option<&str>) -> ApiResult<StatusCode> {
+    owned(state, publisher, plugin).await?;
+    if !state.marketplace.store().set_yanked(plugin, version, why).await? {
         return Err(ApiError::not_found("version_not_found", format!("{plugin} has no version {version}")));
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unyank(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    owned(&state, &publisher, &plugin).await?;
-    if !state.marketplace.store().set_yanked(&plugin, &version, None).await? {
-        return Err(ApiError::not_found("version_not_found", format!("{plugin} has no version {version}")));
-    }
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn deprecate(
-    State(state): State<AppState>,
-    Partner(publisher): Partner,
-    Path(plugin): Path<String>,
-    Json(body): Json<MessageRequest>,
-) -> ApiResult<StatusCode> {
+async fn deprecate(PartnerCall { state, publisher }: PartnerCall, Path(plugin): Path<String>, Json(body): Json<MessageRequest>) -> ApiResult<StatusCode> {
     owned(&state, &publisher, &plugin).await?;
     state.marketplace.store().set_deprecated(&plugin, message(&body, false)?.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -189,8 +172,7 @@ struct ReplyRequest {
 }
 
 async fn reply(
-    State(state): State<AppState>,
-    Partner(publisher): Partner,
+    PartnerCall { state, publisher }: PartnerCall,
     Path((plugin, review)): Path<(String, i64)>,
     Json(body): Json<ReplyRequest>,
 ) -> ApiResult<StatusCode> {

@@ -11,14 +11,14 @@ use axum::extract::{FromRequestParts as _, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use socle_marketplace::schema::normalize_value;
 use socle_tenants::Permission;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiUser, Authenticated};
-use crate::http::json::Json;
+use crate::http::extract::{Api, ApiUser, Authenticated};
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::plugins::grants::GrantState;
 use crate::plugins::host::LoadedPlugin;
@@ -122,12 +122,7 @@ pub fn sanitize_panel(html: &str) -> String {
         .to_string()
 }
 
-async fn panel(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((plugin_id, panel)): Path<(String, String)>,
-    Query(params): Query<PanelParams>,
-) -> ApiResult<Response> {
+async fn panel(Api { state, auth }: Api, Path((plugin_id, panel)): Path<(String, String)>, Query(params): Query<PanelParams>) -> ApiResult<Response> {
     let html = state.plugins.render_panel(&auth.tenant.tenant, &auth.caller(), &plugin_id, &panel, params.record.as_deref()).await?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html)).into_response())
 }
@@ -140,16 +135,14 @@ struct ActionRequest {
     params: Map<String, Value>,
 }
 
-/// What a plugin action answered.
-#[derive(Debug, Serialize)]
-struct ActionResponse {
-    result: Value,
-}
+response!(
+    #[doc = "What a plugin action answered."]
+    ActionResponse { result: Value }
+);
 
 /// Runs a plugin action on records the user may update.
 async fn action(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
+    Api { state, auth }: Api,
     Path((plugin_id, action)): Path<(String, String)>,
     Json(body): Json<ActionRequest>,
 ) -> ApiResult<Json<ActionResponse>> {
@@ -161,21 +154,17 @@ async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {
     auth.require(state, Permission::Administrer).await
 }
 
-/// The installed plugins.
-#[derive(Debug, Serialize)]
-struct PluginList {
-    plugins: Vec<InstalledPlugin>,
-}
+response!(#[doc = "The installed plugins."] PluginList { plugins: Vec<InstalledPlugin> });
 
 /// Installed plugins with their health over the last 24 hours.
-async fn list(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<PluginList>> {
+async fn list(Api { state, auth }: Api) -> ApiResult<Json<PluginList>> {
     admin(&state, &auth).await?;
     Ok(Json(PluginList { plugins: state.plugins.installed_plugins(&auth.tenant.tenant).await? }))
 }
 
 /// One installed plugin: what it declares, what the tenant granted, its settings (secrets only
 /// say whether they are set) and its health.
-async fn detail(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<Json<PluginDetail>> {
+async fn detail(Api { state, auth }: Api, Path(plugin_id): Path<String>) -> ApiResult<Json<PluginDetail>> {
     admin(&state, &auth).await?;
     Ok(Json(state.plugins.plugin_detail(&auth.tenant.tenant, &plugin_id).await?))
 }
@@ -186,19 +175,10 @@ struct GrantsRequest {
     granted: std::collections::BTreeSet<String>,
 }
 
-/// A plugin's declared grants and which of them the tenant granted.
-#[derive(Debug, Serialize)]
-struct Grants {
-    grants: Vec<GrantState>,
-}
+response!(#[doc = "A plugin's declared grants and which of them the tenant granted."] Grants { grants: Vec<GrantState> });
 
 /// Replaces what the tenant grants a plugin (keys from the plugin's `grants`).
-async fn set_grants(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path(plugin_id): Path<String>,
-    Json(body): Json<GrantsRequest>,
-) -> ApiResult<Json<Grants>> {
+async fn set_grants(Api { state, auth }: Api, Path(plugin_id): Path<String>, Json(body): Json<GrantsRequest>) -> ApiResult<Json<Grants>> {
     admin(&state, &auth).await?;
     let plugin = installed(&state, &auth.tenant.tenant, &plugin_id).await?;
     match state.plugins.set_grants(auth.tenant.tenant.id, &plugin.manifest, &body.granted, &auth.actor()).await {
@@ -209,7 +189,7 @@ async fn set_grants(
 }
 
 /// Uninstalls a plugin; its records stay, out of reach until it is installed again.
-async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>) -> ApiResult<StatusCode> {
+async fn uninstall(Api { state, auth }: Api, Path(plugin_id): Path<String>) -> ApiResult<StatusCode> {
     admin(&state, &auth).await?;
     installed(&state, &auth.tenant.tenant, &plugin_id).await?;
     // Installed from the marketplace: uninstall through the tenant's lockfile, so the lock and
@@ -229,13 +209,9 @@ async fn uninstall(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(p
     }
 }
 
-/// A plugin's latest receipts in this tenant, newest first.
-#[derive(Debug, Serialize)]
-struct Receipts {
-    receipts: Vec<Receipt>,
-}
+response!(#[doc = "A plugin's latest receipts in this tenant, newest first."] Receipts { receipts: Vec<Receipt> });
 
-async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin): Path<String>) -> ApiResult<Json<Receipts>> {
+async fn receipts(Api { state, auth }: Api, Path(plugin): Path<String>) -> ApiResult<Json<Receipts>> {
     admin(&state, &auth).await?;
     installed(&state, &auth.tenant.tenant, &plugin).await?;
     state.plugins.flush_receipts().await;
@@ -243,14 +219,10 @@ async fn receipts(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(pl
     Ok(Json(Receipts { receipts }))
 }
 
-/// The settings just stored, secrets masked.
-#[derive(Debug, Serialize)]
-struct Settings {
-    settings: Map<String, Value>,
-}
+response!(#[doc = "The settings just stored, secrets masked."] Settings { settings: Map<String, Value> });
 
 /// Sets settings, checked against the plugin's settings schema; secrets are never echoed.
-async fn set_settings(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(plugin_id): Path<String>, body: Bytes) -> ApiResult<Json<Settings>> {
+async fn set_settings(Api { state, auth }: Api, Path(plugin_id): Path<String>, body: Bytes) -> ApiResult<Json<Settings>> {
     admin(&state, &auth).await?;
     let values: BTreeMap<String, Value> =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;

@@ -5,20 +5,20 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::{Path, Query as UrlQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use socle_marketplace::schema::CollectionDef;
 use socle_tenants::Permission;
 use uuid::Uuid;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiUser;
+use crate::http::extract::Api;
 use crate::http::extract::parse_id;
-use crate::http::json::Json;
+use crate::http::json::{Json, response};
 use crate::http::state::AppState;
 use crate::records::engine::{BulkOp, BulkResult};
 use crate::records::{Filter, HistoryEntry, LinkView, Op, Page, Query, Record, RecordError, RecordRef, SearchHit, Sort};
@@ -65,24 +65,19 @@ fn conditional(err: RecordError, conditional: bool) -> ApiError {
     }
 }
 
-/// The collections the caller may read.
-#[derive(Debug, Serialize)]
-struct Collections {
-    collections: Vec<CollectionDef>,
-}
+response!(#[doc = "The collections the caller may read."] Collections { collections: Vec<CollectionDef> });
 
-async fn collections(State(state): State<AppState>, ApiUser(auth): ApiUser) -> ApiResult<Json<Collections>> {
+async fn collections(Api { state, auth }: Api) -> ApiResult<Json<Collections>> {
     let collections = state.records.collections(&auth.caller()).await?;
     Ok(Json(Collections { collections }))
 }
 
-/// One collection, with the fields the caller may read.
-#[derive(Debug, Serialize)]
-struct Collection {
-    collection: CollectionDef,
-}
+response!(
+    #[doc = "One collection, with the fields the caller may read."]
+    Collection { collection: CollectionDef }
+);
 
-async fn collection(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(name): Path<String>) -> ApiResult<Json<Collection>> {
+async fn collection(Api { state, auth }: Api, Path(name): Path<String>) -> ApiResult<Json<Collection>> {
     Ok(Json(Collection { collection: state.records.collection(&auth.caller(), &name).await? }))
 }
 
@@ -117,17 +112,12 @@ fn url_query(params: &BTreeMap<String, String>) -> ApiResult<Query> {
     Ok(query)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path(collection): Path<String>,
-    UrlQuery(params): UrlQuery<BTreeMap<String, String>>,
-) -> ApiResult<Json<Page>> {
+async fn list(Api { state, auth }: Api, Path(collection): Path<String>, UrlQuery(params): UrlQuery<BTreeMap<String, String>>) -> ApiResult<Json<Page>> {
     let query = url_query(&params)?;
     Ok(Json(state.records.query(&auth.caller(), &collection, &query).await?))
 }
 
-async fn query(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(query): Json<Query>) -> ApiResult<Json<Page>> {
+async fn query(Api { state, auth }: Api, Path(collection): Path<String>, Json(query): Json<Query>) -> ApiResult<Json<Page>> {
     Ok(Json(state.records.query(&auth.caller(), &collection, &query).await?))
 }
 
@@ -138,7 +128,7 @@ fn object(value: Value) -> ApiResult<Map<String, Value>> {
     }
 }
 
-async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(body): Json<Value>) -> ApiResult<Response> {
+async fn create(Api { state, auth }: Api, Path(collection): Path<String>, Json(body): Json<Value>) -> ApiResult<Response> {
     let record = state.records.create(&auth.caller(), &collection, object(body)?).await?;
     let location = auth.tenant.link(&format!("/api/v1/records/{}/{}", record.collection, record.id));
     let mut response = record_response(StatusCode::CREATED, record);
@@ -148,12 +138,7 @@ async fn create(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(coll
     Ok(response)
 }
 
-async fn show(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+async fn show(Api { state, auth }: Api, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<Response> {
     let record = state.records.get(&auth.caller(), RecordRef::new(&collection, parse_id(&id, "record")?)).await?;
     let tag = etag(record.version);
     if headers.get(header::IF_NONE_MATCH) == Some(&tag) {
@@ -162,37 +147,21 @@ async fn show(
     Ok(record_response(StatusCode::OK, record))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> ApiResult<Response> {
+async fn update(Api { state, auth }: Api, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, Json(body): Json<Value>) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     let updated = state.records.update(&auth.caller(), at, object(body)?, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
     Ok(record_response(StatusCode::OK, updated))
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
+async fn remove(Api { state, auth }: Api, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let expected = if_match(&headers)?;
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     state.records.delete(&auth.caller(), at, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn transition(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((collection, id, name)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+async fn transition(Api { state, auth }: Api, Path((collection, id, name)): Path<(String, String, String)>, headers: HeaderMap) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     let moved = state.records.transition(&auth.caller(), at, &name, expected).await.map_err(|e| conditional(e, expected.is_some()))?;
@@ -205,15 +174,10 @@ struct HistoryParams {
     limit: Option<i64>,
 }
 
-/// A record's history, newest first.
-#[derive(Debug, Serialize)]
-struct History {
-    entries: Vec<HistoryEntry>,
-}
+response!(#[doc = "A record's history, newest first."] History { entries: Vec<HistoryEntry> });
 
 async fn history(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
+    Api { state, auth }: Api,
     Path((collection, id)): Path<(String, String)>,
     UrlQuery(params): UrlQuery<HistoryParams>,
 ) -> ApiResult<Json<History>> {
@@ -222,13 +186,9 @@ async fn history(
     Ok(Json(History { entries }))
 }
 
-/// A record's links and references, both ways.
-#[derive(Debug, Serialize)]
-struct Links {
-    links: Vec<LinkView>,
-}
+response!(#[doc = "A record's links and references, both ways."] Links { links: Vec<LinkView> });
 
-async fn links(State(state): State<AppState>, ApiUser(auth): ApiUser, Path((collection, id)): Path<(String, String)>) -> ApiResult<Json<Links>> {
+async fn links(Api { state, auth }: Api, Path((collection, id)): Path<(String, String)>) -> ApiResult<Json<Links>> {
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     Ok(Json(Links { links: state.records.links(&auth.caller(), at).await? }))
 }
@@ -245,29 +205,18 @@ fn related() -> String {
     "related".into()
 }
 
-/// A link that now exists.
-#[derive(Debug, Serialize)]
-struct Linked {
-    linked: bool,
-}
+response!(
+    #[doc = "A link that now exists."]
+    Linked { linked: bool }
+);
 
-async fn link(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((collection, id)): Path<(String, String)>,
-    Json(body): Json<LinkRequest>,
-) -> ApiResult<Response> {
+async fn link(Api { state, auth }: Api, Path((collection, id)): Path<(String, String)>, Json(body): Json<LinkRequest>) -> ApiResult<Response> {
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     let added = state.records.link(&auth.caller(), at, body.to, &body.kind, true).await?;
     Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(Linked { linked: true })).into_response())
 }
 
-async fn unlink(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path((collection, id)): Path<(String, String)>,
-    Json(body): Json<LinkRequest>,
-) -> ApiResult<StatusCode> {
+async fn unlink(Api { state, auth }: Api, Path((collection, id)): Path<(String, String)>, Json(body): Json<LinkRequest>) -> ApiResult<StatusCode> {
     let at = RecordRef::new(&collection, parse_id(&id, "record")?);
     if state.records.link(&auth.caller(), at, body.to, &body.kind, false).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -283,15 +232,9 @@ struct BulkRequest {
     op: BulkOp,
 }
 
-/// The outcome of a bulk operation: one result per record, and the tallies.
-#[derive(Debug, Serialize)]
-struct Bulk {
-    results: Vec<BulkResult>,
-    succeeded: usize,
-    failed: usize,
-}
+response!(#[doc = "The outcome of a bulk operation: one result per record, and the tallies."] Bulk { results: Vec<BulkResult>, succeeded: usize, failed: usize });
 
-async fn bulk(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collection): Path<String>, Json(body): Json<Value>) -> ApiResult<Json<Bulk>> {
+async fn bulk(Api { state, auth }: Api, Path(collection): Path<String>, Json(body): Json<Value>) -> ApiResult<Json<Bulk>> {
     let request: BulkRequest = serde_json::from_value(body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?;
     let results = state.records.bulk(&auth.caller(), &collection, &request.ids, &request.op).await?;
     let failed = results.iter().filter(|r| !r.ok).count();
@@ -299,12 +242,7 @@ async fn bulk(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(collec
 }
 
 /// CSV of the records matching the query (up to 10 000), with the fields the caller may read.
-async fn export(
-    State(state): State<AppState>,
-    ApiUser(auth): ApiUser,
-    Path(collection): Path<String>,
-    UrlQuery(params): UrlQuery<BTreeMap<String, String>>,
-) -> ApiResult<Response> {
+async fn export(Api { state, auth }: Api, Path(collection): Path<String>, UrlQuery(params): UrlQuery<BTreeMap<String, String>>) -> ApiResult<Response> {
     auth.require(&state, Permission::Exporter).await?;
     let caller = auth.caller();
     let definition = state.records.collection(&caller, &collection).await?;
@@ -365,13 +303,9 @@ struct SearchParams {
     limit: Option<usize>,
 }
 
-/// Search hits among the records the caller may read.
-#[derive(Debug, Serialize)]
-struct Hits {
-    hits: Vec<SearchHit>,
-}
+response!(#[doc = "Search hits among the records the caller may read."] Hits { hits: Vec<SearchHit> });
 
-async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, UrlQuery(params): UrlQuery<SearchParams>) -> ApiResult<Json<Hits>> {
+async fn search(Api { state, auth }: Api, UrlQuery(params): UrlQuery<SearchParams>) -> ApiResult<Json<Hits>> {
     if params.q.len() > 200 {
         return Err(ApiError::bad_request("query_too_long", "search for at most 200 characters"));
     }
@@ -381,7 +315,7 @@ async fn search(State(state): State<AppState>, ApiUser(auth): ApiUser, UrlQuery(
 
 /// Uploads a file (raw body; `Content-Type` and `X-File-Name` headers); returns the value to put
 /// in a file field.
-async fn upload(State(state): State<AppState>, ApiUser(auth): ApiUser, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+async fn upload(Api { state, auth }: Api, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
     let name = headers.get("x-file-name").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_else(|| "fichier".into());
     if body.is_empty() {
@@ -396,7 +330,7 @@ fn percent_decode(text: &str) -> String {
     url::form_urlencoded::parse(format!("n={}", text.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-async fn download(State(state): State<AppState>, ApiUser(auth): ApiUser, Path(id): Path<String>) -> ApiResult<Response> {
+async fn download(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "file")?;
     let (file, bytes) = state.records.download(&auth.caller(), id).await?;
     // Served as an attachment with the sniffing-proof headers: uploads are untrusted content.

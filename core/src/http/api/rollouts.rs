@@ -8,13 +8,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::partners::owned;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::json::Json;
+use crate::http::json::{Json, response};
 use crate::http::ops::OperatorUser;
-use crate::http::partner::Partner;
+use crate::http::partner::PartnerCall;
 use crate::http::state::AppState;
 use crate::marketplace::rollout::{RollbackReport, RolloutError, StartOptions};
 use crate::marketplace::store::Rollout;
@@ -41,11 +41,10 @@ fn failed(err: RolloutError) -> ApiError {
     }
 }
 
-/// One version's rollout, as it stands after the request.
-#[derive(Debug, Serialize)]
-struct RolloutState {
-    rollout: Rollout,
-}
+response!(
+    #[doc = "One version's rollout, as it stands after the request."]
+    RolloutState { rollout: Rollout }
+);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,8 +58,7 @@ struct StartRequest {
 }
 
 async fn start(
-    State(state): State<AppState>,
-    Partner(publisher): Partner,
+    PartnerCall { state, publisher }: PartnerCall,
     Path((plugin, version)): Path<(String, String)>,
     Json(body): Json<StartRequest>,
 ) -> ApiResult<(StatusCode, Json<RolloutState>)> {
@@ -70,23 +68,23 @@ async fn start(
     Ok((StatusCode::CREATED, Json(RolloutState { rollout })))
 }
 
-async fn show(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
+async fn show(PartnerCall { state, publisher }: PartnerCall, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
     let rollout = state.marketplace.rollout(&plugin, &version).await.map_err(failed)?;
     Ok(Json(RolloutState { rollout }))
 }
 
-async fn pause(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
+async fn pause(PartnerCall { state, publisher }: PartnerCall, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
     Ok(Json(RolloutState { rollout: state.marketplace.pause_rollout(&plugin, &version, true).await.map_err(failed)? }))
 }
 
-async fn resume(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
+async fn resume(PartnerCall { state, publisher }: PartnerCall, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
     Ok(Json(RolloutState { rollout: state.marketplace.pause_rollout(&plugin, &version, false).await.map_err(failed)? }))
 }
 
-async fn advance(State(state): State<AppState>, Partner(publisher): Partner, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
+async fn advance(PartnerCall { state, publisher }: PartnerCall, Path((plugin, version)): Path<(String, String)>) -> ApiResult<Json<RolloutState>> {
     owned(&state, &publisher, &plugin).await?;
     Ok(Json(RolloutState { rollout: state.marketplace.advance_rollout(&plugin, &version).await.map_err(failed)? }))
 }
@@ -95,11 +93,7 @@ fn operator(op: Result<OperatorUser, Response>) -> ApiResult<OperatorUser> {
     op.map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in to the operator console (/ops/login) first"))
 }
 
-/// Every rollout, on every plugin.
-#[derive(Debug, Serialize)]
-struct Rollouts {
-    rollouts: Vec<Rollout>,
-}
+response!(#[doc = "Every rollout, on every plugin."] Rollouts { rollouts: Vec<Rollout> });
 
 async fn all(State(state): State<AppState>, op: Result<OperatorUser, Response>) -> ApiResult<Json<Rollouts>> {
     operator(op)?;
@@ -114,12 +108,10 @@ struct KillRequest {
     reason: String,
 }
 
-/// A pulled kill switch: the version (`plugin@version`) and what rolling tenants back did.
-#[derive(Debug, Serialize)]
-struct Killed {
-    killed: String,
-    report: RollbackReport,
-}
+response!(
+    #[doc = "A pulled kill switch: the version (`plugin@version`) and what rolling tenants back did."]
+    Killed { killed: String, report: RollbackReport }
+);
 
 /// The kill switch: yanks the version and rolls every tenant on it back.
 async fn kill(State(state): State<AppState>, op: Result<OperatorUser, Response>, headers: HeaderMap, Json(body): Json<KillRequest>) -> ApiResult<Json<Killed>> {

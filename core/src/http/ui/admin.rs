@@ -115,11 +115,7 @@ async fn catalogue_page(State(state): State<AppState>, UiUser(auth): UiUser, Que
 
 async fn listing(State(state): State<AppState>, UiUser(auth): UiUser, Path(plugin): Path<String>) -> Result<Response, ApiError> {
     admin(&state, &auth).await?;
-    let listing = state
-        .marketplace
-        .listing(&plugin, Some(&auth.tenant.tenant))
-        .await?
-        .ok_or_else(|| ApiError::not_found("plugin_not_found", format!("no plugin `{plugin}` is listed in the marketplace")))?;
+    let listing = state.marketplace.listing(&plugin, Some(&auth.tenant.tenant)).await?.ok_or_else(|| ApiError::not_listed(&plugin))?;
     let installed = state.plugins.installed_plugins(&auth.tenant.tenant).await?.into_iter().find(|p| p.plugin == plugin);
     render(&state, &auth, "marketplace", "admin/listing.html", json!({ "listing": listing, "installed": installed })).await
 }

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod fields;
+pub mod form;
 pub mod partners;
 pub mod profile;
 pub mod records;

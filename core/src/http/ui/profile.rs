@@ -2,15 +2,13 @@
 //! tenant; each user may switch).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use socle_tenants::Locale;
 
-use super::records::FormPairs;
-use super::shell::{UiUser, check_csrf};
+use super::form::UiForm;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::identity::UserUpdate;
@@ -20,9 +18,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Stores the user's language and goes back to the page they were on (same tenant only).
-async fn set_language(State(state): State<AppState>, UiUser(auth): UiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let form = FormPairs::parse(&body);
-    check_csrf(&auth, &headers, form.get("_csrf"))?;
+async fn set_language(State(state): State<AppState>, UiForm { auth, form, headers }: UiForm) -> Result<Response, ApiError> {
     let wanted = form.get("lang").unwrap_or("");
     let locale: Locale =
         wanted.parse().map_err(|_| socle_tenants::ValidationError::new("lang", format!("`{wanted}` is not a language of the portal: choose fr or en")))?;

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
 
-use super::records::FormPairs;
+use super::form::FormPairs;
 use super::shell::{UiUser, fragment, is_htmx, page, shell};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;

@@ -1,7 +1,7 @@
 //! What every portal screen shares: the logged-in user extractor, CSRF checks, the shell around
 //! pages (user, navigation) and fragments for htmx.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,19 +23,14 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
 #[derive(Debug, Clone)]
 pub struct UiUser(pub Authenticated);
 
-impl<S> FromRequestParts<S> for UiUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for UiUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if !is_htmx(&parts.headers) {
             return PageUser::from_request_parts(parts, state).await.map(|PageUser(auth)| UiUser(auth));
         }
-        let app = AppState::from_ref(state);
-        match session_user(parts, &app).await {
+        match session_user(parts, state).await {
             Ok((auth, true)) => Ok(UiUser(auth)),
             Err(SessionRejection::Error(e)) => Err(e.into_response()),
             _ => {

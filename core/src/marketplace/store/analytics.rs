@@ -15,14 +15,10 @@ pub trait AnalyticsStore: Send + Sync {
 #[async_trait]
 impl AnalyticsStore for SqlMarketplaceStore {
     async fn plugin_events(&self, plugin: &str, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at")
-            .bind(plugin)
-            .bind(since)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok((r.get("at")?, r.get("kind")?))).collect()
+        self.db
+            .reading(Scope::Platform, "SELECT at, kind FROM marketplace_events WHERE plugin_id = $1 AND at >= $2 ORDER BY at")
+            .bind((plugin, since))
+            .all_as(|r| Ok((r.get("at")?, r.get("kind")?)))
+            .await
     }
 }

@@ -2,6 +2,7 @@
 
 use super::sql::SqlMarketplaceStore;
 use crate::db::Scope;
+use crate::db::from_row;
 use crate::error::StoreError;
 use async_trait::async_trait;
 use serde::Serialize;
@@ -53,54 +54,29 @@ pub trait BillingStore: Send + Sync {
 #[async_trait]
 impl BillingStore for SqlMarketplaceStore {
     async fn append_entry(&self, e: &Entry) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(e.tenant)).await?;
-        let done = tx.query(
+        let done = self.db.writing(Scope::Tenant(e.tenant),
             "INSERT INTO marketplace_ledger (id, period, tenant_id, plugin_id, publisher_id, kind, quantity, unit_price, amount_cents, currency, reseller, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, tenant_id, plugin_id, kind) DO NOTHING",
         )
-        .bind(&e.id)
-        .bind(&e.period)
-        .bind(e.tenant)
-        .bind(&e.plugin_id)
-        .bind(&e.publisher_id)
-        .bind(&e.kind)
-        .bind(e.quantity)
-        .bind(e.unit_price)
-        .bind(e.amount_cents)
-        .bind(&e.currency)
-        .bind(&e.reseller)
-        .bind(e.created_at)
-        .execute(&mut tx)
+        .bind((&e.id, &e.period, e.tenant, &e.plugin_id, &e.publisher_id, &e.kind, e.quantity, e.unit_price, e.amount_cents, &e.currency, &e.reseller, e.created_at))
+        .execute()
         .await?;
-        tx.commit().await?;
         Ok(done == 1)
     }
 
     async fn entries(&self, publisher: &str, period: &str) -> Result<Vec<Entry>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
-            .bind(publisher)
-            .bind(period)
-            .fetch_all(&mut tx)
+        let rows = self
+            .db
+            .reading(Scope::Platform, "SELECT * FROM marketplace_ledger WHERE publisher_id = $1 AND period = $2 ORDER BY plugin_id, kind, created_at, id")
+            .bind((publisher, period))
+            .all()
             .await?;
-        tx.commit().await?;
         rows.into_iter()
             .map(|r| {
-                Ok(Entry {
-                    id: r.get("id")?,
-                    period: r.get("period")?,
-                    tenant: r.get::<TenantId>("tenant_id")?,
-                    plugin_id: r.get("plugin_id")?,
-                    publisher_id: r.get("publisher_id")?,
-                    kind: r.get("kind")?,
-                    quantity: r.get("quantity")?,
-                    unit_price: r.get("unit_price")?,
-                    amount_cents: r.get("amount_cents")?,
-                    currency: r.get("currency")?,
-                    reseller: r.get("reseller")?,
-                    created_at: r.get("created_at")?,
-                })
+                Ok(from_row!(r => Entry {
+                    id, period, tenant = r.get::<TenantId>("tenant_id")?, plugin_id, publisher_id, kind, quantity, unit_price, amount_cents, currency,
+                    reseller, created_at
+                }))
             })
             .collect()
     }
@@ -110,9 +86,7 @@ impl BillingStore for SqlMarketplaceStore {
         tx.query("DELETE FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).execute(&mut tx).await?;
         if let Some(reseller) = reseller {
             tx.query("INSERT INTO tenant_resellers (tenant_id, reseller, created_at) VALUES ($1, $2, $3)")
-                .bind(tenant)
-                .bind(reseller)
-                .bind(self.clock.now_ms())
+                .bind((tenant, reseller, self.clock.now_ms()))
                 .execute(&mut tx)
                 .await?;
         }
@@ -121,9 +95,7 @@ impl BillingStore for SqlMarketplaceStore {
     }
 
     async fn reseller(&self, tenant: TenantId) -> Result<Option<String>, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let reseller = tx.query("SELECT reseller FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).scalar(&mut tx).await?;
-        tx.commit().await?;
+        let reseller = self.db.reading(Scope::Tenant(tenant), "SELECT reseller FROM tenant_resellers WHERE tenant_id = $1").bind(tenant).scalar().await?;
         Ok(reseller)
     }
 }

@@ -4,6 +4,7 @@
 //! databases.
 
 use super::sql::SqlMarketplaceStore;
+use crate::db::from_row;
 use crate::db::{Row, Scope, Tx};
 use crate::error::StoreError;
 use async_trait::async_trait;
@@ -329,80 +330,38 @@ pub trait CoreStore: Send + Sync {
 
 fn version_row(r: &Row) -> Result<VersionRow, StoreError> {
     let report: String = r.get::<String>("report")?;
-    Ok(VersionRow {
-        plugin_id: r.get::<String>("plugin_id")?,
-        version: r.get::<String>("version")?,
-        publisher_id: r.get::<String>("publisher_id")?,
-        digest: r.get::<String>("digest")?,
-        component_sha256: r.get::<String>("component_sha256")?,
-        manifest: r.get::<String>("manifest")?,
-        readme: r.get::<Option<String>>("readme")?,
-        changelog: r.get::<Option<String>>("changelog")?,
-        signature: r.get::<String>("signature")?,
-        key_id: r.get::<String>("key_id")?,
-        channel: r.get::<String>("channel")?,
-        status: r.get::<String>("status")?,
-        risk: r.get::<i64>("risk")?,
-        report: serde_json::from_str(&report).map_err(anyhow::Error::from)?,
-        review_note: r.get::<Option<String>>("review_note")?,
-        reviewed_by: r.get::<Option<String>>("reviewed_by")?,
-        reviewed_at: r.get::<Option<i64>>("reviewed_at")?,
-        yanked: r.get::<Option<String>>("yanked")?,
-        deprecated: r.get::<Option<String>>("deprecated")?,
-        submitted_at: r.get::<i64>("submitted_at")?,
-    })
+    Ok(from_row!(r => VersionRow {
+        plugin_id, version, publisher_id, digest, component_sha256, manifest, readme, changelog, signature, key_id, channel, status, risk,
+        report = serde_json::from_str(&report).map_err(anyhow::Error::from)?, review_note, reviewed_by, reviewed_at, yanked, deprecated, submitted_at
+    }))
 }
 
 fn operation(r: &Row) -> Result<Operation, StoreError> {
-    Ok(Operation {
-        id: r.get::<String>("id")?,
-        kind: r.get::<String>("kind")?,
-        summary: r.get::<String>("summary")?,
-        state: r.get::<String>("state")?,
-        from_wants: r.get::<String>("from_wants")?,
-        from_lock: r.get::<String>("from_lock")?,
-        to_wants: r.get::<String>("to_wants")?,
-        to_lock: r.get::<String>("to_lock")?,
-        snapshot: r.get::<String>("snapshot")?,
-        error: r.get::<Option<String>>("error")?,
-        actor: r.get::<String>("actor")?,
-        started_at: r.get::<i64>("started_at")?,
-        finished_at: r.get::<Option<i64>>("finished_at")?,
-    })
+    Ok(from_row!(r => Operation { id, kind, summary, state, from_wants, from_lock, to_wants, to_lock, snapshot, error, actor, started_at, finished_at }))
 }
 
 fn approval(r: &Row) -> Result<Approval, StoreError> {
     let grants: String = r.get::<String>("grants")?;
-    Ok(Approval {
-        id: r.get::<String>("id")?,
-        plugin_id: r.get::<String>("plugin_id")?,
-        version: r.get::<String>("version")?,
-        grants: serde_json::from_str(&grants).map_err(anyhow::Error::from)?,
-        status: r.get::<String>("status")?,
-        created_at: r.get::<i64>("created_at")?,
-        decided_by: r.get::<Option<String>>("decided_by")?,
-        decided_at: r.get::<Option<i64>>("decided_at")?,
-    })
+    Ok(from_row!(r => Approval {
+        id, plugin_id, version, grants = serde_json::from_str(&grants).map_err(anyhow::Error::from)?, status, created_at, decided_by, decided_at
+    }))
 }
 
-const VERSION_COLUMNS: &str = "v.*, p.publisher_id, p.deprecated";
+/// A query of versions with their package's publisher and deprecation: `versions!("WHERE …")`.
+macro_rules! versions {
+    ($rest:literal) => {
+        concat!("SELECT v.*, p.publisher_id, p.deprecated FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id ", $rest)
+    };
+}
 
 /// Supersedes the plugin's pending requests and adds `a`, inside the caller's transaction.
 async fn insert_approval(tx: &mut Tx, tenant: TenantId, a: &Approval) -> Result<(), StoreError> {
     tx.query("UPDATE plugin_approvals SET status = 'superseded', decided_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'pending'")
-        .bind(a.created_at)
-        .bind(tenant)
-        .bind(&a.plugin_id)
+        .bind((a.created_at, tenant, &a.plugin_id))
         .execute(tx)
         .await?;
     tx.query("INSERT INTO plugin_approvals (id, tenant_id, plugin_id, version, grants, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(&a.id)
-        .bind(tenant)
-        .bind(&a.plugin_id)
-        .bind(&a.version)
-        .bind(serde_json::to_string(&a.grants).map_err(anyhow::Error::from)?)
-        .bind(&a.status)
-        .bind(a.created_at)
+        .bind((&a.id, tenant, &a.plugin_id, &a.version, serde_json::to_string(&a.grants).map_err(anyhow::Error::from)?, &a.status, a.created_at))
         .execute(tx)
         .await?;
     Ok(())
@@ -411,39 +370,27 @@ async fn insert_approval(tx: &mut Tx, tenant: TenantId, a: &Approval) -> Result<
 #[async_trait]
 impl CoreStore for SqlMarketplaceStore {
     async fn create_publisher(&self, p: &Publisher) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx
-            .query("INSERT INTO publishers (id, name, email, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-            .bind(&p.id)
-            .bind(&p.name)
-            .bind(&p.email)
-            .bind(&p.status)
-            .bind(p.created_at)
-            .execute(&mut tx)
+        let done = self
+            .db
+            .writing(Scope::Platform, "INSERT INTO publishers (id, name, email, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+            .bind((&p.id, &p.name, &p.email, &p.status, p.created_at))
+            .execute()
             .await?
             == 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn publisher(&self, id: &str) -> Result<Option<Publisher>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let row = tx.query("SELECT * FROM publishers WHERE id = $1").bind(id).fetch_optional(&mut tx).await?;
-        tx.commit().await?;
+        let row = self.db.reading(Scope::Platform, "SELECT * FROM publishers WHERE id = $1").bind(id).optional().await?;
         row.map(|r| publisher_row(&r)).transpose()
     }
 
     async fn add_token(&self, publisher: &str, id: &str, name: &str, hash: &str) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("INSERT INTO publisher_tokens (id, publisher_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(publisher)
-            .bind(name)
-            .bind(hash)
-            .bind(self.clock.now_ms())
-            .execute(&mut tx)
+        self.db
+            .writing(Scope::Platform, "INSERT INTO publisher_tokens (id, publisher_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind((id, publisher, name, hash, self.clock.now_ms()))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -465,34 +412,20 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn revoke_token(&self, publisher: &str, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx
-            .query("UPDATE publisher_tokens SET revoked_at = $1 WHERE publisher_id = $2 AND id = $3 AND revoked_at IS NULL")
-            .bind(self.clock.now_ms())
-            .bind(publisher)
-            .bind(id)
-            .execute(&mut tx)
+        let done = self
+            .db
+            .writing(Scope::Platform, "UPDATE publisher_tokens SET revoked_at = $1 WHERE publisher_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind((self.clock.now_ms(), publisher, id))
+            .execute()
             .await?
             == 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn tokens(&self, publisher: &str) -> Result<Vec<TokenInfo>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM publisher_tokens WHERE publisher_id = $1 ORDER BY created_at DESC").bind(publisher).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TokenInfo {
-                    id: r.get::<String>("id")?,
-                    name: r.get::<String>("name")?,
-                    created_at: r.get::<i64>("created_at")?,
-                    last_used_at: r.get::<Option<i64>>("last_used_at")?,
-                    revoked_at: r.get::<Option<i64>>("revoked_at")?,
-                })
-            })
-            .collect()
+        let rows =
+            self.db.reading(Scope::Platform, "SELECT * FROM publisher_tokens WHERE publisher_id = $1 ORDER BY created_at DESC").bind(publisher).all().await?;
+        rows.iter().map(|r| Ok(from_row!(r => TokenInfo { id, name, created_at, last_used_at, revoked_at }))).collect()
     }
 
     async fn add_key(&self, publisher: &str, key_id: &str, public_key: &str) -> Result<(), StoreError> {
@@ -503,15 +436,11 @@ impl CoreStore for SqlMarketplaceStore {
             return Err(StoreError::Conflict(format!("key {key_id} was already registered; generate a new key to rotate")));
         }
         tx.query("UPDATE publisher_keys SET status = 'retired', changed_at = $1 WHERE publisher_id = $2 AND status = 'current'")
-            .bind(now)
-            .bind(publisher)
+            .bind((now, publisher))
             .execute(&mut tx)
             .await?;
         tx.query("INSERT INTO publisher_keys (key_id, publisher_id, public_key, status, created_at) VALUES ($1, $2, $3, 'current', $4)")
-            .bind(key_id)
-            .bind(publisher)
-            .bind(public_key)
-            .bind(now)
+            .bind((key_id, publisher, public_key, now))
             .execute(&mut tx)
             .await?;
         tx.commit().await?;
@@ -519,34 +448,25 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn revoke_key(&self, publisher: &str, key_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx
-            .query("UPDATE publisher_keys SET status = 'revoked', changed_at = $1 WHERE publisher_id = $2 AND key_id = $3 AND status <> 'revoked'")
-            .bind(self.clock.now_ms())
-            .bind(publisher)
-            .bind(key_id)
-            .execute(&mut tx)
+        let done = self
+            .db
+            .writing(
+                Scope::Platform,
+                "UPDATE publisher_keys SET status = 'revoked', changed_at = $1 WHERE publisher_id = $2 AND key_id = $3 AND status <> 'revoked'",
+            )
+            .bind((self.clock.now_ms(), publisher, key_id))
+            .execute()
             .await?
             == 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn keys(&self, publisher: &str) -> Result<Vec<PublisherKey>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM publisher_keys WHERE publisher_id = $1 ORDER BY created_at DESC, key_id").bind(publisher).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PublisherKey {
-                    key_id: r.get::<String>("key_id")?,
-                    public_key: r.get::<String>("public_key")?,
-                    status: r.get::<String>("status")?,
-                    created_at: r.get::<i64>("created_at")?,
-                    changed_at: r.get::<Option<i64>>("changed_at")?,
-                })
-            })
-            .collect()
+        self.db
+            .reading(Scope::Platform, "SELECT * FROM publisher_keys WHERE publisher_id = $1 ORDER BY created_at DESC, key_id")
+            .bind(publisher)
+            .all_as(|r| Ok(from_row!(r => PublisherKey { key_id, public_key, status, created_at, changed_at })))
+            .await
     }
 
     async fn insert_version(&self, row: &VersionRow, archive: &[u8]) -> Result<Inserted, StoreError> {
@@ -560,9 +480,7 @@ impl CoreStore for SqlMarketplaceStore {
                 // Two first submissions at once: the primary key gives the id to one of them.
                 let claimed = tx
                     .query("INSERT INTO packages (plugin_id, publisher_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(&row.plugin_id)
-                    .bind(&row.publisher_id)
-                    .bind(now)
+                    .bind((&row.plugin_id, &row.publisher_id, now))
                     .execute(&mut tx)
                     .await?;
                 if claimed == 0 {
@@ -573,20 +491,13 @@ impl CoreStore for SqlMarketplaceStore {
                 }
             }
         }
-        let exists: Option<String> = tx
-            .query("SELECT version FROM package_versions WHERE plugin_id = $1 AND version = $2")
-            .bind(&row.plugin_id)
-            .bind(&row.version)
-            .scalar(&mut tx)
-            .await?;
+        let exists: Option<String> =
+            tx.query("SELECT version FROM package_versions WHERE plugin_id = $1 AND version = $2").bind((&row.plugin_id, &row.version)).scalar(&mut tx).await?;
         if exists.is_some() {
             return Ok(Inserted::VersionExists);
         }
         tx.query("INSERT INTO package_archives (digest, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(&row.digest)
-            .bind(archive)
-            .bind(archive.len() as i64)
-            .bind(now)
+            .bind((&row.digest, archive, archive.len() as i64, now))
             .execute(&mut tx)
             .await?;
         tx.query(
@@ -594,22 +505,24 @@ impl CoreStore for SqlMarketplaceStore {
                  channel, status, risk, report, review_note, reviewed_by, reviewed_at, submitted_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
-        .bind(&row.plugin_id)
-        .bind(&row.version)
-        .bind(&row.digest)
-        .bind(&row.component_sha256)
-        .bind(&row.manifest)
-        .bind(&row.readme)
-        .bind(&row.changelog)
-        .bind(&row.signature)
-        .bind(&row.key_id)
-        .bind(&row.channel)
-        .bind(&row.status)
-        .bind(row.risk)
-        .bind(row.report.to_string())
-        .bind(&row.review_note)
-        .bind(&row.reviewed_by)
-        .bind(row.reviewed_at)
+        .bind((
+            &row.plugin_id,
+            &row.version,
+            &row.digest,
+            &row.component_sha256,
+            &row.manifest,
+            &row.readme,
+            &row.changelog,
+            &row.signature,
+            &row.key_id,
+            &row.channel,
+            &row.status,
+            row.risk,
+            row.report.to_string(),
+            &row.review_note,
+            &row.reviewed_by,
+            row.reviewed_at,
+        ))
         .bind(row.submitted_at)
         .execute(&mut tx)
         .await?;
@@ -618,117 +531,70 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn version(&self, plugin: &str, version: &str) -> Result<Option<VersionRow>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let row = tx
-            .query_built(format!(
-                "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 AND v.version = $2"
-            ))
-            .bind(plugin)
-            .bind(version)
-            .fetch_optional(&mut tx)
-            .await?;
-        tx.commit().await?;
-        row.map(|r| version_row(&r)).transpose()
+        self.db
+            .reading(Scope::Platform, versions!("WHERE v.plugin_id = $1 AND v.version = $2"))
+            .bind((plugin, version))
+            .optional()
+            .await?
+            .map(|r| version_row(&r))
+            .transpose()
     }
 
     async fn versions(&self, plugin: &str) -> Result<Vec<VersionRow>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query_built(format!(
-            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.plugin_id = $1 ORDER BY v.submitted_at DESC"
-        ))
-        .bind(plugin)
-        .fetch_all(&mut tx)
-        .await?;
-        tx.commit().await?;
-        rows.iter().map(version_row).collect()
+        self.db.reading(Scope::Platform, versions!("WHERE v.plugin_id = $1 ORDER BY v.submitted_at DESC")).bind(plugin).all_as(version_row).await
     }
 
     async fn listed(&self) -> Result<Vec<VersionRow>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query_built(format!(
-            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.status = 'listed' ORDER BY v.plugin_id, v.submitted_at"
-        ))
-        .fetch_all(&mut tx)
-        .await?;
-        tx.commit().await?;
-        rows.iter().map(version_row).collect()
+        self.db.reading(Scope::Platform, versions!("WHERE v.status = 'listed' ORDER BY v.plugin_id, v.submitted_at")).all_as(version_row).await
     }
 
     async fn review_queue(&self) -> Result<Vec<VersionRow>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query_built(format!(
-            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE v.status = 'in_review' ORDER BY v.submitted_at"
-        ))
-        .fetch_all(&mut tx)
-        .await?;
-        tx.commit().await?;
-        rows.iter().map(version_row).collect()
+        self.db.reading(Scope::Platform, versions!("WHERE v.status = 'in_review' ORDER BY v.submitted_at")).all_as(version_row).await
     }
 
     async fn publisher_versions(&self, publisher: &str) -> Result<Vec<VersionRow>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query_built(format!(
-            "SELECT {VERSION_COLUMNS} FROM package_versions v JOIN packages p ON p.plugin_id = v.plugin_id WHERE p.publisher_id = $1 ORDER BY v.submitted_at DESC"
-        ))
-        .bind(publisher)
-        .fetch_all(&mut tx)
-        .await?;
-        tx.commit().await?;
-        rows.iter().map(version_row).collect()
+        self.db.reading(Scope::Platform, versions!("WHERE p.publisher_id = $1 ORDER BY v.submitted_at DESC")).bind(publisher).all_as(version_row).await
     }
 
     async fn decide(&self, plugin: &str, version: &str, status: &str, note: &str, by: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx
-            .query(
+        let done = self
+            .db
+            .writing(
+                Scope::Platform,
                 "UPDATE package_versions SET status = $1, review_note = $2, reviewed_by = $3, reviewed_at = $4
              WHERE plugin_id = $5 AND version = $6 AND status = 'in_review'",
             )
-            .bind(status)
-            .bind(note)
-            .bind(by)
-            .bind(self.clock.now_ms())
-            .bind(plugin)
-            .bind(version)
-            .execute(&mut tx)
+            .bind((status, note, by, self.clock.now_ms(), plugin, version))
+            .execute()
             .await?
             == 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn set_yanked(&self, plugin: &str, version: &str, message: Option<&str>) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx
-            .query("UPDATE package_versions SET yanked = $1 WHERE plugin_id = $2 AND version = $3")
-            .bind(message)
-            .bind(plugin)
-            .bind(version)
-            .execute(&mut tx)
+        let done = self
+            .db
+            .writing(Scope::Platform, "UPDATE package_versions SET yanked = $1 WHERE plugin_id = $2 AND version = $3")
+            .bind((message, plugin, version))
+            .execute()
             .await?
             == 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn set_deprecated(&self, plugin: &str, message: Option<&str>) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx.query("UPDATE packages SET deprecated = $1 WHERE plugin_id = $2").bind(message).bind(plugin).execute(&mut tx).await? == 1;
-        tx.commit().await?;
+        let done =
+            self.db.writing(Scope::Platform, "UPDATE packages SET deprecated = $1 WHERE plugin_id = $2").bind(message).bind(plugin).execute().await? == 1;
         Ok(done)
     }
 
     async fn archive(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let bytes = tx.query("SELECT bytes FROM package_archives WHERE digest = $1").bind(digest).scalar(&mut tx).await?;
-        tx.commit().await?;
+        let bytes = self.db.reading(Scope::Platform, "SELECT bytes FROM package_archives WHERE digest = $1").bind(digest).scalar().await?;
         Ok(bytes)
     }
 
     async fn tenant_lock(&self, tenant: TenantId) -> Result<Option<TenantLock>, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let row = tx.query("SELECT wants, lock FROM tenant_locks WHERE tenant_id = $1").bind(tenant).fetch_optional(&mut tx).await?;
-        tx.commit().await?;
+        let row = self.db.reading(Scope::Tenant(tenant), "SELECT wants, lock FROM tenant_locks WHERE tenant_id = $1").bind(tenant).optional().await?;
         row.map(|r| Ok(TenantLock { wants: r.get::<String>("wants")?, lock: r.get::<String>("lock")? })).transpose()
     }
 
@@ -741,17 +607,7 @@ impl CoreStore for SqlMarketplaceStore {
                 "INSERT INTO plugin_operations (id, tenant_id, kind, summary, state, from_wants, from_lock, to_wants, to_lock, snapshot, actor, started_at, heartbeat_at)
              VALUES ($1, $2, $3, $4, 'applying', $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT DO NOTHING",
             )
-        .bind(&op.id)
-        .bind(tenant)
-        .bind(&op.kind)
-        .bind(&op.summary)
-        .bind(&op.from_wants)
-        .bind(&op.from_lock)
-        .bind(&op.to_wants)
-        .bind(&op.to_lock)
-        .bind(&op.snapshot)
-        .bind(&op.actor)
-        .bind(op.started_at)
+        .bind((&op.id, tenant, &op.kind, &op.summary, &op.from_wants, &op.from_lock, &op.to_wants, &op.to_lock, &op.snapshot, &op.actor, op.started_at))
         .execute(&mut tx)
             .await?;
         if started == 0 {
@@ -777,27 +633,17 @@ impl CoreStore for SqlMarketplaceStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let row = tx
             .query("SELECT to_wants, to_lock FROM plugin_operations WHERE id = $1 AND tenant_id = $2 AND state = 'applying'")
-            .bind(id)
-            .bind(tenant)
+            .bind((id, tenant))
             .fetch_optional(&mut tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no plugin operation {id} is being applied")))?;
-        tx.query("UPDATE plugin_operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4")
-            .bind(state)
-            .bind(error)
-            .bind(now)
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
+        tx.query("UPDATE plugin_operations SET state = $1, error = $2, finished_at = $3 WHERE id = $4").bind((state, error, now, id)).execute(&mut tx).await?;
         if state == "done" {
             tx.query(
                 "INSERT INTO tenant_locks (tenant_id, wants, lock, updated_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (tenant_id) DO UPDATE SET wants = excluded.wants, lock = excluded.lock, updated_at = excluded.updated_at",
             )
-            .bind(tenant)
-            .bind(row.get::<String>("to_wants")?)
-            .bind(row.get::<String>("to_lock")?)
-            .bind(now)
+            .bind((tenant, row.get::<String>("to_wants")?, row.get::<String>("to_lock")?, now))
             .execute(&mut tx)
             .await?;
             for a in approvals {
@@ -808,9 +654,7 @@ impl CoreStore for SqlMarketplaceStore {
                 // Reinstalled: its data is its own again. Removed again: the new export
                 // covers the same data.
                 tx.query("UPDATE plugin_retentions SET status = 'restored', closed_at = $1 WHERE tenant_id = $2 AND plugin_id = $3 AND status = 'kept'")
-                    .bind(now)
-                    .bind(tenant)
-                    .bind(plugin)
+                    .bind((now, tenant, plugin))
                     .execute(&mut tx)
                     .await?;
             }
@@ -819,16 +663,18 @@ impl CoreStore for SqlMarketplaceStore {
                     "INSERT INTO plugin_retentions (id, tenant_id, plugin_id, version, collections, export, records, kv_keys, status, created_at, purge_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'kept', $9, $10)",
                 )
-                .bind(&k.id)
-                .bind(tenant)
-                .bind(&k.plugin_id)
-                .bind(&k.version)
-                .bind(serde_json::to_string(&k.collections).map_err(anyhow::Error::from)?)
-                .bind(&k.export)
-                .bind(k.records)
-                .bind(k.kv_keys)
-                .bind(k.created_at)
-                .bind(k.purge_at)
+                .bind((
+                    &k.id,
+                    tenant,
+                    &k.plugin_id,
+                    &k.version,
+                    serde_json::to_string(&k.collections).map_err(anyhow::Error::from)?,
+                    &k.export,
+                    k.records,
+                    k.kv_keys,
+                    k.created_at,
+                    k.purge_at,
+                ))
                 .execute(&mut tx)
                 .await?;
             }
@@ -838,37 +684,29 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn operations(&self, tenant: TenantId, limit: i64) -> Result<Vec<Operation>, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let rows = tx
-            .query("SELECT * FROM plugin_operations WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
-            .bind(tenant)
-            .bind(limit)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(operation).collect()
+        self.db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM plugin_operations WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")
+            .bind((tenant, limit))
+            .all_as(operation)
+            .await
     }
 
     async fn heartbeat(&self, tenant: TenantId, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("UPDATE plugin_operations SET heartbeat_at = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'applying'")
-            .bind(self.clock.now_ms())
-            .bind(id)
-            .bind(tenant)
-            .execute(&mut tx)
+        self.db
+            .writing(Scope::Tenant(tenant), "UPDATE plugin_operations SET heartbeat_at = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'applying'")
+            .bind((self.clock.now_ms(), id, tenant))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn interrupted(&self, stale_before: i64) -> Result<Vec<(TenantId, Operation)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT * FROM plugin_operations WHERE state = 'applying' AND heartbeat_at < $1 ORDER BY started_at")
+        let rows = self
+            .db
+            .reading(Scope::Platform, "SELECT * FROM plugin_operations WHERE state = 'applying' AND heartbeat_at < $1 ORDER BY started_at")
             .bind(stale_before)
-            .fetch_all(&mut tx)
+            .all()
             .await?;
-        tx.commit().await?;
         rows.iter()
             .map(|r| {
                 let tenant: TenantId = r.get("tenant_id")?;
@@ -885,51 +723,40 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn approvals(&self, tenant: TenantId) -> Result<Vec<Approval>, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let rows = tx.query("SELECT * FROM plugin_approvals WHERE tenant_id = $1 ORDER BY created_at DESC, id").bind(tenant).fetch_all(&mut tx).await?;
-        tx.commit().await?;
-        rows.iter().map(approval).collect()
+        self.db
+            .reading(Scope::Tenant(tenant), "SELECT * FROM plugin_approvals WHERE tenant_id = $1 ORDER BY created_at DESC, id")
+            .bind(tenant)
+            .all_as(approval)
+            .await
     }
 
     async fn decide_approval(&self, tenant: TenantId, id: &str, status: &str, by: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let done = tx
-            .query("UPDATE plugin_approvals SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 AND status = 'pending'")
-            .bind(status)
-            .bind(by)
-            .bind(self.clock.now_ms())
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut tx)
+        let done = self
+            .db
+            .writing(
+                Scope::Tenant(tenant),
+                "UPDATE plugin_approvals SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 AND status = 'pending'",
+            )
+            .bind((status, by, self.clock.now_ms(), tenant, id))
+            .execute()
             .await?
             == 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn put_review(&self, r: &Review) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query(
+        self.db.writing(Scope::Platform,
             "INSERT INTO plugin_reviews (plugin_id, tenant_id, stars, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (plugin_id, tenant_id) DO UPDATE SET stars = excluded.stars, title = excluded.title, body = excluded.body, updated_at = excluded.updated_at",
         )
-        .bind(&r.plugin_id)
-        .bind(r.tenant)
-        .bind(r.stars)
-        .bind(&r.title)
-        .bind(&r.body)
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .execute(&mut tx)
+        .bind((&r.plugin_id, r.tenant, r.stars, &r.title, &r.body, r.created_at, r.updated_at))
+        .execute()
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn reviews(&self, plugin: &str) -> Result<Vec<Review>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx.query("SELECT * FROM plugin_reviews WHERE plugin_id = $1 ORDER BY created_at DESC").bind(plugin).fetch_all(&mut tx).await?;
-        tx.commit().await?;
+        let rows = self.db.reading(Scope::Platform, "SELECT * FROM plugin_reviews WHERE plugin_id = $1 ORDER BY created_at DESC").bind(plugin).all().await?;
         rows.iter()
             .map(|r| {
                 let tenant: TenantId = r.get("tenant_id")?;
@@ -948,10 +775,11 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn ratings(&self) -> Result<std::collections::BTreeMap<String, Rating>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows =
-            tx.query("SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id").fetch_all(&mut tx).await?;
-        tx.commit().await?;
+        let rows = self
+            .db
+            .reading(Scope::Platform, "SELECT plugin_id, COUNT(*) AS n, CAST(SUM(stars) AS BIGINT) AS total FROM plugin_reviews GROUP BY plugin_id")
+            .all()
+            .await?;
         rows.iter()
             .map(|r| {
                 let (count, total) = (r.get::<i64>("n")?, r.get::<i64>("total")?);
@@ -963,63 +791,43 @@ impl CoreStore for SqlMarketplaceStore {
     }
 
     async fn reply(&self, plugin: &str, review_created_at: i64, reply: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let done = tx
-            .query("UPDATE plugin_reviews SET reply = $1, replied_at = $2 WHERE plugin_id = $3 AND created_at = $4")
-            .bind(reply)
-            .bind(self.clock.now_ms())
-            .bind(plugin)
-            .bind(review_created_at)
-            .execute(&mut tx)
+        let done = self
+            .db
+            .writing(Scope::Platform, "UPDATE plugin_reviews SET reply = $1, replied_at = $2 WHERE plugin_id = $3 AND created_at = $4")
+            .bind((reply, self.clock.now_ms(), plugin, review_created_at))
+            .execute()
             .await?
             >= 1;
-        tx.commit().await?;
         Ok(done)
     }
 
     async fn record_event(&self, tenant: TenantId, plugin: &str, version: &str, kind: &str) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("INSERT INTO marketplace_events (plugin_id, version, tenant_id, kind, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(plugin)
-            .bind(version)
-            .bind(tenant)
-            .bind(kind)
-            .bind(self.clock.now_ms())
-            .execute(&mut tx)
+        self.db
+            .writing(Scope::Platform, "INSERT INTO marketplace_events (plugin_id, version, tenant_id, kind, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind((plugin, version, tenant, kind, self.clock.now_ms()))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn install_totals(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(|r| Ok((r.get("plugin_id")?, r.get("n")?))).collect()
+        self.db
+            .reading(Scope::Platform, "SELECT plugin_id, COUNT(DISTINCT tenant_id) AS n FROM marketplace_events WHERE kind = 'installed' GROUP BY plugin_id")
+            .all_as(|r| Ok((r.get("plugin_id")?, r.get("n")?)))
+            .await
     }
 
     async fn ever_installed(&self, tenant: TenantId, plugin: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let found: Option<String> = tx
-            .query("SELECT plugin_id FROM marketplace_events WHERE tenant_id = $1 AND plugin_id = $2 AND kind = 'installed' LIMIT 1")
-            .bind(tenant)
-            .bind(plugin)
-            .scalar(&mut tx)
+        let found: Option<String> = self
+            .db
+            .reading(Scope::Platform, "SELECT plugin_id FROM marketplace_events WHERE tenant_id = $1 AND plugin_id = $2 AND kind = 'installed' LIMIT 1")
+            .bind((tenant, plugin))
+            .scalar()
             .await?;
-        tx.commit().await?;
         Ok(found.is_some())
     }
 }
 
 fn publisher_row(r: &Row) -> Result<Publisher, StoreError> {
-    Ok(Publisher {
-        id: r.get::<String>("id")?,
-        name: r.get::<String>("name")?,
-        email: r.get::<String>("email")?,
-        status: r.get::<String>("status")?,
-        created_at: r.get::<i64>("created_at")?,
-    })
+    Ok(from_row!(r => Publisher { id, name, email, status, created_at }))
 }

@@ -1,6 +1,7 @@
 //! Storage of the notifications tenant administrators read.
 
 use super::sql::SqlMarketplaceStore;
+use crate::db::from_row;
 use crate::db::{Row, Scope};
 use crate::error::StoreError;
 use async_trait::async_trait;
@@ -40,32 +41,20 @@ pub trait NotificationStore: Send + Sync {
 }
 
 fn notification(r: &Row) -> Result<Notification, StoreError> {
-    Ok(Notification {
-        id: r.get::<String>("id")?,
-        kind: r.get::<String>("kind")?,
-        plugin_id: r.get::<String>("plugin_id")?,
-        version: r.get::<String>("version")?,
-        message: r.get::<String>("message")?,
-        created_at: r.get::<i64>("created_at")?,
-        read_at: r.get::<Option<i64>>("read_at")?,
-    })
+    Ok(from_row!(r => Notification { id, kind, plugin_id, version, message, created_at, read_at }))
 }
 
 #[async_trait]
 impl NotificationStore for SqlMarketplaceStore {
     async fn add_notification(&self, tenant: TenantId, n: &Notification) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        tx.query("INSERT INTO tenant_notifications (id, tenant_id, kind, plugin_id, version, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&n.id)
-            .bind(tenant)
-            .bind(&n.kind)
-            .bind(&n.plugin_id)
-            .bind(&n.version)
-            .bind(&n.message)
-            .bind(n.created_at)
-            .execute(&mut tx)
+        self.db
+            .writing(
+                Scope::Tenant(tenant),
+                "INSERT INTO tenant_notifications (id, tenant_id, kind, plugin_id, version, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind((&n.id, tenant, &n.kind, &n.plugin_id, &n.version, &n.message, n.created_at))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -86,9 +75,7 @@ impl NotificationStore for SqlMarketplaceStore {
         let found: Option<String> =
             tx.query("SELECT id FROM tenant_notifications WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).scalar(&mut tx).await?;
         tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND id = $3 AND read_at IS NULL")
-            .bind(now)
-            .bind(tenant)
-            .bind(id)
+            .bind((now, tenant, id))
             .execute(&mut tx)
             .await?;
         tx.commit().await?;
@@ -96,10 +83,12 @@ impl NotificationStore for SqlMarketplaceStore {
     }
 
     async fn mark_all_read(&self, tenant: TenantId, now: i64) -> Result<u64, StoreError> {
-        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
-        let done =
-            tx.query("UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL").bind(now).bind(tenant).execute(&mut tx).await?;
-        tx.commit().await?;
+        let done = self
+            .db
+            .writing(Scope::Tenant(tenant), "UPDATE tenant_notifications SET read_at = $1 WHERE tenant_id = $2 AND read_at IS NULL")
+            .bind((now, tenant))
+            .execute()
+            .await?;
         Ok(done)
     }
 }

@@ -1,6 +1,7 @@
 //! Storage of retentions: what uninstalls leave behind, kept, restored or purged.
 
 use super::sql::SqlMarketplaceStore;
+use crate::db::from_row;
 use crate::db::{Row, Scope};
 use crate::error::StoreError;
 use async_trait::async_trait;
@@ -90,18 +91,10 @@ pub trait RetentionStore: Send + Sync {
 }
 
 fn retention(r: &Row) -> Result<Retention, StoreError> {
-    Ok(Retention {
-        id: r.get::<String>("id")?,
-        plugin_id: r.get::<String>("plugin_id")?,
-        version: r.get::<String>("version")?,
-        collections: serde_json::from_str(&r.get::<String>("collections")?).map_err(anyhow::Error::from)?,
-        records: r.get::<i64>("records")?,
-        kv_keys: r.get::<i64>("kv_keys")?,
-        status: r.get::<String>("status")?,
-        created_at: r.get::<i64>("created_at")?,
-        purge_at: r.get::<i64>("purge_at")?,
-        closed_at: r.get::<Option<i64>>("closed_at")?,
-    })
+    Ok(from_row!(r => Retention {
+        id, plugin_id, version, collections = serde_json::from_str(&r.get::<String>("collections")?).map_err(anyhow::Error::from)?, records, kv_keys, status,
+        created_at, purge_at, closed_at
+    }))
 }
 
 const RETENTION_COLUMNS: &str = "id, plugin_id, version, collections, records, kv_keys, status, created_at, purge_at, closed_at";
@@ -144,8 +137,7 @@ impl RetentionStore for SqlMarketplaceStore {
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         let row = tx
             .query_built(format!("SELECT {RETENTION_COLUMNS}, export FROM plugin_retentions WHERE tenant_id = $1 AND id = $2"))
-            .bind(tenant)
-            .bind(id)
+            .bind((tenant, id))
             .fetch_optional(&mut tx)
             .await?;
         tx.commit().await?;
@@ -153,13 +145,12 @@ impl RetentionStore for SqlMarketplaceStore {
     }
 
     async fn due_retentions(&self, now: i64) -> Result<Vec<(TenantId, String)>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT tenant_id, id FROM plugin_retentions WHERE status = 'kept' AND purge_at <= $1 ORDER BY purge_at")
+        let rows = self
+            .db
+            .reading(Scope::Platform, "SELECT tenant_id, id FROM plugin_retentions WHERE status = 'kept' AND purge_at <= $1 ORDER BY purge_at")
             .bind(now)
-            .fetch_all(&mut tx)
+            .all()
             .await?;
-        tx.commit().await?;
         rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("id")?))).collect()
     }
 
@@ -169,17 +160,13 @@ impl RetentionStore for SqlMarketplaceStore {
         // finds it closed.
         let row = tx
             .query("SELECT plugin_id, collections FROM plugin_retentions WHERE id = $1 AND tenant_id = $2 AND status = 'kept' AND purge_at <= $3")
-            .bind(id)
-            .bind(tenant)
-            .bind(now)
+            .bind((id, tenant, now))
             .fetch_optional(&mut tx)
             .await?;
         let Some(row) = row else { return Ok(Purged::Nothing) };
         let closed = tx
             .query("UPDATE plugin_retentions SET status = 'purged', export = NULL, closed_at = $1 WHERE id = $2 AND tenant_id = $3 AND status = 'kept'")
-            .bind(now)
-            .bind(id)
-            .bind(tenant)
+            .bind((now, id, tenant))
             .execute(&mut tx)
             .await?;
         if closed == 0 {

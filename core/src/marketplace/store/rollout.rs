@@ -85,56 +85,35 @@ fn rollout_row(r: &Row) -> Result<Rollout, StoreError> {
 #[async_trait]
 impl RolloutStore for SqlMarketplaceStore {
     async fn insert_rollout(&self, r: &Rollout) -> Result<bool, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
         // The primary key (one rollout per version) and the unique index on running rollouts
         // (one per plugin) decide between concurrent inserts: the losers do nothing.
-        let inserted = tx
-            .query(
+        let inserted = self.db.writing(Scope::Platform,
                 "INSERT INTO plugin_rollouts (plugin_id, version, previous, steps, percent, state, threshold_bp, min_invocations, started_at, step_at, updated_at, note)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
             )
-        .bind(&r.plugin_id)
-        .bind(&r.version)
-        .bind(&r.previous)
-        .bind(serde_json::to_string(&r.steps).map_err(anyhow::Error::from)?)
-        .bind(i64::from(r.percent))
-        .bind(&r.state)
-        .bind(r.threshold_bp)
-        .bind(r.min_invocations)
-        .bind(r.started_at)
-        .bind(r.step_at)
-        .bind(r.updated_at)
-        .bind(&r.note)
-        .execute(&mut tx)
+        .bind((&r.plugin_id, &r.version, &r.previous, serde_json::to_string(&r.steps).map_err(anyhow::Error::from)?, i64::from(r.percent), &r.state, r.threshold_bp, r.min_invocations, r.started_at, r.step_at, r.updated_at, &r.note))
+        .execute()
             .await?;
-        tx.commit().await?;
         Ok(inserted > 0)
     }
 
     async fn rollouts(&self, plugin: Option<&str>) -> Result<Vec<Rollout>, StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        let rows = tx
-            .query("SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
+        self.db
+            .reading(Scope::Platform, "SELECT * FROM plugin_rollouts WHERE $1 IS NULL OR plugin_id = $1 ORDER BY started_at DESC, version DESC")
             .bind(plugin)
-            .fetch_all(&mut tx)
-            .await?;
-        tx.commit().await?;
-        rows.iter().map(rollout_row).collect()
+            .all_as(rollout_row)
+            .await
     }
 
     async fn update_rollout(&self, r: &Rollout) -> Result<(), StoreError> {
-        let mut tx = self.db.write(Scope::Platform).await?;
-        tx.query("UPDATE plugin_rollouts SET percent = $1, state = $2, step_at = $3, updated_at = $4, note = $5 WHERE plugin_id = $6 AND version = $7")
-            .bind(i64::from(r.percent))
-            .bind(&r.state)
-            .bind(r.step_at)
-            .bind(r.updated_at)
-            .bind(&r.note)
-            .bind(&r.plugin_id)
-            .bind(&r.version)
-            .execute(&mut tx)
+        self.db
+            .writing(
+                Scope::Platform,
+                "UPDATE plugin_rollouts SET percent = $1, state = $2, step_at = $3, updated_at = $4, note = $5 WHERE plugin_id = $6 AND version = $7",
+            )
+            .bind((i64::from(r.percent), &r.state, r.step_at, r.updated_at, &r.note, &r.plugin_id, &r.version))
+            .execute()
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -1,27 +1,15 @@
 //! `config`: the tenant's settings for the plugin (defaults from the manifest's settings).
 
-use super::Invocation;
+use super::invocation::Invocation;
 use super::socle::plugin::config::Host;
 use super::socle::plugin::types::HostError;
 use crate::plugins::store::PluginStore;
 use socle_marketplace::manifest::SettingDef;
 
-/// `config` as the linker registers it: the view below.
-pub struct Config;
-
-impl wasmtime::component::HasData for Config {
-    type Data<'a> = ConfigHost<'a>;
-}
-
-/// What `config` host calls reach.
-pub struct ConfigHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The plugin store (the tenant's settings).
-    pub store: &'a dyn PluginStore,
-    /// The settings the manifest declares (their defaults).
-    pub settings: &'a [SettingDef],
-}
+capability!(Config => ConfigHost {
+    #[doc = "The plugin store (the tenant's settings)."] store: dyn PluginStore,
+    #[doc = "The settings the manifest declares (their defaults)."] settings: [SettingDef]
+});
 
 impl Host for ConfigHost<'_> {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, HostError>> {

@@ -9,27 +9,16 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
+use super::WitFieldError;
+use super::invocation::Invocation;
 use super::socle::plugin::connectors::Host;
 use super::socle::plugin::types::HostError;
-use super::{Invocation, WitFieldError};
 use crate::config::PluginSettings;
 
-/// `connectors` as the linker registers it: the view below.
-pub struct Connectors;
-
-impl wasmtime::component::HasData for Connectors {
-    type Data<'a> = ConnectorsHost<'a>;
-}
-
-/// What `connectors` host calls reach.
-pub struct ConnectorsHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The guarded client.
-    pub client: &'a reqwest::Client,
-    /// The platform's connectors and private hosts.
-    pub settings: &'a PluginSettings,
-}
+capability!(Connectors => ConnectorsHost {
+    #[doc = "The guarded client."] client: reqwest::Client,
+    #[doc = "The platform's connectors and private hosts."] settings: PluginSettings
+});
 
 const MAX_INPUT: usize = 1024 * 1024;
 const MAX_ANSWER: usize = 5 * 1024 * 1024;

@@ -5,30 +5,17 @@ use std::sync::Arc;
 
 use socle_marketplace::manifest::{HookDef, HookKind};
 
-use super::Invocation;
+use super::invocation::Invocation;
 use super::socle::plugin::events::Host;
 use super::socle::plugin::types::HostError;
 use crate::clock::SharedClock;
 use crate::jobs::{JobStore, NewJob};
 
-/// `events` as the linker registers it: the view below.
-pub struct Events;
-
-impl wasmtime::component::HasData for Events {
-    type Data<'a> = EventsHost<'a>;
-}
-
-/// What `events` host calls reach.
-pub struct EventsHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The outbox.
-    pub jobs: &'a dyn JobStore,
-    /// Time.
-    pub clock: &'a SharedClock,
-    /// The action hooks of the tenant's plugins.
-    pub subscriptions: &'a [Subscription],
-}
+capability!(Events => EventsHost {
+    #[doc = "The outbox."] jobs: dyn JobStore,
+    #[doc = "Time."] clock: SharedClock,
+    #[doc = "The action hooks of the tenant's plugins."] subscriptions: [Subscription]
+});
 
 /// The job that runs one plugin action hook (see `plugins::hooks`).
 pub const ACTION_JOB: &str = "plugin.action";
@@ -46,7 +33,9 @@ pub struct Subscription {
 pub fn subscriptions<'a>(plugins: impl IntoIterator<Item = (&'a str, &'a [HookDef])>) -> Arc<[Subscription]> {
     plugins
         .into_iter()
-        .flat_map(|(plugin, hooks)| hooks.iter().filter(|h| h.kind == HookKind::Action).map(move |hook| Subscription { plugin: plugin.to_owned(), hook: hook.clone() }))
+        .flat_map(|(plugin, hooks)| {
+            hooks.iter().filter(|h| h.kind == HookKind::Action).map(move |hook| Subscription { plugin: plugin.to_owned(), hook: hook.clone() })
+        })
         .collect()
 }
 

@@ -8,29 +8,18 @@
 
 use uuid::Uuid;
 
-use super::PendingFile;
+use super::WitFieldError;
+use super::invocation::Invocation;
 use super::socle::plugin::files::{File, Host};
 use super::socle::plugin::types::HostError;
-use super::{Invocation, WitFieldError};
+use super::state::PendingFile;
 use crate::records::RecordEngine;
 use crate::records::RecordError;
 
-/// `files` as the linker registers it: the view below.
-pub struct Files;
-
-impl wasmtime::component::HasData for Files {
-    type Data<'a> = FilesHost<'a>;
-}
-
-/// What `files` host calls reach.
-pub struct FilesHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The records engine (files and the records they are attached to).
-    pub records: &'a RecordEngine,
-    /// Files the write being filtered attaches (filter hooks only).
-    pub pending: &'a [PendingFile],
-}
+capability!(Files => FilesHost {
+    #[doc = "The records engine (files and the records they are attached to)."] records: RecordEngine,
+    #[doc = "Files the write being filtered attaches (filter hooks only)."] pending: [PendingFile]
+});
 
 /// Largest file handed to a plugin: its linear memory is bounded (32 to 128 MiB by plan), and a
 /// partner parsing a file this size needs several times its size.

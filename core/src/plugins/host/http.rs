@@ -7,26 +7,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Invocation;
+use super::invocation::Invocation;
 use super::socle::plugin::http::{Host, Request, Response};
 use super::socle::plugin::types::HostError;
 
-/// `http` as the linker registers it: the view below.
-pub struct Http;
-
-impl wasmtime::component::HasData for Http {
-    type Data<'a> = HttpHost<'a>;
-}
-
-/// What `http` host calls reach.
-pub struct HttpHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The guarded client (private addresses refused at resolution).
-    pub client: &'a reqwest::Client,
-    /// Hosts allowed over plain HTTP and on private addresses (tests, on-premise).
-    pub allow_private_hosts: &'a [String],
-}
+capability!(Http => HttpHost {
+    #[doc = "The guarded client (private addresses refused at resolution)."] client: reqwest::Client,
+    #[doc = "Hosts allowed over plain HTTP and on private addresses (tests, on-premise)."] allow_private_hosts: [String]
+});
 
 const MAX_REQUEST_BODY: usize = 5 * 1024 * 1024;
 const MAX_RESPONSE_BODY: usize = 10 * 1024 * 1024;

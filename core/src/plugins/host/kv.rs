@@ -1,25 +1,12 @@
 //! `kv`: a store private to the plugin and the tenant.
 
-use super::Invocation;
+use super::invocation::Invocation;
 use super::socle::plugin::kv::Host;
 use super::socle::plugin::types::HostError;
 use crate::plugins::store::PluginStore;
 use crate::plugins::store::{KV_QUOTA_BYTES, KV_QUOTA_KEYS, KvExpect, KvWrite};
 
-/// `kv` as the linker registers it: the view below.
-pub struct Kv;
-
-impl wasmtime::component::HasData for Kv {
-    type Data<'a> = KvHost<'a>;
-}
-
-/// What `kv` host calls reach.
-pub struct KvHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The plugin store (its kv).
-    pub store: &'a dyn PluginStore,
-}
+capability!(Kv => KvHost { #[doc = "The plugin store (its kv)."] store: dyn PluginStore });
 
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 1024 * 1024;

@@ -1,20 +1,9 @@
 //! `log`: lines tagged with the plugin, its version and the tenant.
 
-use super::Invocation;
+use super::invocation::Invocation;
 use super::socle::plugin::log::{Host, Level};
 
-/// `log` as the linker registers it: the view below.
-pub struct Log;
-
-impl wasmtime::component::HasData for Log {
-    type Data<'a> = LogHost<'a>;
-}
-
-/// What `log` host calls reach.
-pub struct LogHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-}
+capability!(Log => LogHost {  });
 
 impl Host for LogHost<'_> {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {

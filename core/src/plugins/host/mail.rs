@@ -2,25 +2,13 @@
 //! only (a subject and a plain-text message): the platform's own templates carry links (password
 //! resets, records) a plugin must not be able to forge under the tenant's name.
 
+use super::WitFieldError;
+use super::invocation::Invocation;
 use super::socle::plugin::mail::Host;
 use super::socle::plugin::types::HostError;
-use super::{Invocation, WitFieldError};
 use crate::mail::Mailer;
 
-/// `mail` as the linker registers it: the view below.
-pub struct Mail;
-
-impl wasmtime::component::HasData for Mail {
-    type Data<'a> = MailHost<'a>;
-}
-
-/// What `mail` host calls reach.
-pub struct MailHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// Mails in the tenant's brand.
-    pub mailer: &'a Mailer,
-}
+capability!(Mail => MailHost { #[doc = "Mails in the tenant's brand."] mailer: Mailer });
 
 /// The template plugins may send.
 pub const PLUGIN_TEMPLATE: &str = "notification";

@@ -6,28 +6,16 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::WitFieldError;
+use super::invocation::Invocation;
 use super::socle::plugin::records::Host;
 use super::socle::plugin::records::RecordQuery;
 use super::socle::plugin::types::{BulkResult, HostError, Page, Record};
-use super::{Invocation, WitFieldError};
 use crate::records::RecordEngine;
 use crate::records::engine::BulkOp;
 use crate::records::{Filter, Op, Query, Sort};
 
-/// `records` as the linker registers it: the view below.
-pub struct Records;
-
-impl wasmtime::component::HasData for Records {
-    type Data<'a> = RecordsHost<'a>;
-}
-
-/// What `records` host calls reach.
-pub struct RecordsHost<'a> {
-    /// The invocation.
-    pub inv: &'a mut Invocation,
-    /// The records engine.
-    pub records: &'a RecordEngine,
-}
+capability!(Records => RecordsHost { #[doc = "The records engine."] records: RecordEngine });
 
 fn record(r: crate::records::Record) -> Record {
     Record {
