@@ -141,8 +141,32 @@
       selectionChanged();
     } else if (t.matches("[data-mass-op]")) {
       massOperationChanged(t);
+    } else if (t.matches("[data-narrows]")) {
+      narrowChoices(t);
     }
   });
+
+  // A choice that narrows another (a user type, the roles that fit it): options of the target
+  // whose `data-for` does not list the chosen value are hidden and disabled, the first fitting
+  // one is chosen; blocks marked `data-shown-for="<id>=<value>"` show only for that value.
+  function narrowChoices(select) {
+    var target = document.getElementById(select.getAttribute("data-narrows"));
+    if (target) {
+      var first = null;
+      Array.prototype.forEach.call(target.options, function (o) {
+        var fits = !o.hasAttribute("data-for") || o.getAttribute("data-for").split(" ").indexOf(select.value) >= 0;
+        o.hidden = !fits;
+        o.disabled = !fits;
+        if (fits && !first) first = o;
+      });
+      if (target.selectedOptions.length === 0 || target.selectedOptions[0].disabled) { if (first) first.selected = true; }
+    }
+    document.querySelectorAll("[data-shown-for^='" + select.id + "=']").forEach(function (block) {
+      var shown = block.getAttribute("data-shown-for") === select.id + "=" + select.value;
+      block.hidden = !shown;
+      block.querySelectorAll("select, input").forEach(function (el) { el.disabled = !shown; });
+    });
+  }
 
   // ---- admin forms and buttons bound to the JSON API ----
   function setPath(target, path, value) {
@@ -346,5 +370,8 @@
   document.addEventListener("htmx:sendError", function () {
     toast(document.body.getAttribute("data-lang") === "en" ? "The server could not be reached." : "Le serveur est injoignable.", "error");
   });
-  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); panelOpened(); selectionChanged(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    localizeTimes(document); panelOpened(); selectionChanged();
+    document.querySelectorAll("[data-narrows]").forEach(narrowChoices);
+  });
 })();

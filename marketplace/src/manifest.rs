@@ -353,6 +353,9 @@ pub struct PanelDef {
     /// Shown on records of this collection (or on the home page when absent).
     #[serde(default)]
     pub collection: Option<String>,
+    /// Permission a user needs to see it (`equipe`: the tenant's team, never its clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
 }
 
 /// A view of a collection.
@@ -374,6 +377,10 @@ pub struct ViewDef {
     /// Sort, `field` or `-field`.
     #[serde(default)]
     pub sort: Option<String>,
+    /// Permission a user needs to see it (`equipe`: an internal view the tenant's clients never
+    /// see).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
 }
 
 /// A setting.
@@ -612,6 +619,15 @@ impl Manifest {
             }
             if let Some(p) = &action.permission {
                 check_permission(p).map_err(|m| SchemaError::new(format!("actions[{i}].permission"), m))?;
+            }
+        }
+        for (kind, permissions) in
+            [("panels", self.panels.iter().map(|p| &p.permission).collect::<Vec<_>>()), ("views", self.views.iter().map(|v| &v.permission).collect::<Vec<_>>())]
+        {
+            for (i, permission) in permissions.into_iter().enumerate() {
+                if let Some(p) = permission {
+                    check_permission(p).map_err(|m| SchemaError::new(format!("{kind}[{i}].permission"), m))?;
+                }
             }
         }
         for (i, setting) in self.settings.iter().enumerate() {

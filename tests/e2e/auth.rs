@@ -249,3 +249,32 @@ async fn a_forgotten_password_is_reset_from_a_mailed_link() {
     assert!(done.text().await.unwrap().contains("Mot de passe modifié"));
     assert_eq!(t.browser().login("acme", "claire@acme.fr", "my new mailed passphrase").await.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_new_user_is_invited_by_mail_to_choose_a_password_and_signs_in() {
+    let smtp = socle_tests::SmtpSink::start();
+    let t = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = t.create_tenant("acme", "Acme Télécom").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let body = serde_json::json!({ "email": "lea@acme.fr", "display_name": "Léa Martin", "user_type": "interne", "roles": ["support_n1"] });
+    let (status, created) = admin.api(reqwest::Method::POST, "acme", "/admin/users", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["invited"], true, "{created}");
+    assert!(created.get("generated_password").is_none(), "no password travels back when the person chooses theirs: {created}");
+    t.worker().run_until_idle().await.unwrap();
+    let mails = smtp.wait_for(1).await;
+    assert_eq!((mails[0].to.clone(), mails[0].header("Subject").unwrap()), (vec!["lea@acme.fr".to_owned()], "Votre accès à Acme Télécom".to_owned()));
+    let text = mails[0].decoded();
+    assert!(text.contains("Bonjour Léa Martin") && text.contains("lea@acme.fr") && text.contains("valable 7 jours"), "{text}");
+    let prefix = "http://acme.localhost:8080/reset-password?token=";
+    let start = text.find(prefix).expect("a link to choose a password") + prefix.len();
+    let token: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    // Still valid six days later (a reset link lasts an hour).
+    t.clock.advance(std::time::Duration::from_secs(6 * 24 * 3600));
+    let browser = t.browser();
+    let page = format!("/t/acme/reset-password?token={token}");
+    let done = browser.submit(&page, "/t/acme/reset-password", &[("token", &token), ("password", "ma phrase de passe choisie")]).await;
+    assert!(done.text().await.unwrap().contains("Mot de passe modifié"));
+    assert_eq!(t.browser().login("acme", "lea@acme.fr", "ma phrase de passe choisie").await.status(), StatusCode::SEE_OTHER);
+}

@@ -101,10 +101,17 @@ async fn roles_must_fit_the_user_type() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{response}");
     assert_eq!(response["errors"][0]["field"], "roles");
     assert!(response["errors"][0]["detail"].as_str().unwrap().contains("cannot be given to a `client` user"));
+    // A client belongs to a customer account of the tenant, named at creation.
     let body = json!({ "email": "client@boulangerie.fr", "display_name": "Boulangerie", "user_type": "client", "roles": ["client"] });
+    let (status, response) = admin.api(Method::POST, "acme", "/admin/users", Some(body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{response}");
+    assert_eq!(response["errors"][0]["field"], "account", "{response}");
+    let (_, account) = admin.api(Method::POST, "acme", "/records/customer_account", Some(json!({ "name": "Boulangerie Kerjean" }))).await;
+    let body = json!({ "email": "client@boulangerie.fr", "display_name": "Boulangerie", "user_type": "client", "roles": ["client"], "account": account["id"], "invite": false });
     let (status, response) = admin.api(Method::POST, "acme", "/admin/users", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{response}");
     assert!(response["generated_password"].as_str().unwrap().len() >= 16);
+    assert_eq!((response["invited"].as_bool(), response["user"]["account_id"].clone()), (Some(false), account["id"].clone()), "{response}");
     let unknown = json!({ "email": "x@acme.fr", "display_name": "X", "user_type": "interne", "roles": ["pdg"] });
     let (status, response) = admin.api(Method::POST, "acme", "/admin/users", Some(unknown)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -198,6 +198,21 @@ async fn a_field_someone_else_changed_meanwhile_shows_a_conflict_and_other_field
     let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
     assert_eq!((record["data"]["subject"].as_str(), record["data"]["priority"].as_i64()), (Some("Standard en panne depuis 9h"), Some(1)));
 
+    // Her page now holds the record's newer version (the priority save moved it on), but her
+    // subject input still holds her own text: sending it again, as a click elsewhere does, is
+    // still a conflict: nothing is overwritten until she chooses.
+    let version = record["version"].as_i64().unwrap().to_string();
+    let (_, html, _) = htmx_post(
+        &claire,
+        "acme",
+        &format!("/c/custom.ticket/{id}/fields/subject"),
+        &[("value", "Standard HS"), ("version", &version), ("original", "Standard en panne")],
+    )
+    .await;
+    assert!(html.contains("class=\"conflict\"") && !html.contains("Enregistré"), "{html}");
+    let (_, record) = claire.api(Method::GET, "acme", &format!("/records/custom.ticket/{id}"), None).await;
+    assert_eq!(record["data"]["subject"], "Standard en panne depuis 9h", "the colleague's value is kept");
+
     // "Keep mine" sends her value again with the current version: it wins, knowingly.
     let version = record["version"].as_i64().unwrap().to_string();
     let (_, html, _) = htmx_post(
@@ -590,4 +605,39 @@ async fn static_assets_travel_gzipped_to_browsers_that_accept_it() {
         let refused = browser.client().get(&url).header("accept-encoding", "gzip;q=0").send().await.unwrap();
         assert!(refused.headers().get("content-encoding").is_none());
     }
+}
+
+#[tokio::test]
+async fn a_french_decimal_is_read_as_such_shown_as_understood_and_the_margin_follows_on_screen() {
+    let t = TestApp::spawn().await;
+    let acme = setup(&t).await;
+    t.app.records.registry.install(acme.id, "custom:offers", &SchemaFile::parse(crate::records::OFFERS).unwrap(), &Actor::system("test")).await.unwrap();
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    let euros = |cents: i64| json!({ "amount": cents, "currency": "EUR" });
+    let offer = create(&direction, "custom.offer", json!({ "label": "Mobile 5 Go", "sale_price": euros(1200), "purchase_price": euros(690) })).await;
+    let id = offer["id"].as_str().unwrap();
+
+    // Amounts are typed in a text input with a decimal keypad, never a locale-dependent number
+    // input; the margin is shown, not offered for typing.
+    let (_, html) = page(&direction, &format!("/t/acme/c/custom.offer/{id}")).await;
+    let input = html.split("id=\"in-sale_price\"").nth(1).and_then(|rest| rest.split('>').next()).unwrap_or_default().to_owned();
+    assert!(input.contains("inputmode=\"decimal\"") && !html.contains("type=\"number\""), "{input}");
+    assert!(html.contains("<p class=\"readonly\" id=\"in-margin\">5,10"), "{html}");
+
+    let (status, html, _) =
+        htmx_post(&direction, "acme", &format!("/c/custom.offer/{id}/fields/sale_price"), &[("value", "14,90"), ("version", "1"), ("original", "12.00")]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Enregistré : 14,90"), "the value understood is said back: {html}");
+    assert!(html.contains("id=\"in-margin\" hx-swap-oob=\"true\">8,00"), "the margin follows on screen: {html}");
+    let (_, record) = direction.api(Method::GET, "acme", &format!("/records/custom.offer/{id}"), None).await;
+    assert_eq!((record["data"]["sale_price"].clone(), record["data"]["margin"].clone()), (euros(1490), euros(800)), "{record}");
+    // What cannot be read as an amount is refused, never guessed.
+    for typed in ["1.490,00", "14,9,0", "quatorze"] {
+        let (_, html, _) =
+            htmx_post(&direction, "acme", &format!("/c/custom.offer/{id}/fields/sale_price"), &[("value", typed), ("version", "2"), ("original", "14.90")])
+                .await;
+        assert!(!html.contains("Enregistré"), "{typed}: {html}");
+    }
+    let (_, record) = direction.api(Method::GET, "acme", &format!("/records/custom.offer/{id}"), None).await;
+    assert_eq!(record["data"]["sale_price"], euros(1490));
 }

@@ -97,6 +97,43 @@ on = ["create", "update"]
 to = "requester"
 "#;
 
+/// Prices with a derived margin: the margin declares no permission of its own, yet it is as
+/// hidden as the purchase price it is computed from.
+pub(crate) const OFFERS: &str = r#"
+[[collections]]
+name = "custom.offer"
+label = { fr = "Offres", en = "Offers" }
+label_one = { fr = "Offre", en = "Offer" }
+title_field = "label"
+
+[[collections.fields]]
+name = "label"
+type = "text"
+label = "Libellé"
+required = true
+
+[[collections.fields]]
+name = "sale_price"
+type = "money"
+label = "Prix de vente"
+currency = "EUR"
+
+[[collections.fields]]
+name = "purchase_price"
+type = "money"
+label = "Prix d'achat"
+currency = "EUR"
+read_permission = "voir_marge"
+write_permission = "voir_marge"
+
+[[collections.fields]]
+name = "margin"
+type = "money"
+label = "Marge"
+currency = "EUR"
+compute = "sale_price - purchase_price"
+"#;
+
 async fn setup(t: &TestApp) -> Tenant {
     let acme = t.create_tenant("acme", "Acme Télécom").await;
     let schema = SchemaFile::parse(TICKETS).unwrap();
@@ -689,4 +726,49 @@ async fn openapi_describes_the_api_and_the_callers_collections() {
     assert!(schemas["collection.custom.ticket"]["properties"]["subject"].is_object());
     assert!(schemas["collection.catalogue_item"]["properties"].get("purchase_price").is_none(), "N1 cannot see the margin field");
     assert!(schemas["collection.catalogue_item"]["properties"]["sale_price"].is_object());
+}
+
+fn euros(cents: i64) -> Value {
+    json!({ "amount": cents, "currency": "EUR" })
+}
+
+#[tokio::test]
+async fn a_computed_margin_follows_the_prices_cannot_be_typed_and_stays_as_hidden_as_its_inputs() {
+    let t = TestApp::spawn().await;
+    let acme = setup(&t).await;
+    t.app.records.registry.install(acme.id, "custom:offers", &SchemaFile::parse(OFFERS).unwrap(), &Actor::system("test")).await.unwrap();
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    let offer = create(&direction, "custom.offer", json!({ "label": "Mobile 5 Go", "sale_price": euros(1200), "purchase_price": euros(690) })).await;
+    assert_eq!(offer["data"]["margin"], euros(510), "{offer}");
+    let id = offer["id"].as_str().unwrap();
+    let path = format!("/records/custom.offer/{id}");
+
+    // The sale price moves: the margin follows in the same write.
+    let (status, raised) = direction.api(Method::PATCH, "acme", &path, Some(json!({ "sale_price": euros(1490) }))).await;
+    assert_eq!(status, StatusCode::OK, "{raised}");
+    assert_eq!(raised["data"]["margin"], euros(800), "{raised}");
+    // It cannot be typed, on create or update; the error says why.
+    let (status, refused) = direction.api(Method::PATCH, "acme", &path, Some(json!({ "margin": euros(1) }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.to_string().contains("is computed (sale_price - purchase_price)"), "{refused}");
+    let (status, refused) =
+        direction.api(Method::POST, "acme", "/records/custom.offer", Some(json!({ "label": "Fibre", "sale_price": euros(3000), "margin": euros(3000) }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    // No purchase price: no margin at all rather than a wrong one.
+    let (_, cleared) = direction.api(Method::PATCH, "acme", &path, Some(json!({ "purchase_price": null }))).await;
+    assert!(cleared["data"].get("margin").is_none(), "{cleared}");
+    direction.api(Method::PATCH, "acme", &path, Some(json!({ "purchase_price": euros(690) }))).await;
+
+    // Support N1 may not read the purchase price, so not the margin derived from it either,
+    // though the margin declares no permission: not in the record, the list, nor the schema.
+    let n1 = t.logged_in("acme", "lucas@acme.fr").await;
+    let (status, seen) = n1.api(Method::PATCH, "acme", &path, Some(json!({ "sale_price": euros(1500) }))).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert!(seen["data"].get("margin").is_none() && seen["data"].get("purchase_price").is_none(), "{seen}");
+    let (_, list) = n1.api(Method::GET, "acme", "/records/custom.offer", None).await;
+    assert!(!list.to_string().contains("margin") && !list.to_string().contains("810"), "{list}");
+    let (_, collection) = n1.api(Method::GET, "acme", "/collections/custom.offer", None).await;
+    assert!(!collection.to_string().contains("\"margin\""), "{collection}");
+    let (_, mine) = direction.api(Method::GET, "acme", &path, None).await;
+    assert_eq!(mine["data"]["margin"], euros(810), "N1's price change moved the margin Direction sees: {mine}");
 }

@@ -498,3 +498,91 @@ async fn upgrading_helpdesk_to_a_new_minor_under_telecom_keeps_all_data() {
     let (status, body) = admin.api(Method::POST, slug, &format!("/records/helpdesk.ticket/{ticket}/transitions/start"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn a_helpdesk_client_does_what_a_client_may_and_nothing_the_team_does() {
+    let t = TestApp::spawn().await;
+    let partner = Partner::new(&t).await;
+    partner.publish(&t, &package("helpdesk", |t| t)).await;
+    let (tenant, admin) = tenant_with_admin(&t, "agence").await;
+    let slug = "agence";
+    install(&admin, slug, "helpdesk").await;
+    let durand = id(&create(&admin, slug, "customer_account", json!({ "name": "Durand Immobilier" })).await);
+    let project = id(&create(&admin, slug, "helpdesk.project", json!({ "name": "Site vitrine", "client": durand, "contact_email": "marc@durand.fr" })).await);
+    let marc = user(&t, &tenant, &admin, "marc@durand.fr", "client", "client", Some(&durand)).await;
+    let thomas = user(&t, &tenant, &admin, "thomas@agence.fr", "interne", "support_n1", None).await;
+    let paul = user(&t, &tenant, &admin, "paul@partenaire.fr", "partenaire", "partenaire", None).await;
+
+    // Marc opens a ticket on his project with what a client gives: subject, description, type.
+    let ticket =
+        create(&marc, slug, "helpdesk.ticket", json!({ "project": project, "subject": "Le formulaire ne part plus", "ticket_type": "maintenance" })).await;
+    let ticket = id(&ticket);
+    let path = format!("/records/helpdesk.ticket/{ticket}");
+    // The team's fields are not his to set, on create or later.
+    for (field, value) in [
+        ("level", json!("n2")),
+        ("sla_minutes", json!(99_999)),
+        ("assignee", json!("marc@durand.fr")),
+        ("resolved_at", json!("2026-12-04T10:00:00Z")),
+        ("sla_breached", json!(false)),
+        ("unread", json!(false)),
+    ] {
+        let (status, body) = marc.api(Method::PATCH, slug, &path, Some(json!({ field: value }))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{field}: {body}");
+        let (status, body) =
+            marc.api(Method::POST, slug, "/records/helpdesk.ticket", Some(json!({ "project": project, "subject": "Essai", field: value }))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{field} on create: {body}");
+    }
+    // Nor the team's transitions and actions: taking charge, escalating, marking read.
+    let (status, body) = marc.api(Method::POST, slug, &format!("{path}/transitions/start"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    for (name, params) in [("escalate", json!({ "reason": "je veux N2" })), ("mark_read", json!({}))] {
+        let (status, body) =
+            marc.api(Method::POST, slug, &format!("/x/helpdesk/actions/{name}"), Some(json!({ "ids": [ticket.clone()], "params": params }))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+    }
+    // Nor the agency's project.
+    let (status, body) = marc.api(Method::PATCH, slug, &format!("/records/helpdesk.project/{project}"), Some(json!({ "name": "Mon projet" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = marc.api(Method::POST, slug, "/records/helpdesk.project", Some(json!({ "name": "Autre", "client": durand }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // What he may do still works: reply, resolve his own ticket.
+    create(&marc, slug, "helpdesk.reply", json!({ "ticket": ticket, "body": "Merci de regarder." })).await;
+    let (_, now) = marc.api(Method::GET, slug, &path, None).await;
+    assert_eq!(now["data"]["level"], "n1", "{now}");
+
+    // His screens offer none of it: no internal view, no team field in the creation form, no
+    // team button on the ticket.
+    let list = html(&marc, &format!("/t/{slug}/c/helpdesk.ticket")).await;
+    for internal in ["Tickets N2", "Messages clients non lus", "Tickets urgents en cours", "Tickets en retard", "Tickets par client"] {
+        assert!(!list.contains(internal), "{internal} shown to a client: {list}");
+    }
+    assert!(list.contains("Tickets par projet"), "{list}");
+    let form = html(&marc, &format!("/t/{slug}/c/helpdesk.ticket/new")).await;
+    for internal in ["name=\"level\"", "name=\"sla_minutes\"", "name=\"assignee\"", "name=\"unread\"", "name=\"resolved_at\"", "name=\"sla_breached\""] {
+        assert!(!form.contains(internal), "{internal} in the client's form: {form}");
+    }
+    assert!(form.contains("name=\"subject\"") && form.contains("name=\"ticket_type\""), "{form}");
+    let panel = html(&marc, &format!("/t/{slug}/c/helpdesk.ticket/{ticket}")).await;
+    assert!(!panel.contains("Prendre en charge") && !panel.contains("Escalader") && !panel.contains("Marquer comme lu"), "{panel}");
+    assert!(panel.contains("Marquer résolu"), "{panel}");
+
+    // The team does all of it.
+    let (status, body) = thomas.api(Method::POST, slug, &format!("{path}/transitions/start"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    action(&thomas, slug, "helpdesk", "escalate", std::slice::from_ref(&ticket), json!({ "reason": "bug serveur" })).await;
+    let (status, body) = thomas.api(Method::PATCH, slug, &path, Some(json!({ "assignee": "thomas@agence.fr" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let team_panel = html(&thomas, &format!("/t/{slug}/c/helpdesk.ticket/{ticket}")).await;
+    assert!(team_panel.contains("Marquer comme lu"), "{team_panel}");
+
+    // A partner who may only read records cannot change one through a plugin action either.
+    let (status, body) = paul.api(Method::POST, slug, "/x/helpdesk/actions/mark_read", Some(json!({ "ids": [ticket.clone()], "params": {} }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let paul_panel = html(&paul, &format!("/t/{slug}/c/helpdesk.ticket/{ticket}")).await;
+    assert!(!paul_panel.contains("Marquer comme lu") && !paul_panel.contains("Escalader"), "{paul_panel}");
+}
+
+async fn html(browser: &Browser, path: &str) -> String {
+    browser.get(path).await.text().await.unwrap()
+}

@@ -101,7 +101,6 @@ pub mod names {
     }
 }
 
-
 /// One casbin rule of one tenant: `p, sub, dom, obj, act` or `g, user, role, dom`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rule {

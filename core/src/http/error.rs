@@ -201,7 +201,10 @@ impl From<crate::plugins::uses::UseError> for ApiError {
             UseError::Invalid(invalid) => invalid.into(),
             UseError::Forbidden(message) => Self::forbidden(message),
             UseError::Records(err) => err.into(),
-            UseError::Refused(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", message),
+            UseError::Refused { plugin, reason } => {
+                tracing::info!(plugin = %plugin, reason = %reason, "a plugin refused");
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", reason)
+            }
             UseError::Failed(err) => err.into(),
             UseError::Unexpected(message) => Self::new(StatusCode::BAD_GATEWAY, "plugin_failed", message),
             UseError::Platform(err) => err.into(),

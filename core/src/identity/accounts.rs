@@ -23,6 +23,8 @@ use crate::mail::Mailer;
 
 /// Password reset links work this long.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
+/// How long an invitation's link to choose a first password stays valid.
+pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Failed logins from one address to one tenant within this window…
 const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// …beyond this count are refused until the window ends.
@@ -254,8 +256,23 @@ impl Accounts {
 
     /// Creates a reset token for a user and returns the link to send them.
     pub async fn start_password_reset(&self, tenant: &Tenant, user: &User, by: &Actor) -> Result<String, StoreError> {
+        self.password_link(tenant, user, RESET_TTL, by).await
+    }
+
+    /// Mails a new user the invitation to choose their password (a one-time link valid for
+    /// [`INVITE_TTL`]), in their language and the tenant's brand; `by_name` says who invited them.
+    pub async fn invite(&self, tenant: &Tenant, user: &User, by_name: &str, by: &Actor) -> Result<(), StoreError> {
+        let link = self.password_link(tenant, user, INVITE_TTL, by).await?;
+        let locale = user.locale.unwrap_or(tenant.locale);
+        let vars = serde_json::json!({ "name": user.display_name, "link": link, "email": user.email, "by": by_name });
+        let request = crate::mail::MailRequest { recipient: &user.email, template: "invitation", locale, vars: &vars, record_id: None, dedupe: None };
+        self.mailer.queue(tenant, request).await?;
+        Ok(())
+    }
+
+    async fn password_link(&self, tenant: &Tenant, user: &User, ttl: Duration, by: &Actor) -> Result<String, StoreError> {
         let token = random_token();
-        let expires_at = self.clock.now_ms() + i64::try_from(RESET_TTL.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = self.clock.now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         self.users.create_reset(tenant.id, user.id, &token_hash(&token), expires_at, by).await?;
         Ok(format!("{}/reset-password?token={token}", self.settings.tenant_url(tenant.slug.as_str())))
     }

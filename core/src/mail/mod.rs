@@ -21,6 +21,7 @@ pub const SEND_JOB: &str = "mail.send";
 const LAYOUT: &str = include_str!("../../templates/mail/layout.html");
 const BUILT_IN: &[(&str, &str)] = &[
     ("password_reset", include_str!("../../templates/mail/password_reset.toml")),
+    ("invitation", include_str!("../../templates/mail/invitation.toml")),
     ("record_changed", include_str!("../../templates/mail/record_changed.toml")),
     ("notification", include_str!("../../templates/mail/notification.toml")),
 ];

@@ -1,7 +1,8 @@
 //! A user using a plugin: running one of its actions on records, or showing one of its panels.
 //! The checks live here once, for the JSON API and the portal alike: the plugin must be
-//! installed and declare the action or panel, the user hold the action's permission and read
-//! every record it names (of the declared collection), and the parameters fit the declared form.
+//! installed and declare the action or panel, the user hold the action's permission and be allowed
+//! to change every record an action names (read, for a panel's record; of the declared collection),
+//! and the parameters fit the declared form.
 
 use std::sync::Arc;
 
@@ -38,9 +39,15 @@ pub enum UseError {
     /// A record it names cannot be read (missing, hidden, of another collection).
     #[error(transparent)]
     Records(#[from] RecordError),
-    /// The plugin ran and said no, with its reason.
-    #[error("{0}")]
-    Refused(String),
+    /// The plugin ran and said no: its reason is for the user, in the plugin's words (the plugin
+    /// is named in the logs and the admin's receipts, not on the user's screen).
+    #[error("{reason}")]
+    Refused {
+        /// The plugin (`telecom@1.1.0`).
+        plugin: String,
+        /// Its reason.
+        reason: String,
+    },
     /// The plugin could not run (busy, trapped, timed out).
     #[error(transparent)]
     Failed(#[from] PluginError),
@@ -87,18 +94,16 @@ impl PluginRuntime {
             let message = if declared.mass { "give 1 to 1000 record ids" } else { "this action runs on one record at a time" };
             return Err(ValidationError::new("ids", message).into());
         }
-        if let Some(permission) = &declared.permission {
-            let holds = match user_of(caller) {
-                Some(user) => self.services().authz.has_permission(tenant.id, user, permission).await?,
-                None => false,
-            };
-            if !holds {
-                return Err(UseError::Forbidden(format!("running `{action}` needs the permission `{permission}`")));
-            }
+        let records = &self.services().records;
+        if let Some(permission) = &declared.permission
+            && (user_of(caller).is_none() || !records.holds(caller, permission).await?)
+        {
+            return Err(UseError::Forbidden(format!("running `{action}` needs the permission `{permission}`")));
         }
+        // An action changes the records it runs on: the user must be allowed to change each one.
         for id in &ids {
             let id = Uuid::parse_str(id).map_err(|_| ValidationError::new("ids", format!("`{id}` is not a record id")))?;
-            self.services().records.get_fields(caller, RecordRef::new(&declared.collection, id)).await?;
+            records.check_update(caller, RecordRef::new(&declared.collection, id)).await?;
         }
         let mut params = Map::new();
         for field in &declared.params {
@@ -115,7 +120,7 @@ impl PluginRuntime {
         let call = Call::RunAction { action: action.to_owned(), ids, params: Value::Object(params).to_string() };
         match self.call(tenant, &plugin, call, user_of(caller).map(|u| format!("user:{u}"))).await? {
             Output::Text(Ok(json)) => Ok(serde_json::from_str::<Value>(&json).unwrap_or(Value::Null)),
-            Output::Text(Err(reason)) => Err(UseError::Refused(format!("{}: {reason}", plugin.label()))),
+            Output::Text(Err(reason)) => Err(UseError::Refused { plugin: plugin.label(), reason }),
             _ => Err(UseError::Unexpected("the action answered something else".into())),
         }
     }
@@ -126,6 +131,11 @@ impl PluginRuntime {
     pub async fn render_panel(&self, tenant: &Arc<Tenant>, caller: &Caller, plugin_id: &str, panel: &str, record: Option<&str>) -> Result<String, UseError> {
         let plugin = self.installed_plugin(tenant, plugin_id).await?;
         let declared = declared(&plugin, "panel", panel, plugin.manifest.panels.iter().find(|p| p.name == panel))?;
+        if let Some(permission) = &declared.permission
+            && !self.services().records.holds(caller, permission).await?
+        {
+            return Err(UseError::Forbidden(format!("showing `{panel}` needs the permission `{permission}`")));
+        }
         if let Some(record) = record {
             let id = Uuid::parse_str(record).map_err(|_| RecordError::NotFound(format!("record `{record}` does not exist")))?;
             let at = match declared.collection.as_deref() {
@@ -137,7 +147,7 @@ impl PluginRuntime {
         let call = Call::Panel { panel: panel.to_owned(), record_id: record.map(str::to_owned) };
         match self.call(tenant, &plugin, call, user_of(caller).map(|u| format!("user:{u}"))).await? {
             Output::Text(Ok(html)) => Ok(html),
-            Output::Text(Err(reason)) => Err(UseError::Refused(format!("{}: {reason}", plugin.label()))),
+            Output::Text(Err(reason)) => Err(UseError::Refused { plugin: plugin.label(), reason }),
             _ => Err(UseError::Unexpected("the panel answered something else".into())),
         }
     }

@@ -4,13 +4,19 @@
 
 use std::collections::HashSet;
 
-use socle_marketplace::schema::{CollectionDef, FieldDef, TransitionDef};
+use socle_marketplace::schema::{CollectionDef, FieldDef, TransitionDef, compute};
 use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, TenantId};
 use uuid::Uuid;
 
 use super::RecordError;
 use crate::authz::{Authorizer, names};
+
+/// The permission of the tenant's own people (`equipe`): held by every user who is not a client
+/// (staff, technicians, partners, resellers), by plugins and by the platform, never by a client,
+/// whatever their roles. Schemas put it on what only the team may set or do: a ticket's level and
+/// assignee, its "take charge" transition, an internal view.
+pub const STAFF: &str = "equipe";
 
 /// The identity behind a record operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +152,11 @@ impl<'a> Access<'a> {
     }
 
     /// Whether the caller holds `permission`.
+    /// [`STAFF`] is not granted through roles: every user who is not a client holds it.
     pub async fn has(&self, permission: &str) -> Result<bool, RecordError> {
+        if permission == STAFF {
+            return Ok(!matches!(self.caller.principal, Principal::User { user_type: UserType::Client, .. }));
+        }
         match self.caller.subject() {
             None => Ok(true),
             Some(subject) => Ok(self.authz.enforce(self.caller.tenant, &subject, &names::permission(permission), crate::authz::USE).await?),
@@ -192,12 +202,25 @@ impl<'a> Access<'a> {
     }
 
     /// The fields of `collection` the caller may read.
+    ///
+    /// A computed field is readable only with every field it is derived from: a margin derived
+    /// from a hidden purchase price stays hidden, whatever the margin itself declares.
     pub async fn readable(&self, collection: &CollectionDef) -> Result<HashSet<String>, RecordError> {
         let mut fields = HashSet::new();
         for field in &collection.fields {
             if self.may_read(field).await? {
                 fields.insert(field.name.clone());
             }
+        }
+        let derived_from_hidden: Vec<String> = collection
+            .fields
+            .iter()
+            .filter(|f| f.compute.is_some() && fields.contains(&f.name))
+            .filter(|f| compute::inputs_of(collection, f).iter().any(|input| !fields.contains(input)))
+            .map(|f| f.name.clone())
+            .collect();
+        for name in derived_from_hidden {
+            fields.remove(&name);
         }
         Ok(fields)
     }
@@ -210,9 +233,9 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// Whether the caller may set `field` (reading it too).
+    /// Whether the caller may set `field` (reading it too; never a computed field).
     pub async fn may_write(&self, field: &FieldDef) -> Result<bool, RecordError> {
-        if !self.may_read(field).await? {
+        if field.compute.is_some() || !self.may_read(field).await? {
             return Ok(false);
         }
         match &field.write_permission {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use socle_marketplace::schema::{CollectionDef, FieldType, NotifyOn, normalize_value};
+use socle_marketplace::schema::{CollectionDef, FieldType, NotifyOn, compute, normalize_value};
 use socle_tenants::TenantId;
 use uuid::Uuid;
 
@@ -240,6 +240,28 @@ impl RecordEngine {
             access.require(&collection, action).await?;
         }
         Ok((collection, record))
+    }
+
+    /// Whether the caller holds `permission` (a role's permission, or `equipe`: every user who is
+    /// not a client).
+    pub async fn holds(&self, caller: &Caller, permission: &str) -> Result<bool, RecordError> {
+        Access::new(&self.authz, caller).has(permission).await
+    }
+
+    /// Whether the caller may `action` (`read`, `create`, `update`, `delete`) records of
+    /// `collection` (false for a collection that does not exist).
+    pub async fn may(&self, caller: &Caller, collection: &str, action: &str) -> Result<bool, RecordError> {
+        match self.definition(caller.tenant, collection).await {
+            Ok(def) => Access::new(&self.authz, caller).can(&def, action).await,
+            Err(RecordError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fails unless the caller may change the record `at` (a plugin action runs on it for them:
+    /// what they could not do by hand, they cannot do through a plugin either).
+    pub async fn check_update(&self, caller: &Caller, at: impl Into<RecordRef<'_>>) -> Result<(), RecordError> {
+        self.load(caller, at.into(), "update").await.map(|_| ())
     }
 
     /// Whether `id` is a record of `collection` in `tenant` (a check of the platform's, such as
@@ -477,6 +499,10 @@ impl RecordEngine {
                 errors.push(FieldError { field: name.clone(), message: "the state changes through the workflow's transitions".into() });
                 continue;
             }
+            if let Some(formula) = &field.compute {
+                errors.push(FieldError { field: name.clone(), message: format!("is computed ({formula}) and cannot be set") });
+                continue;
+            }
             if !access.may_write(field).await? {
                 return Err(RecordError::Denied(format!("you may not set `{name}`")));
             }
@@ -516,6 +542,10 @@ impl RecordEngine {
         self.check_stored_files(caller, collection, &attached).await?;
         // 2. Filter hooks (plugins, the platform) may veto or change the data.
         let mut data = self.run_filter_hooks(caller, collection, id, op, before.as_ref(), data, &transition, &attached).await?;
+        // 2b. Derived fields follow what they are computed from (hooks cannot set them either).
+        if op != WriteOp::Delete {
+            compute::recompute(collection, &mut data).map_err(|e| RecordError::invalid(&e.path, e.message))?;
+        }
         // 3. What is stored must be complete.
         if op != WriteOp::Delete {
             check_required(collection, &data)?;

@@ -17,6 +17,7 @@
 //! assert_eq!(file.collections[0].fields[0].name, "city");
 //! ```
 
+pub mod compute;
 mod value;
 mod workflow;
 
@@ -189,6 +190,11 @@ pub struct FieldDef {
     /// Permission needed to set the field.
     #[serde(default)]
     pub write_permission: Option<String>,
+    /// A formula over the collection's number and money fields (`sale_price - purchase_price`):
+    /// the field is derived, recomputed on every write and never typed in (see [`compute`]).
+    /// Whoever may not read one of its inputs may not read it either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
     /// Several values (enum, reference, file).
     #[serde(default)]
     pub multiple: bool,
@@ -559,6 +565,7 @@ impl CollectionDef {
                 _ => return Err(SchemaError::new("scope_field", format!("`{scope}` must be a single reference field of this collection"))),
             }
         }
+        compute::check_formulas(self)?;
         if let Some(workflow) = &self.workflow {
             workflow.validate(self).map_err(|e| SchemaError::new(format!("workflow.{}", e.path), e.message))?;
         }

@@ -149,7 +149,7 @@ pub fn findings(import: &Record, rows: &[Row], lines: &BTreeMap<String, Record>,
                 let mut data = base;
                 data["kind"] = json!("ecart_prix_achat");
                 data["expected"] = money(expected);
-                data["gap"] = money(gap);
+                // `gap` is computed by the platform (`billed - expected`).
                 data["summary"] = json!(format!(
                     "Ligne {number} : prix d'achat facturé {} au lieu de {} (écart {}{}) en {period}",
                     format_cents(billed),

@@ -145,8 +145,8 @@ impl Catalogue {
         Ok(item)
     }
 
-    /// Sale price, purchase price and margin of a plan with options, as the record's money
-    /// fields; checks each item's kind and that it fits the parc's line type.
+    /// Sale and purchase price of a plan with options, as the record's money fields (the margin
+    /// follows from them); checks each item's kind and that it fits the parc's line type.
     pub fn prices(&mut self, plan: Option<&str>, options: &[String], line_type: Option<&str>) -> Result<Value, String> {
         let (mut sale, mut purchase) = (0i64, 0i64);
         let mut wanted: Vec<(&str, &str)> = options.iter().map(|o| (o.as_str(), "option")).collect();
@@ -168,7 +168,8 @@ impl Catalogue {
             sale += item.get::<Value>("sale_price").map_or(0, |v| cents(&v));
             purchase += item.get::<Value>("purchase_price").map_or(0, |v| cents(&v));
         }
-        Ok(json!({ "sale_price": money(sale), "purchase_price": money(purchase), "margin": money(sale - purchase) }))
+        // The margin is a computed field (`sale_price - purchase_price`): the platform derives it.
+        Ok(json!({ "sale_price": money(sale), "purchase_price": money(purchase) }))
     }
 }
 

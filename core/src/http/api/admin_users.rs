@@ -59,12 +59,30 @@ struct CreateRequest {
     user_type: UserType,
     #[serde(default)]
     roles: Vec<String>,
+    /// A first password. Without one, the person is invited by mail to choose theirs (unless
+    /// `invite` is false: then one is generated and answered, once).
     password: Option<String>,
     locale: Option<Locale>,
+    /// The customer account (record id) a client user belongs to: required for clients.
+    account: Option<uuid::Uuid>,
+    /// Mail the invitation (default: when no password is given).
+    invite: Option<bool>,
 }
 
 async fn create(Api { state, auth }: Api, Json(body): Json<CreateRequest>) -> ApiResult<Response> {
     admin(&state, &auth).await?;
+    let tenant = &auth.tenant.tenant;
+    // Checked before anything is created: roles that fit the type, a client's account.
+    state.accounts.check_roles(tenant.id, body.user_type, &body.roles).await?;
+    let account = match (body.user_type, body.account) {
+        (UserType::Client, None) => {
+            return Err(socle_tenants::ValidationError::new("account", "choose the customer account this client belongs to").into());
+        }
+        (UserType::Client, Some(account)) => Some(check_account(&state, tenant.id, account).await?),
+        (_, Some(_)) => return Err(socle_tenants::ValidationError::new("account", "only client users belong to a customer account").into()),
+        (_, None) => None,
+    };
+    let invite = body.invite.unwrap_or(body.password.is_none());
     let request = CreateUser {
         email: body.email,
         display_name: body.display_name,
@@ -73,12 +91,21 @@ async fn create(Api { state, auth }: Api, Json(body): Json<CreateRequest>) -> Ap
         password: body.password,
         locale: body.locale,
     };
-    let (user, generated) = state.accounts.create_user(auth.tenant.tenant.id, request, &auth.actor()).await?;
+    let (mut user, generated) = state.accounts.create_user(tenant.id, request, &auth.actor()).await?;
+    if account.is_some() {
+        let update =
+            UserUpdate { display_name: user.display_name.clone(), user_type: user.user_type, locale: user.locale, status: user.status, account_id: account };
+        user = state.users.update(tenant.id, user.id, &update, &auth.actor()).await?;
+    }
+    if invite {
+        state.accounts.invite(tenant, &user, &auth.user.display_name, &auth.actor()).await?;
+    }
     let member = with_roles(&state, &user).await?;
-    Ok((StatusCode::CREATED, Json(Created { member, generated_password: generated })).into_response())
+    let generated_password = if invite { None } else { generated };
+    Ok((StatusCode::CREATED, Json(Created { member, invited: invite, generated_password })).into_response())
 }
 
-response!(#[doc = "A new user; the password generated for them is shown this once."] Created { #[serde(flatten)] member: Member, #[serde(skip_serializing_if = "Option::is_none")] generated_password: Option<String> });
+response!(#[doc = "A new user: invited by mail, or with the password generated for them shown this once."] Created { #[serde(flatten)] member: Member, #[doc = "An invitation to choose a password was mailed."] invited: bool, #[serde(skip_serializing_if = "Option::is_none")] generated_password: Option<String> });
 
 async fn show(Api { state, auth }: Api, Path(id): Path<String>) -> ApiResult<Json<Member>> {
     admin(&state, &auth).await?;

@@ -12,7 +12,7 @@ use axum::response::{Redirect, Response};
 use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
-use socle_tenants::Permission;
+use socle_tenants::{Permission, UserType};
 
 use super::shell::{UiUser, page, shell};
 use crate::audit::{self, AuditQuery};
@@ -20,6 +20,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, Tenant};
 use crate::http::state::AppState;
 use crate::marketplace::catalogue;
+use crate::records;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -93,7 +94,24 @@ async fn users(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Re
     admin(&state, &auth).await?;
     let tenant = auth.tenant.tenant.id;
     let (users, roles) = (state.accounts.members(tenant).await?, state.accounts.roles(tenant).await?);
-    render(&state, &auth, "users", "admin/users.html", json!({ "users": users, "roles": roles })).await
+    let locale = auth.locale();
+    let types: Vec<Value> = UserType::ALL.iter().map(|t| json!({ "key": t.as_str(), "label": t.label(locale) })).collect();
+    // The customer accounts a new client user can belong to (by name).
+    let query = records::Query { sort: Some(records::Sort { field: "name".into(), desc: false }), limit: Some(500), ..records::Query::default() };
+    let accounts: Vec<Value> = match state.records.query(&auth.caller(), "customer_account", &query).await {
+        Ok(page) => page.items.iter().map(|r| json!({ "id": r.id, "name": r.data.get("name").and_then(Value::as_str).unwrap_or_default() })).collect(),
+        Err(_) => Vec::new(),
+    };
+    let account_names: std::collections::HashMap<String, String> =
+        accounts.iter().filter_map(|a| Some((a["id"].as_str()?.to_owned(), a["name"].as_str()?.to_owned()))).collect();
+    let users: Vec<Value> = users
+        .into_iter()
+        .map(|m| {
+            let account = m.user.account_id.map(|a| account_names.get(&a.to_string()).cloned().unwrap_or_default());
+            json!({ "user": m.user, "roles": m.roles, "type_label": m.user.user_type.label(locale), "account": account })
+        })
+        .collect();
+    render(&state, &auth, "users", "admin/users.html", json!({ "users": users, "roles": roles, "types": types, "accounts": accounts })).await
 }
 
 async fn roles(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {

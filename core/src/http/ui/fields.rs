@@ -222,12 +222,6 @@ pub struct Input {
     pub required: bool,
     /// The user may change it.
     pub writable: bool,
-    /// `step` of number inputs.
-    pub step: Option<String>,
-    /// Bounds.
-    pub min: Option<f64>,
-    /// Bounds.
-    pub max: Option<f64>,
     /// Longest text.
     pub max_length: Option<u32>,
     /// The value as shown read-only.
@@ -254,7 +248,9 @@ pub fn input(
     let (kind, choices) = match field.field_type {
         FieldType::Text if field.multiline => ("textarea", Vec::new()),
         FieldType::Text => ("text", Vec::new()),
-        FieldType::Number | FieldType::Money => ("number", Vec::new()),
+        // Text with a decimal keypad, not `type=number`: a browser's number input reads `14,90`
+        // by its own locale (a French comma can come out as 1490); the server reads both.
+        FieldType::Number | FieldType::Money => ("decimal", Vec::new()),
         FieldType::Date => ("date", Vec::new()),
         FieldType::Datetime => ("datetime-local", Vec::new()),
         FieldType::Bool => ("checkbox", Vec::new()),
@@ -281,11 +277,6 @@ pub fn input(
             ("select", choices)
         }
     };
-    let step = match field.field_type {
-        FieldType::Money => Some("0.01".to_owned()),
-        FieldType::Number => Some(field.decimals.map_or_else(|| "any".to_owned(), |d| format!("{}", 10f64.powi(-i32::from(d))))),
-        _ => None,
-    };
     Input {
         name: field.name.clone(),
         label: field.label.get(lang).to_owned(),
@@ -296,9 +287,6 @@ pub fn input(
         multiple: field.multiple,
         required: field.required,
         writable,
-        step,
-        min: field.min,
-        max: field.max,
         max_length: field.max_length,
         display: display(field, value, lang, titles, link),
         original: as_text,

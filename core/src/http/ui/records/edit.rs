@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use socle_marketplace::schema::{CollectionDef, FieldType};
+use socle_marketplace::schema::{CollectionDef, FieldDef, FieldType};
 use uuid::Uuid;
 
 use super::panel::{PanelOnly, new_panel, panel_data, render_panel};
@@ -16,7 +16,7 @@ use super::shared::{lang, push_url, reference_titles, when};
 use crate::http::error::ApiError;
 use crate::http::extract::parse_id;
 use crate::http::state::AppState;
-use crate::http::ui::fields;
+use crate::http::ui::fields::{self, Titles};
 use crate::http::ui::form::{FormPairs, UiForm};
 use crate::http::ui::shell::{UiUser, check_csrf, fragment, is_htmx, page, shell, trigger};
 use crate::records::{RecordError, RecordRef};
@@ -202,6 +202,11 @@ struct FieldSaved {
     saved_at: Option<String>,
     /// The field's value as saved (the new "original" for the next conflict check).
     saved_value: String,
+    /// The value as understood, as a person reads it (`14,90 €` for `14,90`), for types the
+    /// platform normalises (numbers, money, dates, phones).
+    understood: Option<String>,
+    /// The computed fields the save changed, as now shown (their read-only text is replaced).
+    computed: Vec<(String, String)>,
     error: Option<String>,
     conflict: Option<Conflict>,
 }
@@ -244,7 +249,6 @@ pub(super) async fn save_field(
     let caller = auth.caller();
     let (def, current) = field_and_record(&state, &caller, &collection, id).await?;
     let field = def.field(&field_name).ok_or_else(|| ApiError::not_found("unknown_field", format!("{collection} has no field `{field_name}`")))?;
-    let sent_version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(current.version);
     let original = form.get("original").unwrap_or("");
     let sent: Vec<String> = form.all("value");
     let value = fields::from_form(field, &sent);
@@ -255,10 +259,17 @@ pub(super) async fn save_field(
         version: current.version,
         saved_at: None,
         saved_value: String::new(),
+        understood: None,
+        computed: Vec::new(),
         error: None,
         conflict: None,
     };
-    if sent_version != current.version && theirs_text != original && fields::form_text(field, Some(&value)) != theirs_text {
+    // Someone else changed this very field since it was drawn (its value is no longer the one
+    // the user started from) to something other than what the user typed: nothing is written
+    // until the user chooses. Compared on the field's own value, not the record's version, so a
+    // save of another field (which moves the version on) never turns the conflict into a silent
+    // overwrite.
+    if theirs_text != original && fields::form_text(field, Some(&value)) != theirs_text {
         let link = |p: &str| auth.tenant.link(p);
         let titles = reference_titles(&state, &caller, &def, std::iter::once(&current.data)).await;
         let by = state.records.history(&caller, id, None, 1).await?.into_iter().next().map(|h| h.actor_label).unwrap_or_default();
@@ -276,9 +287,20 @@ pub(super) async fn save_field(
         patch.insert(field.name.clone(), value);
         match state.records.update(&caller, id, patch, Some(current.version)).await {
             Ok(record) => {
+                let link = |p: &str| auth.tenant.link(p);
+                let shown = |f: &FieldDef| fields::display(f, record.data.get(&f.name), lang, &Titles::new(), &link).text;
                 saved.version = record.version;
                 saved.saved_at = Some(when(record.updated_at, lang).text);
                 saved.saved_value = fields::form_text(field, record.data.get(&field.name));
+                if matches!(field.field_type, FieldType::Number | FieldType::Money | FieldType::Date | FieldType::Datetime | FieldType::Phone) {
+                    saved.understood = Some(shown(field)).filter(|t| !t.is_empty());
+                }
+                saved.computed = def
+                    .fields
+                    .iter()
+                    .filter(|f| f.compute.is_some() && record.data.get(&f.name) != current.data.get(&f.name))
+                    .map(|f| (f.name.clone(), shown(f)))
+                    .collect();
             }
             Err(err @ (RecordError::Invalid(_) | RecordError::Vetoed { .. } | RecordError::Denied(_) | RecordError::Conflict { .. })) => {
                 saved.error = Some(error_messages(&def, &err, lang).join(" ; "));

@@ -23,7 +23,7 @@ use crate::http::ui::form::{FormPairs, UiForm};
 use crate::http::ui::shell::{NavItem, UiUser, is_htmx, page, shell};
 use crate::plugins::host::LoadedPlugin;
 use crate::records::engine::Abilities;
-use crate::records::{Filter, Op, Query, Sort};
+use crate::records::{Caller, Filter, Op, Query, Sort};
 
 /// Rows per page of a list.
 const PAGE_SIZE: u32 = 50;
@@ -101,8 +101,24 @@ struct SavedViewItem {
 // ---- the list ----
 
 /// The views the installed plugins declare on `collection`, with the plugin that declares each.
-pub(super) fn plugin_views<'a>(installed: &'a [Arc<LoadedPlugin>], collection: &str) -> Vec<(&'a str, &'a ViewDef)> {
-    installed.iter().flat_map(|p| p.manifest.views.iter().filter(|v| v.collection == collection).map(|v| (p.id.as_str(), v))).collect()
+pub(super) async fn plugin_views<'a>(
+    state: &AppState,
+    caller: &Caller,
+    installed: &'a [Arc<LoadedPlugin>],
+    collection: &str,
+) -> Result<Vec<(&'a str, &'a ViewDef)>, ApiError> {
+    let mut views = Vec::new();
+    for plugin in installed {
+        for view in plugin.manifest.views.iter().filter(|v| v.collection == collection) {
+            if let Some(permission) = &view.permission
+                && !state.records.holds(caller, permission).await?
+            {
+                continue;
+            }
+            views.push((plugin.id.as_str(), view));
+        }
+    }
+    Ok(views)
 }
 
 /// The view a list URL's `view=<plugin>/<view>` names, if any.
@@ -218,10 +234,15 @@ fn filter_inputs(def: &CollectionDef, params: &FormPairs, lang: &str) -> Vec<Fil
 
 /// "All", then the views plugins declare on the collection.
 fn view_nav(base: &str, plugin_views: &[(&str, &ViewDef)], view_key: &str, all: bool, auth: &Authenticated, lang: &str) -> Vec<NavItem> {
-    let mut views = vec![NavItem { href: url_with(base, &FormPairs::default(), &[]), label: crate::i18n::text(auth.locale(), "view_all").to_owned(), current: all }];
+    let mut views =
+        vec![NavItem { href: url_with(base, &FormPairs::default(), &[]), label: crate::i18n::text(auth.locale(), "view_all").to_owned(), current: all }];
     for (plugin, v) in plugin_views {
         let key = format!("{plugin}/{}", v.name);
-        views.push(NavItem { href: url_with(base, &FormPairs::default(), &[("view", Some(&key))]), current: key == view_key, label: v.label.get(lang).to_owned() });
+        views.push(NavItem {
+            href: url_with(base, &FormPairs::default(), &[("view", Some(&key))]),
+            current: key == view_key,
+            label: v.label.get(lang).to_owned(),
+        });
     }
     views
 }
@@ -258,7 +279,7 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
     let base = auth.tenant.link(&format!("/c/{collection}"));
 
     let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
-    let plugin_views = plugin_views(&installed, collection);
+    let plugin_views = plugin_views(state, &caller, &installed, collection).await?;
     let view_key = params.get("view").unwrap_or("");
     let view = chosen_view(&plugin_views, view_key);
     let query = list_query(&def, &params, view)?;

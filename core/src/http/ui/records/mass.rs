@@ -97,7 +97,8 @@ const MASS_LIMIT: usize = 1000;
 async fn matching_ids(state: &AppState, auth: &Authenticated, def: &CollectionDef, list_params: &str) -> Result<Vec<String>, ApiError> {
     let params = FormPairs::parse(list_params.as_bytes());
     let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
-    let view = chosen_view(&plugin_views(&installed, &def.name), params.get("view").unwrap_or(""));
+    let views = plugin_views(state, &auth.caller(), &installed, &def.name).await?;
+    let view = chosen_view(&views, params.get("view").unwrap_or(""));
     let mut query = list_query(def, &params, view)?;
     query.cursor = None;
     query.count = false;

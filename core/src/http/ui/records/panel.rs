@@ -210,6 +210,11 @@ pub(super) async fn panel_data(
     let mut panels = Vec::new();
     for plugin in state.plugins.installed(auth.tenant.tenant.id).await?.iter() {
         for p in plugin.manifest.panels.iter().filter(|p| p.collection.as_deref() == Some(def.name.as_str())) {
+            if let Some(permission) = &p.permission
+                && !state.records.holds(&caller, permission).await?
+            {
+                continue;
+            }
             panels.push(PluginPanel {
                 url: format!("{}?record={id}", link(&format!("/api/v1/x/{}/panels/{}", plugin.id, p.name))),
                 label: p.label.get(lang).to_owned(),

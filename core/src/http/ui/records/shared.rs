@@ -101,11 +101,16 @@ pub(super) async fn reference_titles<'a>(
 /// The plugins' actions on `collection` the user may run, with their parameter forms.
 pub(super) async fn plugin_actions(state: &AppState, auth: &Authenticated, collection: &str, mass_only: bool) -> Result<Vec<ActionView>, ApiError> {
     let lang = lang(auth);
+    let caller = auth.caller();
     let mut out = Vec::new();
+    // Actions change the records they run on: offered only to who may change them.
+    if !state.records.may(&caller, collection, "update").await? {
+        return Ok(out);
+    }
     for plugin in state.plugins.installed(auth.tenant.tenant.id).await?.iter() {
         for action in plugin.manifest.actions.iter().filter(|a| a.collection == collection && (a.mass || !mass_only)) {
             if let Some(permission) = &action.permission
-                && !state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, permission).await?
+                && !state.records.holds(&caller, permission).await?
             {
                 continue;
             }
