@@ -109,6 +109,14 @@
     if (all) { all.checked = whole; all.indeterminate = chosen > 0 && chosen < boxes.length; }
   }
 
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".nav-toggle");
+    if (!toggle) return;
+    var open = toggle.closest(".side-nav").classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   document.addEventListener("click", function (event) {
     var offer = event.target.closest && event.target.closest("[data-select-matching]");
     if (!offer) return;

@@ -59,6 +59,35 @@ impl Color {
         let ink = Color::rgb(17, 24, 39);
         if self.contrast(&white) >= self.contrast(&ink) { white } else { ink }
     }
+
+    /// This colour as a background with its text colour, the background darkened (under white
+    /// text) or lightened (under dark text) just enough for the pair to reach `min` contrast
+    /// (4.5 for WCAG AA body text): a badge keeps its hue and stays readable.
+    ///
+    /// ```
+    /// use socle_tenants::Color;
+    /// let (bg, text) = Color::parse("#2980b9").unwrap().legible(4.5);
+    /// assert!(bg.contrast(&text) >= 4.5);
+    /// let (bg, _) = Color::parse("#111827").unwrap().legible(4.5);
+    /// assert_eq!(bg.to_string(), "#111827", "already readable: unchanged");
+    /// ```
+    pub fn legible(&self, min: f64) -> (Color, Color) {
+        let text = self.readable_text();
+        let toward: u8 = if text == Color::rgb(255, 255, 255) { 0 } else { 255 };
+        let mut bg = *self;
+        for step in 1..=20u16 {
+            if bg.contrast(&text) >= min {
+                break;
+            }
+            let mix = |c: u8| {
+                let (c, t) = (u16::from(c), u16::from(toward));
+                u8::try_from((c * (20 - step) + t * step) / 20).unwrap_or(toward)
+            };
+            let [r, g, b] = self.0;
+            bg = Color::rgb(mix(r), mix(g), mix(b));
+        }
+        (bg, text)
+    }
 }
 
 impl TryFrom<String> for Color {

@@ -2,13 +2,21 @@
 // which starts a fresh Socle with the demo tenants and a plugin in the marketplace.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, SHOTS, launch, loggedIn as logIn } from "./support.mjs";
+import { BASE, SHOTS, audit, launch, loggedIn as logIn } from "./support.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 const loggedIn = (slug, email, viewport) => logIn(browser, slug, email, viewport);
+
+test("the accessibility audit every page gets does find violations (a page made to fail)", async () => {
+  const page = await (await browser.newContext()).newPage();
+  await page.setContent(`<html lang="fr"><head><title>Échec voulu</title></head><body><main><img src="x.png"><input type="text"><a href="/x"></a></main></body></html>`);
+  const found = (await audit(page)).map((v) => v.id).sort();
+  assert.deepEqual(found, ["image-alt", "label", "link-name"], JSON.stringify(found));
+  await page.context().close();
+});
 
 async function primaryColour(page) {
   return page.evaluate(() => getComputedStyle(document.querySelector(".brand-bar")).backgroundColor);
@@ -151,4 +159,35 @@ test("on a phone, the detail covers the list and the page stays usable by keyboa
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.className), "skip-link");
   await page.context().close();
+});
+
+test("every page fits a 360 px phone without sideways scrolling, for each role", async () => {
+  const phone = { width: 360, height: 780 };
+  const pages = {
+    "connextoo/claire.martin@connextoo.demo": ["/", "/c/telecom.line", "/c/customer_account", "/c/catalogue_item", "/search?q=fibre", "/admin/marketplace", "/admin/users", "/admin/roles", "/admin/plugins", "/admin/branding", "/admin/audit"],
+    "connextoo/lucas.bernard@connextoo.demo": ["/", "/c/telecom.line", "/c/customer_account"],
+    "atelier-pixel/marc.durand@client-exemple.demo": ["/", "/c/helpdesk.ticket", "/c/helpdesk.project", "/c/helpdesk.ticket/new"],
+    "atelier-pixel/thomas.petit@atelier-pixel.demo": ["/", "/c/helpdesk.ticket", "/c/helpdesk.article"],
+  };
+  const wide = [];
+  for (const [who, paths] of Object.entries(pages)) {
+    const [slug, email] = who.split("/");
+    const page = await loggedIn(slug, email, phone);
+    for (const path of paths) {
+      const response = await page.goto(`${BASE}/t/${slug}${path}`);
+      assert.ok(response.status() < 400, `${email} ${path}: ${response.status()}`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (width > phone.width) {
+        const culprit = await page.evaluate((max) => {
+          // The widest boxes, outermost first: what pushes the page out.
+          const over = [...document.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().width > max + 1);
+          return over.slice(0, 4).map((el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className ? "." + String(el.className).split(" ").join(".") : ""}`).join(", ");
+        }, phone.width);
+        wide.push(`${email} ${path}: ${width} px (${culprit})`);
+      }
+    }
+    await page.screenshot({ path: `${SHOTS}phone-360-${slug}-${email.split("@")[0]}.png`, fullPage: true });
+    await page.context().close();
+  }
+  assert.deepEqual(wide, [], "pages wider than the phone");
 });

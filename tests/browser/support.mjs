@@ -13,8 +13,49 @@ export async function launch() {
   return chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
 }
 
+// axe-core checks every page a test loads: each load is audited in the background, and the
+// context's close fails the test on any serious or critical violation (the rule, the page and
+// the offending elements). A page navigated away from mid-audit is simply skipped.
+const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+
+export async function audit(page) {
+  const url = page.url();
+  try {
+    // Evaluated, not added as a script tag: nothing is left in the page the test reads, and the
+    // page's content security policy does not apply to the test's own code.
+    await page.evaluate(AXE);
+    const found = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ["violations"] });
+      return result.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+    });
+    return found.map((v) => ({ url, ...v }));
+  } catch (error) {
+    // Navigated away while auditing (the next load is audited); anything else is a failure.
+    if (/context was destroyed|navigat|Target (page, context or browser )?(has been )?closed/i.test(String(error))) return [];
+    return [{ url, id: "axe-error", impact: "critical", help: String(error), nodes: [] }];
+  }
+}
+
+export function audited(page) {
+  const pending = [];
+  page.on("load", () => pending.push(audit(page)));
+  const context = page.context();
+  const close = context.close.bind(context);
+  context.close = async () => {
+    pending.push(audit(page));
+    const violations = (await Promise.all(pending)).flat();
+    await close();
+    const seen = new Set();
+    const unique = violations.filter((v) => { const key = `${v.id} ${v.url}`; if (seen.has(key)) return false; seen.add(key); return true; });
+    assert.deepEqual(unique.map((v) => `${v.impact} ${v.id} (${v.help}) on ${v.url}: ${v.nodes.join(" | ")}`), [], "axe-core: serious or critical violations");
+  };
+  return page;
+}
+
 export async function loggedIn(browser, slug, email, viewport = { width: 1366, height: 900 }) {
-  const page = await (await browser.newContext({ viewport, locale: "fr-FR", timezoneId: "Europe/Paris" })).newPage();
+  const page = audited(await (await browser.newContext({ viewport, locale: "fr-FR", timezoneId: "Europe/Paris" })).newPage());
   await page.goto(`${BASE}/t/${slug}/login`);
   await page.fill("#email", email);
   await page.fill("#password", PASSWORD);

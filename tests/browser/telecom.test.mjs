@@ -50,7 +50,9 @@ test("Direction runs one mass action on over a hundred lines of an account, acro
   // Every line of the account, terminated ones included: the plugin refuses, naming the line;
   // no deployment is created.
   await massDeployment(direction, "Déploiement refusé");
-  assert.match(await direction.textContent("#toasts"), /telecom@1\.1\.0.*est résiliée/);
+  const refusal = await direction.textContent("#toasts");
+  assert.match(refusal, /la ligne .* est résiliée/);
+  assert.doesNotMatch(refusal, /telecom@/, "the plugin's id belongs in logs, not on the user's screen");
   await direction.goto(`${BASE}/t/connextoo/c/telecom.deployment?q=${encodeURIComponent("Déploiement refusé")}`);
   assert.match(await direction.textContent("#list .count"), /^0 /);
   await direction.goBack();

@@ -641,3 +641,28 @@ async fn a_french_decimal_is_read_as_such_shown_as_understood_and_the_margin_fol
     let (_, record) = direction.api(Method::GET, "acme", &format!("/records/custom.offer/{id}"), None).await;
     assert_eq!(record["data"]["sale_price"], euros(1490));
 }
+
+#[tokio::test]
+async fn a_browser_meets_errors_as_pages_in_french_in_the_tenants_brand_never_as_json() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let n1 = t.logged_in("acme", "lucas@acme.fr").await;
+    let navigate = |path: &str| n1.client().get(n1.url(path)).header("accept", "text/html,application/xhtml+xml,*/*;q=0.8").send();
+    for (path, status, heading) in [
+        ("/t/acme/admin/users", StatusCode::FORBIDDEN, "Accès refusé"),
+        ("/t/acme/c/custom.nothing", StatusCode::NOT_FOUND, "Page introuvable"),
+        ("/t/acme/c/custom.ticket/0190b6e2-0000-7000-8000-000000000000", StatusCode::NOT_FOUND, "Page introuvable"),
+        ("/t/acme/no/such/page", StatusCode::NOT_FOUND, "Page introuvable"),
+        ("/t/acme/c/custom.ticket?sort=nope", StatusCode::UNPROCESSABLE_ENTITY, "Demande incomprise"),
+    ] {
+        let response = navigate(path).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(heading) && html.contains("Acme Télécom") && html.contains("Retour à l&#x27;accueil"), "{path}: {html}");
+        assert!(!html.contains("\"errors\"") && !html.contains("forbidden") && !html.contains("not_found"), "{path}: no JSON nor codes: {html}");
+    }
+    // The JSON API and htmx fragments keep their machine-readable answers.
+    let (status, body) = n1.api(Method::GET, "acme", "/admin/users", None).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+}

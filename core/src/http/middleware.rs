@@ -32,20 +32,67 @@ fn error_response(templates: &super::pages::Templates, html: bool, error: ApiErr
     if !html {
         return error.into_response();
     }
-    #[derive(Serialize)]
-    struct Data {
-        heading: String,
-        message: String,
-        user: Option<()>,
-    }
     let locale = socle_tenants::Locale::Fr;
-    let data = Data { heading: i18n::text(locale, "error_title").into(), message: error.detail.clone(), user: None };
-    let mut response = templates.render("error.html", Page::new(locale, Brand::platform(), String::new(), data));
-    *response.status_mut() = error.status;
-    if let Some(secs) = error.retry_after {
+    error_page(templates, locale, Brand::platform(), error.status, i18n::text(locale, "error_title"), &error.detail, error.retry_after)
+}
+
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    heading: &'a str,
+    message: &'a str,
+    user: Option<()>,
+}
+
+fn error_page(
+    templates: &super::pages::Templates,
+    locale: socle_tenants::Locale,
+    brand: Brand,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    retry_after: Option<u64>,
+) -> Response {
+    let mut response = templates.render("error.html", Page::new(locale, brand, String::new(), ErrorPage { heading, message, user: None }));
+    *response.status_mut() = status;
+    if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
+}
+
+/// What a person reads for an error status on a tenant's page: a heading and a sentence in their
+/// language, never the JSON envelope or an internal detail.
+fn error_text(status: StatusCode, locale: socle_tenants::Locale) -> (&'static str, &'static str) {
+    let key = match status.as_u16() {
+        401 => "error_401",
+        403 => "error_403",
+        404 | 405 => "error_404",
+        409 => "error_409",
+        400 | 413 | 414 | 422 => "error_400",
+        429 => "error_429",
+        503 => "error_503",
+        _ => "error_500",
+    };
+    (i18n::text(locale, &format!("{key}_title")), i18n::text(locale, key))
+}
+
+/// A browser navigating a tenant's pages (not the JSON API, not an htmx fragment) that meets an
+/// error gets the tenant's branded error page in its language with a way back, instead of a JSON
+/// body or an empty one.
+async fn html_errors(templates: &super::pages::Templates, context: &crate::tenancy::TenantContext, api: bool, response: Response) -> Response {
+    let status = response.status();
+    if api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/json"));
+    let is_empty = response.headers().get(header::CONTENT_TYPE).is_none();
+    if !is_json && !is_empty {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let locale = context.tenant.locale;
+    let (heading, message) = error_text(status, locale);
+    error_page(templates, locale, Brand::of(context), status, heading, message, retry_after)
 }
 
 /// Finds the request's tenant, refuses unknown and suspended ones, and strips a `/t/<slug>`
@@ -84,8 +131,10 @@ pub async fn resolve_tenant(State(state): State<AppState>, mut request: Request,
                     Err(_) => return ApiError::bad_request("invalid_path", "the request path is not valid").into_response(),
                 }
             }
-            request.extensions_mut().insert(context);
-            next.run(request).await
+            let api = path.starts_with("/api/") || request.headers().contains_key("hx-request") || !html;
+            request.extensions_mut().insert(context.clone());
+            let response = next.run(request).await;
+            html_errors(&state.templates, &context, api, response).await
         }
     }
 }

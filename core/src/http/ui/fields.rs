@@ -51,8 +51,12 @@ pub fn chip_css<'a>(collections: impl IntoIterator<Item = &'a CollectionDef>) ->
     colors
         .iter()
         .map(|c| {
-            let text = socle_tenants::Color::parse(c).map(|c| c.readable_text().to_string()).unwrap_or_else(|_| "#ffffff".into());
-            format!(".{} {{ background: {c}; color: {text}; }}\n", chip_class(c).unwrap_or_default())
+            // The declared hue, adjusted just enough for its text to reach AA contrast.
+            let (bg, text) = socle_tenants::Color::parse(c)
+                .map(|c| c.legible(4.5))
+                .map(|(b, t)| (b.to_string(), t.to_string()))
+                .unwrap_or_else(|_| (c.clone(), "#ffffff".into()));
+            format!(".{} {{ background: {bg}; color: {text}; }}\n", chip_class(c).unwrap_or_default())
         })
         .collect()
 }
