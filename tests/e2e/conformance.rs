@@ -1152,7 +1152,7 @@ async fn query_plans_filter_sort_count_and_page_alike_on_every_backend() {
     let keyboard = create_item(&t, a.id, json!({ "code": "B1", "label": "Clavier 50% off", "qty": 0, "active": true, "tags": [] })).await;
     let mouse = create_item(&t, a.id, json!({ "code": "B2", "label": "Souris 500_dpi" })).await;
     create_item(&t, b.id, json!({ "code": "A1", "label": "Écran", "qty": 100, "active": true, "tags": ["promo"] })).await;
-    let q = |filters: Vec<Filter>, sort: Option<Sort>| Query { filters, sort, limit: None, cursor: None, count: true };
+    let q = |filters: Vec<Filter>, sort: Option<Sort>| Query { filters, sort, limit: None, cursor: None, count: true, search: None };
 
     assert_eq!(query_ids(&t, a.id, q(vec![], sort("code", false))).await, (vec![screen, small, keyboard, mouse], Some(4)));
     assert_eq!(query_ids(&t, a.id, q(vec![], None)).await.0, [mouse, keyboard, small, screen], "newest first by default");
@@ -1179,7 +1179,7 @@ async fn query_plans_filter_sort_count_and_page_alike_on_every_backend() {
 
     // Pages of two by code, with the cursor after each page's last row.
     let plan_of = |cursor: Option<String>| {
-        let query = Query { filters: vec![], sort: sort("code", false), limit: Some(2), cursor, count: false };
+        let query = Query { filters: vec![], sort: sort("code", false), limit: Some(2), cursor, count: false, search: None };
         QueryPlan::new(&items(), &query, &|_| true).unwrap()
     };
     let mut pages = Vec::new();
@@ -1201,8 +1201,14 @@ async fn a_contains_filter_ignores_case_beyond_ascii_on_every_backend() {
     let a = t.create_tenant("alpha", "Alpha").await;
     let upper = create_item(&t, a.id, json!({ "code": "A1", "label": "ÉCRAN 27 pouces" })).await;
     let lower = create_item(&t, a.id, json!({ "code": "A2", "label": "écran 24" })).await;
-    let query =
-        |text: &str| Query { filters: vec![filter("label", Op::Contains, json!(text))], sort: sort("code", false), limit: None, cursor: None, count: false };
+    let query = |text: &str| Query {
+        filters: vec![filter("label", Op::Contains, json!(text))],
+        sort: sort("code", false),
+        limit: None,
+        cursor: None,
+        count: false,
+        search: None,
+    };
     assert_eq!(query_ids(&t, a.id, query("écran")).await.0, [upper, lower], "« contains » is case-insensitive");
     assert_eq!(query_ids(&t, a.id, query("ÉCRAN")).await.0, [upper, lower], "« contains » is case-insensitive");
 }
@@ -1213,7 +1219,7 @@ async fn an_id_filter_with_a_malformed_id_matches_nothing_on_every_backend() {
     let a = t.create_tenant("alpha", "Alpha").await;
     create_item(&t, a.id, json!({ "code": "A1" })).await;
     // The plan accepts any text for `id` (as a URL filter `f.id=…` gives it): no record has it.
-    let query = Query { filters: vec![filter("id", Op::Eq, json!("not-a-uuid"))], sort: None, limit: None, cursor: None, count: true };
+    let query = Query { filters: vec![filter("id", Op::Eq, json!("not-a-uuid"))], sort: None, limit: None, cursor: None, count: true, search: None };
     let plan = QueryPlan::new(&items(), &query, &|_| true).unwrap();
     let found = t.app.records.store().query(a.id, &plan).await;
     assert!(matches!(&found, Ok((records, Some(0))) if records.is_empty()), "{found:?}");

@@ -32,6 +32,7 @@ name = "account"
 type = "reference"
 label = "Compte"
 collection = "customer_account"
+searchable = true
 
 [[collections.fields]]
 name = "requester"
@@ -771,4 +772,39 @@ async fn a_computed_margin_follows_the_prices_cannot_be_typed_and_stays_as_hidde
     assert!(!collection.to_string().contains("\"margin\""), "{collection}");
     let (_, mine) = direction.api(Method::GET, "acme", &path, None).await;
     assert_eq!(mine["data"]["margin"], euros(810), "N1's price change moved the margin Direction sees: {mine}");
+}
+
+#[tokio::test]
+async fn a_list_search_finds_text_numbers_references_and_phones_as_typed_but_never_through_a_hidden_field() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    let account = create(&direction, "customer_account", json!({ "name": "Boulangerie Kerjean", "phone": "02 98 12 34 56" })).await;
+    let account_id = account["id"].as_str().unwrap();
+    create(&direction, "customer_account", json!({ "name": "Crêperie Ty Breizh", "phone": "02 98 00 00 00" })).await;
+    create(&direction, "custom.ticket", json!({ "subject": "Fibre coupée", "account": account_id, "margin_notes": "rabais confidentiel" })).await;
+    let found = |body: &Value| {
+        body["items"].as_array().unwrap().iter().map(|r| r["data"]["name"].as_str().or(r["data"]["subject"].as_str()).unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let q = |text: &str| format!("q={}", text.replace(' ', "%20").replace('+', "%2B"));
+    for typed in ["02 98 12 34 56", "0298123456", "+33 2 98 12 34 56", "kerjean", "BOULANG"] {
+        let (status, body) = direction.api(Method::GET, "acme", &format!("/records/customer_account?{}", q(typed)), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(found(&body), ["Boulangerie Kerjean"], "{typed}");
+    }
+    // A ticket is found by the title of the account it points to (a searchable reference)...
+    let (_, body) = direction.api(Method::GET, "acme", &format!("/records/custom.ticket?{}", q("kerjean")), None).await;
+    assert_eq!(found(&body), ["Fibre coupée"]);
+    // ...and by a field behind a permission only by who may read it.
+    let (_, body) = direction.api(Method::GET, "acme", &format!("/records/custom.ticket?{}", q("rabais")), None).await;
+    assert_eq!(found(&body), ["Fibre coupée"], "Direction reads the margin notes");
+    let n1 = t.logged_in("acme", "lucas@acme.fr").await;
+    let (_, body) = n1.api(Method::GET, "acme", &format!("/records/custom.ticket?{}", q("rabais")), None).await;
+    assert!(found(&body).is_empty(), "N1 cannot find a ticket through the notes it may not read: {body}");
+    let (_, body) = n1.api(Method::GET, "acme", &format!("/records/custom.ticket?{}", q("fibre coupee")), None).await;
+    assert_eq!(found(&body), ["Fibre coupée"], "accents folded");
+    // Global search: the account named so comes before the ticket that only points to it.
+    let (_, hits) = direction.api(Method::GET, "acme", "/search?q=kerjean", None).await;
+    let titles: Vec<&str> = hits["hits"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Boulangerie Kerjean", "Fibre coupée"], "{hits}");
 }

@@ -305,15 +305,19 @@ impl PluginRuntime {
         }
         let priced: Vec<(&str, &Pricing)> = active.iter().map(|(_, m)| (m.plugin.id.as_str(), &m.pricing)).collect();
         let entitled = self.entitlements.entitled(tenant, &priced).await?;
-        let mut loaded = Vec::new();
+        let mut ready = Vec::new();
         for (installed, manifest) in active {
-            let pre = match self.component(&installed).await {
-                Ok(pre) => pre,
+            match self.component(&installed).await {
+                Ok(pre) => ready.push((installed, manifest, pre)),
                 Err(err) => {
                     tracing::error!(tenant.id = %tenant, plugin.id = %installed.plugin_id, error = format!("{err:#}"), "installed plugin could not be loaded");
-                    continue;
                 }
-            };
+            }
+        }
+        // The action hooks events reach, worked out once for the tenant's set (not per call).
+        let subscriptions = events::subscriptions(ready.iter().map(|(i, m, _)| (i.plugin_id.as_str(), m.hooks.as_slice())));
+        let mut loaded = Vec::new();
+        for (installed, manifest, pre) in ready {
             let granted = self.services.granter.granted(tenant, &manifest).await?;
             loaded.push(Arc::new(LoadedPlugin {
                 id: installed.plugin_id.clone(),
@@ -322,6 +326,7 @@ impl PluginRuntime {
                 entitled: entitled.contains(&installed.plugin_id),
                 reach: Arc::new(Reach::of(&manifest)),
                 granted: Arc::new(granted),
+                subscriptions: subscriptions.clone(),
                 manifest,
                 pre,
             }));
@@ -418,12 +423,11 @@ impl PluginRuntime {
             }
             _ => Vec::new(),
         };
-        let neighbours = self.installed(tenant.id).await.map_err(|e| error(format!("{e:#}")))?;
         let state = PluginState {
             invocation: Invocation::new(tenant.clone(), plugin.guest(), limits.plugin_host_calls),
             services: self.services.clone(),
             plugin: plugin.clone(),
-            subscriptions: events::subscriptions(neighbours.iter().map(|p| (p.id.as_str(), p.manifest.hooks.as_slice()))),
+            subscriptions: plugin.subscriptions.clone(),
             memory: MemoryLimit { limit: usize::try_from(limits.plugin_memory_bytes).unwrap_or(usize::MAX), peak: 0 },
             deadline: started + Duration::from_millis(deadline_ms),
             epochs: 0,

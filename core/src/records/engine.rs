@@ -1,6 +1,6 @@
 //! The write path and the reads of records (see the module documentation of `records`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -303,6 +303,19 @@ impl RecordEngine {
         if let Scope::Account { field, account } = access.scope(&collection) {
             plan.restrict_to(&field, &account.to_string());
         }
+        if let Some(text) = query.search.as_deref().filter(|t| !t.trim().is_empty()) {
+            let mut groups = Vec::new();
+            for group in search::permission_groups(&collection) {
+                let mut holds = true;
+                for permission in group.split(',').filter(|p| !p.is_empty()) {
+                    holds = holds && access.has(permission).await?;
+                }
+                if holds {
+                    groups.push(group);
+                }
+            }
+            plan.search(caller.tenant, search::terms(text), groups);
+        }
         let (rows, total) = self.store.query(caller.tenant, &plan).await?;
         let next_cursor = (rows.len() == plan.limit as usize)
             .then(|| rows.last().map(|r| plan.cursor_after(&r.data, &r.id.to_string(), r.updated_at, r.state.as_deref())))
@@ -582,7 +595,11 @@ impl RecordEngine {
         // 8. One transaction: the record, its history and journal entry, search, links, jobs.
         let write = RecordWrite {
             op,
-            search_docs: if op == WriteOp::Delete { Vec::new() } else { search::documents(collection, &record.data) },
+            search_docs: if op == WriteOp::Delete {
+                Vec::new()
+            } else {
+                search::documents(collection, &record.data, &self.titles_of(caller.tenant, &record.data, collection).await?)
+            },
             record,
             expected_version: if op == WriteOp::Create { None } else { expected_version },
             changes,
@@ -597,6 +614,22 @@ impl RecordEngine {
         let stored = self.store.commit(caller.tenant, &write).await?;
         let readable = Access::new(&self.authz, caller).readable(collection).await?;
         Ok(Self::view(collection, stored, &readable))
+    }
+
+    /// The titles of the records `data`'s searchable references point to (for its search text).
+    async fn titles_of(&self, tenant: TenantId, data: &Map<String, Value>, collection: &CollectionDef) -> Result<HashMap<String, String>, RecordError> {
+        let mut titles = HashMap::new();
+        for id in search::referenced(collection, data).into_iter().take(50) {
+            let Ok(uuid) = Uuid::parse_str(&id) else { continue };
+            let Some(target) = self.store.get(tenant, uuid).await? else { continue };
+            let Ok(def) = self.definition(tenant, &target.collection).await else { continue };
+            // A title behind a permission stays out of other records' search text.
+            let title_field = def.title_field.as_deref().and_then(|t| def.field(t)).filter(|f| f.read_permission.is_none() && def.read_permission.is_none());
+            if let Some(Value::String(title)) = title_field.and_then(|f| target.data.get(&f.name)) {
+                titles.insert(id, title.clone());
+            }
+        }
+        Ok(titles)
     }
 
     /// Runs the filter hooks that apply to the caller and collection: a veto stops the write;
@@ -883,10 +916,15 @@ impl RecordEngine {
                 continue;
             }
             hits.push(SearchHit { record_id: id, collection: record.collection.clone(), title: self.title(&access, def, record).await?, snippet });
-            if hits.len() == limit {
-                break;
-            }
         }
+        // A record whose own title holds every word comes before records that only mention it
+        // (an account before its lines, which carry its name); otherwise the index's ranking.
+        let in_title = |hit: &SearchHit| {
+            let title = search::terms(&hit.title).iter().map(|w| search::fold(w)).collect::<Vec<_>>();
+            terms.iter().all(|t| title.iter().any(|w| w.starts_with(&search::fold(t))))
+        };
+        hits.sort_by_key(|h| !in_title(h));
+        hits.truncate(limit);
         Ok(hits)
     }
 

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socle_marketplace::schema::{CollectionDef, FieldDef, FieldType, normalize_value};
 
+use socle_tenants::TenantId;
+
 use super::{FieldError, RecordError};
 
 /// Largest page.
@@ -35,6 +37,11 @@ pub struct Query {
     /// Also count every matching record.
     #[serde(default)]
     pub count: bool,
+    /// Words every matching record's searchable text holds (as prefixes, accents and case
+    /// folded): its title, searchable fields, the titles of the records it references, phone
+    /// numbers however they are typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
 }
 
 /// One condition.
@@ -157,6 +164,12 @@ pub trait Dialect: Send + Sync {
     fn id_param(&self, placeholder: &str) -> String {
         placeholder.to_owned()
     }
+    /// The bound value of a [`Dialect::search`] condition: every term a prefix, all required,
+    /// within the tenant `tenant` (its id in simple form).
+    fn search_value(&self, tenant: &str, terms: &[String]) -> String;
+    /// Condition: the record has a search document of `collection` matching `$match`, in one of
+    /// the permission groups `$groups` (those the caller may read).
+    fn search(&self, collection: &str, matching: &str, groups: &str) -> String;
     /// `NULLS FIRST`/`NULLS LAST` so both backends order the same way (nulls first ascending).
     fn nulls(&self, desc: bool) -> &'static str {
         if desc { " NULLS LAST" } else { " NULLS FIRST" }
@@ -187,6 +200,19 @@ impl Dialect for SqliteDialect {
     fn contains(&self, expr: &str, placeholder: &str) -> String {
         format!("{expr} REGEXP {placeholder}")
     }
+
+    // Terms are letters and digits only (see `search::terms`): safe inside a match expression.
+    fn search_value(&self, tenant: &str, terms: &[String]) -> String {
+        let words: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+        format!("tenant_key : t{tenant} AND body : ({})", words.join(" AND "))
+    }
+
+    fn search(&self, collection: &str, matching: &str, groups: &str) -> String {
+        format!(
+            "id IN (SELECT d.record_id FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid \
+             WHERE search_fts MATCH {matching} AND d.tenant_id = records.tenant_id AND d.collection = '{collection}' AND d.permission IN ({groups}))"
+        )
+    }
 }
 
 /// PostgreSQL's SQL: `jsonb` operators, with casts for numbers and booleans (the same
@@ -211,6 +237,17 @@ impl Dialect for PgDialect {
 
     fn contains(&self, expr: &str, placeholder: &str) -> String {
         format!("{expr} ILIKE '%' || {placeholder} || '%' ESCAPE '\\'")
+    }
+
+    fn search_value(&self, _tenant: &str, terms: &[String]) -> String {
+        terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")
+    }
+
+    fn search(&self, collection: &str, matching: &str, groups: &str) -> String {
+        format!(
+            "id IN (SELECT d.record_id FROM search_docs d WHERE d.tenant_id = records.tenant_id AND d.collection = '{collection}' \
+             AND d.permission IN ({groups}) AND d.tsv @@ to_tsquery('socle_french', {matching}))"
+        )
     }
 
     fn id_param(&self, placeholder: &str) -> String {
@@ -257,9 +294,23 @@ pub struct QueryPlan {
 
 #[derive(Debug, Clone)]
 enum Condition {
-    Compare { target: Target, op: Op, arity: usize },
-    ArrayContains { field: String },
-    IsNull { target: Target, null: bool },
+    Compare {
+        target: Target,
+        op: Op,
+        arity: usize,
+    },
+    ArrayContains {
+        field: String,
+    },
+    IsNull {
+        target: Target,
+        null: bool,
+    },
+    /// Full-text search in the record's search documents (bound: the permission groups).
+    Search {
+        tenant: String,
+        terms: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -424,6 +475,21 @@ impl QueryPlan {
         })
     }
 
+    /// Keeps only records whose searchable text (title, searchable fields, references' titles,
+    /// phone numbers in their national form) matches every term, counting only the text of
+    /// permission `groups` the caller may read.
+    pub fn search(&mut self, tenant: TenantId, terms: Vec<String>, groups: Vec<String>) {
+        if terms.is_empty() || groups.is_empty() {
+            if !terms.is_empty() {
+                // Nothing the caller may read can match.
+                self.conditions.push((Condition::IsNull { target: Target::Column("id"), null: true }, Vec::new()));
+            }
+            return;
+        }
+        let bound = groups.into_iter().map(SqlValue::Text).collect();
+        self.conditions.push((Condition::Search { tenant: tenant.as_uuid().simple().to_string(), terms }, bound));
+    }
+
     /// Adds a condition the caller cannot remove (a client's account scope).
     pub fn restrict_to(&mut self, field: &str, value: &str) {
         let target = if field == "id" { Target::Column("id") } else { Target::Field(field.into(), ExprKind::Text) };
@@ -468,6 +534,12 @@ impl QueryPlan {
                     sql.push_str(&format!("{} IS {}NULL", Self::target_sql(dialect, target), if *null { "" } else { "NOT " }));
                 }
                 Condition::ArrayContains { field } => sql.push_str(&dialect.array_contains(field, &placeholder())),
+                Condition::Search { tenant, terms } => {
+                    let matching = placeholder();
+                    values.push(SqlValue::Text(dialect.search_value(tenant, terms)));
+                    let groups: Vec<String> = bound.iter().map(|_| placeholder()).collect();
+                    sql.push_str(&dialect.search(&self.collection, &matching, &groups.join(", ")));
+                }
                 Condition::Compare { target, op, arity } => {
                     let expr = Self::target_sql(dialect, target);
                     let is_id = *target == Target::Column("id");

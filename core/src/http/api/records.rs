@@ -105,6 +105,7 @@ fn url_query(params: &BTreeMap<String, String>) -> ApiResult<Query> {
                 "limit" => query.limit = Some(value.parse().map_err(|_| ApiError::bad_request("invalid_limit", "limit must be a number from 1 to 500"))?),
                 "cursor" => query.cursor = Some(value.clone()),
                 "count" => query.count = value == "true" || value == "1",
+                "q" => query.search = Some(value.chars().take(200).collect()),
                 other => return Err(ApiError::bad_request("unknown_parameter", format!("unknown query parameter `{other}`"))),
             }
         }

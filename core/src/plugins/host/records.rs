@@ -67,7 +67,8 @@ impl Host for RecordsHost<'_> {
             let value = serde_json::from_str(&f.value).unwrap_or(Value::String(f.value));
             filters.push(Filter { field: f.field, op, value });
         }
-        let query = Query { filters, sort: q.sort.map(|s| Sort { field: s.field, desc: s.desc }), limit: q.limit, cursor: q.cursor, count: q.count };
+        let query =
+            Query { filters, sort: q.sort.map(|s| Sort { field: s.field, desc: s.desc }), limit: q.limit, cursor: q.cursor, count: q.count, search: None };
         Ok(match self.records.query(&self.inv.caller(), &collection, &query).await {
             Ok(page) => Ok(Page { items: page.items.into_iter().map(record).collect(), next_cursor: page.next_cursor, total: page.total }),
             Err(e) => Err(self.inv.record_error(e)),

@@ -31,6 +31,9 @@ pub struct LoadedPlugin {
     pub reach: Arc<Reach>,
     /// Whether the tenant may call it as far as its price goes (free, or its price accepted).
     pub entitled: bool,
+    /// The action hooks of every plugin of the tenant, which the events it emits reach (worked
+    /// out once when the tenant's plugins load).
+    pub subscriptions: Arc<[Subscription]>,
 }
 
 impl LoadedPlugin {

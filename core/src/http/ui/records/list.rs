@@ -150,8 +150,10 @@ pub(super) fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&
             query.filters.push(Filter { field: field.to_owned(), op: Op::Eq, value: Value::String(value.clone()) });
         }
     }
-    if let (Some(q), Some(title)) = (params.get("q").map(str::trim).filter(|q| !q.is_empty()), def.title_field.as_deref()) {
-        query.filters.push(Filter { field: title.to_owned(), op: Op::Contains, value: Value::String(q.chars().take(200).collect()) });
+    // The list's search box searches what the record's search text holds: its title, its
+    // searchable fields, the titles of the records it points to, phone numbers as typed.
+    if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
+        query.search = Some(q.chars().take(200).collect());
     }
     if let Some(sort) = params.get("sort").filter(|s| !s.is_empty()) {
         query.sort = Some(Sort::parse(sort));
