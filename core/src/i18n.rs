@@ -62,6 +62,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("skip_to_content", "Aller au contenu", "Skip to content"),
     ("error_title", "Une erreur est survenue", "Something went wrong"),
     ("nav_menu", "Menu", "Menu"),
+    ("export_csv", "Exporter (tableur)", "Export (spreadsheet)"),
     ("error_400_title", "Demande incomprise", "Request not understood"),
     (
         "error_400",

@@ -666,3 +666,40 @@ async fn a_browser_meets_errors_as_pages_in_french_in_the_tenants_brand_never_as
     let (status, body) = n1.api(Method::GET, "acme", "/admin/users", None).await;
     assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
 }
+
+#[tokio::test]
+async fn the_list_exports_as_a_french_spreadsheet_for_who_may_export_with_only_readable_columns() {
+    let t = TestApp::spawn().await;
+    let acme = setup(&t).await;
+    t.app.records.registry.install(acme.id, "custom:offers", &SchemaFile::parse(crate::records::OFFERS).unwrap(), &Actor::system("test")).await.unwrap();
+    t.create_user(&acme, "gaelle@acme.fr", "interne", &["gestionnaire"]).await;
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    let euros = |cents: i64| json!({ "amount": cents, "currency": "EUR" });
+    create(&direction, "custom.offer", json!({ "label": "Mobile 5 Go; pro", "sale_price": euros(149_000), "purchase_price": euros(690) })).await;
+    create(&direction, "custom.offer", json!({ "label": "=HYPERLINK(\"x\")", "sale_price": euros(-510) })).await;
+    create(&direction, "custom.offer", json!({ "label": "Fibre", "sale_price": euros(3000) })).await;
+
+    // The list offers it, with the list's own search carried over.
+    let (_, html) = page(&direction, "/t/acme/c/custom.offer?q=mobile").await;
+    assert!(html.contains("export.csv?q=mobile") && html.contains("Exporter (tableur)"), "{html}");
+    let response = direction.get("/t/acme/c/custom.offer/export.csv?q=mobile").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    let csv = response.text().await.unwrap();
+    assert!(csv.starts_with('\u{feff}'), "a byte-order mark for spreadsheets");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines, ["Libellé;Prix de vente;Prix d'achat;Marge", "\"Mobile 5 Go; pro\";1490,00;6,90;1483,10"], "{csv}");
+    // Everything, formulas neutralised, negative amounts kept as numbers.
+    let csv = direction.get("/t/acme/c/custom.offer/export.csv").await.text().await.unwrap();
+    assert!(csv.contains("'=HYPERLINK(\"\"x\"\")\";-5,10") || csv.contains("\"'=HYPERLINK(\"\"x\"\")\";-5,10"), "{csv}");
+
+    // A manager may export but not read purchase prices: neither they nor the margin appear.
+    let gestionnaire = t.logged_in("acme", "gaelle@acme.fr").await;
+    let csv = gestionnaire.get("/t/acme/c/custom.offer/export.csv").await.text().await.unwrap();
+    assert!(csv.contains("Libellé;Prix de vente\r\n") && !csv.contains("6,90") && !csv.contains("Marge"), "{csv}");
+    // Support N1 may not export: no link, and the address refuses.
+    let n1 = t.logged_in("acme", "lucas@acme.fr").await;
+    let (_, html) = page(&n1, "/t/acme/c/custom.offer").await;
+    assert!(!html.contains("export.csv"), "{html}");
+    assert_eq!(n1.get("/t/acme/c/custom.offer/export.csv").await.status(), StatusCode::FORBIDDEN);
+}

@@ -37,4 +37,5 @@ pub fn router() -> Router<AppState> {
         .route("/c/{collection}/{id}/transitions/{name}", post(edit::fire))
         .route("/c/{collection}/{id}/delete", post(edit::remove))
         .route("/ui/chips.css", get(list::chips_css))
+        .route("/c/{collection}/export.csv", get(list::export))
 }
