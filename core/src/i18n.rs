@@ -34,6 +34,17 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("mfa_code", "Code de vérification", "Verification code"),
     ("mfa_submit", "Vérifier", "Verify"),
     ("mfa_invalid", "Code incorrect ou déjà utilisé.", "Wrong or already used code."),
+    (
+        "mfa_attempts_left",
+        "Encore {n} essai(s) avant de devoir saisir à nouveau votre mot de passe.",
+        "{n} more try(ies) before you must enter your password again.",
+    ),
+    (
+        "account_locked",
+        "Trop d'essais : ce compte est bloqué pendant {n} minute(s). Réessayez ensuite.",
+        "Too many attempts: this account is locked for {n} minute(s). Try again then.",
+    ),
+    ("mfa_expired", "Trop de codes erronés : saisissez à nouveau votre mot de passe.", "Too many wrong codes: enter your password again."),
     ("mfa_setup_title", "Activer la vérification en deux étapes", "Turn on two-step verification"),
     (
         "mfa_setup_help",

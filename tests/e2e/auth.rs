@@ -278,3 +278,59 @@ async fn a_new_user_is_invited_by_mail_to_choose_a_password_and_signs_in() {
     assert!(done.text().await.unwrap().contains("Mot de passe modifié"));
     assert_eq!(t.browser().login("acme", "lea@acme.fr", "ma phrase de passe choisie").await.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn wrong_second_factor_codes_are_limited_add_up_and_a_locked_account_is_not_let_in_by_a_right_code() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let secret = enroll(&t, &t.logged_in("acme", "claire@acme.fr").await).await;
+    t.clock.advance(Duration::from_secs(60));
+    let right = |t: &TestApp| totp::code_at_step(&secret, totp::step_at(t.app.now_ms())).unwrap();
+    let wrong = |t: &TestApp| {
+        let good = right(t);
+        (0..1_000_000).map(|n| format!("{n:06}")).find(|c| *c != good).unwrap()
+    };
+    // A session waiting for its code, opened before anything goes wrong.
+    let pending = t.browser();
+    assert_eq!(location(&pending.login("acme", "claire@acme.fr", PASSWORD).await), "/t/acme/login/mfa");
+
+    // An attacker who knows the password tries codes: each wrong one is a failed login, the
+    // growing delay applies, and the fifth closes the step.
+    let attacker = t.browser();
+    attacker.login("acme", "claire@acme.fr", PASSWORD).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let response = attacker.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", &wrong(&t))]).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let html = response.text().await.unwrap();
+            assert!(html.contains("Code incorrect") && html.contains("essai(s) avant de devoir saisir à nouveau votre mot de passe"), "{html}");
+        }
+        t.clock.advance(Duration::from_secs(20));
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 303], "the fifth wrong code ends the step");
+    assert_eq!(location(&attacker.get("/t/acme/login/mfa").await), "/t/acme/login", "back to the password");
+    let page = attacker.get("/t/acme/login?mfa=expired").await.text().await.unwrap();
+    assert!(page.contains("saisissez à nouveau votre mot de passe"), "{page}");
+    // While the account is locked, an immediate try is refused without being checked.
+    let again = t.browser();
+    again.login("acme", "claire@acme.fr", PASSWORD).await;
+    let refused = again.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", &wrong(&t))]).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "first of the new step, after the delay");
+    let locked = again.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", &right(&t))]).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "a right code does not open a locked account");
+    assert!(locked.headers().contains_key("retry-after"));
+    assert!(locked.text().await.unwrap().contains("ce compte est bloqué"));
+    // The password alone never cleared the failures: they kept adding up across steps.
+    let user = t.app.users.get(acme.id, t.app.users.by_email(acme.id, "claire@acme.fr").await.unwrap().unwrap().0.id).await.unwrap().unwrap();
+    assert!(user.locked_until.is_some_and(|u| u > t.app.now_ms()), "locked");
+
+    // Once the delay is over, the owner's right code lets them in and clears the count.
+    t.clock.advance(Duration::from_secs(120));
+    let code = right(&t);
+    let ok = pending.submit("/t/acme/login/mfa", "/t/acme/login/mfa", &[("code", &code)]).await;
+    assert_eq!(location(&ok), "/t/acme/");
+    let user = t.app.users.get(acme.id, user.id).await.unwrap().unwrap();
+    assert_eq!(user.locked_until, None);
+}

@@ -17,7 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::LoginForm;
 use crate::http::state::AppState;
 use crate::i18n;
-use crate::identity::accounts::LoginOutcome;
+use crate::identity::accounts::{LoginOutcome, SecondFactor};
 use crate::identity::secrets::{MAX_PASSWORD_LEN, constant_time_eq, random_token};
 use crate::identity::totp;
 use crate::tenancy::TenantContext;
@@ -67,6 +67,8 @@ fn anonymous_csrf_ok(jar: &CookieJar, sent: &str) -> bool {
 #[derive(Debug, Deserialize)]
 struct LangQuery {
     lang: Option<String>,
+    /// `expired`: back from a second-factor step closed after too many wrong codes.
+    mfa: Option<String>,
 }
 
 fn page_locale(ctx: &TenantContext, query: Option<&LangQuery>) -> Locale {
@@ -88,7 +90,8 @@ fn render_login(state: &AppState, ctx: &TenantContext, locale: Locale, csrf: Str
 async fn login_page(State(state): State<AppState>, Tenant(ctx): Tenant, Query(q): Query<LangQuery>, jar: CookieJar) -> Response {
     let (jar, csrf) = anonymous_csrf(&state, &ctx, jar);
     let locale = page_locale(&ctx, Some(&q));
-    (jar, render_login(&state, &ctx, locale, csrf, LoginData { email: "", error: None, notice: None, user: None })).into_response()
+    let error = (q.mfa.as_deref() == Some("expired")).then(|| i18n::text(locale, "mfa_expired").to_owned());
+    (jar, render_login(&state, &ctx, locale, csrf, LoginData { email: "", error, notice: None, user: None })).into_response()
 }
 
 async fn login_submit(
@@ -147,7 +150,7 @@ async fn logout(State(state): State<AppState>, PageUser(auth): PageUser, jar: Co
 struct MfaData {
     enroll: bool,
     required: bool,
-    error: Option<&'static str>,
+    error: Option<String>,
     secret: Option<String>,
     otpauth_uri: Option<String>,
     action: String,
@@ -177,20 +180,31 @@ struct CodeForm {
 async fn mfa_submit(State(state): State<AppState>, PendingUser(auth): PendingUser, jar: CookieJar, Form(form): Form<CodeForm>) -> Result<Response, ApiError> {
     auth.check_csrf(Some(&form.csrf))?;
     let tenant = auth.tenant.tenant.id;
-    match state.accounts.verify_second_factor(tenant, &auth.session, &form.code, &auth.client).await? {
-        Some(token) => {
+    let locale = auth.locale();
+    let (status, error, retry_after) = match state.accounts.verify_second_factor(tenant, &auth.session, &form.code, &auth.client).await? {
+        SecondFactor::Verified { token } => {
             let cookie = tenant_cookie(&state, &auth.tenant, SESSION_COOKIE, token, SameSite::Lax);
-            Ok((jar.add(cookie), Redirect::to(&auth.tenant.link("/"))).into_response())
+            return Ok((jar.add(cookie), Redirect::to(&auth.tenant.link("/"))).into_response());
         }
-        None => {
-            let action = auth.tenant.link("/login/mfa");
-            let error = Some(i18n::text(auth.locale(), "mfa_invalid"));
-            let mut response =
-                render_mfa(&state, &auth, MfaData { enroll: false, required: false, error, secret: None, otpauth_uri: None, action, user: None });
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
-            Ok(response)
+        // The pending session is closed: back to the password.
+        SecondFactor::Expired => return Ok(Redirect::to(&auth.tenant.link("/login?mfa=expired")).into_response()),
+        SecondFactor::Invalid { attempts_left } => {
+            let error = format!("{} {}", i18n::text(locale, "mfa_invalid"), i18n::text(locale, "mfa_attempts_left").replace("{n}", &attempts_left.to_string()));
+            (StatusCode::UNAUTHORIZED, error, None)
         }
+        SecondFactor::Locked { retry_after_secs } => {
+            let minutes = retry_after_secs.div_ceil(60).to_string();
+            (StatusCode::TOO_MANY_REQUESTS, i18n::text(locale, "account_locked").replace("{n}", &minutes), Some(retry_after_secs))
+        }
+    };
+    let action = auth.tenant.link("/login/mfa");
+    let mut response =
+        render_mfa(&state, &auth, MfaData { enroll: false, required: false, error: Some(error), secret: None, otpauth_uri: None, action, user: None });
+    *response.status_mut() = status;
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
     }
+    Ok(response)
 }
 
 /// Enrollment is open to a logged-in user (voluntary) and to a pending session whose tenant
@@ -262,7 +276,7 @@ async fn enroll_submit(State(state): State<AppState>, request: axum::extract::Re
         let data = MfaData {
             enroll: true,
             required: !auth.session.mfa_verified,
-            error: Some(i18n::text(auth.locale(), "mfa_invalid")),
+            error: Some(i18n::text(auth.locale(), "mfa_invalid").to_owned()),
             otpauth_uri: secret.as_deref().map(|s| totp::provisioning_uri(s, &auth.tenant.tenant.name, &auth.user.email)),
             secret,
             action: auth.tenant.link("/account/mfa"),

@@ -99,6 +99,32 @@ pub enum LoginOutcome {
     },
 }
 
+/// Wrong codes one pending session may send before it is closed.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// What checking a second-factor code gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// Right: set this token as the session cookie.
+    Verified {
+        /// Cookie value.
+        token: String,
+    },
+    /// Wrong (or already used); this many tries are left on the pending session.
+    Invalid {
+        /// Tries left.
+        attempts_left: i64,
+    },
+    /// The account is locked by failed logins: retry after this many seconds.
+    Locked {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The pending session is over (too many wrong codes, or the account is gone or disabled):
+    /// log in again with the password.
+    Expired,
+}
+
 /// Where the request came from.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -200,7 +226,11 @@ impl Accounts {
             self.cache.incr(&address_key, ADDRESS_WINDOW).await?;
             return Ok(LoginOutcome::Invalid);
         }
-        self.users.record_login_success(tenant.id, user.id, &actor).await?;
+        // With a second factor, the password alone is not a login: failures are cleared (and the
+        // login journaled) only once the code is right, so wrong codes add up across attempts.
+        if !user.totp_enabled {
+            self.users.record_login_success(tenant.id, user.id, &actor).await?;
+        }
         let must_enroll =
             !user.totp_enabled && tenant.require_mfa_for_admins && self.authz.has_permission(tenant.id, user.id, Permission::Administrer.as_str()).await?;
         let (token, _) = self.open_session(tenant.id, user.id, !user.totp_enabled && !must_enroll, client).await?;
@@ -235,23 +265,42 @@ impl Accounts {
 
     /// Checks a TOTP code for a user (once per code) and, on success, replaces the pending session
     /// with a full one (a new token: the pre-authentication token cannot be reused).
-    pub async fn verify_second_factor(&self, tenant: TenantId, pending: &Session, code: &str, client: &ClientInfo) -> Result<Option<String>, StoreError> {
-        let credentials = self.users.credentials(tenant, pending.user_id).await?;
-        let Some(secret) = credentials.totp_secret else { return Ok(None) };
-        let Some(step) = totp::matching_step(&secret, code, self.clock.now_ms()) else {
-            let user = self.users.get(tenant, pending.user_id).await?;
-            if let Some(user) = user {
-                let actor = client.actor(crate::authz::names::user(user.id), user.email.clone());
-                self.users.record_login_failure(tenant, user.id, &actor).await?;
-            }
-            return Ok(None);
-        };
-        if !self.users.use_totp_step(tenant, pending.user_id, step).await? {
-            return Ok(None);
+    ///
+    /// A code is never checked for an account that is locked or disabled. Each wrong code counts
+    /// as a failed login of the account (the same lockout and growing delay as passwords), and a
+    /// pending session takes at most [`MAX_CODE_ATTEMPTS`] wrong codes: then it is closed and the
+    /// password must be given again.
+    pub async fn verify_second_factor(&self, tenant: TenantId, pending: &Session, code: &str, client: &ClientInfo) -> Result<SecondFactor, StoreError> {
+        let Some(user) = self.users.get(tenant, pending.user_id).await? else { return Ok(SecondFactor::Expired) };
+        let now = self.clock.now_ms();
+        if let Some(until) = user.locked_until.filter(|&until| until > now) {
+            return Ok(SecondFactor::Locked { retry_after_secs: u64::try_from((until - now + 999) / 1000).unwrap_or(1) });
         }
+        if user.status == UserStatus::Disabled {
+            self.sessions.delete(tenant, &pending.id_hash).await?;
+            return Ok(SecondFactor::Expired);
+        }
+        let credentials = self.users.credentials(tenant, pending.user_id).await?;
+        let Some(secret) = credentials.totp_secret else { return Ok(SecondFactor::Expired) };
+        let actor = client.actor(crate::authz::names::user(user.id), user.email.clone());
+        let step = totp::matching_step(&secret, code, now);
+        let accepted = match step {
+            Some(step) => self.users.use_totp_step(tenant, pending.user_id, step).await?,
+            None => false,
+        };
+        if !accepted {
+            self.users.record_login_failure(tenant, user.id, &actor).await?;
+            let attempts = self.cache.incr(&format!("code-attempts:{}", pending.id_hash), ADDRESS_WINDOW).await?;
+            if attempts >= MAX_CODE_ATTEMPTS {
+                self.sessions.delete(tenant, &pending.id_hash).await?;
+                return Ok(SecondFactor::Expired);
+            }
+            return Ok(SecondFactor::Invalid { attempts_left: MAX_CODE_ATTEMPTS - attempts });
+        }
+        self.users.record_login_success(tenant, user.id, &actor).await?;
         self.sessions.delete(tenant, &pending.id_hash).await?;
         let (token, _) = self.open_session(tenant, pending.user_id, true, client).await?;
-        Ok(Some(token))
+        Ok(SecondFactor::Verified { token })
     }
 
     /// Creates a reset token for a user and returns the link to send them.
