@@ -692,7 +692,7 @@ async fn a_files_real_size_and_type_hold_against_what_the_client_claims_and_aban
     let lying = json!({ "id": page["id"], "name": "scan.pdf", "content_type": "application/pdf", "size": 5 });
     let (status, refused) = admin.api(Method::POST, "acme", "/records/custom.scan", Some(json!({ "pdf": lying }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
-    assert!(refused.to_string().contains("text/html files are not accepted"), "{refused}");
+    assert!(refused.to_string().contains("application/octet-stream files are not accepted"), "an HTML upload is stored as bytes and refused: {refused}");
     let (_, big) = admin.upload("acme", "scan.pdf", "application/pdf", b"%PDF-1.4 too long").await;
     let small = json!({ "id": big["id"], "name": "scan.pdf", "content_type": "application/pdf", "size": 9 });
     let (status, refused) = admin.api(Method::POST, "acme", "/records/custom.scan", Some(json!({ "pdf": small }))).await;
@@ -807,4 +807,23 @@ async fn a_list_search_finds_text_numbers_references_and_phones_as_typed_but_nev
     let (_, hits) = direction.api(Method::GET, "acme", "/search?q=kerjean", None).await;
     let titles: Vec<&str> = hits["hits"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Boulangerie Kerjean", "Fibre coupée"], "{hits}");
+}
+
+#[tokio::test]
+async fn an_upload_is_never_stored_with_a_type_a_browser_would_run() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    for (claimed, stored) in [
+        ("application/javascript", "application/octet-stream"),
+        ("text/html; charset=utf-8", "application/octet-stream"),
+        ("image/svg+xml", "application/octet-stream"),
+        ("Image/PNG; name=x", "image/png"),
+        ("text/plain", "text/plain"),
+        ("not a type", "application/octet-stream"),
+    ] {
+        let (status, file) = direction.upload("acme", "fichier.bin", claimed, b"alert(1)").await;
+        assert_eq!(status, StatusCode::CREATED, "{claimed}: {file}");
+        assert_eq!(file["content_type"], stored, "{claimed}");
+    }
 }

@@ -330,7 +330,7 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
         .api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": lying })))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
-    assert!(refused.to_string().contains("text/html files are not accepted"), "{refused}");
+    assert!(refused.to_string().contains("application/octet-stream files are not accepted"), "an HTML upload is stored as bytes and refused: {refused}");
     let (status, bad) = admin
         .api(
             Method::POST,

@@ -967,7 +967,8 @@ impl RecordEngine {
         }
         let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
         let name = if name.trim().is_empty() { "fichier".to_owned() } else { name };
-        let content_type = if content_type.len() <= 100 && content_type.contains('/') { content_type } else { "application/octet-stream" };
+        let content_type = stored_content_type(content_type);
+        let content_type = content_type.as_str();
         use sha2::Digest as _;
         let file = StoredFile {
             id: Uuid::now_v7(),
@@ -1029,6 +1030,30 @@ impl RecordEngine {
 }
 
 /// Required fields left empty, as field errors.
+/// The type an upload is stored with: the client's claim reduced to `type/subtype` (parameters
+/// dropped, lowercase, plain characters), and never a type a browser would run (scripts, HTML,
+/// SVG, XML): those become `application/octet-stream`.
+pub fn stored_content_type(claimed: &str) -> String {
+    const ACTIVE: &[&str] = &[
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "text/ecmascript",
+        "text/xml",
+        "application/xml",
+        "text/xsl",
+    ];
+    let essence = claimed.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let plain = essence.len() <= 100
+        && essence.split_once('/').is_some_and(|(t, s)| !t.is_empty() && !s.is_empty())
+        && essence.bytes().all(|b| b.is_ascii_alphanumeric() || b"/.+-_".contains(&b));
+    if !plain || ACTIVE.contains(&essence.as_str()) { "application/octet-stream".to_owned() } else { essence }
+}
+
 fn check_required(collection: &CollectionDef, data: &Map<String, Value>) -> Result<(), RecordError> {
     let missing: Vec<FieldError> = collection
         .fields
