@@ -48,6 +48,9 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Mark cookies `Secure` (defaults to true when `public_url` is https).
     pub secure_cookies: Option<bool>,
+    /// Bearer token `/metrics` asks for. Without one, `/metrics` answers only connections from
+    /// the machine itself (a scraper on loopback); with one, every scraper must send it.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Database settings.
@@ -206,6 +209,7 @@ impl Default for ServerSettings {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
             secure_cookies: None,
+            metrics_token: None,
         }
     }
 }

@@ -77,3 +77,25 @@ async fn metrics_count_requests_by_route_template() {
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/login\""), "routes are templates, not raw paths: {metrics}");
 }
+
+#[tokio::test]
+async fn metrics_with_a_configured_token_answer_only_who_sends_it() {
+    let t = TestApp::spawn_configured(|s| s.server.metrics_token = Some("jeton-de-supervision".to_owned().into())).await;
+    t.create_tenant("acme", "Acme").await;
+    let browser = t.browser();
+    for (authorization, status) in
+        [(None, StatusCode::NOT_FOUND), (Some("Bearer faux"), StatusCode::NOT_FOUND), (Some("Bearer jeton-de-supervision"), StatusCode::OK)]
+    {
+        let mut request = browser.client().get(browser.url("/metrics"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{authorization:?}");
+        // Not on a tenant's host either without it.
+        if authorization.is_none() {
+            let on_tenant = browser.on_host(reqwest::Method::GET, "acme.localhost", "/metrics").send().await.unwrap();
+            assert_eq!(on_tenant.status(), StatusCode::NOT_FOUND);
+        }
+    }
+}

@@ -1,13 +1,15 @@
 //! `/healthz` (the process answers), `/readyz` (its database and Redis answer), `/metrics`
 //! (Prometheus), and the embedded static files.
 
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::json::Json;
@@ -42,7 +44,23 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if ok { (StatusCode::OK, Json(body)).into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(body)).into_response() }
 }
 
-async fn metrics() -> Response {
+/// Prometheus metrics, for the platform's scraper only: the configured bearer token, or (when
+/// none is configured) a connection from the machine itself. Tenants' hosts serve it to nobody
+/// else.
+async fn metrics(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
+    let allowed = match &state.settings.server.metrics_token {
+        Some(token) => request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|sent| crate::identity::secrets::constant_time_eq(sent, token.expose_secret())),
+        None => peer.is_some_and(|ConnectInfo(addr)| addr.ip().is_loopback()),
+    };
+    if !allowed {
+        return (StatusCode::NOT_FOUND, ()).into_response();
+    }
     let body = crate::telemetry::prometheus().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
