@@ -334,3 +334,37 @@ async fn wrong_second_factor_codes_are_limited_add_up_and_a_locked_account_is_no
     let user = t.app.users.get(acme.id, user.id).await.unwrap().unwrap();
     assert_eq!(user.locked_until, None);
 }
+
+#[tokio::test]
+async fn using_one_reset_link_closes_the_older_ones() {
+    let smtp = socle_tests::SmtpSink::start();
+    let t = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = t.create_tenant("acme", "Acme Télécom").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.browser();
+    for _ in 0..2 {
+        browser.submit("/t/acme/forgot-password", "/t/acme/forgot-password", &[("email", "claire@acme.fr")]).await;
+    }
+    t.worker().run_until_idle().await.unwrap();
+    let mails = smtp.wait_for(2).await;
+    let prefix = "http://acme.localhost:8080/reset-password?token=";
+    let tokens: Vec<String> = mails
+        .iter()
+        .map(|m| {
+            let text = m.decoded();
+            let start = text.find(prefix).unwrap() + prefix.len();
+            text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        })
+        .collect();
+    assert_ne!(tokens[0], tokens[1]);
+    let reset = |token: &str, password: &str| {
+        let (page, token, password) = (format!("/t/acme/reset-password?token={token}"), token.to_owned(), password.to_owned());
+        let browser = t.browser();
+        async move { browser.submit(&page, "/t/acme/reset-password", &[("token", &token), ("password", &password)]).await.text().await.unwrap() }
+    };
+    assert!(reset(&tokens[1], "la phrase de passe récente").await.contains("Mot de passe modifié"));
+    let older = reset(&tokens[0], "une phrase de passe volée").await;
+    assert!(older.contains("invalide, expiré ou déjà utilisé"), "{older}");
+    assert_eq!(t.browser().login("acme", "claire@acme.fr", "une phrase de passe volée").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(t.browser().login("acme", "claire@acme.fr", "la phrase de passe récente").await.status(), StatusCode::SEE_OTHER);
+}

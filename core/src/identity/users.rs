@@ -236,17 +236,25 @@ impl UserStore for SqlUserStore {
 
     async fn consume_reset(&self, tenant: TenantId, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
         let now = self.clock.now_ms();
-        let user: Option<Uuid> = self
-            .db
-            .writing(
-                Scope::Tenant(tenant),
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        let user: Option<Uuid> = tx
+            .query(
                 r#"UPDATE password_resets SET used_at = $3
                WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3
                RETURNING user_id"#,
             )
             .bind((tenant, token_hash, now))
-            .scalar()
+            .scalar(&mut tx)
             .await?;
+        // One link used closes every other link still out for the same person (an older reset
+        // mail, the invitation): none of them may set the password again.
+        if let Some(user) = user {
+            tx.query("UPDATE password_resets SET used_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL")
+                .bind((tenant, user, now))
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(user)
     }
 }
