@@ -61,6 +61,23 @@ async fn a_session_of_one_tenant_opens_nothing_on_another() {
     assert_eq!(page.status(), StatusCode::SEE_OTHER, "the other tenant's portal asks to log in");
 }
 
+#[tokio::test]
+async fn a_tenants_own_address_never_serves_another_tenants_portal() {
+    let t = TestApp::spawn().await;
+    t.create_tenant("acme", "Acme").await;
+    t.create_tenant("globex", "Globex").await;
+    let browser = t.browser();
+    let get = |host: &'static str, path: &'static str| browser.on_host(Method::GET, host, path).send();
+    let other = get("acme.localhost", "/t/globex/login").await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND, "globex under acme's address");
+    let html = get("acme.localhost", "/t/globex/login").await.unwrap().text().await.unwrap();
+    assert!(!html.contains("Globex"), "{html}");
+    // Its own prefix on its own host, its own host bare, and the platform's host still work.
+    assert_eq!(get("acme.localhost", "/t/acme/login").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get("acme.localhost", "/login").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get("localhost", "/t/globex/login").await.unwrap().status(), StatusCode::OK);
+}
+
 // SQLite has no row-level security (the stores' tenant filters are its only wall): this runs in
 // the PostgreSQL pass (`SOCLE_TEST_DATABASE=postgres cargo test … -- --include-ignored`) and is
 // reported ignored elsewhere.

@@ -61,22 +61,26 @@ impl TenantResolver {
         }
     }
 
-    /// Resolves a request from its `Host` header and path.
+    /// Resolves a request from its `Host` header and path. On the platform's own host (the
+    /// base domain, an IP address, no host), `/t/<slug>/…` names the tenant. On a tenant's host
+    /// (its subdomain or its own domain) that tenant answers, and a `/t/<slug>/` prefix may only
+    /// name the same tenant: another tenant's portal is never served under a tenant's address.
     pub async fn resolve(&self, host: Option<&str>, path: &str) -> Result<Resolution, TenantError> {
-        if let Some(rest) = path.strip_prefix("/t/") {
-            let (slug, remainder) = rest.split_once('/').map_or((rest, ""), |(s, r)| (s, r));
+        let prefixed = path.strip_prefix("/t/").map(|rest| rest.split_once('/').map_or((rest, ""), |(s, r)| (s, r)));
+        let host = host.map(strip_port).map(|h| h.trim_end_matches('.').to_ascii_lowercase());
+        let platform = match &host {
+            None => true,
+            Some(host) => host == &self.base_domain || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('['),
+        };
+        if platform {
+            let Some((slug, remainder)) = prefixed else { return Ok(Resolution::Platform) };
             let Ok(slug) = Slug::parse(slug) else { return Ok(Resolution::Unknown(format!("/t/{slug}"))) };
             return Ok(match self.by_slug(&slug).await? {
                 Some(tenant) => Resolution::Tenant { context: TenantContext { tenant, base_path: format!("/t/{slug}") }, path: format!("/{remainder}") },
                 None => Resolution::Unknown(format!("/t/{slug}")),
             });
         }
-        let Some(host) = host.map(strip_port).map(|h| h.trim_end_matches('.').to_ascii_lowercase()) else {
-            return Ok(Resolution::Platform);
-        };
-        if host == self.base_domain || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
-            return Ok(Resolution::Platform);
-        }
+        let host = host.unwrap_or_default();
         let tenant = match host.strip_suffix(&self.base_domain).and_then(|h| h.strip_suffix('.')) {
             Some(label) if !label.contains('.') => match Slug::parse(label) {
                 Ok(slug) => self.by_slug(&slug).await?,
@@ -87,9 +91,13 @@ impl TenantResolver {
                 Err(_) => None,
             },
         };
-        Ok(match tenant {
-            Some(tenant) => Resolution::Tenant { context: TenantContext { tenant, base_path: String::new() }, path: path.to_owned() },
-            None => Resolution::Unknown(host),
+        Ok(match (tenant, prefixed) {
+            (Some(tenant), Some((slug, remainder))) if slug == tenant.slug.as_str() => {
+                Resolution::Tenant { context: TenantContext { tenant, base_path: format!("/t/{slug}") }, path: format!("/{remainder}") }
+            }
+            (Some(_), Some((slug, _))) => Resolution::Unknown(format!("{host}/t/{slug}")),
+            (Some(tenant), None) => Resolution::Tenant { context: TenantContext { tenant, base_path: String::new() }, path: path.to_owned() },
+            (None, _) => Resolution::Unknown(host),
         })
     }
 
