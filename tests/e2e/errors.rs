@@ -99,3 +99,21 @@ async fn metrics_with_a_configured_token_answer_only_who_sends_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_line_break_in_a_path_is_a_client_error_not_a_server_error() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.logged_in("acme", "claire@acme.fr").await;
+    for path in [
+        "/t/acme/c/custom%0d%0a.ticket",
+        "/t/acme/c/customer_account/%0d%0a",
+        "/t/acme/api/v1/records/x%0Ay",
+        "/t/acme%0d%0a/login",
+        "/t/acme/c/customer_account?q=%0d%0a",
+    ] {
+        let status = browser.get(path).await.status();
+        assert!(status.is_client_error() || status.is_success(), "{path}: {status}");
+    }
+}
