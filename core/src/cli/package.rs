@@ -21,7 +21,7 @@ pub fn pack(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let package = Package::from_dir(&built.dir, component).map_err(|e| anyhow::anyhow!("{}: {e}", built.dir.display()))?;
         let out = built.component.with_file_name(package.file_name());
         let bytes = package.pack();
-        std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+        write_atomically(&out, &bytes)?;
         eprintln!("{}: {} bytes, {}", out.display(), bytes.len(), Digest::of(&bytes));
         written.push(out);
     }
@@ -67,13 +67,21 @@ fn signature_path(package: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Writes `bytes` to `path` through a temporary file renamed over it: a reader (another `socle`
+/// publishing the same plugin at the same moment) sees the old file or the new one, never half.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), rand::rng().next_u64()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Signs a package, writing `<package>.sig`.
 pub fn sign(package: &Path, key: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(package).with_context(|| format!("cannot read {}", package.display()))?;
     let key = read_key(key)?;
     let signature = key.sign(&Digest::of(&bytes));
     let out = signature_path(package);
-    std::fs::write(&out, signature.to_json()).with_context(|| format!("cannot write {}", out.display()))?;
+    write_atomically(&out, signature.to_json().as_bytes())?;
     println!("signed {} ({}) with {} → {}", package.display(), signature.digest, signature.key_id, out.display());
     Ok(())
 }
