@@ -12,6 +12,7 @@ use socle_tenants::Tenant;
 
 use super::Marketplace;
 use super::store::{Rating, Review, VersionRow};
+use crate::records::search::fold;
 
 /// Filters of a catalogue search.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -116,21 +117,6 @@ pub struct Compatibility {
     pub compatible: bool,
     /// The plan (steps) or why not.
     pub detail: serde_json::Value,
-}
-
-fn fold(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'à' | 'â' | 'ä' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' => 'i',
-            'ô' | 'ö' => 'o',
-            'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            other => other,
-        })
-        .collect()
 }
 
 fn newest(rows: &[&VersionRow]) -> Option<(Manifest, VersionRow)> {

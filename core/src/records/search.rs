@@ -112,6 +112,7 @@ fn text_of(field: &FieldDef, value: &Value) -> String {
 /// A word without its accents (`Crêperie` → `creperie`), as the index folds them.
 pub fn fold(word: &str) -> String {
     word.chars()
+        .flat_map(char::to_lowercase)
         .map(|c| match c {
             'à' | 'â' | 'ä' | 'á' | 'ã' => 'a',
             'ç' => 'c',
@@ -123,8 +124,7 @@ pub fn fold(word: &str) -> String {
             'ñ' => 'n',
             other => other,
         })
-        .collect::<String>()
-        .to_lowercase()
+        .collect()
 }
 
 /// The words of a query (letters and digits, lowercase), at most eight.
