@@ -376,6 +376,69 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("workflow", "Étapes", "Workflow"),
     ("write_review", "Donner votre avis", "Write a review"),
     ("yanked", "Retirée", "Yanked"),
+    // ---- admin console ----
+    (
+        "audit_help",
+        "Ce qui s'est passé dans votre espace, du plus récent au plus ancien, à l'heure de Paris.",
+        "What happened in your workspace, newest first, in Paris time.",
+    ),
+    ("audit_filter", "Type d'événement", "Kind of event"),
+    ("audit_all", "Tous", "All"),
+    ("audit_event", "Événement", "Event"),
+    ("audit_empty", "Aucun événement.", "No event."),
+    ("audit_older", "Événements plus anciens", "Older events"),
+    ("published_by", "Publiée par", "Published by"),
+    ("health_24h", "Santé (dernières 24 heures)", "Health (last 24 hours)"),
+    ("health_no_error", "aucune erreur", "no error"),
+    ("denials_help", "l'extension a tenté quelque chose que vous ne lui avez pas accordé", "the extension tried something you have not granted it"),
+    ("last_error", "Dernière erreur", "Last error"),
+    ("grant_reason", "Raison donnée par l'extension :", "The extension's reason:"),
+    ("plugin_active", "Active", "Active"),
+    ("plugin_disabled", "Désactivée", "Disabled"),
+    ("no_calls_short", "aucun appel", "no calls"),
+    ("no_operations", "Aucune opération pour le moment.", "No operation yet."),
+    ("technical_details", "Détails techniques pour le support", "Technical details for support"),
+    (
+        "lock_help",
+        "Les versions exactes installées dans votre espace, telles que le support les demande.",
+        "The exact versions installed in your workspace, as support asks for them.",
+    ),
+    ("channel_stable", "version stable", "stable release"),
+    ("channel_beta", "version bêta", "beta release"),
+    ("screenshot_of", "Capture d'écran de", "Screenshot of"),
+    ("about_plugin", "Présentation", "About"),
+    (
+        "colors_help",
+        "Choisissez une couleur dans le nuancier ou tapez son code (#rrggbb). Les textes doivent garder un contraste d'au moins 4,5:1 pour rester lisibles.",
+        "Pick a colour from the swatch or type its code (#rrggbb). Text must keep a contrast of at least 4.5:1 to stay readable.",
+    ),
+    ("color_picker", "nuancier", "colour picker"),
+    ("color_primary_help", "Barre de titre, boutons et liens.", "Title bar, buttons and links."),
+    ("color_secondary_help", "Étiquettes et accents.", "Tags and accents."),
+    ("color_background_help", "Fond des pages.", "Page background."),
+    ("color_surface_help", "Fond des cartes et des panneaux.", "Background of cards and panels."),
+    ("color_text_help", "Texte courant, sur le fond et les cartes.", "Body text, on the background and on cards."),
+    ("preview_link", "Un lien", "A link"),
+    ("installs_one", "{n} installation", "{n} install"),
+    ("installs_other", "{n} installations", "{n} installs"),
+    ("calls_one", "{n} appel", "{n} call"),
+    ("calls_other", "{n} appels", "{n} calls"),
+    ("errors_one", "{n} erreur", "{n} error"),
+    ("errors_other", "{n} erreurs", "{n} errors"),
+    ("denials_one", "{n} refus", "{n} denial"),
+    ("denials_other", "{n} refus", "{n} denials"),
+    ("reviews_one", "{n} avis", "{n} review"),
+    ("reviews_other", "{n} avis", "{n} reviews"),
+    ("active_tenants_one", "{n} espace actif", "{n} active tenant"),
+    ("active_tenants_other", "{n} espaces actifs", "{n} active tenants"),
+    ("downloads_one", "{n} téléchargement", "{n} download"),
+    ("downloads_other", "{n} téléchargements", "{n} downloads"),
+    ("days_one", "{n} jour", "{n} day"),
+    ("days_other", "{n} jours", "{n} days"),
+    ("uninstalls_one", "{n} désinstallation", "{n} uninstall"),
+    ("uninstalls_other", "{n} désinstallations", "{n} uninstalls"),
+    ("versions_in_review_one", "{n} version en attente de validation", "{n} version waiting for review"),
+    ("versions_in_review_other", "{n} versions en attente de validation", "{n} versions waiting for review"),
 ];
 
 /// The strings of one language, by key.
@@ -391,6 +454,29 @@ pub fn strings(locale: Locale) -> &'static BTreeMap<&'static str, &'static str> 
 /// One string, for Rust code (errors rendered as pages).
 pub fn text(locale: Locale, key: &str) -> &'static str {
     strings(locale).get(key).copied().unwrap_or("")
+}
+
+/// A count with its noun, agreeing in number: the `<key>_one` string when `n` takes the
+/// singular (French: 0 and 1; English: 1), else `<key>_other`, with `{n}` written the language's
+/// way ("0 installation", "1 installation", "1 234 installations"; "0 installs", "1 install").
+/// `None` when the language has no such key.
+pub fn count(locale: Locale, key: &str, n: i64) -> Option<String> {
+    let singular = match locale {
+        Locale::Fr => (0..=1).contains(&n.abs()),
+        Locale::En => n.abs() == 1,
+    };
+    let template = strings(locale).get(format!("{key}_{}", if singular { "one" } else { "other" }).as_str()).copied()?;
+    let digits = n.unsigned_abs().to_string();
+    let separator = if locale == Locale::Fr { '\u{202f}' } else { ',' };
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(separator);
+        }
+        grouped.push(c);
+    }
+    let sign = if n < 0 { "-" } else { "" };
+    Some(template.replace("{n}", &format!("{sign}{grouped}")))
 }
 
 /// The language a request prefers among French and English, from `Accept-Language`, falling back
@@ -424,6 +510,24 @@ mod tests {
     fn every_key_is_translated() {
         for (key, fr, en) in STRINGS {
             assert!(!fr.is_empty() && !en.is_empty(), "{key}");
+        }
+    }
+
+    #[test]
+    fn counts_agree_in_number_the_way_each_language_does() {
+        assert_eq!(count(Locale::Fr, "installs", 0).as_deref(), Some("0 installation"));
+        assert_eq!(count(Locale::Fr, "installs", 1).as_deref(), Some("1 installation"));
+        assert_eq!(count(Locale::Fr, "installs", 2).as_deref(), Some("2 installations"));
+        assert_eq!(count(Locale::Fr, "installs", 1234).as_deref(), Some("1\u{202f}234 installations"));
+        assert_eq!(count(Locale::En, "installs", 0).as_deref(), Some("0 installs"));
+        assert_eq!(count(Locale::En, "installs", 1).as_deref(), Some("1 install"));
+        assert_eq!(count(Locale::En, "calls", 1200).as_deref(), Some("1,200 calls"));
+        assert_eq!(count(Locale::Fr, "no_such_noun", 2), None);
+        // Every counted noun has both forms in both languages.
+        for (key, _, _) in STRINGS.iter().filter(|(k, _, _)| k.ends_with("_one")) {
+            let other = format!("{}_other", key.trim_end_matches("_one"));
+            assert!(STRINGS.iter().any(|(k, _, _)| *k == other), "{key} has no {other}");
+            assert!(STRINGS.iter().filter(|(k, _, _)| *k == *key || *k == other).all(|(_, fr, en)| fr.contains("{n}") && en.contains("{n}")), "{key}");
         }
     }
 

@@ -204,6 +204,56 @@
     return body;
   }
 
+  // Every error of an envelope: { detail, field }.
+  function envelopeErrors(text) {
+    try {
+      var body = JSON.parse(text);
+      if (body.errors && body.errors.length) return body.errors.map(function (e) { return { detail: e.detail || "", field: e.field }; });
+    } catch (e) { /* not JSON */ }
+    return [{ detail: text || "Erreur" }];
+  }
+
+  // A field's error goes next to the field: its text in a `.field-error` after the input (or
+  // after the group of boxes it belongs to), the input marked `aria-invalid` and described by
+  // it. Returns the field, or null when the form has no such field.
+  function showFieldError(form, name, detail) {
+    if (!form.elements) return null;
+    var found = form.elements[name] || form.querySelector("[name='" + name.replace(/'/g, "") + "']");
+    if (!found) return null;
+    var inputs = found.length !== undefined && !found.tagName ? Array.prototype.slice.call(found) : [found];
+    if (!inputs.length) return null;
+    var first = inputs[0];
+    var key = (first.id || name).replace(/[^\w-]/g, "-");
+    var message = document.getElementById("error-for-" + key);
+    if (!message) {
+      message = document.createElement("p");
+      message.className = "field-error";
+      message.id = "error-for-" + key;
+      message.setAttribute("data-api-error", "");
+      var anchor = inputs.length > 1 ? (first.closest("fieldset") || inputs[inputs.length - 1].closest("label") || inputs[inputs.length - 1]) : (first.closest(".color-pick") || first);
+      if (anchor.tagName === "FIELDSET") anchor.appendChild(message); else anchor.insertAdjacentElement("afterend", message);
+    }
+    // An English detail names its field first ("name: must be…"): beside the field, it goes.
+    message.textContent = detail.indexOf(name + ": ") === 0 ? detail.slice(name.length + 2) : detail;
+    inputs.forEach(function (input) {
+      input.setAttribute("aria-invalid", "true");
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      if (described.indexOf(message.id) < 0) described.push(message.id);
+      input.setAttribute("aria-describedby", described.join(" "));
+    });
+    return first;
+  }
+
+  function clearFieldErrors(source) {
+    if (!source.querySelectorAll) return;
+    source.querySelectorAll("[aria-invalid]").forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      var described = (el.getAttribute("aria-describedby") || "").split(" ").filter(function (id) { return id && id.indexOf("error-for-") !== 0; });
+      if (described.length) el.setAttribute("aria-describedby", described.join(" ")); else el.removeAttribute("aria-describedby");
+    });
+    source.querySelectorAll(".field-error[data-api-error]").forEach(function (el) { el.remove(); });
+  }
+
   function errorBox(source) {
     var scope = source.closest("form, .actions-row, li, section") || document.body;
     return scope.querySelector(".form-error");
@@ -212,12 +262,12 @@
   function callApi(source, url, method, body, contentType) {
     var box = errorBox(source);
     if (box) box.textContent = "";
-    source.querySelectorAll && source.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    clearFieldErrors(source);
     source.setAttribute("aria-busy", "true");
     return fetch(url, {
       method: method,
       credentials: "same-origin",
-      headers: { "Content-Type": contentType, "X-CSRF-Token": csrf(), "Accept": "application/json" },
+      headers: { "Content-Type": contentType, "X-CSRF-Token": csrf(), "Accept": "application/json", "Accept-Language": document.documentElement.lang || "fr" },
       body: body
     }).then(function (response) {
       source.removeAttribute("aria-busy");
@@ -233,13 +283,14 @@
         return;
       }
       return response.text().then(function (text) {
-        var error = envelopeDetail(text);
-        if (box) box.textContent = error.detail; else toast(error.detail, "error");
-        if (error.field && source.elements) {
-          var name = error.field.replace(/^params\./, "");
-          var field = source.elements[name] || source.querySelector("[name='" + name.replace(/'/g, "") + "']");
-          if (field && field.setAttribute) { field.setAttribute("aria-invalid", "true"); field.focus(); }
-        }
+        // Errors of fields the form shows go next to them; the others above the button.
+        var rest = [], focus = null;
+        envelopeErrors(text).forEach(function (error) {
+          var field = error.field ? showFieldError(source, error.field.replace(/^params\./, ""), error.detail) : null;
+          if (field) focus = focus || field; else rest.push(error.detail);
+        });
+        if (rest.length) { if (box) box.textContent = rest.join(" "); else toast(rest.join(" "), "error"); }
+        if (focus && focus.focus) focus.focus();
       });
     }).catch(function () {
       source.removeAttribute("aria-busy");
@@ -329,6 +380,90 @@
     if (/^--color-(primary|secondary)$/.test(name) && /^#[0-9a-f]{6}$/i.test(value)) {
       document.documentElement.style.setProperty(name.replace("--color-", "--color-on-"), luminance(value) > 0.179 ? "#111827" : "#ffffff");
     }
+  });
+
+  // ---- brand colours: a swatch bound to each #rrggbb field, and a contrast check as you pick ----
+  // The rules mirror socle_tenants::theme (WCAG 2.1 contrast; links darkened just enough).
+  function rgb(hex) { var n = parseInt(hex.slice(1), 16); return [n >> 16 & 255, n >> 8 & 255, n & 255]; }
+  function toHex(c) { return "#" + c.map(function (v) { return (v < 16 ? "0" : "") + v.toString(16); }).join(""); }
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  function fullHex(value) {
+    var v = (value || "").trim().toLowerCase();
+    if (/^#[0-9a-f]{3}$/.test(v)) v = "#" + v[1] + v[1] + v[2] + v[2] + v[3] + v[3];
+    return /^#[0-9a-f]{6}$/.test(v) ? v : null;
+  }
+  function mix(color, toward, step, steps) {
+    return toHex(rgb(color).map(function (c) { return Math.floor((c * (steps - step) + toward * step) / steps); }));
+  }
+  function readableText(color) { return contrast(color, "#ffffff") >= contrast(color, "#111827") ? "#ffffff" : "#111827"; }
+  function readableOn(color, backgrounds) {
+    var reads = function (c) { return backgrounds.every(function (bg) { return contrast(c, bg) >= 4.5; }); };
+    if (reads(color)) return color;
+    var light = backgrounds.reduce(function (acc, bg) { return acc + luminance(bg); }, 0) / backgrounds.length > 0.18;
+    var out = color;
+    for (var step = 1; step <= 40; step++) { out = mix(color, light ? 0 : 255, step, 40); if (reads(out)) break; }
+    return out;
+  }
+  function legible(color) {
+    var text = readableText(color), toward = text === "#ffffff" ? 0 : 255, bg = color;
+    for (var step = 1; step <= 20 && contrast(bg, text) < 4.5; step++) bg = mix(color, toward, step, 20);
+    return bg;
+  }
+  function ratioText(ratio) {
+    var text = ratio.toFixed(1);
+    return document.documentElement.lang === "en" ? text : text.replace(".", ",");
+  }
+
+  function checkContrast(form) {
+    var box = document.getElementById("contrast-warnings");
+    if (!box) return;
+    var value = function (key) { var el = form.elements["theme." + key]; return el && fullHex(el.value); };
+    var primary = value("primary"), secondary = value("secondary"), background = value("background"), surface = value("surface");
+    if (!primary || !secondary || !background || !surface) return;
+    var notes = [];
+    var fill = function (template, label, color, on, ratio, adjusted) {
+      return template.replace(box.getAttribute("data-label-primary"), label).split("#010101").join(color).split("#020202").join(on)
+        .split("#030303").join(adjusted).replace(/19[.,]9/, ratioText(ratio));
+    };
+    var worst = contrast(primary, surface) <= contrast(primary, background) ? surface : background;
+    var link = readableOn(primary, [background, surface]);
+    document.documentElement.style.setProperty("--color-link", link);
+    if (contrast(primary, worst) < 4.5) {
+      notes.push({ ratio: contrast(primary, worst), text: fill(box.getAttribute("data-links"), box.getAttribute("data-label-primary"), primary, worst, contrast(primary, worst), link) });
+    }
+    [["primary", primary], ["secondary", secondary]].forEach(function (pair) {
+      var ratio = contrast(pair[1], readableText(pair[1]));
+      if (ratio < 4.5) notes.push({ ratio: ratio, text: fill(box.getAttribute("data-background"), box.getAttribute("data-label-" + pair[0]), pair[1], readableText(pair[1]), ratio, legible(pair[1])) });
+    });
+    notes.sort(function (a, b) { return a.ratio - b.ratio; });
+    box.textContent = "";
+    notes.forEach(function (note) {
+      var p = document.createElement("p");
+      p.className = "warning";
+      p.textContent = "⚠ " + note.text;
+      box.appendChild(p);
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    var el = event.target;
+    var form = el.closest && el.closest("[data-theme-preview]");
+    if (!form) return;
+    if (el.hasAttribute("data-color-for")) {
+      // The picker writes the text field, which drives the preview.
+      var text = document.getElementById(el.getAttribute("data-color-for"));
+      if (text) { text.value = el.value; text.dispatchEvent(new Event("input", { bubbles: true })); }
+      return;
+    }
+    if (el.classList.contains("color-text")) {
+      var hex = fullHex(el.value);
+      var swatch = document.querySelector("[data-color-for='" + el.id + "']");
+      if (hex && swatch) swatch.value = hex;
+    }
+    checkContrast(form);
   });
 
   // ---- times: the server speaks UTC, each reader sees and types their own time zone ----

@@ -29,4 +29,4 @@ pub use roles::{Permission, UserType};
 pub use slug::Slug;
 pub use store::{Actor, AssetKind, StoredAsset, TenantStore};
 pub use tenant::{NewTenant, Tenant, TenantPatch, TenantStatus};
-pub use theme::{Color, FontFamily, ThemeTokens};
+pub use theme::{Color, ContrastUse, ContrastWarning, FontFamily, ThemeTokens};

@@ -88,6 +88,39 @@ impl Color {
         }
         (bg, text)
     }
+
+    /// This colour as text on every one of `backgrounds`, darkened (on light backgrounds) or
+    /// lightened (on dark ones) just enough to reach `min` contrast on each: a brand colour kept
+    /// as close to its hue as readability allows. Unchanged when it already reads well.
+    ///
+    /// ```
+    /// use socle_tenants::Color;
+    /// let white = Color::rgb(255, 255, 255);
+    /// let yellow = Color::parse("#f1c40f").unwrap();
+    /// let link = yellow.readable_on(&[white], 4.5);
+    /// assert!(link.contrast(&white) >= 4.5);
+    /// let blue = Color::parse("#1f4ed8").unwrap();
+    /// assert_eq!(blue.readable_on(&[white], 4.5), blue, "already readable: unchanged");
+    /// ```
+    pub fn readable_on(&self, backgrounds: &[Color], min: f64) -> Color {
+        let reads = |c: &Color| backgrounds.iter().all(|bg| c.contrast(bg) >= min);
+        if reads(self) || backgrounds.is_empty() {
+            return *self;
+        }
+        // Light backgrounds want darker text, dark ones lighter text.
+        let light = backgrounds.iter().map(Color::luminance).sum::<f64>() / backgrounds.len() as f64 > 0.18;
+        let toward: u16 = if light { 0 } else { 255 };
+        let [r, g, b] = self.0;
+        let mut out = *self;
+        for step in 1..=40u16 {
+            let mix = |c: u8| u8::try_from((u16::from(c) * (40 - step) + toward * step) / 40).unwrap_or(0);
+            out = Color::rgb(mix(r), mix(g), mix(b));
+            if reads(&out) {
+                break;
+            }
+        }
+        out
+    }
 }
 
 impl TryFrom<String> for Color {
@@ -109,6 +142,34 @@ impl fmt::Display for Color {
         let [r, g, b] = self.0;
         write!(f, "#{r:02x}{g:02x}{b:02x}")
     }
+}
+
+/// Where a brand colour falls short of WCAG AA contrast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContrastUse {
+    /// The colour as the text of links on the page's backgrounds.
+    Links,
+    /// The colour behind its own text (the header bar, buttons, tags).
+    Background,
+}
+
+/// A brand colour that does not reach WCAG AA contrast (4.5:1 for text) where the portal uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ContrastWarning {
+    /// The theme field at fault (`theme.primary`).
+    pub field: &'static str,
+    /// Where it is used.
+    pub kind: ContrastUse,
+    /// The colour.
+    pub color: Color,
+    /// What it is read against (the background for links, the text for a background).
+    pub on: Color,
+    /// Its contrast ratio there (1.0 to 21.0).
+    pub ratio: f64,
+    /// The nearest colour of the same hue that reads well: what the portal shows instead (links)
+    /// or what the administrator could choose.
+    pub adjusted: Color,
 }
 
 /// Font stacks a tenant may choose. System stacks only: the portal never loads fonts from a
@@ -216,6 +277,45 @@ impl ThemeTokens {
         Ok(())
     }
 
+    /// The colour links and other primary-coloured text take: the primary colour, darkened just
+    /// enough to read on the background and on surfaces (WCAG AA, 4.5:1). A light brand colour
+    /// (a yellow) keeps its place in bars and buttons, whose text colour adapts, while links stay
+    /// readable.
+    pub fn link_color(&self) -> Color {
+        self.primary.readable_on(&[self.background, self.surface], 4.5)
+    }
+
+    /// The brand colours that do not reach WCAG AA contrast where the portal uses them, worst
+    /// first. Not refused (a brand is the tenant's choice, and the portal compensates: see
+    /// [`ThemeTokens::link_color`]), but worth a clear warning to the administrator.
+    pub fn contrast_warnings(&self) -> Vec<ContrastWarning> {
+        let mut warnings = Vec::new();
+        // The primary colour as the text of links, on the lighter or darker of the two backgrounds
+        // (whichever reads worse).
+        let worst_bg = if self.primary.contrast(&self.surface) <= self.primary.contrast(&self.background) { self.surface } else { self.background };
+        let ratio = self.primary.contrast(&worst_bg);
+        if ratio < 4.5 {
+            warnings.push(ContrastWarning {
+                field: "theme.primary",
+                kind: ContrastUse::Links,
+                color: self.primary,
+                on: worst_bg,
+                ratio,
+                adjusted: self.link_color(),
+            });
+        }
+        // Each brand colour behind its own text (bars, buttons, tags).
+        for (field, color) in [("theme.primary", self.primary), ("theme.secondary", self.secondary)] {
+            let text = color.readable_text();
+            let ratio = color.contrast(&text);
+            if ratio < 4.5 {
+                warnings.push(ContrastWarning { field, kind: ContrastUse::Background, color, on: text, ratio, adjusted: color.legible(4.5).0 });
+            }
+        }
+        warnings.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+        warnings
+    }
+
     /// The tokens as CSS custom properties, for a `:root { … }` block. Every value comes from a
     /// validated type, so the output cannot contain anything but these declarations.
     ///
@@ -228,11 +328,12 @@ impl ThemeTokens {
         let on_primary = self.primary.readable_text();
         let on_secondary = self.secondary.readable_text();
         format!(
-            "--color-primary: {}; --color-on-primary: {}; --color-secondary: {}; --color-on-secondary: {}; \
+            "--color-primary: {}; --color-on-primary: {}; --color-link: {}; --color-secondary: {}; --color-on-secondary: {}; \
              --color-background: {}; --color-surface: {}; --color-text: {}; \
              --font-body: {}; --font-heading: {}; --radius: {}px;",
             self.primary,
             on_primary,
+            self.link_color(),
             self.secondary,
             on_secondary,
             self.background,
@@ -263,6 +364,55 @@ mod tests {
         let err = theme.validate().unwrap_err();
         assert_eq!(err.field, "theme.background");
         assert!(err.message.contains("4.5:1"));
+    }
+
+    #[test]
+    fn a_light_primary_is_warned_about_and_links_get_a_readable_shade() {
+        let yellow = ThemeTokens { primary: Color::parse("#f1c40f").unwrap(), ..ThemeTokens::default() };
+        let warnings = yellow.contrast_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let w = warnings[0];
+        assert_eq!((w.field, w.kind), ("theme.primary", ContrastUse::Links));
+        assert!(w.ratio < 2.0, "{}", w.ratio);
+        // The link colour reads on both backgrounds and keeps the hue (still more red than blue).
+        let link = yellow.link_color();
+        assert!(link.contrast(&yellow.surface) >= 4.5 && link.contrast(&yellow.background) >= 4.5);
+        assert_eq!(w.adjusted, link);
+        let [r, _, b] = link.0;
+        assert!(r > b, "{link}");
+        assert!(yellow.css_variables().contains(&format!("--color-link: {link};")));
+        // Bars and buttons stay readable: their text turns dark on yellow.
+        assert!(yellow.primary.contrast(&yellow.primary.readable_text()) >= 4.5);
+    }
+
+    #[test]
+    fn the_default_theme_needs_no_warning_and_keeps_its_link_colour() {
+        let theme = ThemeTokens::default();
+        assert!(theme.contrast_warnings().is_empty());
+        assert_eq!(theme.link_color(), theme.primary);
+    }
+
+    #[test]
+    fn on_a_dark_background_links_are_lightened() {
+        let dark = ThemeTokens {
+            background: Color::rgb(0x11, 0x11, 0x11),
+            surface: Color::rgb(0x1f, 0x1f, 0x1f),
+            text: Color::rgb(0xee, 0xee, 0xee),
+            primary: Color::rgb(0x1f, 0x2e, 0x88),
+            ..ThemeTokens::default()
+        };
+        let link = dark.link_color();
+        assert!(link.luminance() > dark.primary.luminance());
+        assert!(link.contrast(&dark.surface) >= 4.5 && link.contrast(&dark.background) >= 4.5);
+    }
+
+    #[test]
+    fn contrast_ratio_of_known_pairs() {
+        // Reference values from the WCAG contrast checker.
+        let ratio = Color::parse("#f1c40f").unwrap().contrast(&Color::rgb(255, 255, 255));
+        assert!((ratio - 1.66).abs() < 0.02, "{ratio}");
+        let ratio = Color::parse("#767676").unwrap().contrast(&Color::rgb(255, 255, 255));
+        assert!((ratio - 4.54).abs() < 0.02, "{ratio}");
     }
 
     #[test]

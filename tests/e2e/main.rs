@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod admin_plain;
 mod auth;
 mod authz;
 mod bus;

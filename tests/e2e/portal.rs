@@ -448,7 +448,7 @@ async fn the_admin_console_shows_each_section_to_admins_only() {
         ("/t/acme/admin/marketplace", "Catalogue"),
         ("/t/acme/admin/plugins", "Extensions installées"),
         ("/t/acme/admin/approvals", "Rien à approuver"),
-        ("/t/acme/admin/branding", "type=\"color\" name=\"theme.primary\""),
+        ("/t/acme/admin/branding", "type=\"color\" id=\"b-primary-swatch\""),
         ("/t/acme/admin/users", "lucas@acme.fr"),
         ("/t/acme/admin/roles", "aria-label=\"Support N1 — Voir marge\""),
         ("/t/acme/admin/audit", "Journal"),

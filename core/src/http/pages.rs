@@ -71,6 +71,7 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.add_filter("label", label_filter);
         env.add_filter("datetime", local_time);
+        env.add_filter("count", count_filter);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
         }
@@ -96,6 +97,14 @@ fn label_filter(value: minijinja::Value, lang: &str) -> String {
     }
     let pick = |key: &str| value.get_attr(key).ok().filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string());
     pick(lang).or_else(|| pick("fr")).unwrap_or_default()
+}
+
+/// `{{ n | count("installs", lang) }}`: a number with its noun agreeing ("1 installation",
+/// "3 installations"), from the strings `<key>_one` and `<key>_other`; a missing key fails the
+/// rendering like a missing string.
+fn count_filter(n: i64, key: &str, lang: &str) -> Result<String, minijinja::Error> {
+    let locale = if lang == "en" { Locale::En } else { Locale::Fr };
+    i18n::count(locale, key, n).ok_or_else(|| minijinja::Error::new(minijinja::ErrorKind::UndefinedError, format!("no strings `{key}_one` and `{key}_other`")))
 }
 
 /// The `datetime` template filter (`{{ ms | datetime(lang) }}`): a moment as `<time data-local>` markup, its UTC text turned into

@@ -18,7 +18,11 @@ use crate::http::state::AppState;
 use crate::identity::members::RoleGrants;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/roles", get(list).post(create)).route("/roles/{key}", delete(remove)).route("/roles/{key}/permissions", put(set_permissions))
+    Router::new()
+        .route("/roles", get(list).post(create))
+        .route("/roles/{key}", delete(remove))
+        .route("/roles/{key}/permissions", put(set_permissions))
+        .route_layer(axum::middleware::from_fn(super::admin_messages::localize))
 }
 
 fn check_permissions(keys: &[String]) -> Result<(), ValidationError> {

@@ -21,12 +21,16 @@ pub fn router() -> Router<AppState> {
         .route("/tenant/logo", put(|a, b| upload(a, b, AssetKind::Logo)))
         .route("/tenant/favicon", put(|a, b| upload(a, b, AssetKind::Favicon)))
         .route("/audit", get(audit))
+        .route_layer(axum::middleware::from_fn(super::admin_messages::localize))
 }
 
-response!(#[doc = "The tenant's settings, with its theme as CSS variables."] TenantSettings<'a> { tenant: &'a socle_tenants::Tenant, css_variables: String });
+response!(
+    #[doc = "The tenant's settings, with its theme as CSS variables and the brand colours that fall short of WCAG AA contrast (accepted, but worth changing: links then show a darker shade)."]
+    TenantSettings<'a> { tenant: &'a socle_tenants::Tenant, css_variables: String, contrast_warnings: Vec<socle_tenants::ContrastWarning> }
+);
 
 fn tenant_json(tenant: &socle_tenants::Tenant) -> Json<TenantSettings<'_>> {
-    Json(TenantSettings { tenant, css_variables: tenant.theme.css_variables() })
+    Json(TenantSettings { tenant, css_variables: tenant.theme.css_variables(), contrast_warnings: tenant.theme.contrast_warnings() })
 }
 
 async fn show(Api { state, auth }: Api) -> ApiResult<Response> {

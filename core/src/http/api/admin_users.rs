@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(show).patch(update).delete(remove))
         .route("/users/{id}/roles", put(set_roles))
         .route("/users/{id}/password-reset", post(password_reset))
+        .route_layer(axum::middleware::from_fn(super::admin_messages::localize))
 }
 
 async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {

@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/notifications/{id}/read", post(read))
         .route("/admin/approvals/{id}/approve", post(approve))
         .route("/admin/approvals/{id}/reject", post(reject))
+        .route_layer(axum::middleware::from_fn(super::admin_messages::localize))
 }
 
 async fn admin(state: &AppState, auth: &Authenticated) -> ApiResult<()> {

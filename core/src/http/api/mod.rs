@@ -3,6 +3,7 @@
 //! carry the session's CSRF token in `X-CSRF-Token`.
 
 mod admin_jobs;
+pub(crate) mod admin_messages;
 pub(crate) mod admin_roles;
 pub(crate) mod admin_tenant;
 pub(crate) mod admin_users;

@@ -36,11 +36,17 @@ pub fn router() -> Router<AppState> {
         .route("/x/{plugin}/actions/{action}", post(action))
         .route("/x/{plugin}", any(route_root))
         .route("/x/{plugin}/{*path}", any(route))
-        .route("/admin/plugins", get(list))
-        .route("/admin/plugins/{plugin}", get(detail).delete(uninstall))
-        .route("/admin/plugins/{plugin}/grants", put(set_grants))
-        .route("/admin/plugins/{plugin}/receipts", get(receipts))
-        .route("/admin/plugins/{plugin}/settings", put(set_settings))
+        .merge(
+            // The administration routes answer their errors in the asker's language; a plugin's
+            // own routes answer what the plugin answers.
+            Router::new()
+                .route("/admin/plugins", get(list))
+                .route("/admin/plugins/{plugin}", get(detail).delete(uninstall))
+                .route("/admin/plugins/{plugin}/grants", put(set_grants))
+                .route("/admin/plugins/{plugin}/receipts", get(receipts))
+                .route("/admin/plugins/{plugin}/settings", put(set_settings))
+                .route_layer(axum::middleware::from_fn(super::admin_messages::localize)),
+        )
 }
 
 async fn installed(state: &AppState, tenant: &socle_tenants::Tenant, id: &str) -> ApiResult<Arc<LoadedPlugin>> {
@@ -112,19 +118,32 @@ struct PanelParams {
 }
 
 /// A panel as a sanitised HTML fragment: no scripts, no event handlers, no `javascript:` links,
-/// no styles; the portal themes it.
-pub fn sanitize_panel(html: &str) -> String {
+/// no styles; the portal themes it. A link to a record of the portal is written
+/// `/c/<collection>/<id>` and becomes that record's address on the tenant's portal (`portal`
+/// turns a portal path into the tenant's link); other relative links are dropped.
+pub fn sanitize_panel(html: &str, portal: impl Fn(&str) -> String + Send + Sync + 'static) -> String {
+    // Spelled out so the closure is general over the URL's lifetime, as ammonia asks.
+    fn general<F: for<'u> Fn(&'u str) -> Option<std::borrow::Cow<'u, str>>>(f: F) -> F {
+        f
+    }
+    let rewrite = general(move |url: &str| {
+        let path = url.strip_prefix("/c/")?;
+        let safe = !path.is_empty() && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'?' | b'=' | b'&'));
+        safe.then(|| std::borrow::Cow::Owned(portal(url)))
+    });
     ammonia::Builder::default()
         .add_generic_attributes(["class"])
         .link_rel(Some("noopener noreferrer"))
         .url_schemes(HashSet::from(["https", "http", "mailto", "tel"]))
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(rewrite)))
         .clean(html)
         .to_string()
 }
 
 async fn panel(Api { state, auth }: Api, Path((plugin_id, panel)): Path<(String, String)>, Query(params): Query<PanelParams>) -> ApiResult<Response> {
     let html = state.plugins.render_panel(&auth.tenant.tenant, &auth.caller(), &plugin_id, &panel, params.record.as_deref()).await?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html)).into_response())
+    let tenant = auth.tenant.clone();
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html, move |path| tenant.link(path))).into_response())
 }
 
 #[derive(Debug, Deserialize)]
