@@ -179,7 +179,7 @@ impl App {
         let mut registry = JobRegistry::default();
         registry.register(crate::jobs::jobs(&jobs, &clock))?;
         registry.register(crate::mail::jobs(&mailer))?;
-        let notifications = Notifications { tenants: tenants.clone(), users: users.clone(), mailer: mailer.clone(), settings: settings.clone() };
+        let notifications = Notifications { tenants: tenants.clone(), users: users.clone(), mailer: mailer.clone() };
         registry.register(crate::records::jobs::jobs(&records, notifications))?;
         registry.register(crate::plugins::hooks::jobs(&plugins))?;
         registry.register(marketplace.jobs())?;

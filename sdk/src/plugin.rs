@@ -46,7 +46,9 @@ pub struct Event {
     pub record_id: String,
     /// Version after the change.
     pub version: i64,
-    /// Details.
+    /// Details. For a record's change: `changed` (field names), `transition` (fired, if any),
+    /// `state` (the workflow state this change reached — the record may have moved on by the
+    /// time the hook runs) and `actor` (`user:<id>`, `plugin:<id>`, `system`).
     pub payload: Value,
 }
 

@@ -342,17 +342,67 @@ pub(crate) mod host {
         if template != "notification" {
             return Err(Error::NotFound(format!("plugins send the `notification` template (vars: subject, message), not `{template}`")));
         }
+        let invalid = |field: &str, message: String| Error::Invalid(vec![crate::FieldError { field: field.into(), message }]);
         for (key, max) in [("subject", 200), ("message", 10_000)] {
             let text = vars.get(key).and_then(Value::as_str).unwrap_or_default().trim();
             if text.is_empty() || text.chars().count() > max {
-                return Err(Error::Invalid(vec![crate::FieldError {
-                    field: format!("vars.{key}"),
-                    message: format!("give 1 to {max} characters of plain text"),
-                }]));
+                return Err(invalid(&format!("vars.{key}"), format!("give 1 to {max} characters of plain text")));
             }
+            if let Some((bad, kind)) = bad_placeholder(text) {
+                return Err(invalid(&format!("vars.{key}"), format!("`{bad}` holds no valid {kind}")));
+            }
+        }
+        match vars.get("record") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(record)) => {
+                let collection = record.get("collection").and_then(Value::as_str).unwrap_or_default();
+                let id = record.get("id").and_then(Value::as_str).unwrap_or_default();
+                if collection.trim().is_empty() {
+                    return Err(invalid("vars.record.collection", "name the collection of the record the mail is about".into()));
+                }
+                if !is_uuid(id) {
+                    return Err(invalid("vars.record.id", format!("`{id}` is not a record id (a UUID)")));
+                }
+                // The real host also checks the plugin may read the collection.
+                if with(|s| s.records.get(id).map(|r| r.collection != collection).unwrap_or(true)) {
+                    return Err(not_found(id));
+                }
+            }
+            Some(_) => return Err(invalid("vars.record", r#"give {"collection": "…", "id": "…"} of the record the mail is about"#.into())),
         }
         with(|s| s.mails.push((to.into(), template.into(), vars.clone())));
         Ok(())
+    }
+
+    fn is_uuid(id: &str) -> bool {
+        id.len() == 36 && id.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+    }
+
+    /// The first `{{time:…}}` or `{{date:…}}` of `text` the host would refuse (the host parses
+    /// them fully; this checks their shape).
+    fn bad_placeholder(text: &str) -> Option<(String, &'static str)> {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let day = |s: &str| s.len() == 10 && s.split('-').map(str::len).eq([4, 2, 2]) && s.split('-').all(digits);
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else { break };
+            let inner = &after[..end];
+            let refused = match inner.split_once(':') {
+                Some(("time", v)) => {
+                    let v = v.trim();
+                    let rfc3339 = v.len() >= 20 && v.get(..10).is_some_and(day) && v.get(10..11) == Some("T");
+                    (!digits(v) && !rfc3339).then_some("time")
+                }
+                Some(("date", v)) => (!day(v.trim())).then_some("date"),
+                _ => None,
+            };
+            if let Some(kind) = refused {
+                return Some((format!("{{{{{inner}}}}}"), kind));
+            }
+            rest = &after[end + 2..];
+        }
+        None
     }
 
     pub fn http_fetch(request: &http::Request) -> Result<http::Response, Error> {

@@ -239,7 +239,7 @@ async fn mail_sends_only_the_notification_template_in_the_tenants_brand() {
     let tenant = t.create_tenant("alpha", "Alpha").await;
     let mailer = t.app.mailer.clone();
     let mut inv = invocation(&tenant, &[], 100);
-    let mut sender = mail::MailHost { inv: &mut inv, mailer: &mailer };
+    let mut sender = mail::MailHost { inv: &mut inv, mailer: &mailer, records: &t.app.records };
     use wit::mail::Host as _;
     let vars = json!({ "subject": "Commande reçue", "message": "Votre commande 7 est enregistrée." }).to_string();
     sender.send("client@example.fr".into(), "notification".into(), vars.clone()).await.unwrap().unwrap();
@@ -255,8 +255,99 @@ async fn mail_sends_only_the_notification_template_in_the_tenants_brand() {
         "in the tenant's brand"
     );
     let mut refused = invocation(&tenant, &["mail"], 100);
-    let mut sender = mail::MailHost { inv: &mut refused, mailer: &mailer };
+    let mut sender = mail::MailHost { inv: &mut refused, mailer: &mailer, records: &t.app.records };
     assert!(is_denied(&sender.send("a@example.fr".into(), "notification".into(), "{}".into()).await.unwrap(), "mail"));
+}
+
+#[tokio::test]
+async fn a_plugins_mail_links_to_a_record_it_may_read_on_the_tenants_own_host() {
+    let t = TestApp::spawn().await;
+    let tenant = t.create_tenant("alpha", "Alpha").await;
+    let keys = grants::declared(&manifest()).into_iter().map(|g| g.key).collect();
+    t.app.plugins.set_grants(tenant.id, &manifest(), &keys, &Actor::system("test")).await.unwrap();
+    let mailer = t.app.mailer.clone();
+    let mut inv = invocation(&tenant, &[], 100);
+    let account = {
+        let mut records = records::RecordsHost { inv: &mut inv, records: &t.app.records };
+        use wit::records::Host as _;
+        records.create("customer_account".into(), json!({ "name": "Garage Martin" }).to_string()).await.unwrap().unwrap().id
+    };
+    let mut sender = mail::MailHost { inv: &mut inv, mailer: &mailer, records: &t.app.records };
+    use wit::mail::Host as _;
+    let about = |collection: &str, id: &str| {
+        json!({ "subject": "Compte mis à jour", "message": "Rendez-vous le {{time:2026-12-04T13:05:00Z}}.", "record": { "collection": collection, "id": id } })
+            .to_string()
+    };
+    sender.send("client@example.fr".into(), "notification".into(), about("customer_account", &account)).await.unwrap().unwrap();
+    let mails = mailer.store().list(tenant.id, 10).await.unwrap();
+    let link = format!("{}/c/customer_account/{account}", t.app.settings.tenant_url("alpha"));
+    assert!(link.starts_with("http://alpha."), "{link}");
+    assert!(mails[0].text.contains(&format!("Consulter en ligne : {link}")), "{}", mails[0].text);
+    // The HTML escapes the slashes (`&#x2f;`), which browsers and mail readers decode.
+    assert!(mails[0].html.replace("&#x2f;", "/").contains(&format!("href=\"{link}\"")), "{}", mails[0].html);
+    assert!(mails[0].text.contains("Rendez-vous le 4 décembre 2026 à 14:05."), "local time, written out: {}", mails[0].text);
+
+    // A record of a collection the plugin did not declare, a record that does not exist, an id
+    // that is no uuid: refused, nothing queued.
+    let system = socle_core::records::Caller::system(tenant.id, "test");
+    let mut contact = serde_json::Map::new();
+    contact.insert("last_name".into(), json!("Martin"));
+    contact.insert("account".into(), json!(account));
+    let contact = t.app.records.create(&system, "contact", contact).await.unwrap().id.to_string();
+    let denied = sender.send("client@example.fr".into(), "notification".into(), about("contact", &contact)).await.unwrap();
+    assert!(is_denied(&denied, "contact"), "{denied:?}");
+    let other = uuid::Uuid::now_v7().to_string();
+    let elsewhere = sender.send("client@example.fr".into(), "notification".into(), about("customer_account", &other)).await.unwrap();
+    assert!(matches!(elsewhere, Err(HostError::NotFound(_))), "{elsewhere:?}");
+    let bad = sender.send("client@example.fr".into(), "notification".into(), about("customer_account", "T-00001")).await.unwrap();
+    assert!(matches!(&bad, Err(HostError::Invalid(e)) if e[0].field == "vars.record.id"), "{bad:?}");
+    let bad_time = json!({ "subject": "x", "message": "le {{time:demain}}" }).to_string();
+    let bad = sender.send("client@example.fr".into(), "notification".into(), bad_time).await.unwrap();
+    assert!(matches!(&bad, Err(HostError::Invalid(e)) if e[0].field == "vars.message" && e[0].message.contains("{{time:demain}}")), "{bad:?}");
+    assert_eq!(mailer.store().list(tenant.id, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_action_hook_run_again_queues_its_mails_once() {
+    let t = TestApp::spawn().await;
+    let tenant = t.create_tenant("alpha", "Alpha").await;
+    let mailer = t.app.mailer.clone();
+    let vars = |message: &str| json!({ "subject": "Ticket", "message": message }).to_string();
+    // The same job run three times (it failed twice after mailing): one mail to each address,
+    // and a second, different mail to the same address in the run is its own mail.
+    for _ in 0..3 {
+        let mut inv = invocation(&tenant, &[], 100);
+        inv.replay_key = Some("job-1".into());
+        let mut sender = mail::MailHost { inv: &mut inv, mailer: &mailer, records: &t.app.records };
+        use wit::mail::Host as _;
+        sender.send("client@example.fr".into(), "notification".into(), vars("Nouveau statut : En cours.")).await.unwrap().unwrap();
+        sender.send("Client@Example.fr ".into(), "notification".into(), vars("Nouvelle réponse.")).await.unwrap().unwrap();
+        sender.send("equipe@example.fr".into(), "notification".into(), vars("Le client attend.")).await.unwrap().unwrap();
+    }
+    let mails = mailer.store().list(tenant.id, 20).await.unwrap();
+    let mut sent: Vec<(String, String)> = mails.iter().map(|m| (m.recipient.clone(), m.text.lines().nth(2).unwrap_or_default().to_owned())).collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            ("client@example.fr".to_owned(), "Nouveau statut : En cours.".to_owned()),
+            ("client@example.fr".to_owned(), "Nouvelle réponse.".to_owned()),
+            ("equipe@example.fr".to_owned(), "Le client attend.".to_owned())
+        ]
+    );
+    // Another job (another change) mails again; outside a job (a route, an action) nothing is
+    // held back.
+    let mut inv = invocation(&tenant, &[], 100);
+    inv.replay_key = Some("job-2".into());
+    let mut sender = mail::MailHost { inv: &mut inv, mailer: &mailer, records: &t.app.records };
+    use wit::mail::Host as _;
+    sender.send("client@example.fr".into(), "notification".into(), vars("Nouveau statut : Résolu.")).await.unwrap().unwrap();
+    let mut inv = invocation(&tenant, &[], 100);
+    let mut sender = mail::MailHost { inv: &mut inv, mailer: &mailer, records: &t.app.records };
+    for _ in 0..2 {
+        sender.send("client@example.fr".into(), "notification".into(), vars("Relance.")).await.unwrap().unwrap();
+    }
+    assert_eq!(mailer.store().list(tenant.id, 20).await.unwrap().len(), 6);
 }
 
 #[tokio::test]

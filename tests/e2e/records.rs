@@ -549,6 +549,89 @@ async fn notifications_survive_a_crash_and_reach_a_real_smtp_server() {
     assert_eq!(smtp.received().len(), 1);
 }
 
+/// Visits whose requester is named by two notification rules: every update, and transitions.
+const VISITS: &str = r#"
+[[collections]]
+name = "custom.visit"
+label = { fr = "Interventions", en = "Visits" }
+label_one = { fr = "Intervention", en = "Visit" }
+title_field = "subject"
+
+[[collections.fields]]
+name = "subject"
+type = "text"
+label = "Objet"
+required = true
+
+[[collections.fields]]
+name = "requester"
+type = "email"
+label = "Demandeur"
+
+[[collections.fields]]
+name = "planned_at"
+type = "datetime"
+label = { fr = "Passage prévu", en = "Planned visit" }
+
+[[collections.fields]]
+name = "status"
+type = "enum"
+label = "Statut"
+values = [{ key = "planifiee", label = "Planifiée" }, { key = "faite", label = "Faite" }]
+
+[collections.workflow]
+field = "status"
+initial = "planifiee"
+transitions = [{ name = "done", label = { fr = "Terminer", en = "Finish" }, from = ["planifiee"], to = "faite" }]
+
+[[collections.notifications]]
+on = ["update"]
+to = "requester"
+
+[[collections.notifications]]
+on = ["transition"]
+to = "requester"
+"#;
+
+#[tokio::test]
+async fn a_change_mails_each_recipient_once_with_a_link_to_the_record_and_local_times() {
+    let smtp = SmtpSink::start();
+    let t = TestApp::spawn_with_smtp(&smtp).await;
+    let acme = setup(&t).await;
+    let schema = SchemaFile::parse(VISITS).unwrap();
+    t.app.records.registry.install(acme.id, "custom:visits", &schema, &Actor::system("test")).await.unwrap();
+    let admin = t.logged_in("acme", "claire@acme.fr").await;
+    let visit = create(&admin, "custom.visit", json!({ "subject": "Pose de la fibre", "requester": "marc.durand@client.fr" })).await;
+    let id = visit["id"].as_str().unwrap();
+    // Two changes before the worker runs: the time, then the visit done (a transition both rules
+    // match).
+    let (status, body) = admin.api(Method::PATCH, "acme", &format!("/records/custom.visit/{id}"), Some(json!({ "planned_at": "2026-12-04T13:05:00Z" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = admin.api(Method::POST, "acme", &format!("/records/custom.visit/{id}/transitions/done"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    t.worker().run_until_idle().await.unwrap();
+    t.worker().run_until_idle().await.unwrap();
+    let mails = smtp.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.received().len(), 2, "one mail per change, though two rules name the requester: {mails:?}");
+    let mut subjects: Vec<String> = smtp.received().iter().map(|m| m.header("Subject").unwrap()).collect();
+    subjects.sort();
+    assert_eq!(subjects, ["Intervention « Pose de la fibre » : Terminer — Acme Télécom", "Intervention « Pose de la fibre » mis à jour — Acme Télécom"]);
+    let link = format!("{}/c/custom.visit/{id}", t.app.settings.tenant_url("acme"));
+    for mail in smtp.received() {
+        // The HTML escapes the slashes (`&#x2f;`), which mail readers decode.
+        let text = mail.decoded().replace("&#x2f;", "/");
+        assert!(text.contains(&format!("Consulter en ligne : {link}")) && text.contains(&format!("href=\"{link}\"")), "{text}");
+        assert!(!text.contains("T13:05") && !text.contains("UTC"), "no ISO or UTC time: {text}");
+    }
+    let updated = smtp.received().into_iter().find(|m| m.header("Subject").unwrap().contains("mis à jour")).unwrap().decoded();
+    assert!(updated.contains("Passage prévu : 4 décembre 2026 à 14:05"), "the time in Paris, written out: {updated}");
+    // The link is the record's page in the portal.
+    let page = admin.get(&format!("/t/acme/c/custom.visit/{id}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Pose de la fibre"));
+}
+
 #[tokio::test]
 async fn failing_jobs_are_retried_with_backoff_then_dead_lettered_and_can_be_retried() {
     let t = TestApp::spawn().await;

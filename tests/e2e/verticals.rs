@@ -450,6 +450,112 @@ async fn helpdesk_mails_the_client_and_the_team_pauses_its_sla_and_keeps_clients
     assert_eq!(thread["items"].as_array().unwrap().len(), 2, "the client sees the whole thread of his ticket: {thread}");
 }
 
+/// Whether `text` holds an ISO date-time (`2026-12-04T13:05`), which no person should read.
+fn has_iso_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(12)).any(|i| {
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        digits(i..i + 4) && b[i + 4] == b'-' && digits(i + 5..i + 7) && b[i + 7] == b'-' && digits(i + 8..i + 10) && b[i + 10] == b'T' && digits(i + 11..i + 13)
+    })
+}
+
+#[tokio::test]
+async fn helpdesk_mails_each_change_once_with_a_link_to_the_ticket_and_local_times() {
+    use socle_core::mail::local_time::{self, TimeZone};
+    use socle_tenants::Locale;
+
+    let smtp = SmtpSink::start();
+    let t = TestApp::spawn_with_smtp(&smtp).await;
+    let partner = Partner::new(&t).await;
+    partner.publish(&t, &package("helpdesk", |t| t)).await;
+    let (tenant, admin) = tenant_with_admin(&t, "atelier").await;
+    let slug = "atelier";
+    install(&admin, slug, "helpdesk").await;
+    let (status, body) = admin.api(Method::PUT, slug, "/admin/plugins/helpdesk/settings", Some(json!({ "alert_email": "equipe@atelier.fr" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let durand = id(&create(&admin, slug, "customer_account", json!({ "name": "Durand Immobilier" })).await);
+    let site = id(&create(&admin, slug, "helpdesk.project", json!({ "name": "Site vitrine", "client": durand, "contact_email": "marc@durand.fr" })).await);
+    let marc = user(&t, &tenant, &admin, "marc@durand.fr", "client", "client", Some(&durand)).await;
+    let thomas = user(&t, &tenant, &admin, "thomas@atelier.fr", "interne", "support_n2", None).await;
+    // The mails of one address about tickets, by subject.
+    let tickets_mailed_to = |address: &str| {
+        let mut mails: Vec<_> = smtp
+            .received()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|x| x == address) && m.header("Subject").is_some_and(|s| s.starts_with('[') || s.starts_with("Nouveau")))
+            .collect();
+        mails.sort_by_key(|m| m.header("Subject"));
+        mails
+    };
+    let settle = || async {
+        t.worker().run_until_idle().await.unwrap();
+        t.worker().run_until_idle().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+
+    let created =
+        create(&marc, slug, "helpdesk.ticket", json!({ "project": site, "subject": "Le formulaire de contact ne part plus", "ticket_type": "urgence" })).await;
+    let ticket = id(&created);
+    let (_, seen) = admin.api(Method::GET, slug, &format!("/records/helpdesk.ticket/{ticket}"), None).await;
+    let due = local_time::parse_instant(seen["data"]["sla_due_at"].as_str().unwrap()).unwrap();
+    settle().await;
+    smtp.wait_for(2).await;
+    let ack = tickets_mailed_to("marc@durand.fr");
+    assert_eq!(ack.len(), 1, "{ack:?}");
+    let text = ack[0].decoded();
+    let due_text = local_time::datetime(due, TimeZone::EuropeParis, Locale::Fr);
+    assert!(text.contains(&format!("(échéance : le {due_text})")), "the deadline in Paris time, written out: {text}");
+    assert!(!has_iso_time(&text) && !text.contains("UTC"), "{text}");
+
+    // The team takes the ticket and waits for the client; the client answers (the ticket resumes
+    // by itself); the team resolves and closes it — each time before any job ran.
+    for transition in ["start", "wait_client"] {
+        let (status, body) = thomas.api(Method::POST, slug, &format!("/records/helpdesk.ticket/{ticket}/transitions/{transition}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{transition}: {body}");
+    }
+    settle().await;
+    create(&marc, slug, "helpdesk.reply", json!({ "ticket": ticket, "body": "Voici la capture." })).await;
+    settle().await;
+    let (_, now) = thomas.api(Method::GET, slug, &format!("/records/helpdesk.ticket/{ticket}"), None).await;
+    assert_eq!(now["data"]["status"], "en_cours", "{now}");
+    for transition in ["resolve", "close"] {
+        let (status, body) = thomas.api(Method::POST, slug, &format!("/records/helpdesk.ticket/{ticket}/transitions/{transition}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{transition}: {body}");
+    }
+    settle().await;
+
+    // One mail per change the client can see, each with the status that change reached.
+    let to_marc = tickets_mailed_to("marc@durand.fr");
+    let subjects: Vec<String> = to_marc.iter().map(|m| m.header("Subject").unwrap()).collect();
+    let mut expected = ["Demande enregistrée", "En cours", "En attente client", "Résolu", "Fermé"].map(|s| format!("[T-00001] {s} — atelier Télécom"));
+    expected.sort();
+    assert_eq!(subjects, expected, "each once; the client's own message mails him nothing");
+    let to_team: Vec<String> = tickets_mailed_to("equipe@atelier.fr").iter().map(|m| m.header("Subject").unwrap()).collect();
+    assert_eq!(
+        to_team,
+        ["Nouveau ticket client : T-00001 – Le formulaire de contact ne part plus — atelier Télécom", "[T-00001] Nouveau message client — atelier Télécom"],
+        "the new ticket and the client's message, once each"
+    );
+
+    // Every mail links to the ticket on the tenant's own host, and the link opens it.
+    let link = format!("{}/c/helpdesk.ticket/{ticket}", t.app.settings.tenant_url(slug));
+    for mail in to_marc.iter().chain(&tickets_mailed_to("equipe@atelier.fr")) {
+        // The HTML escapes the slashes (`&#x2f;`), which mail readers decode.
+        let text = mail.decoded().replace("&#x2f;", "/");
+        assert!(text.contains(&format!("Consulter en ligne : {link}")) && text.contains(&format!("href=\"{link}\"")), "{text}");
+    }
+    let page = marc.get(&format!("/t/{slug}/c/helpdesk.ticket/{ticket}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Le formulaire de contact ne part plus"));
+
+    // The resolution date in local time, written out.
+    let (_, closed) = thomas.api(Method::GET, slug, &format!("/records/helpdesk.ticket/{ticket}"), None).await;
+    let resolved = local_time::parse_instant(closed["data"]["resolved_at"].as_str().unwrap()).unwrap();
+    let resolved_mail = to_marc.iter().find(|m| m.header("Subject").unwrap().starts_with("[T-00001] Résolu")).unwrap().decoded();
+    assert!(resolved_mail.contains(&format!("Résolu le {}.", local_time::datetime(resolved, TimeZone::EuropeParis, Locale::Fr))), "{resolved_mail}");
+    assert!(to_marc.iter().all(|m| !has_iso_time(&m.decoded())), "no ISO time in any mail");
+}
+
 #[tokio::test]
 async fn upgrading_helpdesk_to_a_new_minor_under_telecom_keeps_all_data() {
     let t = TestApp::spawn().await;

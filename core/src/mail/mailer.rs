@@ -50,6 +50,12 @@ impl Mailer {
         }
     }
 
+    /// The address of a record in `tenant`'s portal, on the tenant's own host: what a mail about
+    /// the record links to (the portal opens the record in its collection's list).
+    pub fn record_link(&self, tenant: &Tenant, collection: &str, id: Uuid) -> String {
+        format!("{}/c/{collection}/{id}", self.settings.tenant_url(tenant.slug.as_str()))
+    }
+
     /// The sender of a tenant's mails: the platform address under the tenant's name.
     pub fn sender_of(&self, tenant: &Tenant) -> String {
         let platform = &self.settings.mail.from;

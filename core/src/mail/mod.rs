@@ -3,6 +3,7 @@
 //! with retries. Without an SMTP server configured, mails are written as `.eml` files under
 //! `mail.dir` so a single machine (the demo) still shows them.
 
+pub mod local_time;
 mod mailer;
 pub mod sender;
 pub mod store;

@@ -121,7 +121,7 @@ impl ActionSubscribers for PluginActions {
                     let payload = json!({
                         "plugin": plugin.id, "hook": hook.name, "event": event, "collection": change.collection,
                         "record_id": change.record_id, "version": change.version,
-                        "details": { "changed": change.changed, "transition": change.transition, "actor": caller.actor.subject },
+                        "details": { "changed": change.changed, "transition": change.transition, "state": change.state, "actor": caller.actor.subject },
                     });
                     let key = format!("action:{}:{}:{}:{}:{event}", plugin.id, hook.name, change.record_id, change.version);
                     jobs.push(NewJob::new(Some(caller.tenant), ACTION_JOB, payload, now).dedupe(key));
@@ -154,7 +154,7 @@ impl JobHandler for RunAction {
             version: job.payload.get("version").and_then(Value::as_i64).unwrap_or(0),
             payload: job.payload.get("details").cloned().unwrap_or_default().to_string(),
         };
-        match self.0.call(&tenant, &plugin, Call::Action(event), None).await {
+        match self.0.call_action(&tenant, &plugin, event, job.id.to_string()).await {
             Ok(Output::Done(Ok(()))) => Ok(()),
             Ok(Output::Done(Err(reason))) => Err(JobFailure::Retry(format!("plugin {} refused: {reason}", plugin.label()))),
             Ok(_) => Err(JobFailure::Permanent(format!("plugin {} answered an action hook with something else", plugin.label()))),

@@ -373,6 +373,23 @@ impl PluginRuntime {
 
     /// Runs `call` in `plugin` for `tenant`, within the tenant plan's bounds.
     pub async fn call(&self, tenant: &Arc<Tenant>, plugin: &Arc<LoadedPlugin>, call: Call, user: Option<String>) -> Result<Output, PluginError> {
+        self.run_call(tenant, plugin, call, user, None).await
+    }
+
+    /// Runs an action hook from its job: when the job runs again after a failure, the mails the
+    /// hook queued in an earlier run are not queued twice (`replay_key` names the job).
+    pub async fn call_action(&self, tenant: &Arc<Tenant>, plugin: &Arc<LoadedPlugin>, event: hooks::Event, replay_key: String) -> Result<Output, PluginError> {
+        self.run_call(tenant, plugin, Call::Action(event), None, Some(replay_key)).await
+    }
+
+    async fn run_call(
+        &self,
+        tenant: &Arc<Tenant>,
+        plugin: &Arc<LoadedPlugin>,
+        call: Call,
+        user: Option<String>,
+        replay_key: Option<String>,
+    ) -> Result<Output, PluginError> {
         let error = |message: String| PluginError { plugin: plugin.label(), tenant: tenant.slug.to_string(), message, busy: false };
         let depth = DEPTH.try_with(|d| *d).unwrap_or(0);
         if depth >= MAX_DEPTH {
@@ -423,8 +440,11 @@ impl PluginRuntime {
             }
             _ => Vec::new(),
         };
+        let mut invocation = Invocation::new(tenant.clone(), plugin.guest(), limits.plugin_host_calls);
+        // Only the outermost invocation is the job's: a nested one may run several times in it.
+        invocation.replay_key = replay_key.filter(|_| depth == 0);
         let state = PluginState {
-            invocation: Invocation::new(tenant.clone(), plugin.guest(), limits.plugin_host_calls),
+            invocation,
             services: self.services.clone(),
             plugin: plugin.clone(),
             subscriptions: plugin.subscriptions.clone(),

@@ -737,19 +737,35 @@ impl RecordEngine {
             (WriteOp::Update, None) => Some(NotifyOn::Update),
             (WriteOp::Delete, _) => None,
         };
-        for (index, rule) in collection.notifications.iter().enumerate() {
-            let wanted = notify_on.is_some_and(|on| rule.on.contains(&on) || (on == NotifyOn::Transition && rule.on.contains(&NotifyOn::Update)));
-            if wanted {
-                let payload = json!({
-                    "record_id": id, "collection": collection.name, "version": record.version, "rule": index,
-                    "op": op.as_str(), "transition": transition, "actor": caller.actor.subject, "changed": changed,
-                });
-                jobs.push(NewJob::new(Some(caller.tenant), job_kinds::NOTIFY, payload, now).dedupe(format!("notify:{id}:{}:{index}", record.version)));
-            }
+        // One notification job per change, with every rule that matches it: the job mails each
+        // recipient once, however many rules name them.
+        let rules: Vec<usize> = collection
+            .notifications
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| notify_on.is_some_and(|on| rule.on.contains(&on) || (on == NotifyOn::Transition && rule.on.contains(&NotifyOn::Update))))
+            .map(|(index, _)| index)
+            .collect();
+        if !rules.is_empty() {
+            // The values this change wrote: the mail tells this change, not what the record
+            // has become by the time the job runs.
+            let after: Map<String, Value> = changes.iter().map(|c| (c.field.clone(), c.after.clone())).collect();
+            let payload = json!({
+                "record_id": id, "collection": collection.name, "version": record.version, "rules": rules,
+                "op": op.as_str(), "transition": transition, "actor": caller.actor.subject, "changed": changed, "after": after,
+            });
+            jobs.push(NewJob::new(Some(caller.tenant), job_kinds::NOTIFY, payload, now).dedupe(format!("notify:{id}:{}", record.version)));
         }
         let events: Vec<String> = std::iter::once(event_name(op, transition).to_owned()).chain(effect_events.iter().cloned()).collect();
-        let change_event =
-            super::hooks::ChangeEvent { collection: &collection.name, record_id: id, version: record.version, events: &events, changed: &changed, transition };
+        let change_event = super::hooks::ChangeEvent {
+            collection: &collection.name,
+            record_id: id,
+            version: record.version,
+            events: &events,
+            changed: &changed,
+            transition,
+            state: record.state.as_deref(),
+        };
         for subscriber in self.hooks.subscribers() {
             jobs.extend(subscriber.jobs(caller, &change_event, now).await);
         }

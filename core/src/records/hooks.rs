@@ -61,6 +61,9 @@ pub struct ChangeEvent<'a> {
     pub changed: &'a [String],
     /// Transition fired, if any.
     pub transition: Option<&'a str>,
+    /// The workflow state after the change (what a hook running later must report, not the
+    /// state the record has reached by then).
+    pub state: Option<&'a str>,
 }
 
 /// Turns committed changes into outbox jobs (plugin action hooks); called inside the write path

@@ -32,6 +32,9 @@ pub const TICKET_TYPES: [(&str, &str, i64); 3] = [("urgence", "Urgence", 240), (
 /// Fields a client sees change on their ticket (changes to the others send no mail).
 const CLIENT_VISIBLE: [&str; 7] = ["status", "subject", "description", "attachments", "ticket_type", "project", "resolved_at"];
 
+/// Who the host says made a change when this plugin made it.
+const SELF_ACTOR: &str = "plugin:helpdesk";
+
 struct Helpdesk;
 
 fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
@@ -203,8 +206,14 @@ fn alert_address() -> Option<String> {
     }
 }
 
-fn notify(to: &str, subject: &str, message: &str) -> Result<(), String> {
-    mail::notify(to, subject, message).map_err(|e| format!("le mail à {to} n'a pas pu partir : {e}"))
+/// Mails `to` about `ticket`: the mail links to the ticket in the tenant's portal.
+fn notify(to: &str, ticket: &Record, subject: &str, message: &str) -> Result<(), String> {
+    mail::notify_about(to, subject, message, TICKET, &ticket.id).map_err(|e| format!("le mail à {to} n'a pas pu partir : {e}"))
+}
+
+/// The SLA deadline of a ticket as the reader's local time (the host writes it out), if it runs.
+fn due_text(ticket: &Record) -> Option<String> {
+    ticket.get::<String>("sla_due_at").filter(|d| time::parse_ms(d).is_some()).map(mail::time)
 }
 
 fn ticket_title(ticket: &Record) -> String {
@@ -215,48 +224,64 @@ fn ticket_created(event: &Event) -> Result<(), String> {
     let ticket = get_in(TICKET, &event.record_id, "le ticket")?;
     let ticket_type = ticket.get::<String>("ticket_type").unwrap_or_default();
     let minutes = ticket.get::<i64>("sla_minutes").unwrap_or(0);
+    let due = due_text(&ticket).map(|d| format!(" (échéance : le {d})")).unwrap_or_default();
     if let Some(to) = ticket.get::<String>("requester_email") {
         let message = format!(
-            "Votre demande « {} » a bien été enregistrée sous le numéro {}.\nType : {}. Délai de traitement visé : {}.\nVous recevrez un e-mail à chaque mise à jour.",
+            "Votre demande « {} » a bien été enregistrée sous le numéro {}.\nType : {}. Délai de traitement visé : {}{due}.\nVous recevrez un e-mail à chaque mise à jour.",
             ticket.get::<String>("subject").unwrap_or_default(),
             ticket.get::<String>("number").unwrap_or_default(),
             type_label(&ticket_type),
             time::minutes_text(minutes),
         );
-        notify(&to, &format!("[{}] Demande enregistrée", ticket.get::<String>("number").unwrap_or_default()), &message)?;
+        notify(&to, &ticket, &format!("[{}] Demande enregistrée", ticket.get::<String>("number").unwrap_or_default()), &message)?;
     }
     if ticket.get::<String>("origin").as_deref() == Some("client")
         && let Some(alert) = alert_address()
     {
         let message = format!(
-            "Nouveau ticket client {} ({}).\n\n{}",
+            "Nouveau ticket client {} ({}, SLA {}{due}).\n\n{}",
             ticket_title(&ticket),
             type_label(&ticket_type),
+            time::minutes_text(minutes),
             ticket.get::<String>("description").unwrap_or_default()
         );
-        notify(&alert, &format!("Nouveau ticket client : {}", ticket_title(&ticket)), &message)?;
+        notify(&alert, &ticket, &format!("Nouveau ticket client : {}", ticket_title(&ticket)), &message)?;
     }
     Ok(())
 }
 
+/// One mail to the client per change he can see: the status this change reached (a later change
+/// mails its own), the fields it changed. Changes the helpdesk makes by itself are not mailed:
+/// they follow the client's own action (his message resumes a ticket that waited for him), and
+/// the team is alerted of that action already.
 fn ticket_changed(event: &Event) -> Result<(), String> {
     let changed: Vec<String> = event.payload.get("changed").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
-    if !changed.iter().any(|c| CLIENT_VISIBLE.contains(&c.as_str())) {
+    let visible: Vec<&str> = changed.iter().map(String::as_str).filter(|c| CLIENT_VISIBLE.contains(c)).collect();
+    if visible.is_empty() || event.payload.get("actor").and_then(Value::as_str) == Some(SELF_ACTOR) {
         return Ok(());
     }
     let ticket = get_in(TICKET, &event.record_id, "le ticket")?;
     let Some(to) = ticket.get::<String>("requester_email") else { return Ok(()) };
-    let status = ticket.state.clone().unwrap_or_default();
+    let number = ticket.get::<String>("number").unwrap_or_default();
     let mut lines = vec![format!("Votre ticket {} a été mis à jour.", ticket_title(&ticket))];
-    if changed.iter().any(|c| c == "status") {
+    let subject = if visible.contains(&"status") {
+        // The state this change reached, not the one the ticket has reached since.
+        let status = event.payload.get("state").and_then(Value::as_str).map(str::to_owned).or_else(|| ticket.state.clone()).unwrap_or_default();
         lines.push(format!("Nouveau statut : {}.", status_label(&status)));
-    }
-    let other: Vec<&str> = changed.iter().map(String::as_str).filter(|c| CLIENT_VISIBLE.contains(c) && *c != "status").collect();
+        if status == "resolu"
+            && let Some(at) = ticket.get::<String>("resolved_at").filter(|d| time::parse_ms(d).is_some())
+        {
+            lines.push(format!("Résolu le {}.", mail::time(at)));
+        }
+        format!("[{number}] {}", status_label(&status))
+    } else {
+        format!("[{number}] Ticket mis à jour")
+    };
+    let other: Vec<&str> = visible.iter().copied().filter(|c| !matches!(*c, "status" | "resolved_at")).collect();
     if !other.is_empty() {
         lines.push(format!("Champs modifiés : {}.", other.iter().map(|c| field_label(c)).collect::<Vec<_>>().join(", ")));
     }
-    let number = ticket.get::<String>("number").unwrap_or_default();
-    notify(&to, &format!("[{number}] {}", status_label(&status)), &lines.join("\n"))
+    notify(&to, &ticket, &subject, &lines.join("\n"))
 }
 
 fn field_label(field: &str) -> &str {
@@ -288,13 +313,14 @@ fn sla_breached(event: &Event) -> Result<(), String> {
     let ticket = get_in(TICKET, &event.record_id, "le ticket")?;
     if let Some(alert) = alert_address() {
         let message = format!(
-            "Le SLA du ticket {} ({}) est dépassé. Statut : {}. Niveau : {}.",
+            "Le SLA du ticket {} ({}) est dépassé{}. Statut : {}. Niveau : {}.",
             ticket_title(&ticket),
             type_label(&ticket.get::<String>("ticket_type").unwrap_or_default()),
+            due_text(&ticket).map(|d| format!(" depuis le {d}")).unwrap_or_default(),
             status_label(ticket.state.as_deref().unwrap_or_default()),
             ticket.get::<String>("level").unwrap_or_default().to_uppercase(),
         );
-        notify(&alert, &format!("SLA dépassé : {}", ticket_title(&ticket)), &message)?;
+        notify(&alert, &ticket, &format!("SLA dépassé : {}", ticket_title(&ticket)), &message)?;
     }
     if config::get::<bool>("auto_escalate").ok().flatten().unwrap_or(true) {
         escalate(&event.record_id, "SLA dépassé")?;
@@ -310,7 +336,12 @@ fn reply_posted(event: &Event) -> Result<(), String> {
     let number = ticket.get::<String>("number").unwrap_or_default();
     if reply.get::<String>("author_side").as_deref() == Some("client") {
         if let Some(alert) = alert_address() {
-            notify(&alert, &format!("[{number}] Nouveau message client"), &format!("Nouveau message client sur {} :\n\n{body}", ticket_title(&ticket)))?;
+            notify(
+                &alert,
+                &ticket,
+                &format!("[{number}] Nouveau message client"),
+                &format!("Nouveau message client sur {} :\n\n{body}", ticket_title(&ticket)),
+            )?;
         }
         records::update(&ticket_id, &json!({ "unread": true, "last_client_message_at": time::format_ms(reply.created_at) }), None)
             .map_err(|e| format!("le ticket {number} n'a pas pu être marqué non lu : {e}"))?;
@@ -322,6 +353,7 @@ fn reply_posted(event: &Event) -> Result<(), String> {
         if let Some(to) = ticket.get::<String>("requester_email") {
             notify(
                 &to,
+                &ticket,
                 &format!("[{number}] Nouvelle réponse"),
                 &format!("Nouvelle réponse de l'équipe sur votre ticket {} :\n\n{body}", ticket_title(&ticket)),
             )?;
@@ -630,7 +662,108 @@ mod tests {
         assert!(testing::sent_mails().is_empty());
         Helpdesk::action(&event(json!(["subject"]))).unwrap();
         assert_eq!(testing::sent_mails().len(), 1);
-        assert!(testing::sent_mails()[0].2["message"].as_str().unwrap().contains("objet"));
+        let (_, _, vars) = &testing::sent_mails()[0];
+        assert!(vars["message"].as_str().unwrap().contains("objet"));
+        assert_eq!(vars["subject"], "[T-00001] Ticket mis à jour", "no status is announced when none changed");
+        assert_eq!(vars["record"], json!({ "collection": TICKET, "id": ticket }), "the mail links to the ticket");
+    }
+
+    fn changed(ticket: &str, version: i64, transition: Option<&str>, state: &str, changed: Value, actor: &str) -> Event {
+        Event {
+            hook: "ticket_changed".into(),
+            name: if transition.is_some() { "record.transitioned" } else { "record.updated" }.into(),
+            collection: TICKET.into(),
+            record_id: ticket.into(),
+            version,
+            payload: json!({ "changed": changed, "transition": transition, "state": state, "actor": actor }),
+        }
+    }
+
+    /// (recipient, subject) of each mail sent so far.
+    fn mailed() -> Vec<(String, String)> {
+        testing::sent_mails().into_iter().map(|(to, _, vars)| (to, vars["subject"].as_str().unwrap_or_default().to_owned())).collect()
+    }
+
+    #[test]
+    fn each_status_change_mails_the_client_once_with_the_status_it_reached() {
+        testing::reset();
+        let (account, project) = project(true);
+        let ticket = testing::insert(
+            TICKET,
+            json!({ "project": project, "account": account, "subject": "Bug", "number": "T-00001", "requester_email": "paul@boulangerie-martin.fr",
+                    "resolved_at": "2026-12-04T13:05:00.000Z" }),
+        );
+        // The team takes the ticket, resolves it and closes it before the hooks run: each hook
+        // reads a closed ticket (the in-memory host sets the state it is given), yet each mails
+        // the status its own change reached — three changes, three different mails, not three
+        // « Fermé ».
+        records::transition(&ticket, "ferme").unwrap();
+        Helpdesk::action(&changed(&ticket, 2, Some("start"), "en_cours", json!(["status"]), "user:thomas")).unwrap();
+        Helpdesk::action(&changed(&ticket, 3, Some("resolve"), "resolu", json!(["status", "resolved_at"]), "user:thomas")).unwrap();
+        Helpdesk::action(&changed(&ticket, 4, Some("close"), "ferme", json!(["status"]), "user:thomas")).unwrap();
+        let to = "paul@boulangerie-martin.fr".to_owned();
+        assert_eq!(mailed(), [(to.clone(), "[T-00001] En cours".to_owned()), (to.clone(), "[T-00001] Résolu".to_owned()), (to, "[T-00001] Fermé".to_owned())]);
+        let mails = testing::sent_mails();
+        let resolved = mails[1].2["message"].as_str().unwrap();
+        assert!(resolved.contains("Résolu le {{time:2026-12-04T13:05:00.000Z}}."), "the host writes the time out locally: {resolved}");
+        assert!(!resolved.contains("Champs modifiés"), "the resolution date is said once: {resolved}");
+        assert!(mails.iter().all(|(_, _, vars)| vars["record"]["id"] == json!(ticket)));
+    }
+
+    #[test]
+    fn a_client_message_on_a_waiting_ticket_mails_the_team_once_and_the_client_never() {
+        testing::reset();
+        testing::set_config("alert_email", json!("support@agence.fr"));
+        let (account, project) = project(true);
+        let ticket = testing::insert(
+            TICKET,
+            json!({ "project": project, "account": account, "subject": "Bug", "number": "T-00004", "requester_email": "paul@boulangerie-martin.fr" }),
+        );
+        records::transition(&ticket, "attente_client").unwrap();
+        let reply = testing::insert(REPLY, json!({ "ticket": ticket, "body": "Voici la capture", "author_side": "client" }));
+        let posted =
+            Event { hook: "reply_posted".into(), name: "record.created".into(), collection: REPLY.into(), record_id: reply, version: 1, payload: json!({}) };
+        Helpdesk::action(&posted).unwrap();
+        // What the hook did to the ticket (unread, then resuming it) comes back as two changes
+        // made by the helpdesk itself: the client wrote, he is not told that he did.
+        Helpdesk::action(&changed(&ticket, 3, None, "attente_client", json!(["unread", "last_client_message_at"]), "plugin:helpdesk")).unwrap();
+        Helpdesk::action(&changed(&ticket, 4, Some("client_replied"), "en_cours", json!(["status"]), "plugin:helpdesk")).unwrap();
+        assert_eq!(mailed(), [("support@agence.fr".to_owned(), "[T-00004] Nouveau message client".to_owned())]);
+        assert_eq!(testing::sent_mails()[0].2["record"], json!({ "collection": TICKET, "id": ticket }));
+    }
+
+    #[test]
+    fn the_acknowledgment_and_the_alerts_give_the_sla_deadline_in_local_time() {
+        testing::reset();
+        testing::set_config("alert_email", json!("support@agence.fr"));
+        let (account, project) = project(true);
+        let ticket = testing::insert(
+            TICKET,
+            json!({ "project": project, "account": account, "subject": "Panne", "number": "T-00007", "ticket_type": "urgence", "sla_minutes": 240,
+                    "origin": "client", "requester_email": "paul@boulangerie-martin.fr", "sla_due_at": "2026-12-04T13:05:00.000Z", "level": "n1" }),
+        );
+        let created = Event {
+            hook: "ticket_created".into(),
+            name: "record.created".into(),
+            collection: TICKET.into(),
+            record_id: ticket.clone(),
+            version: 1,
+            payload: json!({}),
+        };
+        Helpdesk::action(&created).unwrap();
+        let mails = testing::sent_mails();
+        assert_eq!(mails.len(), 2, "the client's acknowledgment and the team's alert");
+        for (_, _, vars) in &mails {
+            let message = vars["message"].as_str().unwrap();
+            assert!(message.contains("(échéance : le {{time:2026-12-04T13:05:00.000Z}})"), "{message}");
+            let as_text = message.replace("{{time:2026-12-04T13:05:00.000Z}}", "");
+            assert!(!as_text.contains("13:05") && !as_text.contains("2026-12-04"), "never a UTC or ISO time as text: {message}");
+        }
+        let breached = Event { hook: "sla_breached".into(), name: "helpdesk.sla_breached".into(), ..created };
+        testing::set_config("auto_escalate", json!(false));
+        Helpdesk::action(&breached).unwrap();
+        let alert = &testing::sent_mails()[2].2;
+        assert!(alert["message"].as_str().unwrap().contains("est dépassé depuis le {{time:2026-12-04T13:05:00.000Z}}."), "{alert}");
     }
 
     #[test]

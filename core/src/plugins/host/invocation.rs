@@ -1,6 +1,7 @@
 //! Who a host call comes from and what it may still do: the calling plugin (its grants and
 //! reach) and the invocation's accounting, the one piece every capability's view shares.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use socle_tenants::Tenant;
@@ -44,12 +45,18 @@ pub struct Invocation {
     pub host_call_budget: u32,
     /// Host calls refused.
     pub denials: u32,
+    /// For an action hook, the job it runs in: a failed job runs again, and what the hook
+    /// already did then must not be done twice (its mails are queued once).
+    pub replay_key: Option<String>,
+    /// Mails queued so far in this invocation, per recipient (the n-th mail to an address is
+    /// the same mail when the job runs again).
+    pub mails_queued: HashMap<String, u32>,
 }
 
 impl Invocation {
     /// An invocation of `guest` in `tenant` allowed `host_call_budget` host calls.
     pub fn new(tenant: Arc<Tenant>, guest: Guest, host_call_budget: u32) -> Self {
-        Self { tenant, guest, host_calls: 0, host_call_budget, denials: 0 }
+        Self { tenant, guest, host_calls: 0, host_call_budget, denials: 0, replay_key: None, mails_queued: HashMap::new() }
     }
 
     /// Counts a host call; past the budget, stops the plugin (a trap).

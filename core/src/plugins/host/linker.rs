@@ -22,7 +22,11 @@ pub fn add_to_linker(linker: &mut wasmtime::component::Linker<PluginState>) -> w
         records: &s.services.records,
         pending: &s.pending_files,
     })?;
-    wit::mail::add_to_linker::<PluginState, mail::Mail>(linker, |s| mail::MailHost { inv: &mut s.invocation, mailer: &s.services.mailer })?;
+    wit::mail::add_to_linker::<PluginState, mail::Mail>(linker, |s| mail::MailHost {
+        inv: &mut s.invocation,
+        mailer: &s.services.mailer,
+        records: &s.services.records,
+    })?;
     wit::events::add_to_linker::<PluginState, events::Events>(linker, |s| events::EventsHost {
         inv: &mut s.invocation,
         jobs: s.services.jobs.as_ref(),
