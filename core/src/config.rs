@@ -60,6 +60,9 @@ pub struct DatabaseSettings {
     /// `sqlite://./data/socle.db?mode=rwc` or `postgres://user@host/db`.
     pub url: SecretString,
     /// Pool size.
+    /// A connection that has not sent a request's complete headers within this many seconds
+    /// (a slow client, or an idle kept-alive connection) is closed.
+    pub header_timeout_secs: u64,
     pub max_connections: u32,
     /// Seconds a request waits for a connection before answering 503.
     pub acquire_timeout_secs: u64,
@@ -266,6 +269,7 @@ impl Settings {
         }
         let settings: Settings = builder.build().context("failed to read the configuration")?.try_deserialize().context("the configuration is invalid")?;
         settings.validate()?;
+            header_timeout_secs: 10,
         Ok(settings)
     }
 

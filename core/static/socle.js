@@ -42,12 +42,23 @@
     });
   }
 
+  // What opened the panel, so closing it gives focus back there (else to the record's row).
+  var panelOpener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "panel" && !(event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#panel"))) panelOpener = event.detail.elt;
+  });
+
   function closePanel(href) {
     var panel = document.getElementById("panel");
     if (!panel || !panel.children.length) return false;
+    var row = document.querySelector("tr[aria-current] a[href]");
     panel.innerHTML = "";
     panelOpened();
     if (href) history.pushState({}, "", href);
+    var back = panelOpener && document.body.contains(panelOpener) ? panelOpener : row || document.querySelector("#list a");
+    if (back) back.focus();
+    panelOpener = null;
     return true;
   }
 
@@ -67,9 +78,20 @@
   });
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && closePanel(null)) {
-      var first = document.querySelector("tr[aria-current] a, #list a");
-      if (first) first.focus();
+    if (event.key === "Escape" && closePanel(null)) return;
+    // The global search's suggestions: arrows move through them, Escape goes back to the box.
+    var box = document.getElementById("global-search");
+    var hits = Array.prototype.slice.call(document.querySelectorAll("#search-suggestions a"));
+    if (box && hits.length && (event.key === "ArrowDown" || event.key === "ArrowUp" || event.key === "Escape")) {
+      var at = hits.indexOf(document.activeElement);
+      if (document.activeElement === box && event.key === "ArrowDown") { event.preventDefault(); hits[0].focus(); return; }
+      if (at >= 0) {
+        event.preventDefault();
+        if (event.key === "Escape" || (event.key === "ArrowUp" && at === 0)) box.focus();
+        else if (event.key === "ArrowDown") hits[Math.min(at + 1, hits.length - 1)].focus();
+        else hits[at - 1].focus();
+        return;
+      }
     }
     if (event.key === "/" && !/INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName)) {
       var search = document.getElementById("global-search");

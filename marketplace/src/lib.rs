@@ -13,3 +13,4 @@ pub mod rollout;
 pub mod schema;
 pub mod signing;
 pub mod synthetic;
+pub mod workspace;

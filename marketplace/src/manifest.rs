@@ -24,6 +24,7 @@ use std::collections::BTreeSet;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
+use crate::workspace::{NavGroupDef, WidgetDef};
 use crate::schema::{CollectionDef, CollectionExtension, FieldDef, Label, SchemaError, SchemaFile, check_collection_name, check_permission};
 
 /// A parsed and validated manifest.
@@ -56,6 +57,12 @@ pub struct Manifest {
     /// Views of the plugin's collections (list columns, filters, form layout).
     #[serde(default)]
     pub views: Vec<ViewDef>,
+    /// Navigation groups the plugin adds to the portal (see [`crate::workspace`]).
+    #[serde(default)]
+    pub navigation: Vec<NavGroupDef>,
+    /// Widgets the plugin adds to home pages (see [`crate::workspace`]).
+    #[serde(default)]
+    pub widgets: Vec<WidgetDef>,
     /// The tenant's settings for the plugin, rendered as a form.
     #[serde(default)]
     pub settings: Vec<SettingDef>,
@@ -630,12 +637,32 @@ impl Manifest {
                 }
             }
         }
+        self.workspace_validate()?;
         for (i, setting) in self.settings.iter().enumerate() {
             if !setting.field.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
                 return err(&format!("settings[{i}].name"), format!("`{}` is not a setting name", setting.field.name));
             }
         }
         Ok(())
+    }
+
+    fn workspace_validate(&self) -> Result<(), SchemaError> {
+        let may_read = |c: &str| self.may_read(c);
+        let view_collection = |v: &str| self.views.iter().find(|view| view.name == v).map(|view| view.collection.clone());
+        let own_fields = |c: &str| {
+            self.collections.iter().find(|own| own.name == c).map(|own| {
+                own.fields
+                    .iter()
+                    .map(|f| {
+                        let chartable = !f.multiple
+                            && matches!(f.field_type, crate::schema::FieldType::Enum | crate::schema::FieldType::Bool | crate::schema::FieldType::Reference);
+                        (f.name.clone(), chartable)
+                    })
+                    .collect()
+            })
+        };
+        let cx = crate::workspace::Context { may_read: &may_read, view_collection: &view_collection, own_fields: &own_fields };
+        crate::workspace::validate(&self.navigation, &self.widgets, &cx)
     }
 
     fn schema_validate(&self) -> Result<(), SchemaError> {

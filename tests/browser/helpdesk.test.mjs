@@ -14,7 +14,7 @@ const loggedIn = (email) => logIn(browser, "atelier-pixel", email);
 test("the agency's client opens a ticket on their own project; the support team finds it", async () => {
   const client = await loggedIn("marc.durand@client-exemple.demo");
   const nav = await client.textContent(".side-nav");
-  assert.match(nav, /Tickets/);
+  assert.match(nav, /Mes tickets/);
   assert.doesNotMatch(nav, /Commentaires internes/, "internal comments are not even in a client's menu");
   await client.goto(`${BASE}/t/atelier-pixel/c/helpdesk.ticket`);
   await client.click("text=Nouveau");

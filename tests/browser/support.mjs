@@ -40,11 +40,14 @@ export async function audit(page) {
 
 export function audited(page) {
   const pending = [];
-  page.on("load", () => pending.push(audit(page)));
+  // One audit at a time: axe refuses to start while another run is going in the same page.
+  let chain = Promise.resolve([]);
+  const queue = () => { chain = chain.then(() => audit(page)); return chain; };
+  page.on("load", () => pending.push(queue()));
   const context = page.context();
   const close = context.close.bind(context);
   context.close = async () => {
-    pending.push(audit(page));
+    pending.push(queue());
     const violations = (await Promise.all(pending)).flat();
     await close();
     const seen = new Set();

@@ -70,6 +70,43 @@ async fn repeated_failures_delay_then_lock_even_the_right_password() {
 }
 
 #[tokio::test]
+async fn guesses_sent_all_at_once_are_counted_before_they_are_checked() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    let claire = t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    // 24 wrong passwords at once, each from its own session: at most 10 are ever checked.
+    let browsers: Vec<Browser> = (0..24).map(|_| t.browser()).collect();
+    let attempts = browsers.iter().map(|b| b.login("acme", "claire@acme.fr", "wrong password!"));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert!(checked <= 10, "{checked} of 24 concurrent guesses were checked: {statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    let user = t.app.users.get(acme.id, claire).await.unwrap().unwrap();
+    assert!(user.failed_logins <= 10, "{}", user.failed_logins);
+}
+
+#[tokio::test]
+async fn throttling_answers_the_same_for_an_account_that_exists_and_one_that_does_not() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let mut answers = Vec::new();
+    for email in ["claire@acme.fr", "nobody@acme.fr"] {
+        let browser = t.browser();
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            let response = browser.login("acme", email, "wrong password!").await;
+            seen.push((response.status(), response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned())));
+            // Wait out each growing delay, so the attempt count is what stops the guesses.
+            t.clock.advance(Duration::from_secs(300));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1], "an existing account must not be told apart from a missing one");
+    assert!(answers[0].iter().any(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS), "{:?}", answers[0]);
+}
+
+#[tokio::test]
 async fn forms_and_api_writes_need_their_csrf_token() {
     let t = TestApp::spawn().await;
     let acme = t.create_tenant("acme", "Acme").await;

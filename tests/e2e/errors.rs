@@ -117,3 +117,39 @@ async fn a_line_break_in_a_path_is_a_client_error_not_a_server_error() {
         assert!(status.is_client_error() || status.is_success(), "{path}: {status}");
     }
 }
+
+#[tokio::test]
+async fn slow_clients_and_idle_connections_are_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let t = TestApp::spawn_configured(|s| s.server.header_timeout_secs = 1).await;
+    // Twenty clients that start a request and never finish its headers, and one that sends a
+    // request and then keeps its connection idle.
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await.unwrap();
+        slow.push(stream);
+    }
+    let mut idle = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"), "the idle client got its answer first");
+    // Well past the timeout (measured on the real clock: sockets know no test clock), every one
+    // of them has been closed by the server.
+    for stream in slow.iter_mut().chain(std::iter::once(&mut idle)) {
+        let mut buf = [0u8; 1024];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a connection still open 5 s after a 1 s header timeout");
+    }
+    // The server still serves everyone else.
+    assert_eq!(t.browser().get("/healthz").await.status(), StatusCode::OK);
+}

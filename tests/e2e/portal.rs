@@ -184,7 +184,7 @@ async fn a_field_someone_else_changed_meanwhile_shows_a_conflict_and_other_field
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("class=\"conflict\"") && html.contains("Standard en panne depuis 9h") && html.contains("Standard HS") && html.contains("lucas@acme.fr"),
+        html.contains("class=\"conflict\"") && html.contains("Standard en panne depuis 9h") && html.contains("Standard HS") && html.contains("par lucas.") && !html.contains("lucas@acme.fr"),
         "{html}"
     );
     assert_eq!(trigger, None);

@@ -441,6 +441,35 @@ async fn client_users_only_reach_their_own_account() {
     // Collections without an account scope are hidden from clients.
     let (status, _) = browser.api(Method::GET, "acme", "/records/catalogue_item", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A bulk edit cannot tell another account's ticket, a record of another collection and an id
+    // that exists nowhere apart.
+    let other_collection = theirs["id"].as_str().unwrap().to_owned();
+    let nowhere = uuid::Uuid::now_v7().to_string();
+    let probes = [hidden["id"].as_str().unwrap().to_owned(), other_collection, nowhere];
+    let (status, body) =
+        browser.api(Method::POST, "acme", "/records/custom.ticket/bulk", Some(json!({ "ids": probes, "op": "update", "patch": { "priority": 1 } }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answers: Vec<(Value, String)> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["code"].clone(), r["error"].as_str().unwrap_or_default().replace(r["id"].as_str().unwrap(), "<id>")))
+        .collect();
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, "not_found", "{answers:?}");
+    // Pointing to another account's record is refused as if it did not exist (no hook of a plugin
+    // reads it on the client's behalf and names it in a refusal).
+    let their_contact = create(&admin, "contact", json!({ "account": theirs["id"], "first_name": "Anne", "last_name": "Le Bihan" })).await;
+    let mut refusals = Vec::new();
+    for target in [their_contact["id"].as_str().unwrap().to_owned(), uuid::Uuid::now_v7().to_string()] {
+        let (status, body) = browser
+            .api(Method::POST, "acme", "/records/billing_site", Some(json!({ "account": mine["id"], "name": "Siège", "billing_contact": target })))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["errors"][0]["field"], "billing_contact", "{body}");
+        refusals.push(body["errors"][0]["detail"].as_str().unwrap().replace(&target, "<id>"));
+    }
+    assert_eq!(refusals[0], refusals[1]);
 }
 
 #[tokio::test]
@@ -763,6 +792,30 @@ async fn files_are_uploaded_attached_and_served_to_those_who_may_read_them() {
 }
 
 #[tokio::test]
+async fn an_upload_is_attached_only_by_who_uploaded_it() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let claire = t.logged_in("acme", "claire@acme.fr").await;
+    let lucas = t.logged_in("acme", "lucas@acme.fr").await;
+    let account = create(&claire, "customer_account", json!({ "name": "Client" })).await;
+    let (status, theirs) = lucas.upload("acme", "devis.pdf", "application/pdf", b"%PDF-1.4 devis").await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Knowing the id of someone else's upload is not enough to take it.
+    let (status, body) =
+        claire.api(Method::POST, "acme", "/records/document", Some(json!({ "title": "Pris", "account": account["id"], "file": theirs }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "file", "{body}");
+    assert!(body.to_string().contains("was not found"), "the same answer as a file that does not exist: {body}");
+    let unknown = json!({ "id": uuid::Uuid::now_v7().to_string(), "name": "x.pdf", "content_type": "application/pdf", "size": 1 });
+    let (status, _) = claire.api(Method::POST, "acme", "/records/document", Some(json!({ "title": "Rien", "account": account["id"], "file": unknown }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Its owner attaches it.
+    let (status, body) =
+        lucas.api(Method::POST, "acme", "/records/document", Some(json!({ "title": "Devis", "account": account["id"], "file": theirs }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
 async fn a_files_real_size_and_type_hold_against_what_the_client_claims_and_abandoned_uploads_are_purged() {
     let t = TestApp::spawn().await;
     let acme = setup(&t).await;
@@ -890,6 +943,30 @@ async fn a_list_search_finds_text_numbers_references_and_phones_as_typed_but_nev
     let (_, hits) = direction.api(Method::GET, "acme", "/search?q=kerjean", None).await;
     let titles: Vec<&str> = hits["hits"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Boulangerie Kerjean", "Fibre coupée"], "{hits}");
+}
+
+#[tokio::test]
+async fn a_renamed_record_is_found_by_its_new_title_through_the_records_pointing_to_it() {
+    let t = TestApp::spawn().await;
+    setup(&t).await;
+    let direction = t.logged_in("acme", "claire@acme.fr").await;
+    let account = create(&direction, "customer_account", json!({ "name": "Boulangerie Kerjean" })).await;
+    let account_id = account["id"].as_str().unwrap();
+    create(&direction, "custom.ticket", json!({ "subject": "Fibre coupée", "account": account_id })).await;
+    let subjects = |body: &Value| body["items"].as_array().unwrap().iter().map(|r| r["data"]["subject"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    // The account is renamed: the ticket is found by the new name at once, no longer by the old.
+    let (status, _) = direction.api(Method::PATCH, "acme", &format!("/records/customer_account/{account_id}"), Some(json!({ "name": "Boulangerie Tanguy" }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = direction.api(Method::GET, "acme", "/records/custom.ticket?q=tanguy", None).await;
+    assert_eq!(subjects(&body), ["Fibre coupée"]);
+    let (_, body) = direction.api(Method::GET, "acme", "/records/custom.ticket?q=kerjean", None).await;
+    assert!(subjects(&body).is_empty(), "{body}");
+    // The whole index rebuilt (`socle record reindex`, after an upgrade) finds the same.
+    let tenant = t.app.tenants.by_slug(&socle_tenants::Slug::parse("acme").unwrap()).await.unwrap().unwrap();
+    let indexed = t.app.records.reindex(tenant.id).await.unwrap();
+    assert!(indexed >= 2, "{indexed}");
+    let (_, body) = direction.api(Method::GET, "acme", "/records/custom.ticket?q=boulangerie%20tanguy", None).await;
+    assert_eq!(subjects(&body), ["Fibre coupée"]);
 }
 
 #[tokio::test]

@@ -261,6 +261,16 @@ async fn record(app: std::sync::Arc<App>, command: RecordCommand) -> anyhow::Res
         RecordCommand::Collections { tenant } => {
             let tenant = find_tenant(&app, &tenant).await?;
             let caller = crate::records::Caller::system(tenant.id, "socle record collections");
+        RecordCommand::Reindex { tenant } => {
+            let tenants = match tenant {
+                Some(slug) => vec![find_tenant(&app, &slug).await?],
+                None => app.tenants.list().await?,
+            };
+            for tenant in tenants {
+                let count = app.records.reindex(tenant.id).await?;
+                println!("{}: {count} records indexed", tenant.slug);
+            }
+        }
             for collection in app.records.collections(&caller).await? {
                 let fields: Vec<String> = collection.fields.iter().map(|f| format!("{}:{}", f.name, f.field_type)).collect();
                 println!("{:<28} {}", collection.name, fields.join(" "));

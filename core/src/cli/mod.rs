@@ -297,6 +297,13 @@ pub enum TenantCommand {
     Create {
         /// Short name used in URLs: lowercase letters, digits, hyphens.
         slug: String,
+    /// Rebuild the search index of one tenant's records, or every tenant's (after an upgrade
+    /// that changed what search finds, or to refresh the referenced titles records carry).
+    Reindex {
+        /// Tenant slug; every tenant when absent.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
         /// Display name.
         #[arg(long)]
         name: String,

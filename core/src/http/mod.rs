@@ -69,6 +69,9 @@ pub fn service(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
+/// How long a stopping server waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A server bound to an address, ready to run.
 pub struct Server {
     listener: TcpListener,
@@ -87,13 +90,50 @@ impl Server {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (up to
+    /// [`DRAIN_TIMEOUT`]).
+    ///
+    /// Its own accept loop rather than `axum::serve`, for the connection timeouts: a client that
+    /// has not sent a request's complete headers within `server.header_timeout_secs` — a slow
+    /// client holding sockets open, or a kept-alive connection left idle — is disconnected.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let service = service(self.state.clone());
-        axum::serve(self.listener, service.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use tower::Service as _;
+
+        let header_timeout = Duration::from_secs(self.state.settings.server.header_timeout_secs.max(1));
+        let mut make = service(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+        builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(header_timeout)).keep_alive_timeout(header_timeout);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, remote) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors and the like: wait a moment rather than spin.
+                        tracing::warn!(error = %err, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(tower_service) = make.call(remote).await;
+            let hyper_service = hyper_util::service::TowerToHyperService::new(tower_service);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service).into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, "connection closed with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+            tracing::warn!("connections still open after the drain timeout were closed");
+        }
         self.state.db.close().await;
         Ok(())
     }

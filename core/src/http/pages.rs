@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("reset.html", include_str!("../../templates/reset.html")),
     ("forgot.html", include_str!("../../templates/forgot.html")),
     ("home.html", include_str!("../../templates/home.html")),
+    ("account.html", include_str!("../../templates/account.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("ops/login.html", include_str!("../../templates/ops/login.html")),
     ("ops/tenants.html", include_str!("../../templates/ops/tenants.html")),
@@ -122,14 +123,17 @@ pub fn iso_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// A Unix time in milliseconds as UTC text in `lang`'s order (`21/11/2026 14:30 UTC`, or
-/// `2026-11-21 14:30 UTC` in English).
+/// A Unix time in milliseconds as the tenant's local time (Paris; see
+/// [`crate::mail::local_time::TimeZone`]) in `lang`'s order: `21/11/2026 15:30`, or
+/// `2026-11-21 15:30 (Paris time)` in English. The browser then shows it in the reader's own zone.
 pub fn format_time(ms: i64, lang: &str) -> String {
-    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return String::new() };
+    let zone = crate::mail::local_time::TimeZone::EuropeParis;
+    let local = ms + zone.offset_minutes(ms) * 60_000;
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(local) * 1_000_000) else { return String::new() };
     if lang == "en" {
-        format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
+        format!("{:04}-{:02}-{:02} {:02}:{:02} (Paris time)", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
     } else {
-        format!("{:02}/{:02}/{:04} {:02}:{:02} UTC", at.day(), u8::from(at.month()), at.year(), at.hour(), at.minute())
+        format!("{:02}/{:02}/{:04} {:02}:{:02}", at.day(), u8::from(at.month()), at.year(), at.hour(), at.minute())
     }
 }
 

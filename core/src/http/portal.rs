@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Serialize;
-use socle_tenants::{AssetKind, Permission};
+use socle_tenants::AssetKind;
 
 use super::extract::{PageUser, Tenant};
 use crate::http::error::ApiError;
@@ -24,19 +24,13 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Serialize)]
-struct PermissionView {
-    key: &'static str,
-    label: &'static str,
-}
-
-#[derive(Serialize)]
 struct HomeData {
     home: bool,
-    user_totp: bool,
-    roles: Vec<String>,
-    permissions: Vec<PermissionView>,
+    widgets: Vec<super::ui::records::home::WidgetView>,
 }
 
+/// The home page: the widgets of the person's workspace (the navigation's groups as tiles when
+/// nothing declares any for them).
 async fn home(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     if request.extensions().get::<TenantContext>().is_none() {
         // The bare platform host: the operator console.
@@ -47,24 +41,9 @@ async fn home(State(state): State<AppState>, request: Request) -> Result<Respons
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
-    let locale = auth.locale();
-    let tenant = auth.tenant.tenant.id;
-    let defined = state.policies.roles(tenant).await?;
-    let roles = state
-        .authz
-        .user_roles(tenant, auth.user.id)
-        .await?
-        .into_iter()
-        .map(|key| defined.iter().find(|r| r.key == key).map_or(key.clone(), |r| r.name(locale).to_owned()))
-        .collect();
-    let mut permissions = Vec::new();
-    for permission in Permission::ALL {
-        if state.authz.has_permission(tenant, auth.user.id, permission.as_str()).await? {
-            permissions.push(PermissionView { key: permission.as_str(), label: permission.label(locale) });
-        }
-    }
+    let widgets = super::ui::records::home::widgets(&state, &auth).await?;
     let shell = super::ui::shell::shell(&state, &auth, "").await?;
-    let data = HomeData { home: true, user_totp: auth.user.totp_enabled, roles, permissions };
+    let data = HomeData { home: true, widgets };
     Ok(state.templates.render("home.html", super::ui::shell::page(&auth, shell, data)))
 }
 

@@ -29,6 +29,13 @@ pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// …beyond this count are refused until the window ends.
 const ADDRESS_MAX_FAILURES: i64 = 30;
+/// Password checks of one e-mail address (known or not) in one tenant within this window…
+const ACCOUNT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// …at most this many, however fast they arrive: each attempt is counted before its password is
+/// checked, so concurrent guesses cannot slip past the count.
+const ACCOUNT_MAX_ATTEMPTS: i64 = 10;
+/// How long failures in a row are remembered (the delay they set grows with their number).
+const FAILURES_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
 /// A request to create a user.
 #[derive(Debug, Clone)]
@@ -199,32 +206,66 @@ impl Accounts {
     }
 
     /// Checks a password login and opens a session.
+    ///
+    /// Throttling answers the same for an address that has an account and one that has none (no
+    /// enumeration): per e-mail address, every attempt is counted before its password is checked
+    /// (at most [`ACCOUNT_MAX_ATTEMPTS`] checks per window, however many arrive at once, from
+    /// however many addresses), and failures delay the next try on the same schedule
+    /// ([`super::lockout_after`]); per client address, failures are limited too. The account's own
+    /// lockout is also recorded on the user, for the administrator and the second factor.
     pub async fn login(&self, tenant: &Tenant, email: &str, password: &str, client: &ClientInfo) -> Result<LoginOutcome, StoreError> {
         let address_key = format!("login-failures:{}:{}", tenant.id, client.ip.as_deref().unwrap_or("unknown"));
         let failures = self.cache.get(&address_key).await?.and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
         if failures >= ADDRESS_MAX_FAILURES {
             return Ok(LoginOutcome::Throttled { retry_after_secs: ADDRESS_WINDOW.as_secs() });
         }
+        let now = self.clock.now_ms();
+        let account = token_hash(&email.trim().to_lowercase());
+        let lock_key = format!("login-lock:{}:{account}", tenant.id);
+        if let Some(until) = self.cache.get(&lock_key).await?.and_then(|v| v.parse::<i64>().ok()).filter(|&until| until > now) {
+            return Ok(LoginOutcome::Throttled { retry_after_secs: u64::try_from((until - now + 999) / 1000).unwrap_or(1) });
+        }
+        // Fixed windows of the platform's clock (the one lockouts are measured on).
+        let window_ms = i64::try_from(ACCOUNT_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let attempts_key = format!("login-attempts:{}:{account}:{}", tenant.id, now / window_ms);
+        let attempt = self.cache.incr(&attempts_key, ACCOUNT_WINDOW * 2).await?;
+        if attempt > ACCOUNT_MAX_ATTEMPTS {
+            let left = window_ms - now % window_ms;
+            return Ok(LoginOutcome::Throttled { retry_after_secs: u64::try_from((left + 999) / 1000).unwrap_or(1) });
+        }
+        // Failures in a row (a day at most): the delay before the next try grows with them.
+        let failures_key = format!("login-failures-in-a-row:{}:{account}", tenant.id);
+        let (address, lock, failures) = (&address_key, &lock_key, &failures_key);
+        let failed = |_attempt: i64| async move {
+            self.cache.incr(address, ADDRESS_WINDOW).await?;
+            let in_a_row = self.cache.incr(failures, FAILURES_MEMORY).await?;
+            if let Some(delay) = super::lockout_after(i32::try_from(in_a_row).unwrap_or(i32::MAX)) {
+                let until = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                self.cache.set(lock, &until.to_string(), delay + Duration::from_secs(1)).await?;
+            }
+            Ok::<_, StoreError>(LoginOutcome::Invalid)
+        };
         let anonymous = client.actor("anonymous".into(), email.chars().take(254).collect());
         let found = self.users.by_email(tenant.id, email).await?;
         let Some((user, credentials)) = found else {
             secrets::verify_password(password, None).await?;
-            self.cache.incr(&address_key, ADDRESS_WINDOW).await?;
             let target: String = email.trim().chars().take(254).collect();
             self.audit.append(crate::audit::AuditEntry::new(Some(tenant.id), &anonymous, "login.failed", target)).await?;
-            return Ok(LoginOutcome::Invalid);
+            return failed(attempt).await;
         };
-        let now = self.clock.now_ms();
-        if let Some(until) = user.locked_until.filter(|&until| until > now) {
-            let secs = u64::try_from((until - now + 999) / 1000).unwrap_or(1);
-            return Ok(LoginOutcome::Throttled { retry_after_secs: secs });
-        }
         let actor = client.actor(crate::authz::names::user(user.id), user.email.clone());
         let valid = secrets::verify_password(password, credentials.password_hash.as_deref()).await?;
-        if !valid || user.status == UserStatus::Disabled {
-            self.users.record_login_failure(tenant.id, user.id, &actor).await?;
-            self.cache.incr(&address_key, ADDRESS_WINDOW).await?;
-            return Ok(LoginOutcome::Invalid);
+        // A locked account (wrong second-factor codes lock it too) refuses even the right
+        // password, with the same answer as any failure.
+        let locked = user.locked_until.is_some_and(|until| until > now);
+        if !valid || locked || user.status == UserStatus::Disabled {
+            if !locked {
+                self.users.record_login_failure(tenant.id, user.id, &actor).await?;
+            }
+            return failed(attempt).await;
+        }
+        for key in [&attempts_key, &lock_key, &failures_key] {
+            self.cache.delete(key).await?;
         }
         // With a second factor, the password alone is not a login: failures are cleared (and the
         // login journaled) only once the code is right, so wrong codes add up across attempts.

@@ -18,6 +18,11 @@ use crate::authz::{Authorizer, names};
 /// assignee, its "take charge" transition, an internal view.
 pub const STAFF: &str = "equipe";
 
+/// The permission of the tenant's clients (`client`): held by users of type client only, never
+/// granted through roles. Workspaces put it on what is made for clients (their home's widgets,
+/// their navigation), so the team does not see the client's screens in theirs.
+pub const CLIENT: &str = socle_marketplace::workspace::CLIENT_ONLY;
+
 /// The identity behind a record operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -154,8 +159,12 @@ impl<'a> Access<'a> {
     /// Whether the caller holds `permission`.
     /// [`STAFF`] is not granted through roles: every user who is not a client holds it.
     pub async fn has(&self, permission: &str) -> Result<bool, RecordError> {
+        let client = matches!(self.caller.principal, Principal::User { user_type: UserType::Client, .. });
         if permission == STAFF {
-            return Ok(!matches!(self.caller.principal, Principal::User { user_type: UserType::Client, .. }));
+            return Ok(!client);
+        }
+        if permission == CLIENT {
+            return Ok(client);
         }
         match self.caller.subject() {
             None => Ok(true),

@@ -30,6 +30,9 @@ pub mod job_kinds {
 
 /// Most ids in one bulk operation.
 pub const MAX_BULK: usize = 1_000;
+/// Most records re-indexed per referring field when a record's title changes (beyond, the
+/// operator's `socle record reindex`).
+const REFERRERS_REINDEXED: i64 = 1_000;
 /// Largest uploaded file.
 pub const MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
 
@@ -477,9 +480,15 @@ impl RecordEngine {
         }
         let mut results = Vec::with_capacity(ids.len());
         for &id in ids {
-            let outcome = match self.store.get(caller.tenant, id).await? {
-                Some(r) if r.collection != definition.name => Err(RecordError::NotFound(format!("record {id} is not in {collection}"))),
-                _ => match op {
+            // A record the caller may not read (another account's, another collection's, or
+            // none at all) gets one answer, so a bulk edit cannot probe which ids exist.
+            let readable = match self.store.get(caller.tenant, id).await? {
+                Some(r) if r.collection == definition.name => self.get(caller, id).await.is_ok(),
+                _ => false,
+            };
+            let outcome = match readable {
+                false => Err(RecordError::NotFound(format!("no record {id} in {collection}"))),
+                true => match op {
                     BulkOp::Update { patch } => self.update(caller, id, patch.clone(), None).await.map(|r| Some(r.version)),
                     BulkOp::Transition { name } => self.transition(caller, id, name, None).await.map(|r| Some(r.version)),
                     BulkOp::Delete => self.delete(caller, id, None).await.map(|()| None),
@@ -535,10 +544,21 @@ impl RecordEngine {
     /// Checks the files a write attaches as they are stored, not as the client describes them, so
     /// a field's `max_bytes` and `accept` hold whatever size and type the client claims (and
     /// hooks only ever see files that fit).
-    async fn check_stored_files(&self, caller: &Caller, collection: &CollectionDef, files: &[(Uuid, String)]) -> Result<(), RecordError> {
+    async fn check_stored_files(&self, caller: &Caller, collection: &CollectionDef, record: Uuid, files: &[(Uuid, String)], by_hooks: bool) -> Result<(), RecordError> {
         let mut errors = Vec::new();
         for (file_id, field_name) in files {
-            let (Some(field), Some(stored)) = (collection.field(field_name), self.store.file(caller.tenant, *file_id).await?) else { continue };
+            let Some(field) = collection.field(field_name) else { continue };
+            // A person attaches only what they uploaded themselves (filter hooks, what the plugin
+            // chose) and is not yet attached elsewhere; anything else answers as if it did not
+            // exist (an id is no capability).
+            let stored = self.store.file(caller.tenant, *file_id).await?.filter(|stored| {
+                let own = by_hooks || !matches!(caller.principal, Principal::User { .. }) || stored.created_by == caller.actor.subject;
+                own && stored.record_id.is_none_or(|r| r == record)
+            });
+            let Some(stored) = stored else {
+                errors.push(FieldError { field: field_name.clone(), message: format!("file {file_id} was not found: upload it again") });
+                continue;
+            };
             let actual = json!({ "id": stored.id.to_string(), "name": stored.name, "content_type": stored.content_type, "size": stored.size });
             if let Err(message) = normalize_value(field, &if field.multiple { json!([actual]) } else { actual }) {
                 errors.push(FieldError { field: field_name.clone(), message });
@@ -552,7 +572,28 @@ impl RecordEngine {
         let Change { op, before, data, state, transition, expected_version, outcome } = change;
         // 1. Files the client attached must be its own uploads, of the right kind for the field.
         let attached = new_files(collection, before.as_ref().map(|b| &b.data), &data);
-        self.check_stored_files(caller, collection, &attached).await?;
+        self.check_stored_files(caller, collection, id, &attached, false).await?;
+        // 1b. A person points only to records they may see: another account's ticket is as
+        // unknown to them as an id that exists nowhere (and no plugin hook gets to read it for
+        // them, then tell them about it in a refusal).
+        if matches!(caller.principal, Principal::User { .. }) && op != WriteOp::Delete {
+            let empty = Map::new();
+            let mut errors = Vec::new();
+            for reference in new_references(collection, &diff(before.as_ref().map_or(&empty, |b| &b.data), &data)) {
+                if self.get(caller, RecordRef::new(&reference.collection, reference.id)).await.is_err() {
+                    // The words of a reference to nothing (see the store), whatever the cause.
+                    errors.push(FieldError {
+                        field: reference.field.clone(),
+                        message: format!("no {} record {} in this tenant", reference.collection, reference.id),
+                    });
+                }
+            }
+            if !errors.is_empty() {
+                // A missing required field is said first, as for any other write.
+                check_required(collection, &data)?;
+                return Err(RecordError::Invalid(errors));
+            }
+        }
         // 2. Filter hooks (plugins, the platform) may veto or change the data.
         let mut data = self.run_filter_hooks(caller, collection, id, op, before.as_ref(), data, &transition, &attached).await?;
         // 2b. Derived fields follow what they are computed from (hooks cannot set them either).
@@ -577,7 +618,7 @@ impl RecordEngine {
         // 6. Files a filter hook put there fit their field too; new references must exist.
         let files = if op == WriteOp::Delete { Vec::new() } else { new_files(collection, before.as_ref().map(|b| &b.data), &data) };
         let set_by_hooks: Vec<(Uuid, String)> = files.iter().filter(|f| !attached.contains(f)).cloned().collect();
-        self.check_stored_files(caller, collection, &set_by_hooks).await?;
+        self.check_stored_files(caller, collection, id, &set_by_hooks, true).await?;
         let references = if op == WriteOp::Delete { Vec::new() } else { new_references(collection, &changes) };
         let record = StoredRecord {
             id,
@@ -590,6 +631,7 @@ impl RecordEngine {
             created_by: before.as_ref().map_or_else(|| caller.actor.subject.clone(), |b| b.created_by.clone()),
             updated_by: caller.actor.subject.clone(),
         };
+        let renamed = op == WriteOp::Update && collection.title_field.as_ref().is_some_and(|t| changes.iter().any(|c| &c.field == t));
         // 7. What follows it, committed with it (the outbox): notifications, events, timers.
         let jobs = self.follow_up_jobs(caller, collection, &record, op, transition.as_deref(), &changes, &outcome.events, &timers, now).await;
         // 8. One transaction: the record, its history and journal entry, search, links, jobs.
@@ -612,8 +654,63 @@ impl RecordEngine {
             unique_indexes: collection.fields.iter().filter(|f| f.unique).map(|f| (index_name(&collection.name, &f.name, true), f.name.clone())).collect(),
         };
         let stored = self.store.commit(caller.tenant, &write).await?;
+        // 9. Records whose search text carries this one's title follow its new title (the index
+        // is not the record: a failure here is logged, and `socle record reindex` repairs it).
+        if renamed && let Err(err) = self.refresh_referrers(caller.tenant, collection, id).await {
+            tracing::warn!(record = %id, error = %err, "the records pointing to a renamed record keep its old title in their search text");
+        }
         let readable = Access::new(&self.authz, caller).readable(collection).await?;
         Ok(Self::view(collection, stored, &readable))
+    }
+
+    /// Re-indexes the records whose searchable references point to `target` (at most
+    /// [`REFERRERS_REINDEXED`] per referring field).
+    async fn refresh_referrers(&self, tenant: TenantId, target_collection: &CollectionDef, target: Uuid) -> Result<(), RecordError> {
+        let collections = self.registry.for_tenant(tenant).await?;
+        for def in collections.iter() {
+            let fields = def.fields.iter().filter(|f| {
+                f.field_type == FieldType::Reference && !f.multiple && f.collection.as_deref() == Some(target_collection.name.as_str()) && f.searchable
+            });
+            for field in fields {
+                let rows = self.store.referencing(tenant, &def.name, &field.name, target, REFERRERS_REINDEXED).await?;
+                let mut batch = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let titles = self.titles_of(tenant, &row.data, def).await?;
+                    batch.push((row.id, def.name.clone(), search::documents(def, &row.data, &titles)));
+                }
+                if !batch.is_empty() {
+                    self.store.reindex(tenant, &batch).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the search documents of every record of `tenant` with today's rules (after an
+    /// upgrade changed what the index holds, or to refresh the titles of referenced records a
+    /// record's text carries), a page at a time; returns how many records were indexed.
+    pub async fn reindex(&self, tenant: TenantId) -> Result<usize, RecordError> {
+        let collections = self.registry.for_tenant(tenant).await?;
+        let mut done = 0;
+        for def in collections.iter() {
+            let mut query = Query { limit: Some(super::query::MAX_LIMIT), sort: Some(super::Sort::parse("created_at")), ..Query::default() };
+            loop {
+                let plan = QueryPlan::new(def, &query, &|_| true)?;
+                let (rows, _) = self.store.query(tenant, &plan).await?;
+                let mut batch = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let titles = self.titles_of(tenant, &row.data, def).await?;
+                    batch.push((row.id, def.name.clone(), search::documents(def, &row.data, &titles)));
+                }
+                self.store.reindex(tenant, &batch).await?;
+                done += rows.len();
+                match rows.last().filter(|_| rows.len() == plan.limit as usize) {
+                    Some(last) => query.cursor = Some(plan.cursor_after(&last.data, &last.id.to_string(), last.updated_at, last.state.as_deref())),
+                    None => break,
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// The titles of the records `data`'s searchable references point to (for its search text).
@@ -934,12 +1031,16 @@ impl RecordEngine {
             hits.push(SearchHit { record_id: id, collection: record.collection.clone(), title: self.title(&access, def, record).await?, snippet });
         }
         // A record whose own title holds every word comes before records that only mention it
-        // (an account before its lines, which carry its name); otherwise the index's ranking.
-        let in_title = |hit: &SearchHit| {
+        // (an account before its lines, which carry its name), the closest title first (the
+        // account « Transports Le Goff » before « Facturation Transports Le Goff »); otherwise
+        // the index's ranking.
+        let folded: Vec<String> = terms.iter().map(|t| search::fold(t)).collect();
+        let rank = |hit: &SearchHit| -> (bool, usize) {
             let title = search::terms(&hit.title).iter().map(|w| search::fold(w)).collect::<Vec<_>>();
-            terms.iter().all(|t| title.iter().any(|w| w.starts_with(&search::fold(t))))
+            let holds = folded.iter().all(|t| title.iter().any(|w| w.starts_with(t.as_str())));
+            (!holds, if holds { title.len().saturating_sub(folded.len()) } else { 0 })
         };
-        hits.sort_by_key(|h| !in_title(h));
+        hits.sort_by_key(|h| rank(h));
         hits.truncate(limit);
         Ok(hits)
     }

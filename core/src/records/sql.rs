@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::HistoryEntry;
 use super::query::{Dialect, ExprKind, PgDialect, QueryPlan, SqlValue, SqliteDialect};
-use super::store::{IndexSpec, LinkRow, RecordStore, RecordWrite, SearchRow, StoredFile, StoredRecord, TimerRow, WriteOp};
+use super::store::{IndexSpec, LinkRow, RecordStore, RecordWrite, SearchDoc, SearchRow, StoredFile, StoredRecord, TimerRow, WriteOp};
 use super::{FieldChange, FieldError, RecordError};
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
@@ -107,8 +107,38 @@ pub async fn purge_collection(tx: &mut Tx, tenant: TenantId, collection: &str) -
     Ok(true)
 }
 
+/// Replaces the search documents of one record, inside the caller's transaction. SQLite's FTS5
+/// table follows `search_docs` through triggers, matching on a per-tenant key; PostgreSQL keeps a
+/// French `tsvector` beside the text.
+async fn replace_search_docs(tx: &mut Tx, tenant: TenantId, id: Uuid, collection: &str, docs: &[SearchDoc]) -> Result<(), StoreError> {
+    let t = tenant.as_uuid();
+    tx.query("DELETE FROM search_docs WHERE tenant_id = $1 AND record_id = $2").bind(t).bind(id).execute(tx).await?;
+    let tenant_key = format!("t{}", t.simple());
+    for doc in docs {
+        let insert = match tx.backend() {
+            Backend::Sqlite => tx.query("INSERT INTO search_docs (tenant_id, record_id, collection, permission, body, tenant_key) VALUES ($1, $2, $3, $4, $5, $6)"),
+            Backend::Postgres => tx.query(
+                "INSERT INTO search_docs (tenant_id, record_id, collection, permission, body, tsv) VALUES ($1, $2, $3, $4, $5, to_tsvector('socle_french', $5))",
+            ),
+        };
+        let insert = insert.bind(t).bind(id).bind(collection).bind(&doc.permission).bind(&doc.body);
+        let insert = if tx.backend() == Backend::Sqlite { insert.bind(&tenant_key) } else { insert };
+        insert.execute(tx).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl RecordStore for SqlRecordStore {
+    async fn reindex(&self, tenant: TenantId, batch: &[(Uuid, String, Vec<SearchDoc>)]) -> Result<(), StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        for (id, collection, docs) in batch {
+            replace_search_docs(&mut tx, tenant, *id, collection, docs).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     fn dialect(&self) -> &dyn Dialect {
         dialect(self.db.backend())
     }
@@ -252,22 +282,7 @@ impl RecordStore for SqlRecordStore {
         .await?;
         audit::insert(&mut tx, now, &write.audit_entry(tenant)).await?;
         if write.op != WriteOp::Delete {
-            tx.query("DELETE FROM search_docs WHERE tenant_id = $1 AND record_id = $2").bind(t).bind(id).execute(&mut tx).await?;
-            // SQLite's FTS5 table follows `search_docs` through triggers, matching on a per-tenant
-            // key; PostgreSQL keeps a French `tsvector` beside the text.
-            let tenant_key = format!("t{}", tenant.as_uuid().simple());
-            for doc in &write.search_docs {
-                let insert = match tx.backend() {
-                    Backend::Sqlite => tx
-                        .query("INSERT INTO search_docs (tenant_id, record_id, collection, permission, body, tenant_key) VALUES ($1, $2, $3, $4, $5, $6)"),
-                    Backend::Postgres => tx.query(
-                        "INSERT INTO search_docs (tenant_id, record_id, collection, permission, body, tsv) VALUES ($1, $2, $3, $4, $5, to_tsvector('socle_french', $5))",
-                    ),
-                };
-                let insert = insert.bind(t).bind(id).bind(&r.collection).bind(&doc.permission).bind(&doc.body);
-                let insert = if tx.backend() == Backend::Sqlite { insert.bind(&tenant_key) } else { insert };
-                insert.execute(&mut tx).await?;
-            }
+            replace_search_docs(&mut tx, tenant, id, &r.collection, &write.search_docs).await?;
             for timer in &write.timers {
                 tx.query(
                     r#"INSERT INTO record_timers (tenant_id, record_id, name, status, due_at, remaining_ms, started_at, updated_at)

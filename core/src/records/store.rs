@@ -231,6 +231,9 @@ pub trait RecordStore: Send + Sync {
     async fn links(&self, tenant: TenantId, record: Uuid) -> Result<Vec<LinkRow>, StoreError>;
     /// Records of `collection` whose reference field `field` points at `target`.
     async fn referencing(&self, tenant: TenantId, collection: &str, field: &str, target: Uuid, limit: i64) -> Result<Vec<StoredRecord>, StoreError>;
+    /// Replaces the search documents of a batch of records (id, collection, documents) in one
+    /// transaction: rebuilding the index after its rules changed.
+    async fn reindex(&self, tenant: TenantId, batch: &[(Uuid, String, Vec<SearchDoc>)]) -> Result<(), StoreError>;
     /// Full-text matches of `terms` (already split words), best first.
     async fn search(&self, tenant: TenantId, terms: &[String], limit: i64) -> Result<Vec<SearchRow>, StoreError>;
     /// The timers of a record.

@@ -74,7 +74,7 @@ impl Label {
         }
     }
 
-    fn check(&self, path: &str) -> Result<(), SchemaError> {
+    pub(crate) fn check(&self, path: &str) -> Result<(), SchemaError> {
         let fr = self.get("fr");
         if fr.trim().is_empty() || fr.chars().count() > 200 {
             return Err(SchemaError::new(path, "labels must be 1 to 200 characters"));
@@ -334,6 +334,10 @@ pub struct CollectionDef {
     /// Notification mails.
     #[serde(default)]
     pub notifications: Vec<NotificationDef>,
+    /// The columns of the collection's list when no view says which (after the title); the
+    /// first few plain fields when absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list_columns: Vec<String>,
 }
 
 /// Fields added to another collection (a plugin adding fields to a core collection).
@@ -558,6 +562,11 @@ impl CollectionDef {
             && self.field(title).is_none()
         {
             return Err(SchemaError::new("title_field", format!("`{title}` is not a field of this collection")));
+        }
+        for (i, column) in self.list_columns.iter().enumerate() {
+            if self.field(column).is_none() {
+                return Err(SchemaError::new(format!("list_columns[{i}]"), format!("`{column}` is not a field of this collection")));
+            }
         }
         if let Some(scope) = self.scope_field.as_ref().filter(|s| *s != "id") {
             match self.field(scope) {

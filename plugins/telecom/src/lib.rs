@@ -560,7 +560,7 @@ fn account_sites(account_id: &str) -> Result<String, String> {
                     .ok()
                     .and_then(|page| page.total)
                     .unwrap_or(0);
-                format!("{} ({count} ligne(s))", escape(&p.get::<String>("name").unwrap_or_default()))
+                format!("{} ({count} {})", escape(&p.get::<String>("name").unwrap_or_default()), if count > 1 { "lignes" } else { "ligne" })
             })
             .collect()
     };
@@ -575,11 +575,13 @@ fn account_sites(account_id: &str) -> Result<String, String> {
             if parcs.is_empty() { "Aucun parc".into() } else { parcs.join(" · ") }
         ));
     }
+    // Links to records are written `/c/<collection>/<id>`: the portal turns them into the record's
+    // address on the tenant's portal.
     let mut html = format!("<p>{} sites</p><ul>", sites.items.len());
     for site in &sites.items {
         let parcs = parcs_of(&site.id);
         html.push_str(&format!(
-            "<li><a href=\"#site-{}\">{}</a> ({}) — {}</li>",
+            "<li><a href=\"/c/site/{}\">{}</a> ({}) — {}</li>",
             escape(&site.id),
             escape(&site.get::<String>("name").unwrap_or_default()),
             escape(&site.get::<String>("city").unwrap_or_default()),

@@ -96,10 +96,13 @@ fn date(text: &str, lang: &str) -> String {
     }
 }
 
-/// `2026-11-21T14:30:00.000Z` → `21/11/2026 14:30 UTC`.
+/// `2026-11-21T14:30:00.000Z` → `21/11/2026 15:30`: the tenant's local time (the browser then
+/// shows the reader's own).
 fn datetime(text: &str, lang: &str) -> String {
-    let time = text.get(11..16).unwrap_or("");
-    format!("{} {time} UTC", date(text, lang))
+    match crate::mail::local_time::parse_instant(text) {
+        Some(ms) => crate::http::pages::format_time(ms, lang),
+        None => text.to_owned(),
+    }
 }
 
 /// A value as shown in lists and panels. `link` builds a portal link from a path.
@@ -147,7 +150,9 @@ pub fn display(field: &FieldDef, value: Option<&Value>, lang: &str, titles: &Tit
             let name = value.get("name").and_then(Value::as_str).unwrap_or("fichier");
             Display { text: name.to_owned(), href: Some(link(&format!("/api/v1/files/{id}"))), ..Display::default() }
         }
-        FieldType::Email | FieldType::Phone | FieldType::Text => {
+        // A text holding a French number in international form (a line's number) reads as one too.
+        FieldType::Phone | FieldType::Text => Display { text: value.as_str().map_or_else(|| value.to_string(), phone_text), ..Display::default() },
+        FieldType::Email => {
             Display { text: value.as_str().map_or_else(|| value.to_string(), str::to_owned), ..Display::default() }
         }
     }
@@ -185,11 +190,13 @@ fn parse_cents(text: &str) -> Option<i64> {
     Some(if negative { -total } else { total })
 }
 
-fn yes(lang: &str) -> &'static str {
+/// "Yes" in `lang`.
+pub fn yes(lang: &str) -> &'static str {
     if lang == "en" { "Yes" } else { "Oui" }
 }
 
-fn no(lang: &str) -> &'static str {
+/// "No" in `lang`.
+pub fn no(lang: &str) -> &'static str {
     if lang == "en" { "No" } else { "Non" }
 }
 
@@ -286,7 +293,8 @@ pub fn input(
         label: field.label.get(lang).to_owned(),
         help: field.help.as_ref().map(|h| h.get(lang).to_owned()),
         kind,
-        value: as_text.clone(),
+        // What the person typed, as they write it: `14,90` in French (the server reads both).
+        value: if kind == "decimal" && lang == "fr" { as_text.replace('.', ",") } else { as_text.clone() },
         choices,
         multiple: field.multiple,
         required: field.required,
@@ -315,6 +323,7 @@ pub fn form_text(field: &FieldDef, value: Option<&Value>) -> String {
             cents.map(|c| format!("{}{}.{:02}", if c < 0 { "-" } else { "" }, c.abs() / 100, c.abs() % 100)).unwrap_or_default()
         }
         Some(Value::String(s)) if field.field_type == FieldType::Datetime => s.get(..16).unwrap_or(s).to_owned(),
+        Some(Value::String(s)) if field.field_type == FieldType::Phone => phone_text(s),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
@@ -350,13 +359,28 @@ pub fn from_form(field: &FieldDef, sent: &[String]) -> Value {
     }
 }
 
-/// The title of a record: its title field, else its id's first characters.
+/// A phone number as people write it: French numbers in the national form (`06 12 90 70 10`),
+/// others as stored (`+212…`).
+pub fn phone_text(stored: &str) -> String {
+    match stored.strip_prefix("+33").filter(|n| n.len() == 9 && n.bytes().all(|b| b.is_ascii_digit())) {
+        Some(national) => {
+            let pairs: Vec<&str> = (1..9).step_by(2).map(|i| &national[i..i + 2]).collect();
+            format!("0{} {}", &national[..1], pairs.join(" "))
+        }
+        None => stored.to_owned(),
+    }
+}
+
+/// The title of a record: its title field (a French phone number in its national form), else its
+/// id's first characters.
 pub fn title(collection: &CollectionDef, id: &str, data: &Map<String, Value>) -> String {
+    let field = collection.title_field.as_deref().and_then(|f| collection.fields.iter().find(|d| d.name == f));
+    let phone = field.is_some_and(|f| matches!(f.field_type, FieldType::Phone | FieldType::Text));
     collection
         .title_field
         .as_deref()
         .and_then(|f| data.get(f))
-        .and_then(|v| v.as_str().map(str::to_owned).or_else(|| (!v.is_null()).then(|| v.to_string())))
+        .and_then(|v| v.as_str().map(|s| if phone { phone_text(s) } else { s.to_owned() }).or_else(|| (!v.is_null()).then(|| v.to_string())))
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| format!("#{}", id.get(..8).unwrap_or(id)))
 }
@@ -367,6 +391,16 @@ mod tests {
 
     fn field(toml_text: &str) -> FieldDef {
         toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn french_phone_numbers_read_in_their_national_form() {
+        assert_eq!(phone_text("+33612907010"), "06 12 90 70 10");
+        assert_eq!(phone_text("+33298940001"), "02 98 94 00 01");
+        assert_eq!(phone_text("+212612345678"), "+212612345678");
+        let line: CollectionDef = toml::from_str("name = \"l\"\nlabel = \"L\"\ntitle_field = \"n\"\n[[fields]]\nname = \"n\"\ntype = \"phone\"\nlabel = \"N\"").unwrap();
+        let data = serde_json::json!({ "n": "+33612907010" });
+        assert_eq!(title(&line, "x", data.as_object().unwrap()), "06 12 90 70 10");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod fields;
 pub mod form;
+pub mod navigation;
 pub mod partners;
 pub mod profile;
 pub mod records;

@@ -1,20 +1,69 @@
-//! The signed-in user's own preferences: the language of the portal (French by default, from the
-//! tenant; each user may switch).
+//! The signed-in user's own page: who they are to the tenant (roles and what they allow), their
+//! sign-in security, and the language of the portal (French by default, from the tenant; each user
+//! may switch).
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use socle_tenants::Locale;
+use axum::routing::{get, post};
+use serde::Serialize;
+use socle_tenants::{Locale, Permission};
 
 use super::form::UiForm;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use crate::http::ui::shell::{UiUser, page, shell};
 use crate::identity::UserUpdate;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/me/language", post(set_language))
+    Router::new().route("/me/language", post(set_language)).route("/account", get(account))
+}
+
+#[derive(Serialize)]
+struct PermissionView {
+    key: &'static str,
+    label: &'static str,
+}
+
+#[derive(Serialize)]
+struct AccountData {
+    account_page: bool,
+    email: String,
+    user_type: &'static str,
+    user_totp: bool,
+    roles: Vec<String>,
+    permissions: Vec<PermissionView>,
+}
+
+/// The user's own account: roles, the rights they give, two-step verification.
+async fn account(State(state): State<AppState>, UiUser(auth): UiUser) -> Result<Response, ApiError> {
+    let locale = auth.locale();
+    let tenant = auth.tenant.tenant.id;
+    let defined = state.policies.roles(tenant).await?;
+    let roles = state
+        .authz
+        .user_roles(tenant, auth.user.id)
+        .await?
+        .into_iter()
+        .map(|key| defined.iter().find(|r| r.key == key).map_or(key.clone(), |r| r.name(locale).to_owned()))
+        .collect();
+    let mut permissions = Vec::new();
+    for permission in Permission::ALL {
+        if state.authz.has_permission(tenant, auth.user.id, permission.as_str()).await? {
+            permissions.push(PermissionView { key: permission.as_str(), label: permission.label(locale) });
+        }
+    }
+    let data = AccountData {
+        account_page: true,
+        email: auth.user.email.clone(),
+        user_type: auth.user.user_type.label(locale),
+        user_totp: auth.user.totp_enabled,
+        roles,
+        permissions,
+    };
+    let shell = shell(&state, &auth, "").await?;
+    Ok(state.templates.render("account.html", page(&auth, shell, data)))
 }
 
 /// Stores the user's language and goes back to the page they were on (same tenant only).

@@ -12,6 +12,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, CSRF_HEADER, PageUser, SessionRejection, session_user};
 use crate::http::pages::{Brand, Page};
 use crate::http::state::AppState;
+use crate::http::ui::navigation::{NavGroup, navigation};
 
 /// Whether the request comes from htmx (it wants a fragment, not a page).
 pub fn is_htmx(headers: &HeaderMap) -> bool {
@@ -58,6 +59,9 @@ pub struct NavItem {
     pub label: String,
     /// The current page.
     pub current: bool,
+    /// The plugin view it opens (`<plugin>/<view>`), if it is one.
+    #[serde(skip)]
+    pub view: Option<String>,
 }
 
 /// What every portal page shows around its content: who is logged in and where they can go.
@@ -65,8 +69,8 @@ pub struct NavItem {
 pub struct Shell {
     /// The user (name shown, logout form).
     pub user: ShellUser,
-    /// Collections the user may read.
-    pub nav: Vec<NavItem>,
+    /// Where the user can go, in groups (see [`super::navigation`]).
+    pub nav: Vec<NavGroup>,
     /// Whether to show the admin console's link.
     pub is_admin: bool,
     /// The global search text, kept in the box.
@@ -96,15 +100,24 @@ pub struct ShellPage<T: Serialize> {
 
 /// Builds the shell for `auth`, marking `current` (a collection name or `admin`) in the menu.
 pub async fn shell(state: &AppState, auth: &Authenticated, current: &str) -> Result<Shell, ApiError> {
-    let lang = auth.locale().as_str();
-    let collections = state.records.collections(&auth.caller()).await?;
-    let nav = collections
-        .iter()
-        .map(|c| NavItem { href: auth.tenant.link(&format!("/c/{}", c.name)), label: c.label.get(lang).to_owned(), current: c.name == current })
-        .collect();
+    let nav = navigation(state, auth, current).await?;
     let is_admin = state.authz.has_permission(auth.tenant.tenant.id, auth.user.id, Permission::Administrer.as_str()).await?;
     let user = ShellUser { display_name: auth.user.display_name.clone(), email: auth.user.email.clone() };
     Ok(Shell { user, nav, is_admin, search_text: String::new() })
+}
+
+impl Shell {
+    /// Marks the navigation's entry for the plugin view `key` as the current page (instead of
+    /// its collection's entry), when the navigation has one.
+    pub fn mark_view(&mut self, key: &str) {
+        let items = || self.nav.iter().flat_map(|g| g.items.iter());
+        if key.is_empty() || !items().any(|i| i.view.as_deref() == Some(key)) {
+            return;
+        }
+        for item in self.nav.iter_mut().flat_map(|g| g.items.iter_mut()) {
+            item.current = item.view.as_deref() == Some(key);
+        }
+    }
 }
 
 /// A page for `auth` with `shell` around `data`.

@@ -12,7 +12,7 @@ use socle_marketplace::schema::{CollectionDef, FieldDef, FieldType};
 use uuid::Uuid;
 
 use super::panel::{PanelOnly, new_panel, panel_data, render_panel};
-use super::shared::{lang, push_url, reference_titles, when};
+use super::shared::{lang, people, push_url, reference_titles, when};
 use crate::http::error::ApiError;
 use crate::http::extract::parse_id;
 use crate::http::state::AppState;
@@ -272,7 +272,9 @@ pub(super) async fn save_field(
     if theirs_text != original && fields::form_text(field, Some(&value)) != theirs_text {
         let link = |p: &str| auth.tenant.link(p);
         let titles = reference_titles(&state, &caller, &def, std::iter::once(&current.data)).await;
-        let by = state.records.history(&caller, id, None, 1).await?.into_iter().next().map(|h| h.actor_label).unwrap_or_default();
+        let last = state.records.history(&caller, id, None, 1).await?.into_iter().next();
+        let names = people(&state, &auth, last.iter().map(|h| h.actor.clone()).collect()).await;
+        let by = last.map(|h| names.get(&h.actor).cloned().unwrap_or(h.actor_label)).unwrap_or_default();
         saved.conflict = Some(Conflict {
             by,
             theirs: fields::display(field, current.data.get(&field.name), lang, &titles, &link).text,

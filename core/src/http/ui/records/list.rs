@@ -76,6 +76,11 @@ struct ListData {
     rows: Vec<Row>,
     total: Option<i64>,
     q: String,
+    /// How many filters besides the search box apply (the filter panel opens when some do).
+    active_filters: usize,
+    /// The "created between" filter's days.
+    created_from: String,
+    created_to: String,
     filters: Vec<FilterInput>,
     /// Parameters the filter form has no input for (the view, a filter on a reference from a
     /// related list) but must keep when the user changes a filter.
@@ -131,14 +136,10 @@ pub(super) fn chosen_view<'a>(views: &[(&str, &'a ViewDef)], key: &str) -> Optio
 
 /// Builds the query of a list page from its URL: a view's filters and sort, `f.<field>` equality
 /// filters, `q` (text in the title), `sort`, `cursor`.
-pub(super) fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&ViewDef>) -> Result<Query, ApiError> {
+pub(super) fn list_query(auth: &Authenticated, def: &CollectionDef, params: &FormPairs, view: Option<&ViewDef>) -> Result<Query, ApiError> {
     let mut query = Query { limit: Some(PAGE_SIZE), count: true, ..Query::default() };
     if let Some(view) = view {
-        for filter in &view.filters {
-            let parsed: Filter = serde_json::from_value(filter.clone())
-                .map_err(|e| ApiError::bad_request("invalid_view", format!("view `{}` has a filter the engine cannot read: {e}", view.name)))?;
-            query.filters.push(parsed);
-        }
+        query.filters = view_filters(auth, view)?;
         query.sort = view.sort.as_deref().map(Sort::parse);
     }
     for (key, value) in &params.0 {
@@ -153,6 +154,18 @@ pub(super) fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&
             query.filters.push(Filter { field: field.to_owned(), op: Op::Eq, value: Value::String(value.clone()) });
         }
     }
+    // Created between two days (inclusive), from the filter form's date inputs.
+    if let Some(from) = params.get("created_from").filter(|d| !d.is_empty()) {
+        query.filters.push(Filter { field: "created_at".into(), op: Op::Gte, value: Value::String(first_id_on(from, "created_from")?) });
+    }
+    if let Some(to) = params.get("created_to").filter(|d| !d.is_empty()) {
+        let next = time::Date::parse(to, time::macros::format_description!("[year]-[month]-[day]"))
+            .ok()
+            .and_then(|d| d.next_day())
+            .ok_or_else(|| socle_tenants::ValidationError::new("created_to", format!("`{to}` is not a date (YYYY-MM-DD)")))?;
+        let next = next.to_string();
+        query.filters.push(Filter { field: "created_at".into(), op: Op::Lt, value: Value::String(first_id_on(&next, "created_to")?) });
+    }
     // The list's search box searches what the record's search text holds: its title, its
     // searchable fields, the titles of the records it points to, phone numbers as typed.
     if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
@@ -163,6 +176,32 @@ pub(super) fn list_query(def: &CollectionDef, params: &FormPairs, view: Option<&
     }
     query.cursor = params.get("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
     Ok(query)
+}
+
+/// A view's filters for `auth`, with the values that name the person looking (`$me.email`,
+/// `$me.account`) replaced by theirs.
+pub(crate) fn view_filters(auth: &Authenticated, view: &ViewDef) -> Result<Vec<Filter>, ApiError> {
+    let personal = |value: &mut Value| {
+        let replacement = match value.as_str() {
+            Some("$me.email") => Value::String(auth.user.email.clone()),
+            // Someone without an account matches no record (the nil id is never a record's).
+            Some("$me.account") => Value::String(auth.user.account_id.unwrap_or_default().to_string()),
+            _ => return,
+        };
+        *value = replacement;
+    };
+    view.filters
+        .iter()
+        .map(|filter| {
+            let mut parsed: Filter = serde_json::from_value(filter.clone())
+                .map_err(|e| ApiError::bad_request("invalid_view", format!("view `{}` has a filter the engine cannot read: {e}", view.name)))?;
+            match &mut parsed.value {
+                Value::Array(values) => values.iter_mut().for_each(personal),
+                value => personal(value),
+            }
+            Ok(parsed)
+        })
+        .collect()
 }
 
 /// The list URL with `changes` applied to its parameters (`None` removes one).
@@ -193,8 +232,8 @@ fn list_columns<'d>(
     params: &FormPairs,
     lang: &str,
 ) -> (Option<Column>, Vec<Column>, Vec<&'d FieldDef>) {
-    let column_defs: Vec<&FieldDef> = match view.filter(|v| !v.columns.is_empty()) {
-        Some(v) => v.columns.iter().filter_map(|c| def.fields.iter().find(|f| &f.name == c)).collect(),
+    let column_defs: Vec<&FieldDef> = match view.map(|v| &v.columns).filter(|c| !c.is_empty()).or(Some(&def.list_columns).filter(|c| !c.is_empty())) {
+        Some(columns) => columns.iter().filter(|c| Some(*c) != def.title_field.as_ref()).filter_map(|c| def.fields.iter().find(|f| &f.name == c)).collect(),
         None => def
             .fields
             .iter()
@@ -221,32 +260,70 @@ fn list_columns<'d>(
     (title_column, columns, column_defs)
 }
 
-/// One select per single-choice field, showing the choice the request filters on.
-fn filter_inputs(def: &CollectionDef, params: &FormPairs, lang: &str) -> Vec<FilterInput> {
-    def.fields
-        .iter()
-        .filter(|f| f.field_type == FieldType::Enum && !f.multiple)
-        .map(|f| {
-            let chosen = params.get(&format!("f.{}", f.name)).unwrap_or("");
-            FilterInput {
-                name: format!("f.{}", f.name),
-                label: f.label.get(lang).to_owned(),
-                choices: f.values.iter().map(|v| Choice { value: v.key.clone(), label: v.label.get(lang).to_owned(), selected: v.key == chosen }).collect(),
+/// Most records a reference filter offers in its select (beyond, the search box finds them).
+const REFERENCE_CHOICES: usize = 200;
+
+/// One select per single-choice field, indexed yes/no field and single reference to a small
+/// collection (a ticket's client and project, a line's account), each showing the choice the
+/// request filters on.
+async fn filter_inputs(state: &AppState, caller: &Caller, def: &CollectionDef, params: &FormPairs, lang: &str) -> Vec<FilterInput> {
+    let mut inputs = Vec::new();
+    for f in def.fields.iter().filter(|f| !f.multiple) {
+        let chosen = params.get(&format!("f.{}", f.name)).unwrap_or("");
+        let choices: Vec<Choice> = match f.field_type {
+            FieldType::Enum => f.values.iter().map(|v| Choice { value: v.key.clone(), label: v.label.get(lang).to_owned(), selected: v.key == chosen }).collect(),
+            FieldType::Bool if f.index => [("true", fields::yes(lang)), ("false", fields::no(lang))]
+                .into_iter()
+                .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
+                .collect(),
+            FieldType::Reference => {
+                let Some(target) = f.collection.as_deref() else { continue };
+                let Ok(target_def) = state.records.collection(caller, target).await else { continue };
+                let query = Query { limit: Some(REFERENCE_CHOICES as u32 + 1), sort: target_def.title_field.as_deref().map(Sort::parse), ..Query::default() };
+                let Ok(page) = state.records.query(caller, target, &query).await else { continue };
+                // One choice (a client's own account) filters nothing; too many belong to search.
+                if page.items.len() <= 1 || page.items.len() > REFERENCE_CHOICES {
+                    continue;
+                }
+                page.items
+                    .iter()
+                    .map(|r| {
+                        let id = r.id.to_string();
+                        Choice { label: fields::title(&target_def, &id, &r.data), selected: id == chosen, value: id }
+                    })
+                    .collect()
             }
-        })
-        .collect()
+            _ => continue,
+        };
+        inputs.push(FilterInput { name: format!("f.{}", f.name), label: f.label.get(lang).to_owned(), choices });
+    }
+    inputs
+}
+
+/// The first instant of `date` (`YYYY-MM-DD`, UTC) as the smallest record id created from then
+/// on: ids are UUID v7, ordered by creation time, and `created_at` filters compare ids.
+fn first_id_on(date: &str, field: &str) -> Result<String, ApiError> {
+    let day = time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| socle_tenants::ValidationError::new(field, format!("`{date}` is not a date (YYYY-MM-DD)")))?;
+    let ms = (day.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70;
+    bytes[8] = 0x80;
+    Ok(Uuid::from_bytes(bytes).to_string())
 }
 
 /// "All", then the views plugins declare on the collection.
 fn view_nav(base: &str, plugin_views: &[(&str, &ViewDef)], view_key: &str, all: bool, auth: &Authenticated, lang: &str) -> Vec<NavItem> {
     let mut views =
-        vec![NavItem { href: url_with(base, &FormPairs::default(), &[]), label: crate::i18n::text(auth.locale(), "view_all").to_owned(), current: all }];
+        vec![NavItem { href: url_with(base, &FormPairs::default(), &[]), label: crate::i18n::text(auth.locale(), "view_all").to_owned(), current: all, view: None }];
     for (plugin, v) in plugin_views {
         let key = format!("{plugin}/{}", v.name);
         views.push(NavItem {
             href: url_with(base, &FormPairs::default(), &[("view", Some(&key))]),
             current: key == view_key,
             label: v.label.get(lang).to_owned(),
+            view: Some(key),
         });
     }
     views
@@ -287,7 +364,7 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
     let plugin_views = plugin_views(state, &caller, &installed, collection).await?;
     let view_key = params.get("view").unwrap_or("");
     let view = chosen_view(&plugin_views, view_key);
-    let query = list_query(&def, &params, view)?;
+    let query = list_query(auth, &def, &params, view)?;
     let result = state.records.query(&caller, collection, &query).await?;
 
     let (title_column, columns, column_defs) = list_columns(&def, view, query.sort.as_ref(), &base, &params, lang);
@@ -308,7 +385,7 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
             }
         })
         .collect();
-    let filters = filter_inputs(&def, &params, lang);
+    let filters = filter_inputs(state, &caller, &def, &params, lang).await;
     let views = view_nav(&base, &plugin_views, view_key, view.is_none(), auth, lang);
     let saved = params.get("saved").unwrap_or("");
     let saved_views = state
@@ -353,6 +430,9 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
         rows,
         total: result.total,
         q: params.get("q").unwrap_or("").to_owned(),
+        active_filters: params.0.iter().filter(|(k, v)| !v.is_empty() && (k.starts_with("f.") || k == "created_from" || k == "created_to")).count(),
+        created_from: params.get("created_from").unwrap_or("").to_owned(),
+        created_to: params.get("created_to").unwrap_or("").to_owned(),
         kept_params: params
             .0
             .iter()
@@ -370,7 +450,8 @@ async fn render_list(state: &AppState, auth: &Authenticated, collection: &str, p
         mass,
         panel,
     };
-    let shell = shell(state, auth, collection).await?;
+    let mut shell = shell(state, auth, collection).await?;
+    shell.mark_view(view_key);
     Ok(state.templates.render("records/list.html", page(auth, shell, data)))
 }
 
@@ -481,7 +562,7 @@ pub(super) async fn export(
     let params = FormPairs::parse(raw.unwrap_or_default().as_bytes());
     let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
     let views = plugin_views(&state, &caller, &installed, &collection).await?;
-    let mut query = list_query(&def, &params, chosen_view(&views, params.get("view").unwrap_or("")))?;
+    let mut query = list_query(&auth, &def, &params, chosen_view(&views, params.get("view").unwrap_or("")))?;
     query.limit = Some(500);
     query.count = false;
     query.cursor = None;

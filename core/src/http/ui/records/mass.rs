@@ -99,7 +99,7 @@ async fn matching_ids(state: &AppState, auth: &Authenticated, def: &CollectionDe
     let installed = state.plugins.installed(auth.tenant.tenant.id).await?;
     let views = plugin_views(state, &auth.caller(), &installed, &def.name).await?;
     let view = chosen_view(&views, params.get("view").unwrap_or(""));
-    let mut query = list_query(def, &params, view)?;
+    let mut query = list_query(auth, def, &params, view)?;
     query.cursor = None;
     query.count = false;
     query.limit = Some(200);

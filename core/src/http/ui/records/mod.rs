@@ -12,6 +12,7 @@
 //! portal screens) imports helpers from. This file only assembles the routes.
 
 mod edit;
+pub mod home;
 mod list;
 mod mass;
 mod panel;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use socle_marketplace::schema::{CollectionDef, FieldType};
 use uuid::Uuid;
 
-use super::shared::{ActionView, CollectionView, Stamp, collection_view, lang, plugin_actions, reference_titles, when};
+use super::shared::{ActionView, CollectionView, Stamp, collection_view, lang, people, plugin_actions, reference_titles, when};
 use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
 use crate::http::state::AppState;
@@ -173,15 +173,14 @@ pub(super) async fn panel_data(
         .filter(|t| abilities.transitions.contains(&t.name) && record.state.as_ref().is_some_and(|s| t.from.is_empty() || t.from.contains(s)))
         .map(|t| Transition { name: t.name.clone(), label: t.label.get(lang).to_owned() })
         .collect();
-    let history = state
-        .records
-        .history(&caller, id, None, 20)
-        .await?
+    let entries = state.records.history(&caller, id, None, 20).await?;
+    let names = people(state, auth, entries.iter().map(|h| h.actor.clone()).collect()).await;
+    let history = entries
         .into_iter()
         .rev()
         .map(|h| HistoryItem {
             at: when(h.at, lang),
-            actor: h.actor_label,
+            actor: names.get(&h.actor).cloned().unwrap_or(h.actor_label),
             what: match (h.op.as_str(), &h.transition) {
                 (_, Some(t)) => {
                     def.workflow.as_ref().and_then(|w| w.transitions.iter().find(|x| &x.name == t)).map_or(t.clone(), |x| x.label.get(lang).to_owned())
@@ -203,7 +202,9 @@ pub(super) async fn panel_data(
         .collect();
     let mut links = Vec::new();
     for l in state.records.links(&caller, id).await? {
-        links.push(LinkItem { href: link(&format!("/c/{}/{}", l.collection, l.record_id)), title: l.title, kind: l.kind });
+        // The link's label as the schema names it (never its code).
+        let kind = def.links.iter().find(|d| d.kind == l.kind).map(|d| d.label.get(lang).to_owned()).unwrap_or_default();
+        links.push(LinkItem { href: link(&format!("/c/{}/{}", l.collection, l.record_id)), title: l.title, kind });
     }
     let now = state.now_ms();
     let timers = record.timers.iter().map(|t| timer_text(t, now, auth.locale())).collect();
@@ -407,12 +408,12 @@ mod tests {
         let hour = 3_600_000;
         let running = TimerView { name: "sla".into(), status: "running".into(), due_at: Some(5 * hour), remaining_ms: None };
         let line = timer_text(&running, 3 * hour, socle_tenants::Locale::Fr);
-        assert_eq!(line.plain(), "SLA — échéance 01/01/1970 05:00 UTC (2 h 00 min restantes)");
+        assert_eq!(line.plain(), "SLA — échéance 01/01/1970 06:00 (2 h 00 min restantes)");
         // The moment travels as UTC for the browser to show in the reader's time zone.
         assert_eq!(line.at.unwrap().iso, "1970-01-01T05:00:00Z");
         assert_eq!(timer_text(&running, 6 * hour + 60_000, socle_tenants::Locale::Fr).plain(), "SLA — dépassé de 1 h 01 min");
         let fired = TimerView { status: "fired".into(), ..running.clone() };
-        assert_eq!(timer_text(&fired, 6 * hour + 120_000, socle_tenants::Locale::Fr).plain(), "SLA — échu le 01/01/1970 05:00 UTC (dépassé de 1 h 02 min)");
+        assert_eq!(timer_text(&fired, 6 * hour + 120_000, socle_tenants::Locale::Fr).plain(), "SLA — échu le 01/01/1970 06:00 (dépassé de 1 h 02 min)");
         let paused = TimerView { status: "paused".into(), remaining_ms: Some(26 * hour), ..running };
         assert_eq!(timer_text(&paused, 0, socle_tenants::Locale::En).plain(), "SLA — paused (1 d 2 h left)");
     }

@@ -15,6 +15,7 @@ use crate::http::extract::Authenticated;
 use crate::http::state::AppState;
 use crate::http::ui::fields::{self, Input, Titles};
 use crate::records::{Caller, Filter, Op, Query};
+use uuid::Uuid;
 
 #[derive(Debug, Serialize)]
 pub(super) struct CollectionView {
@@ -128,4 +129,20 @@ pub(super) fn push_url(mut response: Response, url: &str) -> Response {
         response.headers_mut().insert("hx-push-url", value);
     }
     response
+}
+
+/// The names of the people behind history entries' actors (`user:<id>`), by actor; actors that
+/// are not a user of the tenant (the platform, a plugin) keep their label.
+pub(super) async fn people(state: &AppState, auth: &Authenticated, actors: Vec<String>) -> std::collections::HashMap<String, String> {
+    let mut names = std::collections::HashMap::new();
+    for actor in &actors {
+        if names.contains_key(actor) {
+            continue;
+        }
+        let Some(id) = actor.strip_prefix("user:").and_then(|id| id.parse::<Uuid>().ok()) else { continue };
+        if let Ok(Some(user)) = state.users.get(auth.tenant.tenant.id, id).await {
+            names.insert(actor.clone(), user.display_name);
+        }
+    }
+    names
 }
