@@ -24,8 +24,8 @@ use std::collections::BTreeSet;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
-use crate::workspace::{NavGroupDef, WidgetDef};
 use crate::schema::{CollectionDef, CollectionExtension, FieldDef, Label, SchemaError, SchemaFile, check_collection_name, check_permission};
+use crate::workspace::{NavGroupDef, WidgetDef};
 
 /// A parsed and validated manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

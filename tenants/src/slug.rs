@@ -10,6 +10,9 @@ const RESERVED: &[&str] = &[
     "mail", "smtp",
 ];
 
+/// Prefix of the slugs of the marketplace's review sandboxes.
+pub const REVIEW_SANDBOX_PREFIX: &str = "smoke-";
+
 /// A tenant's short name: lowercase ASCII letters, digits and single hyphens, 2 to 40 characters,
 /// usable as a DNS label (`<slug>.<base-domain>`) and a URL prefix (`/t/<slug>/`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -26,6 +29,29 @@ impl Slug {
     /// assert!(Slug::parse("ops").is_err());
     /// ```
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        if value.starts_with(REVIEW_SANDBOX_PREFIX) {
+            return Err(ValidationError::new("slug", format!("`{REVIEW_SANDBOX_PREFIX}…` is reserved for the marketplace's review sandboxes, choose another")));
+        }
+        Self::checked(value)
+    }
+
+    /// The slug of a throwaway tenant the marketplace's review runs a submitted plugin in: its
+    /// plugins get sandbox connectors, no network and no mail (see [`Slug::is_review_sandbox`]).
+    pub fn review_sandbox(suffix: &str) -> Result<Self, ValidationError> {
+        Self::checked(&format!("{REVIEW_SANDBOX_PREFIX}{suffix}"))
+    }
+
+    /// A slug read back from storage (a review sandbox's included).
+    pub fn stored(value: &str) -> Result<Self, ValidationError> {
+        Self::checked(value)
+    }
+
+    /// Whether this is a review sandbox's slug, which no customer's tenant can take.
+    pub fn is_review_sandbox(&self) -> bool {
+        self.0.starts_with(REVIEW_SANDBOX_PREFIX)
+    }
+
+    fn checked(value: &str) -> Result<Self, ValidationError> {
         let invalid = |message: &str| Err(ValidationError::new("slug", message));
         if value.len() < 2 || value.len() > 40 {
             return invalid("must be 2 to 40 characters long");

@@ -381,6 +381,36 @@ async fn connectors_are_named_by_the_platform_and_granted_per_connector() {
 }
 
 #[tokio::test]
+async fn code_under_review_reaches_sandbox_connectors_only_no_network_and_no_mail() {
+    let t = TestApp::spawn().await;
+    // What the marketplace's smoke run installs a submitted plugin in.
+    let slug = socle_tenants::Slug::review_sandbox("essai").unwrap();
+    assert!(socle_tenants::Slug::parse("smoke-essai").is_err(), "no customer can take a review sandbox's name");
+    let tenant = t.app.tenants.create(socle_tenants::NewTenant::new(slug, "Revue"), &Actor::system("test")).await.unwrap();
+    // The operator's endpoint, with the platform's token: it must hear nothing.
+    let operator = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut settings = socle_core::config::PluginSettings { allow_private_hosts: vec!["127.0.0.1".into()], ..Default::default() };
+    settings.connectors.insert(
+        "orange".into(),
+        socle_core::config::ConnectorSettings { url: format!("http://{}/orange", operator.local_addr().unwrap()), token: Some("jeton".to_owned().into()) },
+    );
+    let client = t.app.plugins.services().http.clone();
+    let mut inv = invocation(&tenant, &[], 100);
+    let answer = {
+        let mut caller = connectors::ConnectorsHost { inv: &mut inv, client: &client, settings: &settings };
+        use wit::connectors::Host as _;
+        caller.call("orange".into(), "suspend-line".into(), "{\"line\": \"0612907010\"}".into()).await.unwrap()
+    };
+    assert!(answer.as_ref().is_ok_and(|a| a.contains("\"sandbox\":true")), "{answer:?}");
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(300), operator.accept()).await.is_err(), "the operator was called");
+    use wit::http::Host as _;
+    let mut fetcher = http::HttpHost { inv: &mut inv, client: &client, allow_private_hosts: &[] };
+    let fetched =
+        fetcher.fetch(wit::http::Request { method: "GET".into(), url: "https://api.example.fr/".into(), headers: Vec::new(), body: None }).await.unwrap();
+    assert!(matches!(&fetched, Err(HostError::Unavailable(m)) if m.contains("review")), "{fetched:?}");
+}
+
+#[tokio::test]
 async fn clock_log_and_random_count_against_the_budget_which_stops_the_plugin() {
     let t = TestApp::spawn().await;
     let tenant = t.create_tenant("alpha", "Alpha").await;

@@ -233,7 +233,8 @@ impl Marketplace {
     /// hook if it has one, uninstalls it and deletes the tenant.
     async fn smoke_run(self: &Arc<Self>, package: &Package) -> anyhow::Result<String> {
         let manifest = &package.manifest;
-        let slug = Slug::parse(&format!("smoke-{}", &crate::identity::secrets::random_token()[..10].to_ascii_lowercase().replace(['_', '-'], "x")))?;
+        // A review sandbox: its plugins reach sandbox connectors only, no network, no mail.
+        let slug = Slug::review_sandbox(&crate::identity::secrets::random_token()[..10].to_ascii_lowercase().replace(['_', '-'], "x"))?;
         let actor = Actor::system("marketplace smoke run");
         let tenant = Arc::new(self.tenants.create(NewTenant::new(slug, "Smoke run"), &actor).await?);
         let outcome = async {

@@ -544,7 +544,14 @@ impl RecordEngine {
     /// Checks the files a write attaches as they are stored, not as the client describes them, so
     /// a field's `max_bytes` and `accept` hold whatever size and type the client claims (and
     /// hooks only ever see files that fit).
-    async fn check_stored_files(&self, caller: &Caller, collection: &CollectionDef, record: Uuid, files: &[(Uuid, String)], by_hooks: bool) -> Result<(), RecordError> {
+    async fn check_stored_files(
+        &self,
+        caller: &Caller,
+        collection: &CollectionDef,
+        record: Uuid,
+        files: &[(Uuid, String)],
+        by_hooks: bool,
+    ) -> Result<(), RecordError> {
         let mut errors = Vec::new();
         for (file_id, field_name) in files {
             let Some(field) = collection.field(field_name) else { continue };

@@ -52,7 +52,7 @@ fn tenant(row: &Row) -> Result<Tenant, TenantError> {
     domains.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     Ok(Tenant {
         id,
-        slug: Slug::parse(&row.get::<String>("slug").map_err(get)?).map_err(|e| corrupt("slug", e))?,
+        slug: Slug::stored(&row.get::<String>("slug").map_err(get)?).map_err(|e| corrupt("slug", e))?,
         name: row.get("name").map_err(get)?,
         plan: row.get::<String>("plan").map_err(get)?.parse().map_err(|e| corrupt("plan", e))?,
         status: if status == "suspended" {

@@ -152,9 +152,7 @@ pub fn display(field: &FieldDef, value: Option<&Value>, lang: &str, titles: &Tit
         }
         // A text holding a French number in international form (a line's number) reads as one too.
         FieldType::Phone | FieldType::Text => Display { text: value.as_str().map_or_else(|| value.to_string(), phone_text), ..Display::default() },
-        FieldType::Email => {
-            Display { text: value.as_str().map_or_else(|| value.to_string(), str::to_owned), ..Display::default() }
-        }
+        FieldType::Email => Display { text: value.as_str().map_or_else(|| value.to_string(), str::to_owned), ..Display::default() },
     }
 }
 
@@ -398,7 +396,8 @@ mod tests {
         assert_eq!(phone_text("+33612907010"), "06 12 90 70 10");
         assert_eq!(phone_text("+33298940001"), "02 98 94 00 01");
         assert_eq!(phone_text("+212612345678"), "+212612345678");
-        let line: CollectionDef = toml::from_str("name = \"l\"\nlabel = \"L\"\ntitle_field = \"n\"\n[[fields]]\nname = \"n\"\ntype = \"phone\"\nlabel = \"N\"").unwrap();
+        let line: CollectionDef =
+            toml::from_str("name = \"l\"\nlabel = \"L\"\ntitle_field = \"n\"\n[[fields]]\nname = \"n\"\ntype = \"phone\"\nlabel = \"N\"").unwrap();
         let data = serde_json::json!({ "n": "+33612907010" });
         assert_eq!(title(&line, "x", data.as_object().unwrap()), "06 12 90 70 10");
     }

@@ -152,8 +152,12 @@ async fn entry(
         return Ok(None);
     }
     let key = format!("{plugin}/{}", view.name);
-    let href = format!("{}?view={}", auth.tenant.link(&format!("/c/{}", view.collection)), url::form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>());
-    Ok(Some((NavItem { href, label: item.label.as_ref().unwrap_or(&view.label).get(lang).to_owned(), current: false, view: Some(key) }, view.collection.clone())))
+    let href =
+        format!("{}?view={}", auth.tenant.link(&format!("/c/{}", view.collection)), url::form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>());
+    Ok(Some((
+        NavItem { href, label: item.label.as_ref().unwrap_or(&view.label).get(lang).to_owned(), current: false, view: Some(key) },
+        view.collection.clone(),
+    )))
 }
 
 #[cfg(test)]

@@ -59,6 +59,12 @@ impl Host for ConnectorsHost<'_> {
         if let Err(e) = self.inv.allow("connectors", Some(&connector))? {
             return Ok(Err(e));
         }
+        // The marketplace's review runs code nobody has read yet: it never reaches an operator
+        // with the platform's credentials. The sandbox answers every operation, recording it.
+        if self.inv.tenant.slug.is_review_sandbox() {
+            tracing::info!(plugin.id = %self.inv.guest.id, connector = %connector, operation = %operation, "connector call answered by the review sandbox");
+            return Ok(Ok(serde_json::json!({ "sandbox": true, "connector": connector, "operation": operation }).to_string()));
+        }
         let Some(settings) = self.settings.connectors.get(&connector).cloned() else {
             let known: Vec<&String> = self.settings.connectors.keys().collect();
             return Ok(Err(HostError::NotFound(format!(

@@ -87,10 +87,13 @@ fn chain(err: &dyn std::error::Error) -> String {
     message
 }
 
-/// The client plugins' requests go through.
+/// The client plugins' requests go through. It ignores `HTTP(S)_PROXY` and `ALL_PROXY`: through
+/// a proxy the name would be resolved by the proxy, past the guard that refuses private
+/// addresses, so a plugin could reach the platform's own network.
 pub fn client(allow_private_hosts: &[String]) -> anyhow::Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Ok(reqwest::Client::builder()
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver { allow: Arc::new(allow_private_hosts.to_vec()) }))
         .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
@@ -107,6 +110,10 @@ impl Host for HttpHost<'_> {
         let Some(host) = url.host_str().map(str::to_ascii_lowercase) else { return Ok(Err(invalid("the URL has no host".into()))) };
         if let Err(e) = self.inv.guest.granted.check("http", Some(&host)).map_err(|missing| self.inv.deny(missing)) {
             return Ok(Err(e));
+        }
+        // No network for code under review.
+        if self.inv.tenant.slug.is_review_sandbox() {
+            return Ok(Err(HostError::Unavailable(format!("no outbound network during the marketplace's review ({host} not called)"))));
         }
         let allowed_insecure = self.allow_private_hosts.iter().any(|h| h == &host);
         // Addresses written in the URL never reach the resolver: check them here.

@@ -133,7 +133,9 @@ async fn draw(
             let sort = view.and_then(|v| v.sort.as_deref()).map(Sort::parse);
             let page = state.records.query(caller, &def.name, &Query { filters, sort, limit: Some(limit), count: true, ..Query::default() }).await?;
             let columns: Vec<_> = view
-                .map(|v| v.columns.iter().filter(|c| Some(*c) != def.title_field.as_ref()).filter_map(|c| def.fields.iter().find(|f| &f.name == c)).take(3).collect())
+                .map(|v| {
+                    v.columns.iter().filter(|c| Some(*c) != def.title_field.as_ref()).filter_map(|c| def.fields.iter().find(|f| &f.name == c)).take(3).collect()
+                })
                 .unwrap_or_default();
             let titles = reference_titles(state, caller, def, page.items.iter().map(|r| &r.data)).await;
             let link = |p: &str| auth.tenant.link(p);
@@ -159,7 +161,11 @@ async fn draw(
             match field.field_type {
                 FieldType::Enum | FieldType::Bool => {
                     let values: Vec<(String, Value, Option<String>)> = if field.field_type == FieldType::Enum {
-                        field.values.iter().map(|v| (v.label.get(lang).to_owned(), Value::String(v.key.clone()), v.color.as_deref().and_then(fields::chip_class))).collect()
+                        field
+                            .values
+                            .iter()
+                            .map(|v| (v.label.get(lang).to_owned(), Value::String(v.key.clone()), v.color.as_deref().and_then(fields::chip_class)))
+                            .collect()
                     } else {
                         vec![(fields::yes(lang).to_owned(), Value::Bool(true), None), (fields::no(lang).to_owned(), Value::Bool(false), None)]
                     };
@@ -186,7 +192,13 @@ async fn draw(
                             _ => break,
                         }
                     }
-                    let titles = reference_titles(state, caller, def, per.keys().map(|id| serde_json::Map::from_iter([(field.name.clone(), Value::String(id.clone()))])).collect::<Vec<_>>().iter()).await;
+                    let titles = reference_titles(
+                        state,
+                        caller,
+                        def,
+                        per.keys().map(|id| serde_json::Map::from_iter([(field.name.clone(), Value::String(id.clone()))])).collect::<Vec<_>>().iter(),
+                    )
+                    .await;
                     for (id, count) in per {
                         let label = if id.is_empty() {
                             crate::i18n::text(auth.locale(), "chart_none").to_owned()

@@ -271,7 +271,9 @@ async fn filter_inputs(state: &AppState, caller: &Caller, def: &CollectionDef, p
     for f in def.fields.iter().filter(|f| !f.multiple) {
         let chosen = params.get(&format!("f.{}", f.name)).unwrap_or("");
         let choices: Vec<Choice> = match f.field_type {
-            FieldType::Enum => f.values.iter().map(|v| Choice { value: v.key.clone(), label: v.label.get(lang).to_owned(), selected: v.key == chosen }).collect(),
+            FieldType::Enum => {
+                f.values.iter().map(|v| Choice { value: v.key.clone(), label: v.label.get(lang).to_owned(), selected: v.key == chosen }).collect()
+            }
             FieldType::Bool if f.index => [("true", fields::yes(lang)), ("false", fields::no(lang))]
                 .into_iter()
                 .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
@@ -315,8 +317,12 @@ fn first_id_on(date: &str, field: &str) -> Result<String, ApiError> {
 
 /// "All", then the views plugins declare on the collection.
 fn view_nav(base: &str, plugin_views: &[(&str, &ViewDef)], view_key: &str, all: bool, auth: &Authenticated, lang: &str) -> Vec<NavItem> {
-    let mut views =
-        vec![NavItem { href: url_with(base, &FormPairs::default(), &[]), label: crate::i18n::text(auth.locale(), "view_all").to_owned(), current: all, view: None }];
+    let mut views = vec![NavItem {
+        href: url_with(base, &FormPairs::default(), &[]),
+        label: crate::i18n::text(auth.locale(), "view_all").to_owned(),
+        current: all,
+        view: None,
+    }];
     for (plugin, v) in plugin_views {
         let key = format!("{plugin}/{}", v.name);
         views.push(NavItem {
