@@ -100,6 +100,13 @@
   });
 
   // ---- selection and mass actions ----
+  // "1 sélectionné", "2 sélectionnés": French counts 0 and 1 as singular, English only 1.
+  function agreeSelected(n) {
+    var singular = document.body.getAttribute("data-lang") === "en" ? n === 1 : n <= 1;
+    document.querySelectorAll("[data-selected-label]").forEach(function (el) {
+      el.textContent = el.getAttribute(singular ? "data-one" : "data-other");
+    });
+  }
   // The selection survives the list refreshing itself (after a save, a filter, a mass action):
   // boxes of the same records come back checked.
   var selected = new Set();
@@ -127,6 +134,7 @@
     var offer = document.querySelector("[data-select-matching]");
     if (offer) offer.hidden = !whole;
     document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = String(chosen); });
+    agreeSelected(chosen);
     var all = document.querySelector("[data-select-all]");
     if (all) { all.checked = whole; all.indeterminate = chosen > 0 && chosen < boxes.length; }
   }
@@ -147,6 +155,7 @@
     matching.disabled = false;
     offer.hidden = true;
     document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = offer.getAttribute("data-total"); });
+    agreeSelected(Number(offer.getAttribute("data-total")));
   });
 
   function massOperationChanged(select) {

@@ -55,6 +55,7 @@ pub mod random;
 pub mod records;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+pub mod text;
 
 pub use error::{Error, FieldError};
 #[doc(hidden)]

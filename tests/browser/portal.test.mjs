@@ -92,7 +92,7 @@ test("several records are selected and changed by one mass action", async () => 
   await page.selectOption("#mass-op", "set:status");
   await page.selectOption("#mass-form .mass-params:not([hidden]) select", "actif");
   await page.click("#mass-form button[type=submit]");
-  await page.waitForSelector("#mass-result:has-text('3 enregistrement(s) traité(s)')");
+  await page.waitForSelector("#mass-result:has-text('3 enregistrements traités')");
   await page.waitForFunction(() => [...document.querySelectorAll("#list tbody tr[data-id]")].every((row) => row.textContent.includes("Actif")));
   // The panel still open on the last record shows the new status too.
   await page.waitForFunction(() => document.querySelector("#panel #in-status")?.value === "actif");

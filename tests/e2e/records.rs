@@ -955,7 +955,8 @@ async fn a_renamed_record_is_found_by_its_new_title_through_the_records_pointing
     create(&direction, "custom.ticket", json!({ "subject": "Fibre coupée", "account": account_id })).await;
     let subjects = |body: &Value| body["items"].as_array().unwrap().iter().map(|r| r["data"]["subject"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     // The account is renamed: the ticket is found by the new name at once, no longer by the old.
-    let (status, _) = direction.api(Method::PATCH, "acme", &format!("/records/customer_account/{account_id}"), Some(json!({ "name": "Boulangerie Tanguy" }))).await;
+    let (status, _) =
+        direction.api(Method::PATCH, "acme", &format!("/records/customer_account/{account_id}"), Some(json!({ "name": "Boulangerie Tanguy" }))).await;
     assert_eq!(status, StatusCode::OK);
     let (_, body) = direction.api(Method::GET, "acme", "/records/custom.ticket?q=tanguy", None).await;
     assert_eq!(subjects(&body), ["Fibre coupée"]);

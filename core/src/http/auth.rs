@@ -189,11 +189,15 @@ async fn mfa_submit(State(state): State<AppState>, PendingUser(auth): PendingUse
         // The pending session is closed: back to the password.
         SecondFactor::Expired => return Ok(Redirect::to(&auth.tenant.link("/login?mfa=expired")).into_response()),
         SecondFactor::Invalid { attempts_left } => {
-            let error = format!("{} {}", i18n::text(locale, "mfa_invalid"), i18n::text(locale, "mfa_attempts_left").replace("{n}", &attempts_left.to_string()));
+            let error = format!(
+                "{} {}",
+                i18n::text(locale, "mfa_invalid"),
+                i18n::text(locale, "mfa_attempts_left").replace("{n}", &i18n::count(locale, "tries", i64::from(attempts_left)).unwrap_or_default())
+            );
             (StatusCode::UNAUTHORIZED, error, None)
         }
         SecondFactor::Locked { retry_after_secs } => {
-            let minutes = retry_after_secs.div_ceil(60).to_string();
+            let minutes = i18n::count(locale, "minutes", i64::try_from(retry_after_secs.div_ceil(60)).unwrap_or(i64::MAX)).unwrap_or_default();
             (StatusCode::TOO_MANY_REQUESTS, i18n::text(locale, "account_locked").replace("{n}", &minutes), Some(retry_after_secs))
         }
     };

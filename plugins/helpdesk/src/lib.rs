@@ -409,7 +409,7 @@ fn sla_panel(ticket: &Record) -> String {
         "<dl><dt>Type</dt><dd>{}</dd><dt>Délai SLA</dt><dd>{}</dd><dt>Échéance</dt><dd>{}</dd><dt>Situation</dt><dd>{situation}</dd><dt>Niveau</dt><dd>{}</dd></dl>",
         escape(type_label(&ticket.get::<String>("ticket_type").unwrap_or_default())),
         time::minutes_text(minutes),
-        escape(&due.unwrap_or_else(|| "—".into())),
+        due.map_or_else(|| "—".to_owned(), |due| socle_sdk::text::time(escape(&due))),
         escape(&ticket.get::<String>("level").unwrap_or_default().to_uppercase()),
     )
 }
@@ -428,9 +428,9 @@ fn thread_panel(ticket: &Record) -> Result<String, String> {
         let indent = if reply.get::<String>("parent").is_some() { " style-reply" } else { "" };
         html.push_str(&format!(
             "<li class=\"message{indent}\"><p><b>{who}</b> — {}</p><p>{}</p>{}</li>",
-            escape(&when[..16.min(when.len())].replace('T', " ")),
+            socle_sdk::text::time(&when),
             escape(&reply.get::<String>("body").unwrap_or_default()).replace('\n', "<br>"),
-            if files > 0 { format!("<p>{files} pièce(s) jointe(s)</p>") } else { String::new() },
+            if files > 0 { format!("<p>{}</p>", socle_sdk::text::count(files as i64, "pièce jointe", "pièces jointes")) } else { String::new() },
         ));
     }
     html.push_str("</ol>");

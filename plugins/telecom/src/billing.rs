@@ -58,7 +58,11 @@ pub fn parse_csv(content: &str) -> Result<Vec<Row>, String> {
         }
         let cells: Vec<&str> = line.split(separator).map(str::trim).collect();
         if cells.len() < 3 {
-            return Err(format!("ligne {at} : trois colonnes attendues (numero;libelle;montant_ht), {} trouvée(s)", cells.len()));
+            return Err(format!(
+                "ligne {at} : trois colonnes attendues (numero;libelle;montant_ht), {} trouvée{}",
+                cells.len(),
+                if cells.len() > 1 { "s" } else { "" }
+            ));
         }
         if rows.is_empty() && parse_euros(cells[2]).is_err() && cells[2].to_lowercase().contains("montant") {
             continue; // header
@@ -221,12 +225,18 @@ pub fn run(ids: &[String], tolerance: i64) -> Result<Value, String> {
     }
     let rows: usize = imports.iter().map(|(_, r)| r.len()).sum();
     let (terminated, gaps) = (created["resiliee_facturee"], created["ecart_prix_achat"]);
+    use socle_sdk::text::count;
     let mut message = format!(
-        "{rows} ligne(s) de facture lue(s) : {} anomalie(s) nouvelle(s) ({terminated} ligne(s) résiliée(s) encore facturée(s), {gaps} écart(s) de prix d'achat), {already} déjà connue(s)",
-        terminated + gaps
+        "{} : {} ({}, {}), {} déjà {}",
+        count(rows as i64, "ligne de facture lue", "lignes de facture lues"),
+        count((terminated + gaps) as i64, "anomalie nouvelle", "anomalies nouvelles"),
+        count(terminated as i64, "ligne résiliée encore facturée", "lignes résiliées encore facturées"),
+        count(gaps as i64, "écart de prix d'achat", "écarts de prix d'achat"),
+        already,
+        if already > 1 { "connues" } else { "connue" },
     );
     if !unknown.is_empty() {
-        message.push_str(&format!(", {} numéro(s) inconnu(s) du parc", unknown.len()));
+        message.push_str(&format!(", {}", count(unknown.len() as i64, "numéro inconnu du parc", "numéros inconnus du parc")));
     }
     Ok(json!({
         "message": message,

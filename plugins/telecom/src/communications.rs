@@ -119,7 +119,11 @@ pub fn fetch_calls(ids: &[String], params: &Value) -> Result<Value, String> {
         }
     }
     let message = format!(
-        "{created} appel(s) récupéré(s) sur {done} ligne(s), {already} déjà connu(s){}",
+        "{} sur {}, {} déjà {}{}",
+        socle_sdk::text::count(created as i64, "appel récupéré", "appels récupérés"),
+        socle_sdk::text::count(done as i64, "ligne", "lignes"),
+        already,
+        if already > 1 { "connus" } else { "connu" },
         if failed.is_empty() { String::new() } else { format!(", {} en échec", failed.len()) }
     );
     Ok(json!({ "done": done, "failed": failed, "created": created, "already_known": already, "message": message }))

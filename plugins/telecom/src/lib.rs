@@ -442,7 +442,7 @@ fn deploy(lines: &[Record], title: &str, kind: &str, parcs: &BTreeMap<String, Re
     }
     records::create(
         OPERATION,
-        &json!({ "deployment": deployment.id, "account": account, "side": "facturation", "kind": billing_kind, "op_status": "a_faire", "summary": format!("{} ligne(s) — {title}", lines.len()) }),
+        &json!({ "deployment": deployment.id, "account": account, "side": "facturation", "kind": billing_kind, "op_status": "a_faire", "summary": format!("{} — {title}", socle_sdk::text::count(lines.len() as i64, "ligne", "lignes")) }),
     )
     .map_err(|e| format!("l'opération de facturation n'a pas pu être créée : {e}"))?;
     let patches = lines
@@ -499,7 +499,7 @@ pub fn order_sims(ids: &[String], params: &Value) -> Result<Value, String> {
     }
     let (mut sims, mut deployments) = (0, Vec::new());
     for (account, lines) in by_account {
-        let title = format!("Commande de {} carte(s) SIM", lines.len());
+        let title = format!("Commande de {}", socle_sdk::text::count(lines.len() as i64, "carte SIM", "cartes SIM"));
         let deployment = deploy(&lines, &title, "commande_sim", &parcs)?;
         for line in &lines {
             let operator = parcs.get(&line.get::<String>("parc").unwrap_or_default()).and_then(|p| p.get::<String>("operator")).unwrap_or_default();

@@ -80,8 +80,11 @@ pub fn line_action(ids: &[String], params: &Value) -> Result<Value, String> {
             Err(e) => failed.push(format!("{} : {}", number(line), describe(&e))),
         }
     }
-    let message =
-        format!("{done} ligne(s) traitée(s) chez l'opérateur{}", if failed.is_empty() { String::new() } else { format!(", {} en échec", failed.len()) });
+    let message = format!(
+        "{} chez l'opérateur{}",
+        socle_sdk::text::count(done as i64, "ligne traitée", "lignes traitées"),
+        if failed.is_empty() { String::new() } else { format!(", {} en échec", failed.len()) }
+    );
     Ok(json!({ "done": done, "failed": failed, "answers": answers, "message": message }))
 }
 

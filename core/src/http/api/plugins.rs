@@ -142,6 +142,10 @@ pub fn sanitize_panel(html: &str, portal: impl Fn(&str) -> String + Send + Sync 
 
 async fn panel(Api { state, auth }: Api, Path((plugin_id, panel)): Path<(String, String)>, Query(params): Query<PanelParams>) -> ApiResult<Response> {
     let html = state.plugins.render_panel(&auth.tenant.tenant, &auth.caller(), &plugin_id, &panel, params.record.as_deref()).await?;
+    // Times the plugin wrote as `{{time:…}}` / `{{date:…}}` read in the tenant's local time and the
+    // reader's language (a panel holding a malformed one is shown as written).
+    let zone = crate::mail::local_time::TimeZone::of(&auth.tenant.tenant);
+    let html = crate::mail::local_time::expand(&html, zone, auth.locale()).unwrap_or(html);
     let tenant = auth.tenant.clone();
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], sanitize_panel(&html, move |path| tenant.link(path))).into_response())
 }
