@@ -192,7 +192,7 @@ async fn mfa_submit(State(state): State<AppState>, PendingUser(auth): PendingUse
             let error = format!(
                 "{} {}",
                 i18n::text(locale, "mfa_invalid"),
-                i18n::text(locale, "mfa_attempts_left").replace("{n}", &i18n::count(locale, "tries", i64::from(attempts_left)).unwrap_or_default())
+                i18n::text(locale, "mfa_attempts_left").replace("{n}", &i18n::count(locale, "tries", attempts_left).unwrap_or_default())
             );
             (StatusCode::UNAUTHORIZED, error, None)
         }
