@@ -76,6 +76,8 @@ pub struct App {
     pub plugins: Arc<PluginRuntime>,
     /// Publishers, packages, tenants' plugin sets, approvals, rollouts, billing.
     pub marketplace: Arc<Marketplace>,
+    /// Scheduled backups and their journal.
+    pub backups: Arc<crate::backup::Backups>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -183,6 +185,8 @@ impl App {
         registry.register(crate::records::jobs::jobs(&records, notifications))?;
         registry.register(crate::plugins::hooks::jobs(&plugins))?;
         registry.register(marketplace.jobs())?;
+        let backups = Arc::new(crate::backup::Backups::new(db.clone(), settings.clone(), clock.clone()));
+        registry.register(crate::backup::jobs(&backups))?;
         registry.schedule(jobs.as_ref(), clock.now_ms()).await?;
 
         let resolver = Arc::new(TenantResolver::new(tenants.clone(), &settings.server.base_domain));
@@ -215,6 +219,7 @@ impl App {
             mailer,
             plugins,
             marketplace,
+            backups,
             listeners,
         }))
     }

@@ -27,6 +27,8 @@ pub struct Settings {
     pub plugins: PluginSettings,
     /// The marketplace.
     pub marketplace: MarketplaceSettings,
+    /// Backups: where archives go, how often the job worker takes one, how many are kept.
+    pub backup: BackupSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -46,6 +48,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Requests taking longer are cut with 503.
     pub request_timeout_secs: u64,
+    /// A connection that has not sent a request's complete headers within this many seconds
+    /// (a slow client, or an idle kept-alive connection) is closed.
+    pub header_timeout_secs: u64,
     /// Mark cookies `Secure` (defaults to true when `public_url` is https).
     pub secure_cookies: Option<bool>,
     /// Bearer token `/metrics` asks for. Without one, `/metrics` answers only connections from
@@ -60,9 +65,6 @@ pub struct DatabaseSettings {
     /// `sqlite://./data/socle.db?mode=rwc` or `postgres://user@host/db`.
     pub url: SecretString,
     /// Pool size.
-    /// A connection that has not sent a request's complete headers within this many seconds
-    /// (a slow client, or an idle kept-alive connection) is closed.
-    pub header_timeout_secs: u64,
     pub max_connections: u32,
     /// Seconds a request waits for a connection before answering 503.
     pub acquire_timeout_secs: u64,
@@ -193,6 +195,50 @@ impl Default for MarketplaceSettings {
     }
 }
 
+/// Backup settings: `socle backup` writes to `dir` unless told otherwise; the job worker takes a
+/// backup there every `every` and keeps the newest `keep` archives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Directory of the archives (`socle-backup-<UTC time>.tar.gz`).
+    pub dir: String,
+    /// How often the job worker takes a backup: `30m`, `6h`, `24h`, `7d`; `off` for never.
+    pub every: String,
+    /// Archives kept in `dir`: after each successful backup the older ones are deleted.
+    pub keep: usize,
+    /// Directory holding `pg_dump` and `pg_restore` (PostgreSQL); empty: found on the `PATH`.
+    pub pg_bin_dir: String,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self { dir: "./data/backups".into(), every: "24h".into(), keep: 7, pg_bin_dir: String::new() }
+    }
+}
+
+impl BackupSettings {
+    /// The time between scheduled backups; `None` when they are off (`off`, `0` or empty).
+    pub fn interval(&self) -> anyhow::Result<Option<std::time::Duration>> {
+        let every = self.every.trim();
+        if every.is_empty() || every == "0" || every.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let invalid = || anyhow::anyhow!("backup.every must be a duration such as 30m, 6h, 24h or 7d, or off (got `{every}`)");
+        let split = every.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+        let count: u64 = every[..split].parse().map_err(|_| invalid())?;
+        let unit = match every[split..].trim() {
+            "m" | "min" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(invalid()),
+        };
+        if count == 0 {
+            return Err(invalid());
+        }
+        Ok(Some(std::time::Duration::from_secs(count.saturating_mul(unit))))
+    }
+}
+
 /// Log settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -211,6 +257,7 @@ impl Default for ServerSettings {
             public_url: "http://localhost:8080".into(),
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
             secure_cookies: None,
             metrics_token: None,
         }
@@ -269,7 +316,6 @@ impl Settings {
         }
         let settings: Settings = builder.build().context("failed to read the configuration")?.try_deserialize().context("the configuration is invalid")?;
         settings.validate()?;
-            header_timeout_secs: 10,
         Ok(settings)
     }
 
@@ -288,6 +334,8 @@ impl Settings {
             crate::email::normalize(self.mail.from.rsplit_once('<').map_or(self.mail.from.as_str(), |(_, a)| a.trim_end_matches('>'))).is_ok(),
             "mail.from must be an address like `Socle <no-reply@example.fr>`"
         );
+        self.backup.interval()?;
+        anyhow::ensure!(self.backup.keep >= 1, "backup.keep must be at least 1");
         if let Some(redis) = &self.redis.url {
             anyhow::ensure!(
                 redis.expose_secret().starts_with("redis://") || redis.expose_secret().starts_with("rediss://"),

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod bus;
 pub mod cache;
 pub mod cli;

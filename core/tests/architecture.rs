@@ -65,8 +65,8 @@ use std::path::Path;
 const LAYERS: &[(u32, &[&str])] = &[
     // Foundations: configuration, time, storage, cache and bus, errors, text.
     (0, &["clock", "config", "error", "email", "i18n", "telemetry", "db", "cache", "bus"]),
-    // Platform services: tenants, the journal, rules, the job queue, mail.
-    (1, &["audit", "authz", "tenancy", "jobs", "mail"]),
+    // Platform services: tenants, the journal, rules, the job queue, mail, backups.
+    (1, &["audit", "authz", "tenancy", "jobs", "mail", "backup"]),
     // People: users, sessions, operators, accounts.
     (2, &["identity"]),
     // The domain everything is built on.

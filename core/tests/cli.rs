@@ -84,11 +84,34 @@ fn every_command_has_help() {
         vec!["marketplace", "statement", "--help"],
         vec!["marketplace", "reseller", "--help"],
         vec!["tenant", "apply", "--help"],
+        vec!["backup", "--help"],
+        vec!["restore", "--help"],
     ] {
         let output = cli.run(&args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         assert!(stdout(&output).contains("Usage:"), "{args:?}");
     }
+}
+
+#[test]
+fn a_backup_goes_to_the_backup_directory_and_restores_elsewhere() {
+    let cli = Cli::new();
+    assert!(cli.run(&["tenant", "create", "acme", "--name", "Acme Télécom"]).status.success());
+    let written = cli.run(&["backup"]);
+    assert!(written.status.success(), "{}", stderr(&written));
+    assert!(stdout(&written).contains("backup written: ./data/backups/socle-backup-"), "{}", stdout(&written));
+    let archives: Vec<_> = std::fs::read_dir(cli.dir.join("data/backups")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+
+    let elsewhere = format!("sqlite://{}/restored/socle.db", cli.dir.display());
+    let restored = cli.command(&["restore", archives[0].to_str().unwrap(), "--yes"]).env("DATABASE_URL", &elsewhere).output().unwrap();
+    assert!(restored.status.success(), "{}", stderr(&restored));
+    let listed = cli.command(&["tenant", "list"]).env("DATABASE_URL", &elsewhere).output().unwrap();
+    assert!(stdout(&listed).contains("acme"), "{}", stdout(&listed));
+
+    let wrong = cli.command(&["backup"]).env("SOCLE__BACKUP__EVERY", "sometimes").output().unwrap();
+    assert!(!wrong.status.success());
+    assert!(stderr(&wrong).contains("backup.every must be a duration"), "{}", stderr(&wrong));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod admin_plain;
 mod auth;
 mod authz;
+mod backup;
 mod bus;
 mod conformance;
 mod errors;

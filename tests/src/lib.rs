@@ -162,6 +162,9 @@ pub fn test_settings(db: &TestDb, backend: TestBackend) -> Settings {
     settings.server.public_url = "http://localhost:8080".into();
     // Shared by every test: compiled components are keyed by digest and engine.
     settings.plugins.cache_dir = std::env::temp_dir().join("socle-test-plugin-cache").display().to_string();
+    // No scheduled backups of test databases (tests/e2e/backup.rs turns them on where it tests them).
+    settings.backup.every = "off".into();
+    settings.backup.dir = std::env::temp_dir().join(format!("{}-backups", db.name)).display().to_string();
     settings
 }
 
@@ -181,6 +184,16 @@ impl TestApp {
     /// behind a load balancer.
     pub async fn second_node(&self) -> Self {
         Self::start(self.db.clone(), self.backend, ShiftedClock::new(), None, self.configure.clone()).await
+    }
+
+    /// A server on a database the test prepared another way (restored from a backup, say).
+    pub async fn spawn_on_db(db: TestDb, backend: TestBackend) -> Self {
+        Self::start(Arc::new(db), backend, ShiftedClock::new(), None, None).await
+    }
+
+    /// The URL of this app's database (what `DATABASE_URL` would be).
+    pub fn database_url(&self) -> &str {
+        &self.db.url
     }
 
     async fn spawn_with(db: Arc<TestDb>, backend: TestBackend) -> Self {

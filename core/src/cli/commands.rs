@@ -42,6 +42,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Publisher(command) => super::marketplace::publisher(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Marketplace(command) => super::marketplace::marketplace(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Record(command) => record(App::build(settings, BuildOptions::default()).await?, command).await,
+        Command::Backup(args) => super::backup::backup(settings, args).await,
+        Command::Restore(args) => super::backup::restore(settings, args).await,
         Command::Migrate => {
             let app = App::build(settings, BuildOptions::default()).await?;
             println!("database migrated ({})", app.db.backend().as_str());
@@ -258,9 +260,6 @@ async fn record(app: std::sync::Arc<App>, command: RecordCommand) -> anyhow::Res
             let record = app.records.create(&caller, &collection, data).await?;
             println!("{}", serde_json::to_string(&record)?);
         }
-        RecordCommand::Collections { tenant } => {
-            let tenant = find_tenant(&app, &tenant).await?;
-            let caller = crate::records::Caller::system(tenant.id, "socle record collections");
         RecordCommand::Reindex { tenant } => {
             let tenants = match tenant {
                 Some(slug) => vec![find_tenant(&app, &slug).await?],
@@ -271,6 +270,9 @@ async fn record(app: std::sync::Arc<App>, command: RecordCommand) -> anyhow::Res
                 println!("{}: {count} records indexed", tenant.slug);
             }
         }
+        RecordCommand::Collections { tenant } => {
+            let tenant = find_tenant(&app, &tenant).await?;
+            let caller = crate::records::Caller::system(tenant.id, "socle record collections");
             for collection in app.records.collections(&caller).await? {
                 let fields: Vec<String> = collection.fields.iter().map(|f| format!("{}:{}", f.name, f.field_type)).collect();
                 println!("{:<28} {}", collection.name, fields.join(" "));

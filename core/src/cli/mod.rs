@@ -1,6 +1,7 @@
 //! The `socle` command line: run the server, migrate, manage tenants, users and operators, and
 //! seed the demo. Every command has `--help`.
 
+mod backup;
 mod commands;
 pub mod demo;
 pub(crate) mod marketplace;
@@ -40,6 +41,10 @@ pub enum Command {
     Worker,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Back up the database while it serves (SQLite or PostgreSQL) into one archive.
+    Backup(backup::BackupArgs),
+    /// Restore a backup archive into an empty database (checksums and schema checked first).
+    Restore(backup::RestoreArgs),
     /// Read records from the command line (the same query shape as the HTTP API).
     #[command(subcommand)]
     Record(RecordCommand),
@@ -288,6 +293,13 @@ pub enum RecordCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Rebuild the search index of one tenant's records, or every tenant's (after an upgrade
+    /// that changed what search finds, or to refresh the referenced titles records carry).
+    Reindex {
+        /// Tenant slug; every tenant when absent.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 /// `socle tenant …`.
@@ -297,13 +309,6 @@ pub enum TenantCommand {
     Create {
         /// Short name used in URLs: lowercase letters, digits, hyphens.
         slug: String,
-    /// Rebuild the search index of one tenant's records, or every tenant's (after an upgrade
-    /// that changed what search finds, or to refresh the referenced titles records carry).
-    Reindex {
-        /// Tenant slug; every tenant when absent.
-        #[arg(long)]
-        tenant: Option<String>,
-    },
         /// Display name.
         #[arg(long)]
         name: String,

@@ -95,6 +95,40 @@ impl Db {
         }
     }
 
+    /// The newest migration this binary carries for an engine (its version, e.g.
+    /// `20261204000200`): the newest schema it can run on.
+    pub fn latest_migration(backend: Backend) -> i64 {
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The newest migration applied to the database, `None` when it has no Socle schema yet.
+    /// On PostgreSQL it is read as the login role (the application role may not see the table).
+    pub async fn schema_version(&self) -> Result<Option<i64>, sqlx::Error> {
+        use sqlx::Connection as _;
+        const SQL: &str = "SELECT max(version) FROM _sqlx_migrations WHERE success";
+        // No such table (SQLite's message, PostgreSQL's undefined_table): never migrated.
+        let never_migrated =
+            |err: &sqlx::Error| err.as_database_error().is_some_and(|e| e.message().starts_with("no such table") || e.code().as_deref() == Some("42P01"));
+        let version = match self {
+            Db::Sqlite(pool) => sqlx::query_scalar::<_, Option<i64>>(SQL).fetch_one(pool).await,
+            Db::Postgres { owner_url, .. } => {
+                let mut conn = sqlx::PgConnection::connect(owner_url.expose_secret()).await?;
+                let version = sqlx::query_scalar::<_, Option<i64>>(SQL).fetch_one(&mut conn).await;
+                conn.close().await.ok();
+                version
+            }
+        };
+        match version {
+            Ok(version) => Ok(version),
+            Err(err) if never_migrated(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// A trivial round trip, for `/readyz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match self {

@@ -273,6 +273,7 @@ async fn health(State(state): State<AppState>, op: OperatorUser) -> Result<Respo
         "active_tenants": tenants.iter().filter(|t| t.is_active()).count(),
         "plugins": plugins,
         "queue": state.marketplace.store().review_queue().await?.len(),
+        "backups": state.backups.status().await?,
     });
     Ok(state.templates.render("ops/health.html", ops_page(&op, "health", data)))
 }
