@@ -107,6 +107,29 @@ async fn throttling_answers_the_same_for_an_account_that_exists_and_one_that_doe
 }
 
 #[tokio::test]
+async fn a_link_opened_before_logging_in_is_where_the_login_leads() {
+    let t = TestApp::spawn().await;
+    let acme = t.create_tenant("acme", "Acme").await;
+    t.create_user(&acme, "claire@acme.fr", "interne", &["direction"]).await;
+    let browser = t.browser();
+    let asked = browser.get("/t/acme/c/customer_account?open=x").await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let login = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(login, "/t/acme/login?next=%2Ft%2Facme%2Fc%2Fcustomer_account%3Fopen%3Dx");
+    let page = browser.get(&login).await.text().await.unwrap();
+    assert!(page.contains("name=\"next\" value=\"&#x2f;t&#x2f;acme&#x2f;c&#x2f;customer_account?open=x\"") || page.contains("name=\"next\""), "{page}");
+    let page = "/t/acme/login";
+    let done = browser.submit(page, page, &[("email", "claire@acme.fr"), ("password", PASSWORD), ("next", "/t/acme/c/customer_account?open=x")]).await;
+    assert_eq!(done.headers()["location"], "/t/acme/c/customer_account?open=x");
+    // Anywhere else is home: another host, another tenant's prefix, the login page itself.
+    for next in ["//evil.example/x", "https://evil.example/", "/t/globex/c/customer_account", "/t/acme/login", "/ops"] {
+        let other = t.browser();
+        let done = other.submit(page, page, &[("email", "claire@acme.fr"), ("password", PASSWORD), ("next", next)]).await;
+        assert_eq!(done.headers()["location"], "/t/acme/", "{next}");
+    }
+}
+
+#[tokio::test]
 async fn forms_and_api_writes_need_their_csrf_token() {
     let t = TestApp::spawn().await;
     let acme = t.create_tenant("acme", "Acme").await;

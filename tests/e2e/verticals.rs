@@ -292,7 +292,8 @@ async fn telecom_and_helpdesk_from_the_marketplace_run_mass_actions_on_100_lines
     let (_, lucas_file) = n1.upload(slug, "lignes.csv", "text/csv", b"0610000001;Forfait;20").await;
     let (other_tenant, other_admin) = tenant_with_admin(&t, "autre-operateur").await;
     let (_, foreign_file) = other_admin.upload(other_tenant.slug.as_str(), "lignes.csv", "text/csv", b"0610000001;Forfait;20").await;
-    for (file, expected) in [(&lucas_file, "n'a pas pu être lu"), (&foreign_file, "n'a pas pu être lu")] {
+    // Someone else's upload, or another tenant's, is refused by the platform as a missing file.
+    for (file, expected) in [(&lucas_file, "was not found"), (&foreign_file, "was not found")] {
         let (status, refused) = admin
             .api(Method::POST, slug, "/records/telecom.import", Some(json!({ "label": "x", "kind": "facture_fournisseur", "period": "2026-10", "file": file })))
             .await;

@@ -67,6 +67,8 @@ fn anonymous_csrf_ok(jar: &CookieJar, sent: &str) -> bool {
 #[derive(Debug, Deserialize)]
 struct LangQuery {
     lang: Option<String>,
+    /// The page to go back to once logged in.
+    next: Option<String>,
     /// `expired`: back from a second-factor step closed after too many wrong codes.
     mfa: Option<String>,
 }
@@ -78,6 +80,7 @@ fn page_locale(ctx: &TenantContext, query: Option<&LangQuery>) -> Locale {
 #[derive(Serialize)]
 struct LoginData<'a> {
     email: &'a str,
+    next: Option<String>,
     error: Option<String>,
     notice: Option<&'static str>,
     user: Option<()>,
@@ -91,7 +94,8 @@ async fn login_page(State(state): State<AppState>, Tenant(ctx): Tenant, Query(q)
     let (jar, csrf) = anonymous_csrf(&state, &ctx, jar);
     let locale = page_locale(&ctx, Some(&q));
     let error = (q.mfa.as_deref() == Some("expired")).then(|| i18n::text(locale, "mfa_expired").to_owned());
-    (jar, render_login(&state, &ctx, locale, csrf, LoginData { email: "", error, notice: None, user: None })).into_response()
+    let next = crate::http::extract::portal_return(&ctx.base_path, q.next.as_deref());
+    (jar, render_login(&state, &ctx, locale, csrf, LoginData { email: "", next, error, notice: None, user: None })).into_response()
 }
 
 async fn login_submit(
@@ -113,18 +117,23 @@ async fn login_submit(
     let outcome = state.accounts.login(&ctx.tenant, &form.email, &form.password, &client).await?;
     let session = |token: String| tenant_cookie(&state, &ctx, SESSION_COOKIE, token, SameSite::Lax);
     Ok(match outcome {
-        LoginOutcome::LoggedIn { token } => (jar.add(session(token)), Redirect::to(&ctx.link("/"))).into_response(),
+        LoginOutcome::LoggedIn { token } => {
+            let to = crate::http::extract::portal_return(&ctx.base_path, form.next.as_deref()).unwrap_or_else(|| ctx.link("/"));
+            (jar.add(session(token)), Redirect::to(&to)).into_response()
+        }
         LoginOutcome::SecondFactorRequired { token } => (jar.add(session(token)), Redirect::to(&ctx.link("/login/mfa"))).into_response(),
         LoginOutcome::EnrollmentRequired { token } => (jar.add(session(token)), Redirect::to(&ctx.link("/account/mfa"))).into_response(),
         LoginOutcome::Invalid => {
-            let data = LoginData { email: &form.email, error: Some(i18n::text(locale, "login_invalid").into()), notice: None, user: None };
+            let next = crate::http::extract::portal_return(&ctx.base_path, form.next.as_deref());
+            let data = LoginData { email: &form.email, next, error: Some(i18n::text(locale, "login_invalid").into()), notice: None, user: None };
             let mut response = render_login(&state, &ctx, locale, csrf, data);
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             (jar, response).into_response()
         }
         LoginOutcome::Throttled { retry_after_secs } => {
             let message = i18n::text(locale, "login_throttled").replace("{secs}", &retry_after_secs.to_string());
-            let data = LoginData { email: &form.email, error: Some(message), notice: None, user: None };
+            let next = crate::http::extract::portal_return(&ctx.base_path, form.next.as_deref());
+            let data = LoginData { email: &form.email, next, error: Some(message), notice: None, user: None };
             let mut response = render_login(&state, &ctx, locale, csrf, data);
             *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             response.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
@@ -346,7 +355,7 @@ async fn reset_submit(
     };
     match state.accounts.finish_password_reset(ctx.tenant.id, &form.token, &form.password, &client).await {
         Ok(true) => {
-            let data = LoginData { email: "", error: None, notice: Some(i18n::text(locale, "reset_done")), user: None };
+            let data = LoginData { email: "", next: None, error: None, notice: Some(i18n::text(locale, "reset_done")), user: None };
             Ok((jar, render_login(&state, &ctx, locale, csrf, data)).into_response())
         }
         Ok(false) => Ok((jar, render_error(i18n::text(locale, "reset_invalid").into(), None)).into_response()),

@@ -201,7 +201,16 @@ impl FromRequestParts<AppState> for PageUser {
         match session_user(parts, state).await {
             Ok((auth, true)) => Ok(PageUser(auth)),
             Ok((_, false)) | Err(SessionRejection::SecondFactorPending) => Err(Redirect::to(&format!("{base}/login/mfa")).into_response()),
-            Err(SessionRejection::Missing) => Err(Redirect::to(&format!("{base}/login")).into_response()),
+            Err(SessionRejection::Missing) => {
+                // Back to the page asked for once logged in (a record opened from a mail).
+                // The router sees the path within the tenant (its `/t/<slug>` prefix removed).
+                let asked = format!("{base}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+                let login = match portal_return(&base, Some(&asked)).filter(|p| p.as_str() != format!("{base}/")) {
+                    Some(next) => format!("{base}/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()),
+                    None => format!("{base}/login"),
+                };
+                Err(Redirect::to(&login).into_response())
+            }
             Err(SessionRejection::Error(e)) => Err(e.into_response()),
         }
     }
@@ -241,4 +250,22 @@ pub struct LoginForm {
     /// The login page's CSRF token.
     #[serde(rename = "_csrf", default)]
     pub csrf: String,
+    /// The portal page the person was going to (a link in a mail) before they had to log in.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// `next` if it is a page of the portal at `base` (`/t/acme` or empty), else `None`: only a path
+/// of this tenant's portal, never another host, another tenant's prefix or a scheme.
+pub fn portal_return(base: &str, next: Option<&str>) -> Option<String> {
+    let next = next?.trim();
+    let rest = next.strip_prefix(base)?;
+    let safe = rest.starts_with('/')
+        && !rest.starts_with("//")
+        && next.len() <= 2000
+        && !next.contains(['\\', '\r', '\n'])
+        && !rest.starts_with("/login")
+        && !rest.starts_with("/logout")
+        && (base.is_empty() || !rest.starts_with("/t/"));
+    safe.then(|| next.to_owned())
 }

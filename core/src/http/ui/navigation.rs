@@ -15,7 +15,6 @@ use socle_marketplace::workspace::{NavGroupDef, WidgetDef};
 use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
 use crate::http::state::AppState;
-use crate::http::ui::shell::NavItem;
 
 /// The core's own navigation groups and home widgets (`core/schema/workspace.toml`).
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +35,20 @@ pub fn core_workspace() -> &'static CoreWorkspace {
         Ok(workspace) => workspace,
         Err(err) => panic!("core/schema/workspace.toml is invalid: {err}"),
     })
+}
+
+/// One entry of the navigation.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    /// Link.
+    pub href: String,
+    /// Text.
+    pub label: String,
+    /// The current page.
+    pub current: bool,
+    /// The plugin view it opens (`<plugin>/<view>`), if it is one.
+    #[serde(skip)]
+    pub view: Option<String>,
 }
 
 /// A group of the navigation as shown.

@@ -12,6 +12,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, CSRF_HEADER, PageUser, SessionRejection, session_user};
 use crate::http::pages::{Brand, Page};
 use crate::http::state::AppState;
+pub use crate::http::ui::navigation::NavItem;
 use crate::http::ui::navigation::{NavGroup, navigation};
 
 /// Whether the request comes from htmx (it wants a fragment, not a page).
@@ -48,20 +49,6 @@ impl FromRequestParts<AppState> for UiUser {
 pub fn check_csrf(auth: &Authenticated, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), ApiError> {
     let header = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     auth.check_csrf(header.or(form_token))
-}
-
-/// One entry of the navigation.
-#[derive(Debug, Clone, Serialize)]
-pub struct NavItem {
-    /// Link.
-    pub href: String,
-    /// Text.
-    pub label: String,
-    /// The current page.
-    pub current: bool,
-    /// The plugin view it opens (`<plugin>/<view>`), if it is one.
-    #[serde(skip)]
-    pub view: Option<String>,
 }
 
 /// What every portal page shows around its content: who is logged in and where they can go.
