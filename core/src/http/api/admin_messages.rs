@@ -18,6 +18,26 @@ use socle_tenants::{Locale, Permission, UserType};
 /// put back in order (`{0}`, `{1}`…; `{0:user_type}`, `{0:user_types}` and `{0:permission}`
 /// name what the key stands for).
 const MESSAGES: &[(&str, &str, &str)] = &[
+    // A record's fields, as the records engine checks them (the portal's forms show these).
+    ("*", "is required", "Ce champ est obligatoire."),
+    ("*", "`{}` is not an email address, e.g. prenom.nom@exemple.fr", "« {0} » n'est pas une adresse e-mail (par exemple prenom.nom@exemple.fr)."),
+    (
+        "*",
+        "`{}` is not a phone number; write it +33 6 12 34 56 78 or 06 12 34 56 78",
+        "« {0} » n'est pas un numéro de téléphone : écrivez-le 06 12 34 56 78 ou +33 6 12 34 56 78.",
+    ),
+    ("*", "`{}` is not a number", "« {0} » n'est pas un nombre."),
+    ("*", "must be at least {}", "La valeur doit être d'au moins {0}."),
+    ("*", "must be at most {}", "La valeur doit être d'au plus {0}."),
+    ("*", "is {} characters long; at most {}", "Ce texte compte {0} caractères, {1} au plus."),
+    ("*", "`{}` is not a date; write it YYYY-MM-DD, e.g. 2026-11-21", "« {0} » n'est pas une date valide."),
+    ("*", "`{}` is not a date and time; write it like 2026-11-21T14:30:00+01:00", "« {0} » n'est pas une date et une heure valides."),
+    ("*", "`{}` is not one of: {}", "« {0} » n'est pas un des choix proposés."),
+    ("*", "another record already has this value", "Un autre enregistrement a déjà cette valeur."),
+    ("*", "no {} record {} in this tenant", "Ce choix ne correspond à aucun enregistrement : il a peut-être été supprimé, ou vous n'y avez pas accès."),
+    ("*", "file {} was not found: upload it again", "Ce fichier est introuvable : envoyez-le à nouveau."),
+    ("*", "the file is {} bytes; at most {}", "Le fichier pèse {0} octets, {1} au plus."),
+    ("*", "{} files are not accepted here (accepted: {})", "Ce type de fichier ({0}) n'est pas accepté ici (acceptés : {1})."),
     // The workspace: name, language, theme, logo.
     ("name", "must be 1 to 80 characters long", "Le nom doit compter de 1 à 80 caractères."),
     ("name", "must not contain control characters", "Le nom ne doit pas contenir de caractères de contrôle."),
@@ -397,6 +417,18 @@ mod tests {
         let out: Value = serde_json::from_slice(&translate_envelope(&serde_json::to_vec(&envelope).unwrap()).unwrap()).unwrap();
         assert_eq!(out["errors"][0]["field"], "email");
         assert_eq!(out["errors"][0]["detail"], "Un utilisateur de cet espace a déjà l'adresse a@b.fr.");
+    }
+
+    #[test]
+    fn record_field_errors_read_in_french() {
+        assert_eq!(
+            french("", Some("email"), "`pas un mail` is not an email address, e.g. prenom.nom@exemple.fr").as_deref(),
+            Some("« pas un mail » n'est pas une adresse e-mail (par exemple prenom.nom@exemple.fr).")
+        );
+        assert_eq!(french("", Some("subject"), "is required").as_deref(), Some("Ce champ est obligatoire."));
+        assert_eq!(french("", Some("subject"), "is 250 characters long; at most 200").as_deref(), Some("Ce texte compte 250 caractères, 200 au plus."));
+        assert!(french("", Some("project"), "no helpdesk.project record 01a2 in this tenant").is_some_and(|f| !f.contains("01a2")));
+        assert_eq!(french("", Some("x"), "something nobody wrote down"), None);
     }
 
     #[test]

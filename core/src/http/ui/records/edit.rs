@@ -67,7 +67,9 @@ fn error_messages(def: &CollectionDef, err: &RecordError, lang: &str) -> Vec<Str
             .iter()
             .map(|e| {
                 let label = def.fields.iter().find(|f| f.name == e.field).map_or(e.field.clone(), |f| f.label.get(lang).to_owned());
-                format!("{label} : {}", e.message)
+                // In French when the sentence is known (the engine speaks English to the API).
+                let message = (lang == "fr").then(|| crate::http::api::admin_messages::french("", Some(&e.field), &e.message)).flatten();
+                format!("{label} : {}", message.unwrap_or_else(|| e.message.clone()))
             })
             .collect(),
         other => vec![other.to_string()],
