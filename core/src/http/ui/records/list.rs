@@ -278,7 +278,9 @@ async fn filter_inputs(state: &AppState, caller: &Caller, def: &CollectionDef, p
                 .into_iter()
                 .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
                 .collect(),
-            FieldType::Reference => {
+            // Only references the schema marks as something to find records by (indexed or
+            // searchable): each costs a query per list page.
+            FieldType::Reference if f.index || f.searchable => {
                 let Some(target) = f.collection.as_deref() else { continue };
                 let Ok(target_def) = state.records.collection(caller, target).await else { continue };
                 let query = Query { limit: Some(REFERENCE_CHOICES as u32 + 1), sort: target_def.title_field.as_deref().map(Sort::parse), ..Query::default() };
