@@ -15,6 +15,7 @@ use crate::bus::{Bus, DbBus, RedisBus};
 use crate::cache::{Cache, MemoryCache, RedisCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
+use crate::crypto::{KeyRing, SecretHolder};
 use crate::db::{Db, DbOptions};
 use crate::identity::accounts::Accounts;
 use crate::identity::operators::{OperatorStore, SqlOperatorStore};
@@ -78,6 +79,8 @@ pub struct App {
     pub marketplace: Arc<Marketplace>,
     /// Scheduled backups and their journal.
     pub backups: Arc<crate::backup::Backups>,
+    /// The keys stored secrets are sealed with.
+    pub secrets: Arc<KeyRing>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -99,6 +102,8 @@ impl App {
     /// and services, lowest layer first.
     pub async fn build(settings: Settings, options: BuildOptions) -> anyhow::Result<Arc<Self>> {
         let settings = Arc::new(settings);
+        // Before anything connects: without a key, a production node refuses to start.
+        let secrets = Arc::new(KeyRing::from_settings(&settings.secrets, settings.is_development())?);
         let db = Db::connect(&DbOptions {
             url: settings.database.url.clone(),
             max_connections: settings.database.max_connections,
@@ -124,7 +129,7 @@ impl App {
         let jobs: Arc<dyn JobStore> = Arc::new(crate::jobs::store::SqlJobStore::new(db.clone(), clock.clone()));
         let mail_store = Arc::new(SqlMailStore::new(db.clone(), clock.clone()));
         let mailer = Arc::new(Mailer::new(mail_store, Sender::from_settings(&settings.mail)?, settings.clone(), clock.clone()));
-        let users: Arc<dyn UserStore> = Arc::new(identity::users::SqlUserStore::new(db.clone(), clock.clone()));
+        let users: Arc<dyn UserStore> = Arc::new(identity::users::SqlUserStore::new(db.clone(), clock.clone(), secrets.clone()));
         let sessions: Arc<dyn SessionStore> = Arc::new(SqlSessionStore::new(db.clone(), clock.clone()));
         let operators: Arc<dyn OperatorStore> = Arc::new(SqlOperatorStore::new(db.clone(), clock.clone()));
         let accounts = Arc::new(Accounts {
@@ -149,7 +154,7 @@ impl App {
         let market_store = Arc::new(crate::marketplace::store::SqlMarketplaceStore::new(db.clone(), clock.clone()));
         let services = Arc::new(Services {
             records: records.clone(),
-            store: Arc::new(crate::plugins::store::SqlPluginStore::new(db.clone(), clock.clone())),
+            store: Arc::new(crate::plugins::store::SqlPluginStore::new(db.clone(), clock.clone(), secrets.clone())),
             authz: authz.clone(),
             granter: Granter::new(policies.clone(), authz.clone(), bus.clone()),
             mailer: mailer.clone(),
@@ -220,6 +225,7 @@ impl App {
             plugins,
             marketplace,
             backups,
+            secrets,
             listeners,
         }))
     }
@@ -232,6 +238,12 @@ impl App {
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Every store that keeps sealed secrets: `socle secrets status|rotate` go through them. A
+    /// store that starts keeping a new kind of secret is added here.
+    pub fn secret_holders(&self) -> Vec<&dyn SecretHolder> {
+        vec![self.users.as_ref(), self.plugins.store().as_ref()]
     }
 }
 

@@ -31,6 +31,18 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Keys sealing the secrets the platform stores.
+    pub secrets: SecretsSettings,
+}
+
+/// The keys that seal stored secrets (plugin secret settings, TOTP seeds): `<id>:<base64 of 32
+/// bytes>` each, the first sealing, the others only opening what they sealed (a rotation in
+/// progress). `SOCLE__SECRETS__KEYS=2026-12:…,2026-01:…`; see `crypto`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// The key ring, current key first.
+    pub keys: Vec<SecretString>,
 }
 
 /// HTTP server settings.
@@ -303,7 +315,8 @@ impl Settings {
                 // Lists are comma-separated: SOCLE__PLUGINS__ALLOW_PRIVATE_HOSTS=localhost,fake-operator
                 .try_parsing(true)
                 .list_separator(",")
-                .with_list_parse_key("plugins.allow_private_hosts"),
+                .with_list_parse_key("plugins.allow_private_hosts")
+                .with_list_parse_key("secrets.keys"),
         );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
@@ -345,6 +358,18 @@ impl Settings {
         Ok(())
     }
 
+    /// Whether this is a development setup: `server.public_url` is on this machine (`localhost`,
+    /// a `*.localhost` name or a loopback address), as for the demo, `socle plugin run|test` and
+    /// the tests. Only there may secrets be sealed with the public development key.
+    pub fn is_development(&self) -> bool {
+        match url::Url::parse(&self.server.public_url).ok().as_ref().and_then(url::Url::host) {
+            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost") || domain.to_ascii_lowercase().ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
     /// Whether cookies get the `Secure` attribute.
     pub fn secure_cookies(&self) -> bool {
         self.server.secure_cookies.unwrap_or_else(|| self.server.public_url.starts_with("https://"))
@@ -372,6 +397,23 @@ mod tests {
         settings.database.url = SecretString::from("postgres://socle:hunter2@db/socle");
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn only_a_public_url_on_this_machine_is_development() {
+        let mut settings = Settings::default();
+        for (url, development) in [
+            ("http://localhost:8080", true),
+            ("http://acme.localhost:8080", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://[::1]:8080", true),
+            ("https://portail.example.fr", false),
+            ("http://10.0.0.5:8080", false),
+            ("http://localhost.example.fr", false),
+        ] {
+            settings.server.public_url = url.into();
+            assert_eq!(settings.is_development(), development, "{url}");
+        }
     }
 
     #[test]

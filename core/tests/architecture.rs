@@ -63,8 +63,8 @@ use std::path::Path;
 /// The layer of each top-level module of `core/src`, lower = more fundamental. A module may
 /// import modules of its own layer or of lower layers. Add every new top-level module here.
 const LAYERS: &[(u32, &[&str])] = &[
-    // Foundations: configuration, time, storage, cache and bus, errors, text.
-    (0, &["clock", "config", "error", "email", "i18n", "telemetry", "db", "cache", "bus"]),
+    // Foundations: configuration, time, storage, cache and bus, errors, text, sealed secrets.
+    (0, &["clock", "config", "error", "email", "i18n", "telemetry", "db", "cache", "bus", "crypto"]),
     // Platform services: tenants, the journal, rules, the job queue, mail, backups.
     (1, &["audit", "authz", "tenancy", "jobs", "mail", "backup"]),
     // People: users, sessions, operators, accounts.

@@ -22,5 +22,6 @@ mod ops;
 mod plugins;
 mod portal;
 mod records;
+mod secrets;
 mod tenants;
 mod verticals;

@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::User(command) => user(App::build(settings, BuildOptions::default()).await?, command).await,
         Command::Operator(command) => operator(App::build(settings, BuildOptions::default()).await?, command).await,
+        Command::Secrets(command) => super::secrets::run(settings, command).await,
         Command::Demo => {
             let app = App::build(settings, BuildOptions::default()).await?;
             let report = demo::seed(&app).await?;

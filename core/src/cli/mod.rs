@@ -11,6 +11,7 @@ mod plugin_run;
 mod plugin_template;
 mod plugin_test;
 mod plugin_tools;
+mod secrets;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,6 +69,9 @@ pub enum Command {
     Marketplace(MarketplaceCommand),
     /// Create (or refresh) the demo tenants with their branding and users, and print how to log in.
     Demo,
+    /// Stored secrets (plugin secret settings, TOTP seeds): status, rotation to a new key, new keys.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 /// `socle serve`.

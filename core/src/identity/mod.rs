@@ -16,6 +16,7 @@ use socle_tenants::roles::UserType;
 use socle_tenants::{Actor, Locale, TenantId, ValidationError};
 use uuid::Uuid;
 
+use crate::crypto::SecretHolder;
 use crate::error::StoreError;
 
 /// Whether a user may log in.
@@ -70,13 +71,23 @@ pub struct User {
     pub created_at: i64,
 }
 
-/// A user's secrets, read only to check them.
-#[derive(Debug, Clone, Default)]
+/// A user's secrets, read only to check them. Its `Debug` shows only whether each is set.
+#[derive(Clone, Default)]
 pub struct Credentials {
     /// Argon2id PHC string.
     pub password_hash: Option<String>,
-    /// Base32 TOTP secret (enrolled or pending confirmation).
+    /// Base32 TOTP secret (enrolled or pending confirmation), in clear: the store seals it.
     pub totp_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |set: bool| if set { "[redacted]" } else { "None" };
+        f.debug_struct("Credentials")
+            .field("password_hash", &shown(self.password_hash.is_some()))
+            .field("totp_secret", &shown(self.totp_secret.is_some()))
+            .finish()
+    }
 }
 
 /// What it takes to create a user.
@@ -130,9 +141,10 @@ pub fn lockout_after(failures: i32) -> Option<std::time::Duration> {
     }
 }
 
-/// Storage of users, their credentials and reset tokens.
+/// Storage of users, their credentials and reset tokens. TOTP seeds are stored sealed
+/// ([`crate::crypto`]), hence the [`SecretHolder`] half.
 #[async_trait]
-pub trait UserStore: Send + Sync {
+pub trait UserStore: SecretHolder + Send + Sync {
     /// Creates a user holding `roles`, atomically with their role rules and the journal entry.
     async fn create(&self, tenant: TenantId, new: &NewUser, roles: &[String], by: &Actor) -> Result<User, StoreError>;
     /// The user with this id in this tenant.

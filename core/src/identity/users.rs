@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use socle_tenants::{Actor, Locale, TenantId};
 use uuid::Uuid;
@@ -6,22 +8,41 @@ use super::{Credentials, NewUser, User, UserStatus, UserStore, UserUpdate, locko
 use crate::audit::{self, AuditEntry};
 use crate::authz::{self, Rule, names};
 use crate::clock::SharedClock;
+use crate::crypto::{self, Census, KeyRing, SecretHolder};
 use crate::db::from_row;
 use crate::db::{Db, Row, Scope, Tx, is_unique_violation};
 use crate::error::StoreError;
 
 /// Users in the database (on PostgreSQL, every transaction is scoped to the tenant by row-level
-/// security).
+/// security). TOTP seeds are sealed with `keys`.
 pub struct SqlUserStore {
     db: Db,
     clock: SharedClock,
+    keys: Arc<KeyRing>,
 }
 
 impl SqlUserStore {
-    /// A store over this pool.
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+    /// A store over this pool, sealing seeds with `keys`.
+    pub fn new(db: Db, clock: SharedClock, keys: Arc<KeyRing>) -> Self {
+        Self { db, clock, keys }
     }
+
+    /// A user's credentials, the TOTP seed opened.
+    fn open_credentials(&self, tenant: TenantId, row: &Row) -> Result<Credentials, StoreError> {
+        let id: Uuid = row.get("id")?;
+        let totp_secret = row
+            .get::<Option<String>>("totp_secret")?
+            .map(|stored| {
+                self.keys.reveal(tenant, &totp_purpose(id), &stored).map_err(|e| crypto::unreadable(format_args!("the TOTP seed of user {id}"), tenant, e))
+            })
+            .transpose()?;
+        Ok(Credentials { password_hash: row.get("password_hash")?, totp_secret })
+    }
+}
+
+/// What a TOTP seed is sealed for: its user (a seed copied to another user's row does not open).
+fn totp_purpose(user: Uuid) -> String {
+    format!("totp:{user}")
 }
 
 fn invalid(what: &str, err: impl std::fmt::Display) -> StoreError {
@@ -36,10 +57,6 @@ fn user(row: &Row) -> Result<User, StoreError> {
         status = if status == "disabled" { UserStatus::Disabled } else { UserStatus::Active }, account_id,
         totp_enabled = row.get::<Option<i64>>("totp_enabled_at")?.is_some(), failed_logins, locked_until, last_login_at, created_at
     }))
-}
-
-fn credentials(row: &Row) -> Result<Credentials, StoreError> {
-    Ok(Credentials { password_hash: row.get("password_hash")?, totp_secret: row.get("totp_secret")? })
 }
 
 async fn fetch(tx: &mut Tx, tenant: TenantId, id: Uuid) -> Result<Option<Row>, StoreError> {
@@ -91,14 +108,14 @@ impl UserStore for SqlUserStore {
         let Ok(email) = normalize_email(email) else { return Ok(None) };
         let row =
             self.db.reading(Scope::Tenant(tenant), "SELECT * FROM users WHERE tenant_id = $1 AND email = $2").bind(tenant).bind(&email).optional().await?;
-        row.map(|r| Ok((user(&r)?, credentials(&r)?))).transpose()
+        row.map(|r| Ok((user(&r)?, self.open_credentials(tenant, &r)?))).transpose()
     }
 
     async fn credentials(&self, tenant: TenantId, id: Uuid) -> Result<Credentials, StoreError> {
         let mut tx = self.db.read(Scope::Tenant(tenant)).await?;
         let row = fetch(&mut tx, tenant, id).await?;
         tx.commit().await?;
-        row.as_ref().map(credentials).transpose()?.ok_or_else(|| StoreError::NotFound(format!("user {id} does not exist")))
+        row.as_ref().map(|r| self.open_credentials(tenant, r)).transpose()?.ok_or_else(|| StoreError::NotFound(format!("user {id} does not exist")))
     }
 
     async fn list(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
@@ -180,11 +197,12 @@ impl UserStore for SqlUserStore {
         let now = self.clock.now_ms();
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         fetch_existing(&mut tx, tenant, id).await?;
+        let sealed = secret.map(|s| self.keys.seal_str(tenant, &totp_purpose(id), s));
         tx.query(
             r#"UPDATE users SET totp_secret = $3, totp_enabled_at = $4, totp_last_step = NULL, updated_at = $5
                WHERE tenant_id = $1 AND id = $2"#,
         )
-        .bind((tenant, id, secret, enabled.then_some(now), now))
+        .bind((tenant, id, sealed.as_deref(), enabled.then_some(now), now))
         .execute(&mut tx)
         .await?;
         if enabled || secret.is_none() {
@@ -256,5 +274,47 @@ impl UserStore for SqlUserStore {
         }
         tx.commit().await?;
         Ok(user)
+    }
+}
+
+#[async_trait]
+impl SecretHolder for SqlUserStore {
+    fn secret_kind(&self) -> &'static str {
+        "totp_seeds"
+    }
+
+    async fn secret_census(&self, tenant: TenantId) -> Result<Census, StoreError> {
+        let rows =
+            self.db.reading(Scope::Tenant(tenant), "SELECT totp_secret FROM users WHERE tenant_id = $1 AND totp_secret IS NOT NULL").bind(tenant).all().await?;
+        let mut census = Census::default();
+        for row in rows {
+            census.count(&row.at::<String>(0)?);
+        }
+        Ok(census)
+    }
+
+    async fn reseal_secrets(&self, tenant: TenantId) -> Result<u64, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        // Locked until commit on PostgreSQL (SQLite's write transaction holds the database): an
+        // enrolment meanwhile waits instead of being overwritten with the old seed.
+        let select = tx.pick(
+            "SELECT id, totp_secret FROM users WHERE tenant_id = $1 AND totp_secret IS NOT NULL",
+            "SELECT id, totp_secret FROM users WHERE tenant_id = $1 AND totp_secret IS NOT NULL FOR UPDATE",
+        );
+        let rows = tx.query(select).bind(tenant).fetch_all(&mut tx).await?;
+        let mut resealed = 0;
+        for row in rows {
+            let (id, stored): (Uuid, String) = (row.get("id")?, row.get("totp_secret")?);
+            if !self.keys.needs_reseal(&stored) {
+                continue;
+            }
+            let purpose = totp_purpose(id);
+            let clear = self.keys.reveal(tenant, &purpose, &stored).map_err(|e| crypto::unreadable(format_args!("the TOTP seed of user {id}"), tenant, e))?;
+            let sealed = self.keys.seal_str(tenant, &purpose, &clear);
+            tx.query("UPDATE users SET totp_secret = $3 WHERE tenant_id = $1 AND id = $2").bind((tenant, id, sealed)).execute(&mut tx).await?;
+            resealed += 1;
+        }
+        tx.commit().await?;
+        Ok(resealed)
     }
 }

@@ -1,6 +1,8 @@
 //! Storage of plugins: components by digest, installations, the plugins' kv and settings, and
 //! invocation receipts.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
@@ -9,6 +11,7 @@ use sqlx::types::Json;
 
 use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
+use crate::crypto::{self, Census, KeyRing, SecretHolder};
 use crate::db::from_row;
 use crate::db::{Backend, Db, Row, Scope, Tx};
 use crate::error::StoreError;
@@ -159,8 +162,10 @@ pub fn nearest_rank(sorted: &[i64], q: f64) -> i64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Storage of plugins. Secret settings are stored sealed ([`crate::crypto`]), hence the
+/// [`SecretHolder`] half.
 #[async_trait]
-pub trait PluginStore: Send + Sync {
+pub trait PluginStore: SecretHolder + Send + Sync {
     /// Stores a component under its digest (no-op if present).
     async fn put_component(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError>;
     /// A component's bytes.
@@ -179,9 +184,9 @@ pub trait PluginStore: Send + Sync {
     async fn kv_delete(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<(), StoreError>;
     /// Keys with a prefix (at most 1000).
     async fn kv_keys(&self, tenant: TenantId, plugin: &str, prefix: &str) -> Result<Vec<String>, StoreError>;
-    /// A setting: value and whether it is secret.
+    /// A setting: value (a secret one opened) and whether it is secret.
     async fn setting(&self, tenant: TenantId, plugin: &str, key: &str) -> Result<Option<(Value, bool)>, StoreError>;
-    /// Sets a setting (journalled without its value when secret).
+    /// Sets a setting (a secret one sealed, and journalled without its value).
     async fn set_setting(&self, tenant: TenantId, plugin: &str, key: &str, value: &Value, secret: bool, by: &Actor) -> Result<(), StoreError>;
     /// Stores receipts (batched by the runtime).
     async fn add_receipts(&self, receipts: &[Receipt]) -> Result<(), StoreError>;
@@ -289,16 +294,48 @@ pub async fn is_installed(tx: &mut Tx, tenant: TenantId, plugin: &str) -> Result
     Ok(row.is_some())
 }
 
-/// Plugins in the database.
+/// Plugins in the database; secret settings sealed with `keys`.
 pub struct SqlPluginStore {
     db: Db,
     clock: SharedClock,
+    keys: Arc<KeyRing>,
+}
+
+/// What a secret setting is sealed for: its plugin and key (a value copied to another setting
+/// does not open).
+fn setting_purpose(plugin: &str, key: &str) -> String {
+    format!("plugin_setting:{plugin}:{key}")
 }
 
 impl SqlPluginStore {
-    /// A store over `db`.
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+    /// A store over `db`, sealing secret settings with `keys`.
+    pub fn new(db: Db, clock: SharedClock, keys: Arc<KeyRing>) -> Self {
+        Self { db, clock, keys }
+    }
+
+    /// A secret setting as stored: the JSON text of its value, sealed, as a JSON string.
+    fn seal_setting(&self, tenant: TenantId, plugin: &str, key: &str, value: &Value) -> Value {
+        Value::String(self.keys.seal(tenant, &setting_purpose(plugin, key), value.to_string().as_bytes()))
+    }
+
+    /// The value of a stored secret setting: opened when sealed, as it is when written in clear
+    /// before sealing existed.
+    fn open_setting(&self, tenant: TenantId, plugin: &str, key: &str, stored: Value) -> Result<Value, StoreError> {
+        let Value::String(text) = &stored else { return Ok(stored) };
+        if crypto::storage(text) == crypto::Storage::Clear {
+            return Ok(stored);
+        }
+        let what = || format!("the secret setting {plugin}.{key}");
+        let clear = self.keys.open(tenant, &setting_purpose(plugin, key), text).map_err(|e| crypto::unreadable(what(), tenant, e))?;
+        serde_json::from_slice(&clear).map_err(|_| crypto::unreadable(what(), tenant, crypto::OpenError::Malformed))
+    }
+}
+
+/// How a stored secret setting is kept, for a census.
+fn count_setting(census: &mut Census, stored: &Value) {
+    match stored {
+        Value::String(text) => census.count(text),
+        _ => census.clear += 1,
     }
 }
 
@@ -414,17 +451,20 @@ impl PluginStore for SqlPluginStore {
             .bind((tenant, plugin, key))
             .optional()
             .await?;
-        row.map(|r| Ok((r.get::<Json<Value>>("value")?.0, r.get("secret")?))).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let (stored, secret): (Value, bool) = (row.get::<Json<Value>>("value")?.0, row.get("secret")?);
+        Ok(Some(if secret { (self.open_setting(tenant, plugin, key, stored)?, true) } else { (stored, false) }))
     }
 
     async fn set_setting(&self, tenant: TenantId, plugin: &str, key: &str, value: &Value, secret: bool, by: &Actor) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
+        let stored = if secret { self.seal_setting(tenant, plugin, key, value) } else { value.clone() };
         let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
         tx.query(
             r#"INSERT INTO plugin_settings (tenant_id, plugin_id, key, value, secret, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = excluded.value, secret = excluded.secret, updated_at = excluded.updated_at"#,
         )
-        .bind((tenant, plugin, key, Json(value), secret, now))
+        .bind((tenant, plugin, key, Json(&stored), secret, now))
         .execute(&mut tx)
         .await?;
         let shown = if secret { Value::String("••••••".into()) } else { value.clone() };
@@ -591,5 +631,49 @@ impl PluginStore for SqlPluginStore {
             .all()
             .await?;
         rows.into_iter().map(|r| Ok((r.get::<TenantId>("tenant_id")?, r.get("version")?, r.get("calls")?))).collect()
+    }
+}
+
+#[async_trait]
+impl SecretHolder for SqlPluginStore {
+    fn secret_kind(&self) -> &'static str {
+        "plugin_secret_settings"
+    }
+
+    async fn secret_census(&self, tenant: TenantId) -> Result<Census, StoreError> {
+        let rows =
+            self.db.reading(Scope::Tenant(tenant), "SELECT value FROM plugin_settings WHERE tenant_id = $1 AND secret = $2").bind((tenant, true)).all().await?;
+        let mut census = Census::default();
+        for row in rows {
+            count_setting(&mut census, &row.at::<Json<Value>>(0)?.0);
+        }
+        Ok(census)
+    }
+
+    async fn reseal_secrets(&self, tenant: TenantId) -> Result<u64, StoreError> {
+        let mut tx = self.db.write(Scope::Tenant(tenant)).await?;
+        // Locked until commit on PostgreSQL (SQLite's write transaction holds the database): a
+        // setting changed meanwhile waits instead of being overwritten with its old value.
+        let select = tx.pick(
+            "SELECT plugin_id, key, value FROM plugin_settings WHERE tenant_id = $1 AND secret = $2",
+            "SELECT plugin_id, key, value FROM plugin_settings WHERE tenant_id = $1 AND secret = $2 FOR UPDATE",
+        );
+        let rows = tx.query(select).bind((tenant, true)).fetch_all(&mut tx).await?;
+        let mut resealed = 0;
+        for row in rows {
+            let (plugin, key, stored): (String, String, Value) = (row.get("plugin_id")?, row.get("key")?, row.get::<Json<Value>>("value")?.0);
+            if matches!(&stored, Value::String(text) if !self.keys.needs_reseal(text)) {
+                continue;
+            }
+            let value = self.open_setting(tenant, &plugin, &key, stored)?;
+            let sealed = self.seal_setting(tenant, &plugin, &key, &value);
+            tx.query("UPDATE plugin_settings SET value = $4 WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3")
+                .bind((tenant, &plugin, &key, Json(&sealed)))
+                .execute(&mut tx)
+                .await?;
+            resealed += 1;
+        }
+        tx.commit().await?;
+        Ok(resealed)
     }
 }
